@@ -1,0 +1,26 @@
+/**
+ * What every CLI operation gets: the parsed command line, the settings and
+ * the selected store's layout.
+ *
+ * @since 0.1.0
+ */
+import { Context, Data } from "effect"
+import type { ParsedArgs } from "./argv.js"
+import type { Settings } from "../schema/Settings.js"
+import type { StoreLayout } from "../schema/StoreLayout.js"
+
+/** The invocation an operation runs for. */
+export interface CliInvocation {
+  readonly parsed: ParsedArgs
+  readonly settings: Settings
+  readonly layout: StoreLayout
+}
+
+/** The current CLI invocation. */
+export class Cli extends Context.Tag("tsnix/cli/Cli")<Cli, CliInvocation>() {}
+
+/**
+ * An operation failed in a way that has already been reported (e.g. `--verify`
+ * found problems): exit with `status` without printing anything more.
+ */
+export class ExitWith extends Data.TaggedError("ExitWith")<{ readonly status: number }> {}

@@ -1,0 +1,37 @@
+/**
+ * The CLI's logger: plain lines on standard error, as Nix prints them.
+ *
+ * `warning: …` for warnings, `error: …` for errors, the bare message for
+ * information and debug output. The minimum level follows `-v`: warnings by
+ * default, info with `-v`, debug with `-vv` and more.
+ *
+ * @since 0.1.0
+ */
+import { Cause, HashMap, Layer, Logger, LogLevel } from "effect"
+
+const render = (message: unknown): string => {
+  if (Array.isArray(message)) return message.map(render).join(" ")
+  if (typeof message === "string") return message
+  if (message instanceof Error) return message.message
+  return String(message)
+}
+
+/** A logger that writes `warning: msg` / `error: msg` / `msg` lines to stderr. */
+export const stderrLogger = Logger.make(({ annotations, cause, logLevel, message }) => {
+  let text = render(message)
+  if (!Cause.isEmpty(cause)) text += ` ${Cause.pretty(cause)}`
+  const extra = HashMap.toEntries(annotations).map(([k, v]) => `${k}=${String(v)}`)
+  if (extra.length > 0 && LogLevel.lessThanEqual(logLevel, LogLevel.Debug)) text += ` (${extra.join(", ")})`
+  const prefix = logLevel._tag === "Warning" ? "warning: " : logLevel._tag === "Error" || logLevel._tag === "Fatal"
+    ? "error: "
+    : ""
+  process.stderr.write(`${prefix}${text}\n`)
+})
+
+/** Level for a verbosity count: 0 → Warning, 1 → Info, 2+ → Debug. */
+export const levelForVerbosity = (verbosity: number): LogLevel.LogLevel =>
+  verbosity <= 0 ? LogLevel.Warning : verbosity === 1 ? LogLevel.Info : LogLevel.Debug
+
+/** Replaces the default logger with {@link stderrLogger} at the level for `verbosity`. */
+export const cliLoggerLayer = (verbosity: number): Layer.Layer<never> =>
+  Layer.merge(Logger.replace(Logger.defaultLogger, stderrLogger), Logger.minimumLogLevel(levelForVerbosity(verbosity)))

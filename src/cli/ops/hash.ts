@@ -1,0 +1,85 @@
+/**
+ * `tsnix hash`: nix-hash's job with tsnix's defaults.
+ *
+ * `tsnix hash [--type ALGO] [--base32|--base64|--sri] [--flat] PATH...` prints
+ * the hash of each path's NAR serialisation (or of the file's bytes with
+ * `--flat`), sha256 in base16 by default. `tsnix hash --to-base16|--to-base32|
+ * --to-base64|--to-sri [--type ALGO] HASH...` converts hashes.
+ *
+ * @since 0.1.0
+ */
+import { Data, Effect, Stream } from "effect"
+import * as fs from "node:fs"
+import { UsageError } from "../argv.js"
+import { Cli } from "../context.js"
+import { printLines } from "../io.js"
+import type { Operation } from "../operation.js"
+import {
+  type Hash,
+  type HashAlgo,
+  type HashEncoding,
+  makeHasher,
+  parseHash,
+  parseHashAlgo,
+  printHash
+} from "../../core/hash.js"
+import { dumpPath } from "../../nar/dump.js"
+
+/** Reading a file to hash it failed. */
+export class HashInputError extends Data.TaggedError("HashInputError")<{ readonly path: string; readonly cause: unknown }> {
+  override get message() {
+    const c = this.cause as { code?: string; message?: string }
+    return c?.code === "ENOENT"
+      ? `getting status of '${this.path}': No such file or directory`
+      : `reading '${this.path}': ${c?.message ?? String(this.cause)}`
+  }
+}
+
+/** Hashes a byte stream incrementally. */
+export const hashStream = <E, R>(algo: HashAlgo, stream: Stream.Stream<Uint8Array, E, R>): Effect.Effect<Hash, E, R> =>
+  Effect.suspend(() => {
+    const hasher = makeHasher(algo)
+    return Stream.runForEach(stream, (chunk) => Effect.sync(() => hasher.update(chunk))).pipe(
+      Effect.map(() => hasher.digest())
+    )
+  })
+
+/** A file's bytes as a stream, read in 1 MiB chunks. */
+export const fileStream = (path: string): Stream.Stream<Uint8Array, HashInputError> =>
+  Stream.fromAsyncIterable(
+    fs.createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
+    (cause) => new HashInputError({ path, cause })
+  )
+
+const chooseEncoding = (flags: ReadonlySet<string>, prefix: "" | "to-"): HashEncoding | undefined => {
+  if (flags.has(`${prefix}sri`)) return "sri"
+  if (flags.has(`${prefix}base32`)) return "nix32"
+  if (flags.has(`${prefix}base64`)) return "base64"
+  if (flags.has(`${prefix}base16`)) return "base16"
+  return undefined
+}
+
+/** The `hash` operation. */
+export const hashOperation: Operation = Effect.gen(function*() {
+  const { parsed } = yield* Cli
+  const typeFlag = parsed.values.get("type")
+  const algo = typeFlag === undefined ? undefined : yield* parseHashAlgo(typeFlag)
+  const convertTo = chooseEncoding(parsed.flags, "to-")
+  if (convertTo !== undefined) {
+    const out: Array<string> = []
+    for (const s of parsed.args) {
+      const h = yield* parseHash(s, algo ?? "sha256")
+      out.push(printHash(h, convertTo))
+    }
+    return yield* printLines(out)
+  }
+  if (parsed.args.length === 0) return yield* new UsageError({ message: "'hash' needs at least one path" })
+  const enc = chooseEncoding(parsed.flags, "") ?? "base16"
+  const flat = parsed.flags.has("flat")
+  const out: Array<string> = []
+  for (const p of parsed.args) {
+    const h = yield* hashStream(algo ?? "sha256", flat ? fileStream(p) : dumpPath(p))
+    out.push(printHash(h, enc))
+  }
+  yield* printLines(out)
+})

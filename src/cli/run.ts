@@ -1,0 +1,90 @@
+/**
+ * Runs one tsnix command line: parse, resolve settings and store, dispatch,
+ * and turn every failure into one `error: …` line and an exit status.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Effect, Either, Option } from "effect"
+import { parseArgv, type ParsedArgs, UsageError } from "./argv.js"
+import { Cli, ExitWith } from "./context.js"
+import { helpText } from "./help.js"
+import { cliLoggerLayer } from "./logger.js"
+import { operations } from "./operations.js"
+import { selectStore } from "./storeSelection.js"
+import { parseNixConf, type ConfAssignment } from "../config/nixConf.js"
+import { resolveSettings } from "../config/settings.js"
+import { version } from "../version.js"
+import { BrokenPipe, writeStdout } from "./io.js"
+
+const collectAssignments = (parsed: ParsedArgs) =>
+  Effect.gen(function*() {
+    const out: Array<ConfAssignment> = []
+    const envConf = process.env["NIX_CONFIG"]
+    if (envConf !== undefined) out.push(...(yield* parseNixConf(envConf, "NIX_CONFIG")))
+    for (const [name, value] of parsed.options) {
+      const append = name.startsWith("extra-")
+      out.push({ name: append ? name.slice(6) : name, value, append, line: 0 })
+    }
+    return out
+  })
+
+const describeFailure = (e: unknown): string => {
+  if (typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" && e.message !== "") {
+    return e.message
+  }
+  if (typeof e === "object" && e !== null && "_tag" in e) return String(e._tag)
+  return String(e)
+}
+
+/** Runs the command line `argv` (without node and script) and returns the exit status. */
+export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
+  const verbosity = argv.filter((a) => a === "-v" || a === "--verbose" || /^-[a-zA-Z]*v/.test(a)).length
+  const program = Effect.gen(function*() {
+    const parsed = yield* parseArgv(argv)
+    if (parsed.flags.has("help") || parsed.operation === "help") {
+      yield* writeStdout(helpText)
+      return 0
+    }
+    if (parsed.flags.has("version") || parsed.operation === "version") {
+      yield* writeStdout(`tsnix (Nix-compatible store) ${version}\n`)
+      return 0
+    }
+    if (parsed.operation === undefined) {
+      return yield* new UsageError({ message: "no operation specified" })
+    }
+    const { settings, unknown } = yield* resolveSettings(yield* collectAssignments(parsed))
+    for (const name of unknown) yield* Effect.logWarning(`unknown setting '${name}'`)
+    const layout = yield* selectStore(parsed.values.get("store"))
+    const op = operations[parsed.operation]
+    if (op === undefined) {
+      return yield* new UsageError({ message: `operation '${parsed.operation}' is not supported by tsnix yet` })
+    }
+    yield* op.pipe(Effect.provideService(Cli, { parsed, settings, layout }))
+    return 0
+  })
+  return program.pipe(
+    Effect.catchAllCause((cause) =>
+      Effect.gen(function*() {
+        if (Cause.isInterruptedOnly(cause)) return 130
+        const failure = Cause.failureOption(cause)
+        if (Option.isSome(failure)) {
+          const e: unknown = failure.value
+          if (e instanceof ExitWith) return e.status
+          if (e instanceof BrokenPipe) return 0
+          process.stderr.write(`error: ${describeFailure(e)}\n`)
+          if (e instanceof UsageError) process.stderr.write("Try 'tsnix --help' for more information.\n")
+          if (verbosity > 0 && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`)
+          return 1
+        }
+        const defect = Cause.squash(cause)
+        process.stderr.write(`error: ${describeFailure(defect)}\n`)
+        if (verbosity > 0) process.stderr.write(`${Cause.pretty(cause)}\n`)
+        return 1
+      })
+    ),
+    Effect.provide(cliLoggerLayer(verbosity))
+  )
+}
+
+/** Re-exported for tests: parse without running. */
+export const parse = (argv: ReadonlyArray<string>) => Either.getOrThrow(parseArgv(argv))

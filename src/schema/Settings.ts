@@ -1,0 +1,93 @@
+/**
+ * The typed settings of tsnix, in one place.
+ *
+ * Settings come from `NIX_CONFIG` (nix.conf syntax) and `--option NAME VALUE`,
+ * with Nix's spellings. Each known setting has a Schema that decodes its text
+ * form; settings that Nix knows but tsnix does not use are accepted silently;
+ * anything else is reported as unknown (the CLI warns once).
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/** Nix's boolean spelling: exactly `true` or `false`. */
+export const NixBool = Schema.transform(Schema.Literal("true", "false"), Schema.Boolean, {
+  strict: true,
+  decode: (s) => s === "true",
+  encode: (b) => (b ? "true" : "false")
+})
+
+/** A non-negative integer written in decimal. */
+export const NixUInt = Schema.compose(Schema.NumberFromString, Schema.Int.pipe(Schema.nonNegative()))
+
+/** The resolved settings record. */
+export const Settings = Schema.Struct({
+  /** `keep-outputs`: a live derivation keeps its valid outputs alive. */
+  keepOutputs: NixBool,
+  /** `keep-derivations`: a live output keeps its valid derivers alive. */
+  keepDerivations: NixBool,
+  /** `fsync-metadata`: SQLite synchronous=NORMAL when true, OFF when false. */
+  fsyncMetadata: NixBool,
+  /** `read-only`: open the store database read-only; every write fails. */
+  readOnly: NixBool,
+  /** `gc-runtime-roots`: treat store paths used by running processes as roots (Linux). */
+  gcRuntimeRoots: NixBool,
+  /** `db-busy-max-wait`: seconds to keep retrying a busy database before failing. */
+  dbBusyMaxWait: NixUInt,
+  /** `lock-timeout`: seconds to wait for a store lock; 0 waits forever. */
+  lockTimeout: NixUInt
+})
+
+/** The resolved settings. */
+export type Settings = typeof Settings.Type
+
+/** Text form of every known setting: what `--option` and NIX_CONFIG supply. */
+export type SettingsText = typeof Settings.Encoded
+
+/** Setting names (Nix spelling) → field of {@link Settings}. Aliases included. */
+export const settingNames: Readonly<Record<string, keyof Settings>> = {
+  "keep-outputs": "keepOutputs",
+  "gc-keep-outputs": "keepOutputs",
+  "keep-derivations": "keepDerivations",
+  "gc-keep-derivations": "keepDerivations",
+  "fsync-metadata": "fsyncMetadata",
+  "read-only": "readOnly",
+  "gc-runtime-roots": "gcRuntimeRoots",
+  "db-busy-max-wait": "dbBusyMaxWait",
+  "lock-timeout": "lockTimeout"
+}
+
+/** Defaults, in text form (Nix 2.8's defaults where Nix has the setting). */
+export const defaultSettingsText: SettingsText = {
+  keepOutputs: "false",
+  keepDerivations: "true",
+  fsyncMetadata: "true",
+  readOnly: "false",
+  gcRuntimeRoots: "true",
+  dbBusyMaxWait: "300",
+  lockTimeout: "0"
+}
+
+/**
+ * Settings that Nix 2.8 knows and tsnix accepts without effect (they concern
+ * building, substitution, evaluation or the daemon), so that an existing
+ * NIX_CONFIG does not produce warnings.
+ */
+export const ignoredNixSettings: ReadonlySet<string> = new Set([
+  "experimental-features", "sandbox", "sandbox-fallback", "sandbox-paths", "extra-sandbox-paths",
+  "build-users-group", "substituters", "trusted-substituters", "trusted-public-keys", "secret-key-files",
+  "max-jobs", "cores", "system", "extra-platforms", "system-features", "builders", "builders-use-substitutes",
+  "auto-optimise-store", "min-free", "max-free", "min-free-check-interval", "allowed-users", "trusted-users",
+  "require-sigs", "narinfo-cache-positive-ttl", "narinfo-cache-negative-ttl", "connect-timeout",
+  "stalled-download-timeout", "http-connections", "http2", "netrc-file", "log-lines", "keep-going",
+  "keep-failed", "keep-build-log", "compress-build-log", "fallback", "warn-dirty", "flake-registry",
+  "accept-flake-config", "allow-import-from-derivation", "pure-eval", "restrict-eval", "allowed-uris",
+  "show-trace", "max-build-log-size", "timeout", "max-silent-time", "build-poll-interval", "use-sqlite-wal",
+  "store", "tarball-ttl", "access-tokens", "nix-path", "post-build-hook", "pre-build-hook", "diff-hook",
+  "run-diff-hook", "plugin-files", "keep-env-derivations", "preallocate-contents", "filter-syscalls",
+  "allow-new-privileges", "impersonate-linux-26", "ssl-cert-file", "user-agent-suffix", "fsync-store-paths",
+  "gc-reserved-space", "print-missing", "bash-prompt", "bash-prompt-prefix", "bash-prompt-suffix",
+  "commit-lockfile-summary", "ignored-acls", "hashed-mirrors", "substitute", "build-hook", "id-count",
+  "auto-allocate-uids", "start-id", "repeat", "enforce-determinism", "download-attempts", "eval-cache",
+  "max-call-depth", "allow-symlinked-store", "allow-dirty", "use-xdg-base-directories", "sync-before-registering"
+])

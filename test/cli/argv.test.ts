@@ -1,0 +1,59 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Either } from "effect"
+import { expandShortFlags, parseArgv } from "../../src/cli/argv.js"
+
+const ok = (argv: Array<string>) => {
+  const r = parseArgv(argv)
+  if (Either.isLeft(r)) throw new Error(r.left.message)
+  return r.right
+}
+
+describe("argv", () => {
+  it("expands combined short flags as nix-store does", () => {
+    expect(expandShortFlags(["-qR", "/nix/store/x", "--", "-ab"])).toEqual(["-q", "-R", "/nix/store/x", "--", "-ab"])
+  })
+
+  it("parses -qR with --include-outputs interleaved with arguments", () => {
+    const p = ok(["/nix/store/a", "-qR", "--include-outputs", "/nix/store/b"])
+    expect(p.operation).toBe("query")
+    expect([...p.flags].sort()).toEqual(["include-outputs", "requisites"])
+    expect(p.args).toEqual(["/nix/store/a", "/nix/store/b"])
+  })
+
+  it("takes --store, --option pairs and counts -v", () => {
+    const p = ok(["--store", "/tmp/r", "--option", "keep-outputs", "true", "-vv", "--gc", "--print-dead"])
+    expect(p.operation).toBe("gc")
+    expect(p.values.get("store")).toBe("/tmp/r")
+    expect(p.options).toEqual([["keep-outputs", "true"]])
+    expect(p.verbosity).toBe(2)
+    expect(p.flags.has("print-dead")).toBe(true)
+  })
+
+  it("accepts subcommand spellings, including query words", () => {
+    const p = ok(["query", "requisites", "/nix/store/a"])
+    expect(p.operation).toBe("query")
+    expect(p.flags.has("requisites")).toBe(true)
+    expect(p.args).toEqual(["/nix/store/a"])
+    expect(ok(["hash", "--type", "sha1", "x"]).values.get("type")).toBe("sha1")
+  })
+
+  it("treats a subcommand word after an operation as an argument", () => {
+    const p = ok(["--add", "hash"])
+    expect(p.operation).toBe("add")
+    expect(p.args).toEqual(["hash"])
+  })
+
+  it("rejects unknown flags, two operations and missing values", () => {
+    expect(Either.isLeft(parseArgv(["--frobnicate"]))).toBe(true)
+    expect(Either.isLeft(parseArgv(["-qZ"]))).toBe(true)
+    expect(Either.isLeft(parseArgv(["--add", "--gc"]))).toBe(true)
+    expect(Either.isLeft(parseArgv(["--store"]))).toBe(true)
+    expect(Either.isLeft(parseArgv(["--option", "a"]))).toBe(true)
+  })
+
+  it("stops parsing flags after --", () => {
+    const p = ok(["--add", "--", "--gc"])
+    expect(p.operation).toBe("add")
+    expect(p.args).toEqual(["--gc"])
+  })
+})
