@@ -4,9 +4,12 @@
  * @since 0.1.0
  */
 import type { Operation } from "./operation.js"
+import { dumpOperation, restoreOperation } from "./ops/dumpRestore.js"
 import { hashOperation } from "./ops/hash.js"
 
 /** Operation name → implementation. */
 export const operations: Readonly<Record<string, Operation>> = {
-  hash: hashOperation
+  hash: hashOperation,
+  dump: dumpOperation,
+  restore: restoreOperation
 }

@@ -24,6 +24,7 @@ import {
   printHash
 } from "../../core/hash.js"
 import { dumpPath } from "../../nar/dump.js"
+import type { NarDumpError } from "../../nar/errors.js"
 
 /** Reading a file to hash it failed. */
 export class HashInputError extends Data.TaggedError("HashInputError")<{ readonly path: string; readonly cause: unknown }> {
@@ -78,7 +79,8 @@ export const hashOperation: Operation = Effect.gen(function*() {
   const flat = parsed.flags.has("flat")
   const out: Array<string> = []
   for (const p of parsed.args) {
-    const h = yield* hashStream(algo ?? "sha256", flat ? fileStream(p) : dumpPath(p))
+    const input: Stream.Stream<Uint8Array, HashInputError | NarDumpError> = flat ? fileStream(p) : dumpPath(p)
+    const h = yield* hashStream(algo ?? "sha256", input)
     out.push(printHash(h, enc))
   }
   yield* printLines(out)

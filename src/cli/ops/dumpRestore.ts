@@ -1,0 +1,34 @@
+/**
+ * `tsnix --dump PATH` and `tsnix --restore PATH`: NAR serialisation of any
+ * file tree to standard output, and back from standard input.
+ *
+ * `--restore` refuses an existing PATH and, on bad input, exits 1 with the
+ * reason and leaves nothing at PATH.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import { UsageError } from "../argv.js"
+import { Cli } from "../context.js"
+import { stdinStream, streamToStdout } from "../io.js"
+import type { Operation } from "../operation.js"
+import { dumpPath } from "../../nar/dump.js"
+import { restorePath } from "../../nar/restore.js"
+
+const onePath = (op: string) =>
+  Effect.flatMap(Cli, ({ parsed }) =>
+    parsed.args.length === 1 && parsed.args[0] !== undefined
+      ? Effect.succeed(parsed.args[0])
+      : Effect.fail(new UsageError({ message: `'--${op}' requires exactly one argument` })))
+
+/** `--dump PATH`: the NAR of PATH on standard output. */
+export const dumpOperation: Operation = Effect.gen(function*() {
+  const path = yield* onePath("dump")
+  yield* streamToStdout(dumpPath(path))
+})
+
+/** `--restore PATH`: unpack the NAR on standard input at PATH. */
+export const restoreOperation: Operation = Effect.gen(function*() {
+  const path = yield* onePath("restore")
+  yield* restorePath(path, stdinStream)
+})

@@ -1,0 +1,459 @@
+/**
+ * An incremental, strict NAR parser (pure: no I/O).
+ *
+ * Feed it chunks with {@link NarParser.feed}, pull events with
+ * {@link NarParser.next}. It never allocates what a header claims: file
+ * contents come out as slices of the input chunks, and names and targets are
+ * bounded (255 and 4095 bytes). It accepts only the canonical serialisation
+ * (the one `nix-store --dump` writes), so any archive it accepts re-encodes to
+ * the same bytes, and it stops exactly at the end of the archive so NARs
+ * embedded in larger streams (`nix-store --export`) can be read.
+ *
+ * @since 0.1.0
+ */
+import {
+  NAR_MAGIC,
+  NAR_MAX_CONTENTS_SIZE,
+  NAR_MAX_NAME_LENGTH,
+  NAR_MAX_TAG_LENGTH,
+  NAR_MAX_TARGET_LENGTH
+} from "./constants.js"
+import { compareBytes, padLength, toBytes } from "./encode.js"
+import { NarParseError, type NarParseErrorKind } from "./errors.js"
+
+/** A step of a parsed archive. `name` is the entry name in its parent directory (undefined for the top node). */
+export type NarEvent =
+  | { readonly _tag: "Directory"; readonly name: Uint8Array | undefined }
+  | { readonly _tag: "DirectoryEnd" }
+  | { readonly _tag: "Regular"; readonly name: Uint8Array | undefined; readonly executable: boolean; readonly size: number }
+  /** A piece of the current regular file; a view into the fed chunk, valid until the next `feed`. */
+  | { readonly _tag: "Contents"; readonly chunk: Uint8Array }
+  | { readonly _tag: "RegularEnd" }
+  | { readonly _tag: "Symlink"; readonly name: Uint8Array | undefined; readonly target: Uint8Array }
+  /** The parser needs another chunk (`feed`) or the end of input (`end`). */
+  | { readonly _tag: "NeedInput" }
+  /** The archive is complete; `remainder()` holds the unconsumed rest of the last chunk. */
+  | { readonly _tag: "End" }
+
+/** Options of a {@link NarParser}. */
+export interface NarParserOptions {
+  /** Called with every archive byte exactly once, in order (batched per chunk); e.g. to hash the NAR. */
+  readonly onConsumed?: (bytes: Uint8Array) => void
+}
+
+const EMPTY = new Uint8Array(0)
+const NEED_INPUT: NarEvent = { _tag: "NeedInput" }
+const END: NarEvent = { _tag: "End" }
+const REGULAR_END: NarEvent = { _tag: "RegularEnd" }
+const DIRECTORY_END: NarEvent = { _tag: "DirectoryEnd" }
+
+const T_MAGIC = toBytes(NAR_MAGIC)
+const T_OPEN = toBytes("(")
+const T_CLOSE = toBytes(")")
+const T_TYPE = toBytes("type")
+const T_REGULAR = toBytes("regular")
+const T_SYMLINK = toBytes("symlink")
+const T_DIRECTORY = toBytes("directory")
+const T_EXECUTABLE = toBytes("executable")
+const T_CONTENTS = toBytes("contents")
+const T_TARGET = toBytes("target")
+const T_ENTRY = toBytes("entry")
+const T_NAME = toBytes("name")
+const T_NODE = toBytes("node")
+
+// Parser states: which token comes next.
+const S_MAGIC = 0
+const S_OPEN = 1
+const S_TYPE_KW = 2
+const S_TYPE = 3
+const S_REGULAR_TAG = 4
+const S_EXEC_MARKER = 5
+const S_CONTENTS_KW = 6
+const S_SIZE = 7
+const S_DATA = 8
+const S_PAD = 9
+const S_CLOSE_REGULAR = 10
+const S_TARGET_KW = 11
+const S_TARGET = 12
+const S_CLOSE_SYMLINK = 13
+const S_DIR_ITEM = 14
+const S_ENTRY_OPEN = 15
+const S_NAME_KW = 16
+const S_NAME = 17
+const S_NODE_KW = 18
+const S_ENTRY_CLOSE = 19
+const S_DONE = 20
+
+const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+const show = (b: Uint8Array): string => JSON.stringify(String.fromCharCode(...b.subarray(0, 64)))
+
+/** Reads a little-endian u64; returns Infinity when it exceeds 2^53 - 1. */
+const readU64 = (w: Uint8Array): number => {
+  const lo = ((w[0] as number) | ((w[1] as number) << 8) | ((w[2] as number) << 16) | ((w[3] as number) << 24)) >>> 0
+  const hi = ((w[4] as number) | ((w[5] as number) << 8) | ((w[6] as number) << 16) | ((w[7] as number) << 24)) >>> 0
+  return hi > 0x1fffff ? Infinity : hi * 0x100000000 + lo
+}
+
+/** Checks an entry name: non-empty, not `.` or `..`, no `/` or NUL. Returns the reason or undefined. */
+export const invalidNameReason = (name: Uint8Array): string | undefined => {
+  if (name.length === 0) return "empty entry name"
+  if (name.length === 1 && name[0] === 0x2e) return "entry name '.'"
+  if (name.length === 2 && name[0] === 0x2e && name[1] === 0x2e) return "entry name '..'"
+  for (let i = 0; i < name.length; i++) {
+    if (name[i] === 0x2f) return `entry name ${show(name)} contains '/'`
+    if (name[i] === 0) return `entry name ${show(name)} contains NUL`
+  }
+  return undefined
+}
+
+/** The incremental strict NAR parser; see the module documentation. */
+export class NarParser {
+  private chunk: Uint8Array = EMPTY
+  private pos = 0
+  private base = 0
+  private reported = 0
+  private eof = false
+  private readonly scratch = new Uint8Array(8 + NAR_MAX_TARGET_LENGTH + 8)
+  private scratchLen = 0
+  private state = S_MAGIC
+  private tokenLen = -1
+  private size = 0
+  private remaining = 0
+  private executable = false
+  private pendingName: Uint8Array | undefined = undefined
+  private readonly lastNames: Array<Uint8Array | undefined> = []
+  private failure: NarParseError | undefined = undefined
+  private readonly onConsumed: ((bytes: Uint8Array) => void) | undefined
+
+  constructor(options: NarParserOptions = {}) {
+    this.onConsumed = options.onConsumed
+  }
+
+  /** Archive bytes consumed so far (the NAR size once `End` was returned). */
+  get bytesConsumed(): number {
+    return this.base + this.pos
+  }
+
+  /** True once the whole archive has been parsed. */
+  get done(): boolean {
+    return this.state === S_DONE
+  }
+
+  /** Nesting depth of open directories. */
+  get depth(): number {
+    return this.lastNames.length
+  }
+
+  /** Supplies the next chunk; only valid after `next()` returned `NeedInput`. */
+  feed(chunk: Uint8Array): void {
+    if (this.pos < this.chunk.length) throw new Error("NarParser.feed: the previous chunk is not consumed yet")
+    this.base += this.chunk.length
+    this.chunk = chunk
+    this.pos = 0
+    this.reported = 0
+  }
+
+  /** Signals the end of input: a parser that needs more bytes then reports a truncated archive. */
+  end(): void {
+    this.eof = true
+  }
+
+  /** Unconsumed bytes of the current chunk (what follows the archive once `End` was returned). */
+  remainder(): Uint8Array {
+    return this.chunk.subarray(this.pos)
+  }
+
+  /** The next event, or the (sticky) error that makes the archive invalid. */
+  next(): NarEvent | NarParseError {
+    if (this.failure !== undefined) return this.failure
+    try {
+      return this.step()
+    } catch (e) {
+      if (e instanceof NarParseError) {
+        this.failure = e
+        return e
+      }
+      throw e
+    }
+  }
+
+  private fail(kind: NarParseErrorKind, reason: string): never {
+    throw new NarParseError({ kind, offset: this.base + this.pos, reason })
+  }
+
+  private flushConsumed(): void {
+    if (this.onConsumed !== undefined && this.pos > this.reported) {
+      this.onConsumed(this.chunk.subarray(this.reported, this.pos))
+    }
+    this.reported = this.pos
+  }
+
+  private needInput(): NarEvent {
+    if (this.eof) this.fail("Truncated", "unexpected end of archive")
+    this.flushConsumed()
+    return NEED_INPUT
+  }
+
+  /** `n` contiguous bytes (a view into the chunk or the scratch buffer), or undefined when input ran out. */
+  private take(n: number): Uint8Array | undefined {
+    const avail = this.chunk.length - this.pos
+    if (this.scratchLen === 0 && avail >= n) {
+      const out = this.chunk.subarray(this.pos, this.pos + n)
+      this.pos += n
+      return out
+    }
+    const k = Math.min(n - this.scratchLen, avail)
+    this.scratch.set(this.chunk.subarray(this.pos, this.pos + k), this.scratchLen)
+    this.scratchLen += k
+    this.pos += k
+    if (this.scratchLen < n) return undefined
+    this.scratchLen = 0
+    return this.scratch.subarray(0, n)
+  }
+
+  private checkPadding(b: Uint8Array, from: number): void {
+    for (let i = from; i < b.length; i++) if (b[i] !== 0) this.fail("NonZeroPadding", "non-zero padding")
+  }
+
+  /** Reads `str(x)` with `x` at most `maxLen` bytes; undefined when input ran out. */
+  private token(maxLen: number, tooLong: NarParseErrorKind, what: string): Uint8Array | undefined {
+    if (this.tokenLen < 0) {
+      const w = this.take(8)
+      if (w === undefined) return undefined
+      const len = readU64(w)
+      if (len > maxLen) {
+        const shown = len === Infinity ? "over 2^53" : String(len)
+        this.fail(tooLong, `${what} of ${shown} bytes exceeds the limit of ${maxLen}`)
+      }
+      this.tokenLen = len
+    }
+    const len = this.tokenLen
+    const padded = len + padLength(len)
+    const b = padded === 0 ? EMPTY : this.take(padded)
+    if (b === undefined) return undefined
+    this.checkPadding(b, len)
+    this.tokenLen = -1
+    return b.subarray(0, len)
+  }
+
+  private tag(): Uint8Array | undefined {
+    return this.token(NAR_MAX_TAG_LENGTH, "TagTooLong", "tag")
+  }
+
+  private unexpected(t: Uint8Array, expected: string): never {
+    return this.fail("UnexpectedTag", `expected ${expected}, got ${show(t)}`)
+  }
+
+  private nodeDone(): void {
+    this.pendingName = undefined
+    this.state = this.lastNames.length === 0 ? S_DONE : S_ENTRY_CLOSE
+  }
+
+  private step(): NarEvent {
+    for (;;) {
+      switch (this.state) {
+        case S_MAGIC: {
+          const t = this.token(NAR_MAX_TAG_LENGTH, "BadMagic", "magic")
+          if (t === undefined) return this.needInput()
+          if (!equalBytes(t, T_MAGIC)) this.fail("BadMagic", `not a NAR: bad magic ${show(t)}`)
+          this.state = S_OPEN
+          break
+        }
+        case S_OPEN: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (!equalBytes(t, T_OPEN)) this.unexpected(t, "'('")
+          this.state = S_TYPE_KW
+          break
+        }
+        case S_TYPE_KW: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (!equalBytes(t, T_TYPE)) this.unexpected(t, "'type'")
+          this.state = S_TYPE
+          break
+        }
+        case S_TYPE: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (equalBytes(t, T_REGULAR)) {
+            this.state = S_REGULAR_TAG
+          } else if (equalBytes(t, T_SYMLINK)) {
+            this.state = S_TARGET_KW
+          } else if (equalBytes(t, T_DIRECTORY)) {
+            this.lastNames.push(undefined)
+            this.state = S_DIR_ITEM
+            const name = this.pendingName
+            this.pendingName = undefined
+            return { _tag: "Directory", name }
+          } else {
+            this.unexpected(t, "'regular', 'symlink' or 'directory'")
+          }
+          break
+        }
+        case S_REGULAR_TAG: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (equalBytes(t, T_EXECUTABLE)) {
+            this.state = S_EXEC_MARKER
+          } else if (equalBytes(t, T_CONTENTS)) {
+            this.executable = false
+            this.state = S_SIZE
+          } else {
+            this.unexpected(t, "'executable' or 'contents'")
+          }
+          break
+        }
+        case S_EXEC_MARKER: {
+          const t = this.token(0, "NonEmptyExecutableMarker", "executable marker")
+          if (t === undefined) return this.needInput()
+          this.executable = true
+          this.state = S_CONTENTS_KW
+          break
+        }
+        case S_CONTENTS_KW: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (!equalBytes(t, T_CONTENTS)) this.unexpected(t, "'contents'")
+          this.state = S_SIZE
+          break
+        }
+        case S_SIZE: {
+          const w = this.take(8)
+          if (w === undefined) return this.needInput()
+          const size = readU64(w)
+          if (size > NAR_MAX_CONTENTS_SIZE) this.fail("AbsurdLength", "absurd file size (over 2^53 bytes)")
+          this.size = size
+          this.remaining = size
+          this.state = size > 0 ? S_DATA : S_PAD
+          const name = this.pendingName
+          this.pendingName = undefined
+          return { _tag: "Regular", name, executable: this.executable, size }
+        }
+        case S_DATA: {
+          const avail = this.chunk.length - this.pos
+          if (avail === 0) return this.needInput()
+          const n = Math.min(avail, this.remaining)
+          const chunk = this.chunk.subarray(this.pos, this.pos + n)
+          this.pos += n
+          this.remaining -= n
+          if (this.remaining === 0) this.state = S_PAD
+          return { _tag: "Contents", chunk }
+        }
+        case S_PAD: {
+          const p = padLength(this.size)
+          if (p > 0) {
+            const b = this.take(p)
+            if (b === undefined) return this.needInput()
+            this.checkPadding(b, 0)
+          }
+          this.state = S_CLOSE_REGULAR
+          break
+        }
+        case S_CLOSE_REGULAR: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (!equalBytes(t, T_CLOSE)) this.unexpected(t, "')'")
+          this.nodeDone()
+          return REGULAR_END
+        }
+        case S_TARGET_KW: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (!equalBytes(t, T_TARGET)) this.unexpected(t, "'target'")
+          this.state = S_TARGET
+          break
+        }
+        case S_TARGET: {
+          const t = this.token(NAR_MAX_TARGET_LENGTH, "TargetTooLong", "symlink target")
+          if (t === undefined) return this.needInput()
+          if (t.length === 0) this.fail("InvalidTarget", "empty symlink target")
+          if (t.includes(0)) this.fail("InvalidTarget", "symlink target contains NUL")
+          this.state = S_CLOSE_SYMLINK
+          const name = this.pendingName
+          this.pendingName = undefined
+          return { _tag: "Symlink", name, target: t.slice() }
+        }
+        case S_CLOSE_SYMLINK: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (!equalBytes(t, T_CLOSE)) this.unexpected(t, "')'")
+          this.nodeDone()
+          break
+        }
+        case S_DIR_ITEM: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (equalBytes(t, T_ENTRY)) {
+            this.state = S_ENTRY_OPEN
+          } else if (equalBytes(t, T_CLOSE)) {
+            this.lastNames.pop()
+            this.nodeDone()
+            return DIRECTORY_END
+          } else {
+            this.unexpected(t, "'entry' or ')'")
+          }
+          break
+        }
+        case S_ENTRY_OPEN: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (!equalBytes(t, T_OPEN)) this.unexpected(t, "'('")
+          this.state = S_NAME_KW
+          break
+        }
+        case S_NAME_KW: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (!equalBytes(t, T_NAME)) this.unexpected(t, "'name'")
+          this.state = S_NAME
+          break
+        }
+        case S_NAME: {
+          const t = this.token(NAR_MAX_NAME_LENGTH, "NameTooLong", "entry name")
+          if (t === undefined) return this.needInput()
+          const bad = invalidNameReason(t)
+          if (bad !== undefined) this.fail("InvalidName", bad)
+          const top = this.lastNames.length - 1
+          const prev = this.lastNames[top]
+          if (prev !== undefined && compareBytes(prev, t) >= 0) {
+            this.fail(
+              "UnsortedEntries",
+              compareBytes(prev, t) === 0
+                ? `duplicate entry name ${show(t)}`
+                : `entry ${show(t)} does not sort after ${show(prev)}`
+            )
+          }
+          const name = t.slice()
+          this.lastNames[top] = name
+          this.pendingName = name
+          this.state = S_NODE_KW
+          break
+        }
+        case S_NODE_KW: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (!equalBytes(t, T_NODE)) this.unexpected(t, "'node'")
+          this.state = S_OPEN
+          break
+        }
+        case S_ENTRY_CLOSE: {
+          const t = this.tag()
+          if (t === undefined) return this.needInput()
+          if (!equalBytes(t, T_CLOSE)) this.unexpected(t, "')'")
+          this.state = S_DIR_ITEM
+          break
+        }
+        default: {
+          this.flushConsumed()
+          return END
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Text formats of `nix-store --dump-db`, `--load-db` and `--register-validity`
+ * (pure: no I/O). One item per line: path, [narHash base16, narSize,] deriver
+ * (empty line when none), reference count, references.
+ *
+ * @since 0.1.0
+ */
+import { Data, Either } from "effect"
+import { parseHash, printHash, printHashWithAlgo } from "../core/hash.js"
+import { parseStorePath } from "../core/storePath.js"
+
+/** One record of the validity-registration text format. */
+export interface ValidityRecord {
+  readonly path: string
+  /** `sha256:<base16>`; absent in plain `--register-validity` input. */
+  readonly narHash?: string | undefined
+  readonly narSize?: number | undefined
+  /** Absent when the deriver line is empty. */
+  readonly deriver?: string | undefined
+  readonly references: ReadonlyArray<string>
+}
+
+/** What `printDumpDb` needs of a path's info. */
+export interface DumpDbInfo {
+  readonly path: string
+  /** `sha256:<base16>` (as stored in the database) or any form parseHash accepts. */
+  readonly narHash: string
+  readonly narSize: number
+  readonly deriver?: string | undefined
+  readonly references: ReadonlyArray<string>
+}
+
+/** The validity text could not be parsed. */
+export class ValidityParseError extends Data.TaggedError("ValidityParseError")<{
+  readonly line: number
+  readonly reason: string
+}> {
+  override get message() {
+    return `line ${this.line}: ${this.reason}`
+  }
+}
+
+const bareBase16 = (narHash: string): string => {
+  const h = parseHash(narHash, "sha256")
+  return Either.isRight(h) ? printHash(h.right, "base16") : narHash.replace(/^sha256:/, "")
+}
+
+/** Prints records as `nix-store --dump-db` does (references sorted, hash base16 without algorithm). */
+export const printDumpDb = (infos: ReadonlyArray<DumpDbInfo>): string => {
+  const out: Array<string> = []
+  for (const i of infos) {
+    out.push(i.path, bareBase16(i.narHash), String(i.narSize), i.deriver ?? "", String(i.references.length))
+    for (const r of [...i.references].sort()) out.push(r)
+  }
+  return out.length === 0 ? "" : out.join("\n") + "\n"
+}
+
+/**
+ * Parses validity records. `hashGiven` (true for `--load-db` and
+ * `--register-validity --hash-given`) expects the hash and size lines.
+ */
+export const parseValidity = (
+  text: string,
+  options: { readonly storeDir: string; readonly hashGiven: boolean }
+): Either.Either<Array<ValidityRecord>, ValidityParseError> => {
+  const lines = text.split("\n")
+  if (lines[lines.length - 1] === "") lines.pop()
+  const records: Array<ValidityRecord> = []
+  let i = 0
+  const fail = (reason: string) => Either.left(new ValidityParseError({ line: i + 1, reason }))
+  const storePath = (s: string | undefined, what: string): Either.Either<string, string> => {
+    if (s === undefined) return Either.left(`unexpected end of input, expected ${what}`)
+    const p = parseStorePath(options.storeDir, s)
+    return Either.isLeft(p) ? Either.left(`bad ${what} ${JSON.stringify(s)}: ${p.left.reason}`) : Either.right(s)
+  }
+  const count = (s: string | undefined, what: string): Either.Either<number, string> =>
+    s !== undefined && /^[0-9]{1,15}$/.test(s) ? Either.right(Number(s)) : Either.left(`${what} expected, got ${JSON.stringify(s)}`)
+  while (i < lines.length) {
+    const path = storePath(lines[i], "store path")
+    if (Either.isLeft(path)) return fail(path.left)
+    i++
+    let narHash: string | undefined
+    let narSize: number | undefined
+    if (options.hashGiven) {
+      const h = lines[i] === undefined ? undefined : parseHash(lines[i]!, "sha256")
+      if (h === undefined || Either.isLeft(h) || h.right.algo !== "sha256") {
+        return fail(`sha256 hash expected, got ${JSON.stringify(lines[i])}`)
+      }
+      narHash = printHashWithAlgo(h.right, "base16")
+      i++
+      const n = count(lines[i], "NAR size")
+      if (Either.isLeft(n)) return fail(n.left)
+      narSize = n.right
+      i++
+    }
+    const deriverLine = lines[i]
+    if (deriverLine === undefined) return fail("unexpected end of input, expected deriver")
+    let deriver: string | undefined
+    if (deriverLine !== "") {
+      const d = storePath(deriverLine, "deriver")
+      if (Either.isLeft(d)) return fail(d.left)
+      deriver = d.right
+    }
+    i++
+    const n = count(lines[i], "reference count")
+    if (Either.isLeft(n)) return fail(n.left)
+    i++
+    const references: Array<string> = []
+    for (let k = 0; k < n.right; k++) {
+      const r = storePath(lines[i], "reference")
+      if (Either.isLeft(r)) return fail(r.left)
+      references.push(r.right)
+      i++
+    }
+    records.push({ path: path.right, narHash, narSize, deriver, references })
+  }
+  return Either.right(records)
+}

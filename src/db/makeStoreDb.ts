@@ -1,0 +1,275 @@
+/**
+ * The implementation of the StoreDb service on @effect/sql + better-sqlite3.
+ *
+ * Every statement is a constant SQL text (prepared once, cached by the client);
+ * bulk inputs travel as one JSON parameter expanded by `json_each`, so batch
+ * operations cost one statement execution per chunk, not per path.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option, type Scope } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import type {
+  ClosureOptions,
+  FailedPath,
+  OpenError,
+  PathRegistration,
+  StoreDbShape,
+  ValidPathInfo
+} from "../services/StoreDb.js"
+import { PathInUseError, PathNotValidError } from "./errors.js"
+import { openDb, type OpenDbOptions } from "./open.js"
+import { registerBatch } from "./register.js"
+
+/** Options of the StoreDb layer (see OpenDbOptions). */
+export type StoreDbOptions = OpenDbOptions
+
+interface InfoRow {
+  readonly path: string
+  readonly hash: string
+  readonly registrationTime: number
+  readonly deriver: string | null
+  readonly narSize: number | null
+  readonly ultimate: number | null
+  readonly sigs: string | null
+  readonly ca: string | null
+  readonly refs: string | null
+}
+
+const infoColumns = `p.path as path, p.hash as hash, p.registrationTime as registrationTime, p.deriver as deriver,
+  p.narSize as narSize, p.ultimate as ultimate, p.sigs as sigs, p.ca as ca,
+  (select group_concat(v.path, ' ') from Refs r join ValidPaths v on v.id = r.reference where r.referrer = p.id) as refs`
+
+const toInfo = (r: InfoRow): ValidPathInfo => ({
+  path: r.path,
+  narHash: r.hash,
+  narSize: r.narSize ?? 0,
+  deriver: r.deriver === null || r.deriver === "" ? Option.none() : Option.some(r.deriver),
+  references: r.refs === null ? [] : r.refs.split(" ").sort(),
+  registrationTime: r.registrationTime,
+  ultimate: r.ultimate !== null && r.ultimate !== 0,
+  sigs: r.sigs === null || r.sigs === "" ? [] : r.sigs.split(" "),
+  ca: r.ca === null || r.ca === "" ? Option.none() : Option.some(r.ca)
+})
+
+const closureSql = (options: ClosureOptions): string => {
+  const referrers = options.direction === "referrers"
+  const terms = referrers
+    ? [
+      "select r.referrer from Refs r join closure c on r.reference = c.id",
+      ...(options.includeOutputs
+        ? ["select d.drv from closure c join ValidPaths p on p.id = c.id join DerivationOutputs d on d.path = p.path"]
+        : []),
+      ...(options.includeDerivers
+        ? ["select o.id from closure c join DerivationOutputs d on d.drv = c.id join ValidPaths o on o.path = d.path"]
+        : [])
+    ]
+    : [
+      "select r.reference from Refs r join closure c on r.referrer = c.id",
+      ...(options.includeOutputs
+        ? ["select o.id from closure c join DerivationOutputs d on d.drv = c.id join ValidPaths o on o.path = d.path"]
+        : []),
+      ...(options.includeDerivers
+        ? ["select dv.id from closure c join ValidPaths p on p.id = c.id join ValidPaths dv on dv.path = p.deriver"]
+        : [])
+    ]
+  return `with recursive closure(id) as (
+    select v.id from json_each(?) j join ValidPaths v on v.path = j.value
+    ${terms.map((t) => `union ${t}`).join("\n    ")}
+  ) select v.path as path from closure c join ValidPaths v on v.id = c.id order by v.path`
+}
+
+/** Opens the database and builds the service (closed with the scope). */
+export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape, OpenError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { sql, tx, readOnly } = yield* openDb(options)
+    const storeDir = options.layout.storeDir
+    const one = <A>(operation: string, eff: Effect.Effect<A, SqlError>) =>
+      tx.single(operation, eff).pipe(Effect.withSpan(`StoreDb.${operation}`))
+    const span = (name: string) => Effect.withSpan(`StoreDb.${name}`)
+
+    const queryPathInfo = (path: string) =>
+      one(
+        "queryPathInfo",
+        sql.unsafe<InfoRow>(`select ${infoColumns} from ValidPaths p where p.path = ?`, [path])
+      ).pipe(Effect.map((rows) => (rows[0] ? Option.some(toInfo(rows[0])) : Option.none())))
+
+    const requireInfo = (path: string) =>
+      Effect.flatMap(queryPathInfo(path), (o) =>
+        Option.isSome(o) ? Effect.succeed(o.value) : Effect.fail(new PathNotValidError({ path })))
+
+    const queryValidPaths = (paths: ReadonlyArray<string>) =>
+      one(
+        "queryValidPaths",
+        sql.unsafe<{ path: string }>(
+          "select j.value as path from json_each(?) j where exists (select 1 from ValidPaths v where v.path = j.value)",
+          [JSON.stringify(paths)]
+        )
+      ).pipe(Effect.map((rows) => rows.map((r) => r.path)))
+
+    const derivationOutputRows = (drvPath: string) =>
+      one(
+        "queryDerivationOutputs",
+        sql.unsafe<{ name: string | null; path: string | null }>(
+          "select d.id as name, d.path as path from ValidPaths t left join DerivationOutputs d on d.drv = t.id where t.path = ?",
+          [drvPath]
+        )
+      ).pipe(
+        Effect.flatMap((rows) =>
+          rows.length === 0
+            ? Effect.fail(new PathNotValidError({ path: drvPath }))
+            : Effect.succeed(rows.filter((r): r is { name: string; path: string } => r.name !== null && r.path !== null))
+        )
+      )
+
+    const computeClosure = (paths: ReadonlyArray<string>, closureOptions: ClosureOptions = {}) =>
+      tx.read(
+        "computeClosure",
+        Effect.gen(function*() {
+          const unique = [...new Set(paths)]
+          const valid = yield* sql.unsafe<{ path: string }>(
+            "select j.value as path from json_each(?) j where exists (select 1 from ValidPaths v where v.path = j.value)",
+            [JSON.stringify(unique)]
+          )
+          if (valid.length !== unique.length) {
+            const ok = new Set(valid.map((r) => r.path))
+            return yield* new PathNotValidError({ path: unique.find((p) => !ok.has(p))! })
+          }
+          const rows = yield* sql.unsafe<{ path: string }>(closureSql(closureOptions), [JSON.stringify(unique)]).values
+          return rows.map((r) => r[0] as string)
+        })
+      ).pipe(span("computeClosure"))
+
+    const invalidatePaths = (paths: ReadonlyArray<string>) =>
+      tx.write(
+        "invalidatePaths",
+        Effect.gen(function*() {
+          const json = JSON.stringify([...new Set(paths)])
+          const blocked = yield* sql.unsafe<{ target: string; referrer: string }>(
+            `select t.path as target, v.path as referrer from json_each(?) j
+               join ValidPaths t on t.path = j.value
+               join Refs r on r.reference = t.id
+               join ValidPaths v on v.id = r.referrer
+             where v.id != t.id and v.path not in (select value from json_each(?))
+             order by t.path, v.path`,
+            [json, json]
+          )
+          if (blocked.length > 0) {
+            const target = blocked[0]!.target
+            return yield* new PathInUseError({
+              path: target,
+              referrers: blocked.filter((b) => b.target === target).map((b) => b.referrer)
+            })
+          }
+          // Drop the set's own references first, so the deletions never hit `on delete restrict`.
+          yield* sql.unsafe(
+            "delete from Refs where referrer in (select v.id from json_each(?) j join ValidPaths v on v.path = j.value)",
+            [json]
+          ).raw
+          yield* sql.unsafe("delete from ValidPaths where path in (select value from json_each(?))", [json]).raw
+        })
+      ).pipe(span("invalidatePaths"))
+
+    const shape: StoreDbShape = {
+      readOnly,
+      storeDir,
+      isValidPath: (path) =>
+        one("isValidPath", sql.unsafe("select 1 as x from ValidPaths where path = ?", [path])).pipe(
+          Effect.map((rows) => rows.length > 0)
+        ),
+      queryValidPaths,
+      queryAllValidPaths: one(
+        "queryAllValidPaths",
+        sql.unsafe("select path from ValidPaths order by path").values
+      ).pipe(Effect.map((rows) => rows.map((r) => r[0] as string))),
+      queryPathInfo,
+      queryPathInfos: (paths) =>
+        one(
+          "queryPathInfos",
+          paths === undefined
+            ? sql.unsafe<InfoRow>(`select ${infoColumns} from ValidPaths p order by p.path`)
+            : sql.unsafe<InfoRow>(
+              `select ${infoColumns} from json_each(?) j join ValidPaths p on p.path = j.value order by j.key`,
+              [JSON.stringify(paths)]
+            )
+        ).pipe(Effect.map((rows) => rows.map(toInfo))),
+      queryReferences: (path) => requireInfo(path).pipe(Effect.map((i) => i.references), span("queryReferences")),
+      queryReferrers: (path) =>
+        one(
+          "queryReferrers",
+          sql.unsafe<{ referrer: string | null }>(
+            `select v.path as referrer from ValidPaths t left join Refs r on r.reference = t.id
+               left join ValidPaths v on v.id = r.referrer where t.path = ? order by v.path`,
+            [path]
+          )
+        ).pipe(
+          Effect.flatMap((rows) =>
+            rows.length === 0
+              ? Effect.fail(new PathNotValidError({ path }))
+              : Effect.succeed(rows.flatMap((r) => (r.referrer === null ? [] : [r.referrer])))
+          )
+        ),
+      queryDeriver: (path) =>
+        one("queryDeriver", sql.unsafe<{ deriver: string | null }>("select deriver from ValidPaths where path = ?", [path]))
+          .pipe(
+            Effect.flatMap((rows) =>
+              rows[0] === undefined
+                ? Effect.fail(new PathNotValidError({ path }))
+                : Effect.succeed(Option.fromNullable(rows[0].deriver).pipe(Option.filter((d) => d !== "")))
+            )
+          ),
+      queryValidDerivers: (path) =>
+        one(
+          "queryValidDerivers",
+          sql.unsafe<{ path: string }>(
+            "select v.path as path from DerivationOutputs d join ValidPaths v on v.id = d.drv where d.path = ? order by v.path",
+            [path]
+          )
+        ).pipe(Effect.map((rows) => [...new Set(rows.map((r) => r.path))])),
+      queryDerivationOutputs: (drvPath) =>
+        derivationOutputRows(drvPath).pipe(Effect.map((rows) => [...new Set(rows.map((r) => r.path))].sort())),
+      queryDerivationOutputMap: (drvPath) =>
+        derivationOutputRows(drvPath).pipe(
+          Effect.map((rows) => Object.fromEntries(rows.map((r) => [r.name, r.path] as const)))
+        ),
+      queryPathFromHashPart: (hashPart) => {
+        const prefix = `${storeDir}/${hashPart}`
+        if (hashPart.length !== 32) return Effect.succeed(Option.none())
+        return one(
+          "queryPathFromHashPart",
+          sql.unsafe<{ path: string }>("select path from ValidPaths where path >= ? limit 1", [prefix])
+        ).pipe(
+          Effect.map((rows) => Option.fromNullable(rows[0]?.path).pipe(Option.filter((p) => p.startsWith(prefix))))
+        )
+      },
+      computeClosure,
+      registerValidPaths: (infos: ReadonlyArray<PathRegistration>) =>
+        tx.write("registerValidPaths", registerBatch(sql, infos)).pipe(span("registerValidPaths")),
+      invalidatePath: (path) => invalidatePaths([path]),
+      invalidatePaths,
+      registerFailedPaths: (paths, time) =>
+        tx.write(
+          "registerFailedPaths",
+          sql.unsafe("insert or replace into FailedPaths (path, time) select value, ? from json_each(?)", [
+            time ?? Math.floor(Date.now() / 1000),
+            JSON.stringify(paths)
+          ]).raw
+        ).pipe(Effect.asVoid, span("registerFailedPaths")),
+      isFailedPath: (path) =>
+        one("isFailedPath", sql.unsafe("select 1 as x from FailedPaths where path = ?", [path])).pipe(
+          Effect.map((rows) => rows.length > 0)
+        ),
+      queryFailedPaths: one(
+        "queryFailedPaths",
+        sql.unsafe<FailedPath>("select path, time from FailedPaths order by path")
+      ),
+      clearFailedPaths: (paths) =>
+        tx.write(
+          "clearFailedPaths",
+          paths === "all"
+            ? sql.unsafe("delete from FailedPaths").raw
+            : sql.unsafe("delete from FailedPaths where path in (select value from json_each(?))", [JSON.stringify(paths)]).raw
+        ).pipe(Effect.asVoid, span("clearFailedPaths"))
+    }
+    return shape
+  })

@@ -1,0 +1,135 @@
+/**
+ * Transactions on the store database.
+ *
+ * `write` runs its body inside `BEGIN IMMEDIATE` (so a writer never fails
+ * half-way with SQLITE_BUSY_SNAPSHOT), commits on success and rolls back on
+ * failure, defect or interruption. A COMMIT that fails never leaves the
+ * connection inside a transaction: it is followed by a ROLLBACK that tolerates
+ * "no transaction is active". Busy/locked errors restart the whole transaction
+ * with backoff (see busy.ts). `read` does the same with `BEGIN DEFERRED` for
+ * reads that need one consistent snapshot.
+ *
+ * Statements issued by the body through the SqlClient run on the reserved
+ * connection (the body runs with `SqlClient.TransactionConnection` set).
+ * A nested `write`/`read` joins the enclosing transaction.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Exit, Option, Scope } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { Connection } from "@effect/sql/SqlConnection"
+import { SqlError } from "@effect/sql/SqlError"
+import { type BusyPolicy, defaultBusyPolicy, retryBusy } from "./busy.js"
+import { DatabaseBusyError, ReadOnlyStoreError, StoreDbError } from "./errors.js"
+
+/** `IMMEDIATE` takes the write lock at BEGIN; `DEFERRED` only reads until it writes. */
+export type TransactionMode = "IMMEDIATE" | "DEFERRED"
+
+/** Errors a transaction adds to its body's own: SqlErrors become StoreDbError. */
+export type TransactionError<E> = Exclude<E, SqlError> | StoreDbError | DatabaseBusyError
+
+/** Runs transactions on one SqlClient. */
+export interface Transactor {
+  /** Runs `body` in a write transaction (fails with ReadOnlyStoreError on a read-only store). */
+  readonly write: <A, E, R>(
+    operation: string,
+    body: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, TransactionError<E> | ReadOnlyStoreError, R>
+  /** Runs `body` in a read transaction (one consistent snapshot). */
+  readonly read: <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) => Effect.Effect<A, TransactionError<E>, R>
+  /** Retries a single statement (no explicit transaction) on busy and maps SqlError to StoreDbError. */
+  readonly single: <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) => Effect.Effect<A, TransactionError<E>, R>
+  /** Whether writes are refused. */
+  readonly readOnly: boolean
+}
+
+const messageOf = (e: unknown): string => {
+  if (e instanceof SqlError) return messageOf(e.cause) || e.message
+  if (e instanceof Error) return e.message
+  return String(e)
+}
+
+/** Maps a remaining SqlError to a StoreDbError naming the operation. */
+export const toStoreDbError = (operation: string) => (e: unknown): StoreDbError =>
+  new StoreDbError({ operation, message: messageOf(e), cause: e })
+
+const mapSqlError = (operation: string) => <A, E, R>(eff: Effect.Effect<A, E, R>) =>
+  Effect.catchIf(
+    eff,
+    (e): e is E & SqlError => e instanceof SqlError,
+    (e) => Effect.fail(toStoreDbError(operation)(e))
+  ) as Effect.Effect<A, TransactionError<E>, R>
+
+/** ROLLBACK, ignoring "no transaction is active" (SQLite may already have rolled back). */
+const rollbackQuietly = (conn: Connection) =>
+  conn.executeRaw("ROLLBACK", []).pipe(
+    Effect.asVoid,
+    Effect.catchAll((e) =>
+      /no transaction is active/i.test(messageOf(e))
+        ? Effect.void
+        : Effect.logWarning(`rollback failed: ${messageOf(e)}`)
+    )
+  )
+
+/**
+ * One attempt: reserve the connection, BEGIN, run the body, COMMIT or ROLLBACK,
+ * release. The body is the only interruptible part.
+ */
+export const transactionOnce = (sql: SqlClient.SqlClient, mode: TransactionMode) =>
+<A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
+    Option.isSome(outer)
+      ? body
+      : Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const scope = yield* Scope.make()
+          const reserved = yield* Effect.exit(restore(Scope.extend(sql.reserve, scope)))
+          if (Exit.isFailure(reserved)) {
+            yield* Scope.close(scope, reserved)
+            return yield* Effect.failCause(reserved.cause)
+          }
+          const conn = reserved.value
+          const begun = yield* Effect.exit(conn.executeRaw(`BEGIN ${mode}`, []))
+          if (Exit.isFailure(begun)) {
+            yield* Scope.close(scope, begun)
+            return yield* Effect.failCause(begun.cause)
+          }
+          const exit = yield* Effect.exit(
+            restore(body).pipe(Effect.provideService(SqlClient.TransactionConnection, [conn, 0] as const))
+          )
+          if (Exit.isSuccess(exit)) {
+            const committed = yield* Effect.exit(conn.executeRaw("COMMIT", []))
+            if (Exit.isFailure(committed)) {
+              yield* rollbackQuietly(conn)
+              yield* Scope.close(scope, committed)
+              return yield* Effect.failCause(committed.cause)
+            }
+            yield* Scope.close(scope, Exit.void)
+            return exit.value
+          }
+          yield* rollbackQuietly(conn)
+          yield* Scope.close(scope, exit)
+          return yield* Effect.failCause(exit.cause)
+        })
+      ))
+
+/** Builds the transactor for a client. */
+export const makeTransactor = (
+  sql: SqlClient.SqlClient,
+  options: { readonly readOnly: boolean; readonly busyPolicy?: BusyPolicy }
+): Transactor => {
+  const policy = options.busyPolicy ?? defaultBusyPolicy
+  const run = (mode: TransactionMode) => <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) =>
+    transactionOnce(sql, mode)(body).pipe(
+      retryBusy(operation, policy),
+      mapSqlError(operation),
+      Effect.withSpan(`StoreDb.transaction`, { attributes: { operation, mode } })
+    ) as Effect.Effect<A, TransactionError<E>, R>
+  const write = <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) =>
+    options.readOnly
+      ? Effect.fail(new ReadOnlyStoreError({ operation }))
+      : run("IMMEDIATE")(operation, body)
+  const single = <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) =>
+    body.pipe(retryBusy(operation, policy), mapSqlError(operation)) as Effect.Effect<A, TransactionError<E>, R>
+  return { write, read: run("DEFERRED"), single, readOnly: options.readOnly }
+}

@@ -1,0 +1,138 @@
+/**
+ * The live Lock layer: `flock(2)` locks (through `fs-ext`) on the same files as
+ * Nix 2.8, under a {@link StoreLayout}. See `src/services/Lock.ts` for the
+ * semantics.
+ *
+ * Each acquisition opens its own file description, so two fibers of this
+ * process contend exactly as two processes do (flock locks belong to the open
+ * file description).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer, Option, Ref } from "effect"
+import type { Scope } from "effect"
+import * as path from "node:path"
+import { busy, waitFor } from "../lock/acquire.js"
+import { closeFd, fdSize, mkdirp, openLockFile, tryFlock, unflock, unlinkQuiet, writeAll } from "../lock/flock.js"
+import { sendRootToCollector } from "../lock/gcSocket.js"
+import { makeLockOps } from "../lock/make.js"
+import type { LockBackend, LockKeys } from "../lock/make.js"
+import { checkStorePath } from "../lock/storePaths.js"
+import { acquireOwnTempRootsFile, appendOwnTempRoot, readTempRootsDir, releaseOwnTempRootsFile } from "../lock/tempRoots.js"
+import type { OwnTempRootsFile } from "../lock/tempRoots.js"
+import { encodeTempRoot } from "../lock/tempRootsFormat.js"
+import { toRealPath } from "../schema/StoreLayout.js"
+import type { StoreLayout } from "../schema/StoreLayout.js"
+import { Lock } from "../services/Lock.js"
+import type { LockError, LockIOError, LockShape } from "../services/Lock.js"
+
+/** The lock files of a store, as Nix 2.8 names them. */
+export interface LockFiles extends LockKeys {
+  /** `<state>/temproots`. */
+  readonly tempRootsDir: string
+  /** `<state>/gc-socket/socket`, where a running collector accepts new roots. */
+  readonly gcSocket: string
+}
+
+/** The lock files of the store laid out as `layout`. */
+export const lockFiles = (layout: StoreLayout): LockFiles => ({
+  storeDir: layout.storeDir,
+  bigLock: path.join(layout.dbDir, "big-lock"),
+  gcLock: path.join(layout.stateDir, "gc.lock"),
+  pathLock: (storePath) => toRealPath(layout, storePath) + ".lock",
+  tempRootsDir: path.join(layout.stateDir, "temproots"),
+  gcSocket: path.join(layout.stateDir, "gc-socket", "socket")
+})
+
+interface FdHandle {
+  readonly key: string
+  readonly fd: number
+}
+
+/** Opens (creating it and its directory if needed) a lock file. */
+const openCreating = (key: string): Effect.Effect<number, LockIOError> =>
+  openLockFile(key, true).pipe(
+    Effect.catchIf((e) => e.code === "ENOENT", () => Effect.zipRight(mkdirp(path.dirname(key)), openLockFile(key, true))),
+    // With create=true the result is always a descriptor.
+    Effect.map((fd) => fd as number)
+  )
+
+/** The flock backend: one open file description per handle. */
+export const flockBackend: LockBackend<FdHandle> = {
+  tryLock: (key, mode) =>
+    Effect.gen(function*() {
+      const fd = yield* openCreating(key)
+      const ok = yield* tryFlock(fd, mode, key).pipe(Effect.tapError(() => closeFd(fd)))
+      if (ok) return Option.some({ key, fd })
+      yield* closeFd(fd)
+      return Option.none()
+    }),
+  convert: (h, mode) => tryFlock(h.fd, mode, h.key),
+  unlock: (h) => Effect.ignore(unflock(h.fd, h.key)),
+  isStale: (h) => Effect.map(fdSize(h.fd, h.key), (size) => size !== 0),
+  release: (h, deletion) =>
+    Effect.zipRight(
+      // Nix's deleteLockFile: unlink, then mark the file stale for anyone waiting on it.
+      deletion ? Effect.zipRight(unlinkQuiet(h.key), Effect.ignore(writeAll(h.fd, new Uint8Array([0x64]), h.key))) : Effect.void,
+      closeFd(h.fd)
+    )
+}
+
+/** Builds the live Lock service for `layout`; temp roots and the GC lock descriptor live until the scope closes. */
+export const make = (layout: StoreLayout): Effect.Effect<LockShape, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const files = lockFiles(layout)
+    const ops = makeLockOps(flockBackend, files)
+
+    const own = yield* Ref.make(Option.none<OwnTempRootsFile>())
+    const ownLock = yield* Effect.makeSemaphore(1)
+    const gcFd = yield* Ref.make(Option.none<number>())
+    const gcFdLock = yield* Effect.makeSemaphore(1)
+    yield* Effect.addFinalizer(() =>
+      Effect.zipRight(
+        Effect.flatMap(Ref.get(own), Option.match({ onNone: () => Effect.void, onSome: releaseOwnTempRootsFile })),
+        Effect.flatMap(Ref.get(gcFd), Option.match({ onNone: () => Effect.void, onSome: closeFd }))
+      )
+    )
+
+    const ownFile = ownLock.withPermits(1)(Effect.flatMap(Ref.get(own), Option.match({
+      onSome: Effect.succeed,
+      onNone: () => Effect.uninterruptible(Effect.tap(acquireOwnTempRootsFile(files.tempRootsDir), (f) => Ref.set(own, Option.some(f))))
+    })))
+
+    /** With the shared GC lock held (non-blocking), run `f`; `false` if the collector holds it. */
+    const underSharedGcLock = (f: Effect.Effect<void, LockIOError>): Effect.Effect<boolean, LockIOError> =>
+      gcFdLock.withPermits(1)(Effect.uninterruptible(Effect.gen(function*() {
+        const fd = yield* Option.match(yield* Ref.get(gcFd), {
+          onSome: Effect.succeed,
+          onNone: () => Effect.tap(openCreating(files.gcLock), (fd) => Ref.set(gcFd, Option.some(fd)))
+        })
+        if (!(yield* tryFlock(fd, "shared", files.gcLock))) return false
+        yield* f.pipe(Effect.ensuring(Effect.ignore(unflock(fd, files.gcLock))))
+        return true
+      })))
+
+    const addTempRoot = (storePath: string): Effect.Effect<void, LockError> =>
+      Effect.gen(function*() {
+        yield* checkStorePath(layout.storeDir, storePath)
+        const file = yield* ownFile
+        const append = appendOwnTempRoot(file, encodeTempRoot(storePath))
+        const attempt = Effect.gen(function*() {
+          if (yield* underSharedGcLock(append)) return
+          // The collector is running: tell it about the root, then record it for later collections.
+          if (!(yield* sendRootToCollector(files.gcSocket, storePath))) return yield* Effect.fail(busy)
+          yield* append
+        })
+        yield* waitFor(attempt, files.gcLock, "waiting for the garbage collector to accept a temporary root...")
+      }).pipe(Effect.withSpan("Lock.addTempRoot", { attributes: { storePath } }))
+
+    return {
+      ...ops,
+      addTempRoot,
+      readTempRoots: (options) =>
+        readTempRootsDir(files.tempRootsDir, options?.removeDead ?? true).pipe(Effect.withSpan("Lock.readTempRoots"))
+    } satisfies LockShape
+  })
+
+/** The live Lock layer for the store laid out as `layout`. */
+export const layer = (layout: StoreLayout): Layer.Layer<Lock> => Layer.scoped(Lock, make(layout))

@@ -1,0 +1,12 @@
+/**
+ * NAR (Nix ARchive) I/O: dumping file trees, restoring archives, hashing and
+ * parsing NAR byte streams.
+ *
+ * @since 0.1.0
+ */
+export * from "./dump.js"
+export * from "./errors.js"
+export * from "./hash.js"
+export * from "./parse.js"
+export * from "./restore.js"
+export * from "./source.js"

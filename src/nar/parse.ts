@@ -1,0 +1,81 @@
+/**
+ * Driving the strict NAR parser over effectful byte sources: parse exactly one
+ * archive (leaving what follows it in the source), or a whole stream that must
+ * contain nothing but the archive. The NAR's sha256 and size are computed in
+ * the same pass.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option, Stream } from "effect"
+import { NarParseError } from "../core/nar/errors.js"
+import { type NarEvent, NarParser } from "../core/nar/parser.js"
+import { makeNarHasher, type NarHashResult } from "./hash.js"
+import { type ByteSource, byteSourceFromStream } from "./source.js"
+
+/** An archive event handed to a handler (never `NeedInput` or `End`). */
+export type NarEntryEvent = Exclude<NarEvent, { readonly _tag: "NeedInput" } | { readonly _tag: "End" }>
+
+/** Handles one archive event; `Contents` chunks are only valid until the returned effect completes. */
+export type NarEventHandler<E, R> = (event: NarEntryEvent) => Effect.Effect<void, E, R>
+
+const trailing = (offset: number) =>
+  new NarParseError({ kind: "TrailingData", offset, reason: "trailing data after the archive" })
+
+/**
+ * Parses exactly one NAR from `source`, calling `handle` for each event in
+ * order, and pushes the bytes that follow the archive back into `source`.
+ * Returns the archive's sha256 and size.
+ */
+export const parseNarFrom = <E, E2, R2>(
+  source: ByteSource<E>,
+  handle: NarEventHandler<E2, R2>
+): Effect.Effect<NarHashResult, NarParseError | E | E2, R2> =>
+  Effect.suspend(() => {
+    const hasher = makeNarHasher()
+    const parser = new NarParser({ onConsumed: hasher.update })
+    return Effect.gen(function*() {
+      for (;;) {
+        const ev = parser.next()
+        switch (ev._tag) {
+          case "NarParseError":
+            return yield* ev
+          case "NeedInput": {
+            const next = yield* source.pull
+            if (Option.isNone(next)) parser.end()
+            else parser.feed(next.value)
+            break
+          }
+          case "End": {
+            source.unread(parser.remainder())
+            return hasher.result()
+          }
+          default:
+            yield* handle(ev)
+        }
+      }
+    })
+  })
+
+/**
+ * Parses a stream that holds exactly one NAR: bytes after the archive are a
+ * `TrailingData` error. Returns the archive's sha256 and size.
+ */
+export const parseNarStream = <E, R, E2, R2>(
+  nar: Stream.Stream<Uint8Array, E, R>,
+  handle: NarEventHandler<E2, R2>
+): Effect.Effect<NarHashResult, NarParseError | E | E2, R | R2> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const source = yield* byteSourceFromStream(nar)
+      const result = yield* parseNarFrom(source, handle)
+      const rest = yield* source.pull
+      if (Option.isSome(rest)) return yield* trailing(result.narSize)
+      return result
+    })
+  )
+
+/** Checks that a stream is exactly one valid NAR and returns its sha256 and size. */
+export const validateNarStream = <E, R>(
+  nar: Stream.Stream<Uint8Array, E, R>
+): Effect.Effect<NarHashResult, NarParseError | E, R> =>
+  parseNarStream(nar, () => Effect.void).pipe(Effect.withSpan("nar.validateNarStream"))

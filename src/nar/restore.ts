@@ -1,0 +1,137 @@
+/**
+ * Restoring a NAR into the file system, streaming and all-or-nothing.
+ *
+ * The target must not exist. Everything is created with exclusive flags
+ * (`O_CREAT|O_EXCL|O_NOFOLLOW` files, `mkdir`, `symlink`, all failing on an
+ * existing path), only inside directories this restore created, so nothing
+ * can be written through a symlink. Files are written chunk by chunk as the
+ * archive streams in. On any error or interruption whatever was created is
+ * removed, so nothing remains at the target. The NAR's sha256 and size are
+ * computed in the same pass.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Exit, type Stream } from "effect"
+import * as fs from "node:fs"
+import { NarRestoreFsError, type NarParseError } from "./errors.js"
+import * as fsOps from "./fsOps.js"
+import type { NarHashResult } from "./hash.js"
+import { type NarEntryEvent, parseNarFrom, parseNarStream } from "./parse.js"
+import type { ByteSource } from "./source.js"
+
+const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0)
+
+interface RestoreState {
+  readonly target: Buffer
+  created: boolean
+  fd: number | undefined
+  readonly dirs: Array<Buffer>
+}
+
+const fsFail = (path: Buffer, detail: string, cause: unknown, isRoot: boolean): NarRestoreFsError => {
+  const code = (cause as { code?: unknown } | undefined)?.code
+  return isRoot && code === "EEXIST"
+    ? new NarRestoreFsError({ kind: "TargetExists", path: path.toString(), detail: "path already exists" })
+    : new NarRestoreFsError({ kind: "Io", path: path.toString(), detail, cause })
+}
+
+/** Runs one fs operation uninterruptibly, so cleanup never races an in-flight create or write. */
+const fsStep = <A>(path: Buffer, detail: string, isRoot: boolean, f: () => Promise<A>) =>
+  Effect.uninterruptible(Effect.tryPromise({ try: f, catch: (cause) => fsFail(path, detail, cause, isRoot) }))
+
+const entryPath = (st: RestoreState, name: Uint8Array | undefined): Buffer => {
+  const parent = st.dirs[st.dirs.length - 1]
+  if (name === undefined || parent === undefined) return st.target
+  return fsOps.joinBytes(parent, name)
+}
+
+const handleEvent =
+  (st: RestoreState) =>
+  (ev: NarEntryEvent): Effect.Effect<void, NarRestoreFsError> => {
+    switch (ev._tag) {
+      case "Directory": {
+        const path = entryPath(st, ev.name)
+        const isRoot = ev.name === undefined
+        return fsStep(path, "creating directory", isRoot, async () => {
+          await fsOps.mkdir(path, 0o777)
+          if (isRoot) st.created = true
+          st.dirs.push(path)
+        })
+      }
+      case "DirectoryEnd":
+        return Effect.sync(() => {
+          st.dirs.pop()
+        })
+      case "Regular": {
+        const path = entryPath(st, ev.name)
+        const isRoot = ev.name === undefined
+        return fsStep(path, "creating file", isRoot, async () => {
+          st.fd = await fsOps.open(path, CREATE_FLAGS, ev.executable ? 0o777 : 0o666)
+          if (isRoot) st.created = true
+        })
+      }
+      case "Contents": {
+        const fd = st.fd
+        if (fd === undefined) return Effect.dieMessage("NAR restore: contents outside a regular file")
+        return fsStep(st.target, "writing file", false, () => fsOps.writeAll(fd, ev.chunk))
+      }
+      case "RegularEnd": {
+        const fd = st.fd
+        if (fd === undefined) return Effect.void
+        return fsStep(st.target, "closing file", false, async () => {
+          st.fd = undefined
+          await fsOps.close(fd)
+        })
+      }
+      case "Symlink": {
+        const path = entryPath(st, ev.name)
+        const isRoot = ev.name === undefined
+        return fsStep(path, "creating symlink", isRoot, async () => {
+          await fsOps.symlink(Buffer.from(ev.target), path)
+          if (isRoot) st.created = true
+        })
+      }
+    }
+  }
+
+const cleanup = (st: RestoreState): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    if (st.fd !== undefined) {
+      await fsOps.close(st.fd).catch(() => undefined)
+      st.fd = undefined
+    }
+    if (st.created) await fsOps.rmTree(st.target).catch(() => undefined)
+  })
+
+const restoreWith = <E, R>(
+  target: string,
+  run: (handle: (ev: NarEntryEvent) => Effect.Effect<void, NarRestoreFsError>) => Effect.Effect<NarHashResult, E, R>
+): Effect.Effect<NarHashResult, E, R> =>
+  Effect.suspend(() => {
+    const st: RestoreState = { target: Buffer.from(target), created: false, fd: undefined, dirs: [] }
+    return run(handleEvent(st)).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : cleanup(st))))
+  })
+
+/**
+ * Restores the NAR in `nar` at `target` (which must not exist). Bytes after
+ * the archive are an error. Returns the NAR's sha256 and size.
+ */
+export const restorePath = <E, R>(
+  target: string,
+  nar: Stream.Stream<Uint8Array, E, R>
+): Effect.Effect<NarHashResult, NarParseError | NarRestoreFsError | E, R> =>
+  restoreWith(target, (handle) => parseNarStream(nar, handle)).pipe(
+    Effect.withSpan("nar.restorePath", { attributes: { target } })
+  )
+
+/**
+ * Restores exactly one NAR read from `source` at `target`, leaving the bytes
+ * that follow the archive in `source` (for `nix-store --export` streams).
+ */
+export const restoreFromSource = <E>(
+  target: string,
+  source: ByteSource<E>
+): Effect.Effect<NarHashResult, NarParseError | NarRestoreFsError | E> =>
+  restoreWith(target, (handle) => parseNarFrom(source, handle)).pipe(
+    Effect.withSpan("nar.restoreFromSource", { attributes: { target } })
+  )

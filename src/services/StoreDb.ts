@@ -1,0 +1,145 @@
+/**
+ * The store metadata database service: every query and update of the SQLite
+ * database (`<state>/db/db.sqlite`) of a local store, Nix 2.8 compatible.
+ *
+ * @since 0.1.0
+ */
+import { Context, Layer } from "effect"
+import type { Effect, Option } from "effect"
+import type {
+  CorruptInfoFileError,
+  CorruptSchemaFileError,
+  DanglingReferenceError,
+  DatabaseBusyError,
+  DbIoError,
+  PathInUseError,
+  PathNotValidError,
+  ReadOnlyStoreError,
+  SchemaTooNewError,
+  SchemaTooOldError,
+  StoreDbError,
+  UpgradeLockError
+} from "../db/errors.js"
+import { makeStoreDb, type StoreDbOptions } from "../db/makeStoreDb.js"
+
+/** What the database knows about one valid path (Nix's ValidPathInfo). */
+export interface ValidPathInfo {
+  readonly path: string
+  /** As stored: `sha256:<base16>`. */
+  readonly narHash: string
+  /** 0 when unknown (old databases). */
+  readonly narSize: number
+  readonly deriver: Option.Option<string>
+  /** Sorted. A self-reference is included. */
+  readonly references: ReadonlyArray<string>
+  /** Unix time in seconds. */
+  readonly registrationTime: number
+  readonly ultimate: boolean
+  readonly sigs: ReadonlyArray<string>
+  /** Content-address assertion (`fixed:r:sha256:…`, `text:sha256:…`). */
+  readonly ca: Option.Option<string>
+}
+
+/** Input of `registerValidPaths`. */
+export interface PathRegistration {
+  readonly path: string
+  /** `sha256:<base16>` (stored verbatim). */
+  readonly narHash: string
+  readonly narSize: number
+  /** Each must be valid or registered in the same batch (self allowed). */
+  readonly references: ReadonlyArray<string>
+  readonly deriver?: string | undefined
+  /** Unix seconds; default: now. */
+  readonly registrationTime?: number | undefined
+  readonly ultimate?: boolean | undefined
+  readonly sigs?: ReadonlyArray<string> | undefined
+  readonly ca?: string | undefined
+  /** For a `.drv`: output name → output path (the caller parses the derivation). */
+  readonly derivationOutputs?: Readonly<Record<string, string>> | undefined
+}
+
+/** Options of `computeClosure` (Nix's computeFSClosure). */
+export interface ClosureOptions {
+  /** `references` (default): what the paths need; `referrers`: what needs them. */
+  readonly direction?: "references" | "referrers"
+  /** references: add valid outputs of derivations; referrers: add valid derivers. */
+  readonly includeOutputs?: boolean
+  /** references: add valid derivers; referrers: add valid outputs of derivations. */
+  readonly includeDerivers?: boolean
+}
+
+/** A failed-build record. */
+export interface FailedPath {
+  readonly path: string
+  /** Unix seconds. */
+  readonly time: number
+}
+
+/** Errors of every operation. */
+export type DbFailure = StoreDbError | DatabaseBusyError
+
+/** Errors of opening (and possibly creating or upgrading) the database. */
+export type OpenError =
+  | DbFailure
+  | SchemaTooNewError
+  | SchemaTooOldError
+  | CorruptSchemaFileError
+  | CorruptInfoFileError
+  | DbIoError
+  | UpgradeLockError
+  | ReadOnlyStoreError
+
+/** Operations on the store metadata database. */
+export interface StoreDbShape {
+  /** True when writes are refused (ReadOnlyStoreError). */
+  readonly readOnly: boolean
+  /** The logical store directory paths live in. */
+  readonly storeDir: string
+  readonly isValidPath: (path: string) => Effect.Effect<boolean, DbFailure>
+  /** The subset of `paths` that is valid (input order kept). */
+  readonly queryValidPaths: (paths: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, DbFailure>
+  /** All valid paths, sorted. */
+  readonly queryAllValidPaths: Effect.Effect<ReadonlyArray<string>, DbFailure>
+  readonly queryPathInfo: (path: string) => Effect.Effect<Option.Option<ValidPathInfo>, DbFailure>
+  /** Infos of many paths at once, in input order (invalid ones omitted); all valid paths, sorted, when `paths` is undefined. */
+  readonly queryPathInfos: (paths?: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ValidPathInfo>, DbFailure>
+  readonly queryReferences: (path: string) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError>
+  /** Valid paths referring to `path` (itself included if self-referencing), sorted. */
+  readonly queryReferrers: (path: string) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError>
+  readonly queryDeriver: (path: string) => Effect.Effect<Option.Option<string>, DbFailure | PathNotValidError>
+  /** Valid derivations that list `path` as an output, sorted. */
+  readonly queryValidDerivers: (path: string) => Effect.Effect<ReadonlyArray<string>, DbFailure>
+  /** Output paths of a valid derivation, sorted. */
+  readonly queryDerivationOutputs: (drvPath: string) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError>
+  /** Output name → path of a valid derivation. */
+  readonly queryDerivationOutputMap: (drvPath: string) => Effect.Effect<Readonly<Record<string, string>>, DbFailure | PathNotValidError>
+  /** The valid path whose hash part is `hashPart`, if any. */
+  readonly queryPathFromHashPart: (hashPart: string) => Effect.Effect<Option.Option<string>, DbFailure>
+  /** The closure of `paths` (they included), sorted; computed in SQLite in one statement. */
+  readonly computeClosure: (
+    paths: ReadonlyArray<string>,
+    options?: ClosureOptions
+  ) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError>
+  /** Registers (or re-registers: same id, new hash/size/ultimate/sigs/ca) a batch in one transaction. */
+  readonly registerValidPaths: (
+    infos: ReadonlyArray<PathRegistration>
+  ) => Effect.Effect<void, DbFailure | ReadOnlyStoreError | DanglingReferenceError>
+  /** Invalidates one path; a no-op when it is not valid. */
+  readonly invalidatePath: (path: string) => Effect.Effect<void, DbFailure | ReadOnlyStoreError | PathInUseError>
+  /** Invalidates a set of paths in one transaction; referrers outside the set make it fail (PathInUseError). */
+  readonly invalidatePaths: (
+    paths: ReadonlyArray<string>
+  ) => Effect.Effect<void, DbFailure | ReadOnlyStoreError | PathInUseError>
+  readonly registerFailedPaths: (paths: ReadonlyArray<string>, time?: number) => Effect.Effect<void, DbFailure | ReadOnlyStoreError>
+  readonly isFailedPath: (path: string) => Effect.Effect<boolean, DbFailure>
+  readonly queryFailedPaths: Effect.Effect<ReadonlyArray<FailedPath>, DbFailure>
+  /** Clears the given failed paths, or all of them. */
+  readonly clearFailedPaths: (paths: ReadonlyArray<string> | "all") => Effect.Effect<void, DbFailure | ReadOnlyStoreError>
+}
+
+/** The store metadata database. */
+export class StoreDb extends Context.Tag("tsnix/StoreDb")<StoreDb, StoreDbShape>() {
+  /** Opens (creating or upgrading if needed) the database of `options.layout`; closed with the scope. */
+  static readonly layer = (options: StoreDbOptions): Layer.Layer<StoreDb, OpenError> =>
+    Layer.scoped(StoreDb, makeStoreDb(options))
+}

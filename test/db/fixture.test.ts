@@ -1,0 +1,60 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Option } from "effect"
+import { printDumpDb } from "../../src/db/dumpDb.js"
+import type { StoreDb } from "../../src/services/StoreDb.js"
+import { fixtureLayout, openStoreDb, golden, goldenPaths } from "./helpers.js"
+
+const lines = (s: string) => s.trim().split("\n").filter((l) => l !== "")
+
+const withFixture = <A, E>(f: (db: typeof StoreDb.Service) => Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const layout = yield* fixtureLayout
+    const db = yield* openStoreDb({ layout })
+    return yield* f(db)
+  })
+
+describe("a database written by Nix 2.8", () => {
+  it.scoped("dumps exactly as nix-store --dump-db", () =>
+    withFixture((db) =>
+      Effect.gen(function*() {
+        const infos = yield* db.queryPathInfos()
+        const dump = printDumpDb(infos.map((i) => ({ ...i, deriver: Option.getOrUndefined(i.deriver) })))
+        expect(dump).toBe(golden("dump-db.txt"))
+        const p = goldenPaths()
+        const subset = yield* db.queryPathInfos([p.top!, p.p2!])
+        expect(printDumpDb(subset.map((i) => ({ ...i, deriver: Option.getOrUndefined(i.deriver) })))).toBe(
+          golden("dump-db-subset.txt")
+        )
+      })
+    ))
+
+  it.scoped("answers closure and derivation queries as nix-store does", () =>
+    withFixture((db) =>
+      Effect.gen(function*() {
+        const p = goldenPaths()
+        expect(yield* db.computeClosure([p.top!])).toEqual(lines(golden("qR.txt")).sort())
+        expect(yield* db.computeClosure([p.drv!])).toEqual(lines(golden("qR-drv.txt")).sort())
+        expect(yield* db.computeClosure([p.leaf!], { direction: "referrers" })).toEqual(
+          lines(golden("referrers-closure.txt")).sort()
+        )
+        expect(yield* db.queryDerivationOutputs(p.drv!)).toEqual(lines(golden("drv-outputs.txt")).sort())
+        const map = yield* db.queryDerivationOutputMap(p.drv!)
+        expect(Object.keys(map).sort()).toEqual(["dev", "out"])
+        expect(map.out).toMatch(/-demo$/)
+        expect(yield* db.queryValidDerivers(map.out!)).toEqual([p.drv])
+        expect(yield* db.queryReferrers(p.p2!)).toEqual([p.p2])
+        expect(yield* db.queryReferrers(p.leaf!)).toEqual([p.top, p.mid].sort())
+        expect(yield* db.queryDeriver(p.p2!)).toEqual(Option.some(p.drv))
+        expect(yield* db.queryDeriver(p.p1!)).toEqual(Option.none())
+        const hello = Option.getOrThrow(yield* db.queryPathInfo(p.hello!))
+        expect(hello.narHash).toBe("sha256:1c37d01af40be2e80691de3cc3df44377a699afbb17c68f080964b2fd071fc13")
+        expect(hello.narSize).toBe(120)
+        expect(Option.getOrThrow(hello.ca)).toMatch(/^fixed:r:sha256:/)
+        const hashPart = p.hello!.slice("/nix/store/".length, "/nix/store/".length + 32)
+        expect(yield* db.queryPathFromHashPart(hashPart)).toEqual(Option.some(p.hello))
+        expect(yield* db.queryPathFromHashPart("z".repeat(32))).toEqual(Option.none())
+        expect(yield* db.queryAllValidPaths).toEqual(Object.values(p).sort())
+        expect(yield* db.queryValidPaths([p.top!, "/nix/store/" + "a".repeat(32) + "-x", p.p1!])).toEqual([p.top, p.p1])
+      })
+    ))
+})
