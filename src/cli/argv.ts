@@ -47,7 +47,7 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
     // other modifiers
     flag("recursive"), flag("check-contents"), flag("repair"), flag("reregister"), flag("hash-given"),
     flag("print-roots"), flag("print-live"), flag("print-dead"), value("max-freed"), flag("ignore-liveness"),
-    flag("why-alive"), flag("print"),
+    flag("why-alive"), flag("print"), flag("print-invalid"),
     // tsnix hash
     value("type"), flag("base16"), flag("base32"), flag("base64"), flag("sri"), flag("flat"),
     flag("to-base16"), flag("to-base32"), flag("to-base64"), flag("to-sri")

@@ -8,9 +8,13 @@
  *
  * @since 0.1.0
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit } from "effect"
 import { runCli } from "./run.js"
+
+// Write errors (EPIPE when the reader goes away) are reported to the writer through
+// its callback (see io.ts); this listener only keeps them from crashing the process.
+process.stdout.on("error", () => undefined)
 
 NodeRuntime.runMain(
   runCli(process.argv.slice(2)).pipe(Effect.map((status) => {

@@ -63,24 +63,31 @@ export const busySchedule = (policy: BusyPolicy): Schedule.Schedule<Duration.Dur
  */
 export const retryBusy = (operation: string, policy: BusyPolicy = defaultBusyPolicy) =>
 <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | SqlError | DatabaseBusyError, R> =>
-  Effect.suspend(() => {
-    const warnAfter = Duration.decode(policy.warnAfter ?? "1 second")
-    const started = Date.now()
-    let warned = false
-    const schedule = busySchedule(policy).pipe(
-      Schedule.tapOutput((elapsed) =>
-        !warned && Duration.greaterThanOrEqualTo(elapsed, warnAfter)
-          ? Effect.sync(() => {
-            warned = true
-          }).pipe(Effect.zipRight(Effect.logWarning(`waiting for the store database lock (${operation})…`)))
-          : Effect.void
-      )
-    )
-    return effect.pipe(
-      Effect.retry({ schedule, while: isBusy }),
-      Effect.catchIf(
-        (e): e is E & SqlError => isBusy(e),
-        () => Effect.fail(new DatabaseBusyError({ operation, waitedMillis: Date.now() - started }))
-      )
-    ) as Effect.Effect<A, Exclude<E, SqlError> | SqlError | DatabaseBusyError, R>
-  })
+  // Fast path: no schedule is built unless the first attempt reports busy.
+  Effect.catchIf(
+    effect,
+    (e): e is E & SqlError => isBusy(e),
+    () =>
+      Effect.suspend(() => {
+        const warnAfter = Duration.decode(policy.warnAfter ?? "1 second")
+        const started = Date.now()
+        let warned = false
+        const schedule = busySchedule(policy).pipe(
+          Schedule.tapOutput((elapsed) =>
+            !warned && Duration.greaterThanOrEqualTo(elapsed, warnAfter)
+              ? Effect.sync(() => {
+                warned = true
+              }).pipe(Effect.zipRight(Effect.logWarning(`waiting for the store database lock (${operation})…`)))
+              : Effect.void
+          )
+        )
+        return Effect.sleep(policy.baseDelay ?? "2 millis").pipe(
+          Effect.zipRight(effect),
+          Effect.retry({ schedule, while: isBusy }),
+          Effect.catchIf(
+            (e): e is E & SqlError => isBusy(e),
+            () => Effect.fail(new DatabaseBusyError({ operation, waitedMillis: Date.now() - started }))
+          )
+        )
+      })
+  ) as Effect.Effect<A, Exclude<E, SqlError> | SqlError | DatabaseBusyError, R>

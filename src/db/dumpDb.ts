@@ -40,6 +40,8 @@ export class ValidityParseError extends Data.TaggedError("ValidityParseError")<{
   }
 }
 
+const base16Sha256 = /^[0-9a-f]{64}$/
+
 const bareBase16 = (narHash: string): string => {
   const h = parseHash(narHash, "sha256")
   return Either.isRight(h) ? printHash(h.right, "base16") : narHash.replace(/^sha256:/, "")
@@ -68,8 +70,11 @@ export const parseValidity = (
   const records: Array<ValidityRecord> = []
   let i = 0
   const fail = (reason: string) => Either.left(new ValidityParseError({ line: i + 1, reason }))
+  const fastPath = new RegExp(`^${options.storeDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[0-9a-df-np-sv-z]{32}-[a-zA-Z0-9+_?=-][a-zA-Z0-9+._?=-]{0,210}$`)
   const storePath = (s: string | undefined, what: string): Either.Either<string, string> => {
     if (s === undefined) return Either.left(`unexpected end of input, expected ${what}`)
+    // Fast path for the common case; anything unusual goes through the full parser.
+    if (fastPath.test(s)) return Either.right(s)
     const p = parseStorePath(options.storeDir, s)
     return Either.isLeft(p) ? Either.left(`bad ${what} ${JSON.stringify(s)}: ${p.left.reason}`) : Either.right(s)
   }
@@ -81,7 +86,14 @@ export const parseValidity = (
     i++
     let narHash: string | undefined
     let narSize: number | undefined
-    if (options.hashGiven) {
+    if (options.hashGiven && lines[i] !== undefined && base16Sha256.test(lines[i]!)) {
+      narHash = `sha256:${lines[i]}`
+      i++
+      const n = count(lines[i], "NAR size")
+      if (Either.isLeft(n)) return fail(n.left)
+      narSize = n.right
+      i++
+    } else if (options.hashGiven) {
       const h = lines[i] === undefined ? undefined : parseHash(lines[i]!, "sha256")
       if (h === undefined || Either.isLeft(h) || h.right.algo !== "sha256") {
         return fail(`sha256 hash expected, got ${JSON.stringify(lines[i])}`)

@@ -263,6 +263,7 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
         "queryFailedPaths",
         sql.unsafe<FailedPath>("select path, time from FailedPaths order by path")
       ),
+      writeTransaction: (operation, body) => tx.write(operation, body).pipe(span("writeTransaction")),
       clearFailedPaths: (paths) =>
         tx.write(
           "clearFailedPaths",

@@ -78,18 +78,23 @@ export const registerBatch = (
       const rows = yield* sql.unsafe<{ id: number; path: string }>(idsSql, [JSON.stringify(chunk)])
       for (const r of rows) ids.set(r.path, r.id)
     }
-    const pairs: Array<readonly [number, number]> = []
+    // References, streamed as JSON text chunks (no per-pair arrays: 100k paths have ~400k refs).
+    let json = ""
+    let inChunk = 0
     for (const i of infos) {
       const referrer = ids.get(i.path)!
       for (const r of i.references) {
         const reference = ids.get(r)
         if (reference === undefined) return yield* new DanglingReferenceError({ path: i.path, reference: r })
-        pairs.push([referrer, reference])
+        json += inChunk === 0 ? `[[${referrer},${reference}]` : `,[${referrer},${reference}]`
+        if (++inChunk === chunkSize * 4) {
+          yield* sql.unsafe(refsSql, [json + "]"]).raw
+          json = ""
+          inChunk = 0
+        }
       }
     }
-    for (const chunk of chunks(pairs, chunkSize * 4)) {
-      yield* sql.unsafe(refsSql, [JSON.stringify(chunk)]).raw
-    }
+    if (inChunk > 0) yield* sql.unsafe(refsSql, [json + "]"]).raw
     const outputs: Array<readonly [number, string, string]> = []
     for (const i of infos) {
       if (!i.derivationOutputs) continue

@@ -14,7 +14,7 @@ import type { Scope } from "effect"
 import * as path from "node:path"
 import { busy, waitFor } from "../lock/acquire.js"
 import { closeFd, fdSize, mkdirp, openLockFile, tryFlock, unflock, unlinkQuiet, writeAll } from "../lock/flock.js"
-import { sendRootToCollector } from "../lock/gcSocket.js"
+import { sendRootToCollector, serveGcRoots } from "../lock/gcSocket.js"
 import { makeLockOps } from "../lock/make.js"
 import type { LockBackend, LockKeys } from "../lock/make.js"
 import { checkStorePath } from "../lock/storePaths.js"
@@ -130,7 +130,8 @@ export const make = (layout: StoreLayout): Effect.Effect<LockShape, never, Scope
       ...ops,
       addTempRoot,
       readTempRoots: (options) =>
-        readTempRootsDir(files.tempRootsDir, options?.removeDead ?? true).pipe(Effect.withSpan("Lock.readTempRoots"))
+        readTempRootsDir(files.tempRootsDir, options?.removeDead ?? true).pipe(Effect.withSpan("Lock.readTempRoots")),
+      serveTempRoots: (onRoot) => serveGcRoots(files.gcSocket, onRoot).pipe(Effect.withSpan("Lock.serveTempRoots"))
     } satisfies LockShape
   })
 

@@ -42,12 +42,14 @@ export interface LockTestWorld {
   readonly processes: Map<number, ProcessState>
   /** Lock keys released with the deletion protocol, in order (for inspection). */
   readonly deletedLockFiles: Array<string>
+  /** The collector's root handler while one serves temp roots (`serveTempRoots`). */
+  collector: ((storePath: string) => Effect.Effect<void>) | undefined
   /** Next token / pid to hand out. */
   next: number
 }
 
 /** A fresh, empty world. */
-export const makeWorld = (): LockTestWorld => ({ locks: new Map(), processes: new Map(), deletedLockFiles: [], next: 1 })
+export const makeWorld = (): LockTestWorld => ({ locks: new Map(), processes: new Map(), deletedLockFiles: [], collector: undefined, next: 1 })
 
 /** Simulates SIGKILL of process `pid`: the "kernel" drops its locks; its temp roots stay, now dead. */
 export const kill = (world: LockTestWorld, pid: number): void => {
@@ -139,11 +141,14 @@ export const make = (options: LockTestOptions = {}): Effect.Effect<LockShape, ne
     const addTempRoot: LockShape["addTempRoot"] = (storePath) =>
       Effect.gen(function*() {
         yield* checkStorePath(layout.storeDir, storePath)
-        const attempt = Effect.suspend(() => {
-          // As in the live layer, a root is appended only while the collector does not hold gc.lock.
-          if (world.locks.get(keys.gcLock)?.exclusive !== undefined) return Effect.fail(busy)
+        const append = Effect.sync(() => {
           proc.roots = [...(proc.roots ?? []), storePath]
-          return Effect.void
+        })
+        const attempt = Effect.suspend(() => {
+          // As in the live layer: append while no collector holds gc.lock, else tell the collector first.
+          if (world.locks.get(keys.gcLock)?.exclusive === undefined) return append
+          const collector = world.collector
+          return collector === undefined ? Effect.fail(busy) : Effect.zipRight(collector(storePath), append)
         })
         yield* waitFor<void, never, never>(attempt, keys.gcLock, "waiting for the garbage collector to accept a temporary root...")
       }).pipe(Effect.withSpan("LockTest.addTempRoot"))
@@ -166,7 +171,19 @@ export const make = (options: LockTestOptions = {}): Effect.Effect<LockShape, ne
         return { roots, byProcess, deadFiles }
       }).pipe(Effect.withSpan("LockTest.readTempRoots"))
 
-    return { ...makeLockOps(backend, keys), addTempRoot, readTempRoots } satisfies LockShape
+    const serveTempRoots: LockShape["serveTempRoots"] = (onRoot) =>
+      Effect.gen(function*() {
+        const context = yield* Effect.context<Effect.Effect.Context<ReturnType<typeof onRoot>>>()
+        const collector = (p: string) => Effect.provide(onRoot(p), context)
+        yield* Effect.acquireRelease(
+          Effect.sync(() => (world.collector = collector)),
+          () => Effect.sync(() => {
+            if (world.collector === collector) world.collector = undefined
+          })
+        )
+      })
+
+    return { ...makeLockOps(backend, keys), addTempRoot, readTempRoots, serveTempRoots } satisfies LockShape
   })
 
 /** The in-memory Lock layer (see {@link LockTestOptions}). */

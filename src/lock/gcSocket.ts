@@ -86,7 +86,9 @@ export const serveGcRoots = <R>(
           buffered = buffered.slice(nl + 1)
           chain = chain.then(() => run(onRoot(line))).then(() => {
             if (!socket.destroyed) socket.write("1")
-          }, () => socket.destroy())
+          }, () => {
+            socket.destroy()
+          })
         }
       })
       socket.on("error", () => socket.destroy())

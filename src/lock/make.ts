@@ -9,6 +9,7 @@
 import { Effect, ExecutionStrategy, Exit, Option, Ref, Scope } from "effect"
 import type { HeldLock, LockError, LockIOError, LockMode, LockShape, LockWaitOptions, PathLocks } from "../services/Lock.js"
 import { acquireWaiting, busy, isBusy, waitFor } from "./acquire.js"
+import type { Busy } from "./acquire.js"
 import { sortedStorePaths } from "./storePaths.js"
 
 /** What a lock implementation provides: non-blocking operations on one lock `key` at a time. */
@@ -104,28 +105,28 @@ export const makeLockOps = <H>(backend: LockBackend<H>, keys: LockKeys): LockOps
       const child = yield* Scope.fork(parent, ExecutionStrategy.sequential)
       const deletion = yield* Ref.make(false)
       const releaseOne = (h: H) => Effect.flatMap(Ref.get(deletion), (d) => backend.release(h, d))
-      const acquireAll = Effect.forEach(paths, (p) => {
+      const acquireAll = Effect.forEach(paths, (p): Effect.Effect<void, LockError | Busy> => {
         const key = keys.pathLock(p)
         const attempt = tryPathLock(backend, key)
         return options === "try"
           ? Scope.extend(
             Effect.flatMap(Effect.scope, (scope) =>
-              Effect.uninterruptible(Effect.flatMap(attempt, (o) =>
-                Option.isNone(o)
-                  ? Effect.succeed(false)
-                  : Effect.as(Scope.addFinalizer(scope, releaseOne(o.value)), true)))),
+              Effect.uninterruptible(Effect.flatMap(attempt, (o): Effect.Effect<void, Busy> =>
+                Option.isNone(o) ? Effect.fail(busy) : Scope.addFinalizer(scope, releaseOne(o.value))))),
             child
           )
           : Scope.extend(
-            Effect.as(acquireWaiting(attempt, releaseOne, key, options.waitMessage ?? `waiting for lock on '${p}'`, options), true),
+            Effect.asVoid(acquireWaiting(attempt, releaseOne, key, options.waitMessage ?? `waiting for lock on '${p}'`, options)),
             child
           )
-      }, { discard: false })
-      const acquired = yield* acquireAll.pipe(Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(child, exit) : Effect.void))
-      if (acquired.some((ok) => !ok)) {
-        yield* Scope.close(child, Exit.void)
-        return Option.none()
-      }
+      }, { discard: true })
+      // On any failure (a busy path in "try" mode, a timeout, an interruption) release what was taken, at once.
+      const complete = yield* acquireAll.pipe(
+        Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(child, exit) : Effect.void),
+        Effect.as(true),
+        Effect.catchIf(isBusy, () => Effect.succeed(false))
+      )
+      if (!complete) return Option.none()
       return Option.some<PathLocks>({
         paths,
         setDeletion: (d) => Ref.set(deletion, d),

@@ -157,6 +157,15 @@ export interface LockShape {
    * does). The collector should hold the GC lock exclusively while calling it.
    */
   readonly readTempRoots: (options?: { readonly removeDead?: boolean }) => Effect.Effect<TempRoots, LockError>
+  /**
+   * For the collector, while it holds the GC lock exclusively: accepts the
+   * temporary roots that other processes (tsnix or Nix 2.8) add meanwhile, over
+   * `<state>/gc-socket/socket`, running `onRoot` for each before acknowledging
+   * it. Stops (and removes the socket) when the scope closes.
+   */
+  readonly serveTempRoots: <R>(
+    onRoot: (storePath: string) => Effect.Effect<void, never, R>
+  ) => Effect.Effect<void, LockError, R | Scope.Scope>
 }
 
 /** The Lock service tag. */

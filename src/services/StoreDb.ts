@@ -133,6 +133,14 @@ export interface StoreDbShape {
   readonly registerFailedPaths: (paths: ReadonlyArray<string>, time?: number) => Effect.Effect<void, DbFailure | ReadOnlyStoreError>
   readonly isFailedPath: (path: string) => Effect.Effect<boolean, DbFailure>
   readonly queryFailedPaths: Effect.Effect<ReadonlyArray<FailedPath>, DbFailure>
+  /**
+   * Runs `body` in one write transaction (BEGIN IMMEDIATE, busy retries of the whole body);
+   * StoreDb operations inside it join that transaction, so several run atomically.
+   */
+  readonly writeTransaction: <A, E, R>(
+    operation: string,
+    body: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | DbFailure | ReadOnlyStoreError, R>
   /** Clears the given failed paths, or all of them. */
   readonly clearFailedPaths: (paths: ReadonlyArray<string> | "all") => Effect.Effect<void, DbFailure | ReadOnlyStoreError>
 }

@@ -5,23 +5,6 @@
  */
 import { Data } from "effect"
 
-/** A path that should be valid is not. */
-export class InvalidPathError extends Data.TaggedError("InvalidPathError")<{ readonly path: string }> {
-  override get message() {
-    return `path '${this.path}' is not valid`
-  }
-}
-
-/** A path is still referenced by other valid paths, so it cannot be invalidated or deleted. */
-export class PathInUseError extends Data.TaggedError("PathInUseError")<{
-  readonly path: string
-  readonly referrers: ReadonlyArray<string>
-}> {
-  override get message() {
-    return `cannot delete path '${this.path}' since it is still alive (referenced by ${this.referrers.length} path(s), e.g. '${this.referrers[0] ?? ""}')`
-  }
-}
-
 /** A file operation on the store's files failed. */
 export class StoreIoError extends Data.TaggedError("StoreIoError")<{
   readonly path: string
@@ -53,16 +36,6 @@ export class BadExportStreamError extends Data.TaggedError("BadExportStreamError
 }> {
   override get message() {
     return `import failed: ${this.reason}${this.offset === undefined ? "" : ` (at byte ${this.offset})`}`
-  }
-}
-
-/** A store path's references are not valid paths. */
-export class DanglingReferenceError extends Data.TaggedError("DanglingReferenceError")<{
-  readonly path: string
-  readonly reference: string
-}> {
-  override get message() {
-    return `cannot add path '${this.path}' because it references path '${this.reference}', which is not valid`
   }
 }
 

@@ -1,5 +1,6 @@
 /** Shared helpers for the store-database tests. */
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Context, Effect, Layer } from "effect"
@@ -47,3 +48,16 @@ export const fakeHash = (n: number): string => `sha256:${n.toString(16).padStart
 /** Opens a StoreDb in the current scope. */
 export const openStoreDb = (options: StoreDbOptions) =>
   Effect.map(Layer.build(StoreDb.layer(options)), (ctx) => Context.get(ctx, StoreDb))
+
+/** The few better-sqlite3 methods the tests use (the package ships no types). */
+export interface RawDb {
+  exec(sql: string): void
+  prepare(sql: string): { run(...params: ReadonlyArray<unknown>): unknown; all(...params: ReadonlyArray<unknown>): Array<Record<string, unknown>> }
+  close(): void
+}
+
+/** Opens a raw better-sqlite3 connection (to build old schemas and check foreign keys). */
+export const rawDb = (file: string, options: { readonly readonly?: boolean } = {}): RawDb => {
+  const Database = createRequire(import.meta.url)("better-sqlite3") as new(file: string, o: object) => RawDb
+  return new Database(file, options)
+}

@@ -131,4 +131,19 @@ describe("StoreDb", () => {
       expect(yield* db.queryPathFromHashPart(hp(7))).toEqual(Option.none())
       expect(yield* db.queryPathFromHashPart("short")).toEqual(Option.none())
     }))
+
+  it.scoped("writeTransaction makes several operations atomic", () =>
+    Effect.gen(function*() {
+      const db = yield* open
+      const failed = yield* Effect.flip(db.writeTransaction("two steps", Effect.gen(function*() {
+        yield* db.registerValidPaths([reg(1)])
+        yield* db.registerFailedPaths([fakePath(2)])
+        return yield* Effect.fail("abort" as const)
+      })))
+      expect(failed).toBe("abort")
+      expect(yield* db.queryAllValidPaths).toEqual([])
+      expect(yield* db.queryFailedPaths).toEqual([])
+      yield* db.writeTransaction("two steps", Effect.zipRight(db.registerValidPaths([reg(1)]), db.registerValidPaths([reg(2, [1])])))
+      expect(yield* db.computeClosure([fakePath(2)])).toEqual([fakePath(1), fakePath(2)].sort())
+    }))
 })

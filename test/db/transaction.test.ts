@@ -141,7 +141,7 @@ describe("opening", () => {
       expect(ro.readOnly).toBe(true)
       expect(yield* ro.isValidPath(fakePath(1))).toBe(true)
       expect(yield* ro.computeClosure([fakePath(1)])).toEqual([fakePath(1)])
-      const writes = [
+      const writes: Array<Effect.Effect<void, { readonly _tag: string }>> = [
         ro.registerValidPaths([{ path: fakePath(2), narHash: fakeHash(2), narSize: 8, references: [] }]),
         ro.invalidatePath(fakePath(1)),
         ro.registerFailedPaths([fakePath(3)]),

@@ -88,7 +88,7 @@ for (const h of harnesses) {
         const releasedAt = Date.now()
         yield* held.close
         const acquiredAt = yield* Fiber.join(waiter)
-        expect(acquiredAt - releasedAt).toBeLessThan(200)
+        expect(acquiredAt - releasedAt).toBeLessThan(300)
       }))
 
     it.scopedLive("times out with LockTimeoutError", () =>
@@ -118,7 +118,8 @@ for (const h of harnesses) {
         yield* Effect.sleep("100 millis")
         const start = Date.now()
         yield* Fiber.interrupt(waiter)
-        expect(Date.now() - start).toBeLessThan(50)
+        // At most one in-flight attempt (open + flock + close) completes first; generous for a loaded CI machine.
+        expect(Date.now() - start).toBeLessThan(250)
         yield* held.close
         expect(yield* canTake(a.bigLock("exclusive", { timeout: 0 }))).toBe(true)
       }))
@@ -257,6 +258,26 @@ for (const h of harnesses) {
         expect(r.deadFiles).toEqual([])
         expect([...r.byProcess.values()].flat().sort()).toEqual([sp("t1"), sp("t1"), sp("t2"), sp("t3")])
         expect((yield* Effect.flip(a.addTempRoot("/tmp/nope")))._tag).toBe("LockPathError")
+      }))
+
+    it.scopedLive("a collector serving temp roots receives roots added while it holds the GC lock", () =>
+      Effect.gen(function*() {
+        const { instance } = yield* h.setup
+        const a = yield* instance()
+        const gc = yield* instance()
+        const received: Array<string> = []
+        const held = yield* Scope.make()
+        yield* Scope.extend(gc.gcLock("exclusive"), held)
+        yield* Scope.extend(gc.serveTempRoots((p) => Effect.sync(() => received.push(p))), held)
+        yield* a.addTempRoot(sp("during")).pipe(Effect.timeout("5 seconds"))
+        yield* a.addTempRoot(sp("during2")).pipe(Effect.timeout("5 seconds"))
+        expect(received).toEqual([sp("during"), sp("during2")])
+        yield* Scope.close(held, Exit.void)
+        // The roots were also recorded for later collections.
+        expect([...(yield* gc.readTempRoots()).roots].sort()).toEqual([sp("during"), sp("during2")])
+        // Without the server, an adder waits again (see below); with the lock free it appends at once.
+        yield* a.addTempRoot(sp("after"))
+        expect(received.length).toBe(2)
       }))
 
     it.scopedLive("addTempRoot waits while the collector holds the GC lock", () =>

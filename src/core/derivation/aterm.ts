@@ -43,6 +43,11 @@ export const derivationNameFromPath = (file: string): string => {
   return noHash.endsWith(".drv") ? noHash.slice(0, -4) : noHash
 }
 
+/** Node's undocumented (but long-standing) fast latin1 decoder on Buffer. */
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string
+}
+
 /** Internal sentinel used to unwind the parser; never escapes this module. */
 class Fail {
   constructor(readonly offset: number, readonly expected: string, readonly found?: string) {}
@@ -83,7 +88,9 @@ export const parseDerivation = (
 ): Either.Either<Derivation, DerivationParseError> => {
   const b = bytes
   const n = b.length
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+  // Decode the whole file once (latin1: char i is byte i); every string is
+  // then an O(1) slice of it, which is much cheaper than decoding each one.
+  const text = (Buffer.from(b.buffer, b.byteOffset, b.byteLength) as unknown as Latin1Slicer).latin1Slice(0, n)
   let pos = 0
 
   const fail = (expected: string, at: number = pos, found?: string): never => {
@@ -93,14 +100,7 @@ export const parseDerivation = (
     if (b[pos] !== c) fail(what)
     pos++
   }
-  const slice = (start: number, end: number): string => {
-    if (end - start < 24) {
-      let s = ""
-      for (let i = start; i < end; i++) s += String.fromCharCode(b[i]!)
-      return s
-    }
-    return buf.toString("latin1", start, end)
-  }
+  const slice = (start: number, end: number): string => text.slice(start, end)
   const strSlow = (start: number): string => {
     // pos is at the first backslash; start is just after the opening quote.
     const parts: Array<string> = [slice(start, pos)]
@@ -130,20 +130,27 @@ export const parseDerivation = (
       pos++
     }
   }
+  // Position of the next backslash at or after `pos` (n if none), found with
+  // the native indexOf and cached, so all searches together cost O(n).
+  let nextBackslash = -1
   const str = (): string => {
     if (b[pos] !== 34) fail("'\"' (a string)")
     const start = ++pos
-    for (;;) {
-      if (pos >= n) fail("'\"' closing the string opened at byte " + (start - 1))
-      const c = b[pos]
-      if (c === 34) {
-        const s = slice(start, pos)
-        pos++
-        return s
-      }
-      if (c === 92) return strSlow(start)
-      pos++
+    const q = b.indexOf(34, start)
+    if (q < 0) {
+      pos = n
+      fail("'\"' closing the string opened at byte " + (start - 1))
     }
+    if (nextBackslash < start) {
+      nextBackslash = b.indexOf(92, start)
+      if (nextBackslash < 0) nextBackslash = n
+    }
+    if (nextBackslash < q) {
+      pos = nextBackslash
+      return strSlow(start)
+    }
+    pos = q + 1
+    return slice(start, q)
   }
   /** After a list element: true when the list ended. */
   const next = (): boolean => {
@@ -285,67 +292,178 @@ const escapeChar = (c: string): string =>
 export const quote = (s: string): string =>
   ESCAPE.test(s) ? "\"" + s.replace(ESCAPE_ALL, escapeChar) + "\"" : "\"" + s + "\""
 
-/** The entries of a map sorted by key (byte order), without copying work when already sorted. */
-const sortedEntries = <V>(m: ReadonlyMap<string, V>): ReadonlyArray<readonly [string, V]> => {
-  const arr = Array.from(m)
-  for (let i = 1; i < arr.length; i++) {
-    if (!(arr[i]![0] > arr[i - 1]![0])) return arr.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+const byteOrder = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0)
+
+/** The keys of a map in byte order: `null` when the map is already sorted (iterate it directly). */
+const sortedKeys = (m: ReadonlyMap<string, unknown>): Array<string> | null => {
+  let prev: string | undefined
+  for (const k of m.keys()) {
+    if (prev !== undefined && !(k > prev)) return Array.from(m.keys()).sort(byteOrder)
+    prev = k
   }
-  return arr
+  return null
 }
 
+/** Strings sorted and de-duplicated (as Nix's sets are), without copying when they already are. */
 const sortedStrings = (xs: Iterable<string>): ReadonlyArray<string> => {
-  const arr = Array.from(new Set(xs))
-  for (let i = 1; i < arr.length; i++) {
-    if (!(arr[i]! > arr[i - 1]!)) return arr.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))
+  if (Array.isArray(xs)) {
+    const arr = xs as ReadonlyArray<string>
+    let ok = true
+    for (let i = 1; i < arr.length; i++) {
+      if (!(arr[i]! > arr[i - 1]!)) {
+        ok = false
+        break
+      }
+    }
+    if (ok) return arr
   }
-  return arr
+  return Array.from(new Set(xs)).sort(byteOrder)
 }
 
-const quoteList = (xs: Iterable<string>): string => {
-  let s = "["
-  let first = true
-  for (const x of xs) {
-    if (first) first = false
-    else s += ","
-    s += quote(x)
-  }
-  return s + "]"
+/** A byte string for `s`: code units up to 0xff kept, wider characters as their UTF-8 bytes. */
+const widen = (s: string): string => {
+  let out = ""
+  for (const ch of s) out += ch.charCodeAt(0) > 0xff ? Buffer.from(ch, "utf8").toString("latin1") : ch
+  return out
 }
 
 /**
- * The ATerm of a derivation as a byte string (one code unit per byte).
- * Outputs, input derivations, input sources and env are written sorted and
- * de-duplicated, as Nix writes them.
+ * A growable byte buffer. Strings are written one code unit per byte; a code
+ * unit above 0xff (a string that is not a byte string) is written as its
+ * UTF-8 encoding rather than corrupted.
  */
-export const printDerivationString = (drv: Derivation, options: PrintOptions = {}): string => {
-  const mask = options.maskOutputs === true
-  let s = "Derive(["
-  let first = true
-  for (const [name, o] of sortedEntries(drv.outputs)) {
-    if (first) first = false
-    else s += ","
-    const path = mask && o.hashAlgo === "" ? "" : o.path
-    s += "(" + quote(name) + "," + quote(path) + "," + quote(o.hashAlgo) + "," + quote(o.hash) + ")"
+class Writer {
+  buf: Uint8Array
+  pos = 0
+  constructor(buf: Uint8Array) {
+    this.buf = buf
   }
-  s += "],["
-  first = true
-  for (const [path, outs] of sortedEntries(options.inputDrvs ?? drv.inputDrvs)) {
-    if (first) first = false
-    else s += ","
-    s += "(" + quote(path) + "," + quoteList(sortedStrings(outs)) + ")"
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n))
+    next.set(this.buf.subarray(0, this.pos))
+    this.buf = next
   }
-  s += "]," + quoteList(sortedStrings(drv.inputSrcs)) + "," + quote(drv.system) + "," + quote(drv.builder) + ","
-  s += quoteList(drv.args) + ",["
-  first = true
-  for (const [key, value] of sortedEntries(drv.env)) {
-    if (first) first = false
-    else s += ","
-    s += "(" + quote(key) + "," + (mask && drv.outputs.has(key) ? "\"\"" : quote(value)) + ")"
+  /** Writes ASCII punctuation (no escaping). */
+  raw(s: string): void {
+    this.ensure(s.length)
+    const b = this.buf
+    for (let i = 0; i < s.length; i++) b[this.pos++] = s.charCodeAt(i)
   }
-  return s + "])"
+  /** Writes `"s"` with Nix's ATerm escapes. */
+  quoted(s: string): void {
+    this.ensure(s.length * 2 + 2)
+    const b = this.buf
+    let p = this.pos
+    b[p++] = 34
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i)
+      if (c > 92) {
+        if (c > 0xff) {
+          // Not a byte string: start again with its wide characters as UTF-8.
+          this.quoted(widen(s))
+          return
+        }
+        b[p++] = c
+      } else if (c === 34 || c === 92) {
+        b[p++] = 92
+        b[p++] = c
+      } else if (c === 10) {
+        b[p++] = 92
+        b[p++] = 110
+      } else if (c === 13) {
+        b[p++] = 92
+        b[p++] = 114
+      } else if (c === 9) {
+        b[p++] = 92
+        b[p++] = 116
+      } else b[p++] = c
+    }
+    b[p++] = 34
+    this.pos = p
+  }
+  list(xs: Iterable<string>): void {
+    this.raw("[")
+    let first = true
+    for (const x of xs) {
+      if (first) first = false
+      else this.raw(",")
+      this.quoted(x)
+    }
+    this.raw("]")
+  }
+  /** A copy of what was written. */
+  bytes(): Uint8Array {
+    return this.buf.slice(0, this.pos)
+  }
 }
 
+/** Reused output buffer (printing is synchronous, so one suffices). */
+let scratch: Uint8Array = new Uint8Array(64 * 1024)
+
 /** The bytes of a derivation's ATerm, exactly as Nix 2.8 writes the `.drv` file. */
-export const printDerivation = (drv: Derivation, options: PrintOptions = {}): Uint8Array =>
-  Buffer.from(printDerivationString(drv, options), "latin1")
+export const printDerivation = (drv: Derivation, options: PrintOptions = {}): Uint8Array => {
+  const mask = options.maskOutputs === true
+  const w = new Writer(scratch)
+  w.raw("Derive([")
+  let first = true
+  const outputKeys = sortedKeys(drv.outputs)
+  for (const name of outputKeys ?? drv.outputs.keys()) {
+    const o = drv.outputs.get(name)!
+    if (first) first = false
+    else w.raw(",")
+    w.raw("(")
+    w.quoted(name)
+    w.raw(",")
+    w.quoted(mask && o.hashAlgo === "" ? "" : o.path)
+    w.raw(",")
+    w.quoted(o.hashAlgo)
+    w.raw(",")
+    w.quoted(o.hash)
+    w.raw(")")
+  }
+  w.raw("],[")
+  first = true
+  const inputDrvs = options.inputDrvs ?? drv.inputDrvs
+  for (const path of sortedKeys(inputDrvs) ?? inputDrvs.keys()) {
+    const outs = inputDrvs.get(path)!
+    if (first) first = false
+    else w.raw(",")
+    w.raw("(")
+    w.quoted(path)
+    w.raw(",")
+    w.list(sortedStrings(outs))
+    w.raw(")")
+  }
+  w.raw("],")
+  w.list(sortedStrings(drv.inputSrcs))
+  w.raw(",")
+  w.quoted(drv.system)
+  w.raw(",")
+  w.quoted(drv.builder)
+  w.raw(",")
+  w.list(drv.args)
+  w.raw(",[")
+  first = true
+  for (const key of sortedKeys(drv.env) ?? drv.env.keys()) {
+    const value = drv.env.get(key)!
+    if (first) first = false
+    else w.raw(",")
+    w.raw("(")
+    w.quoted(key)
+    w.raw(",")
+    w.quoted(mask && drv.outputs.has(key) ? "" : value)
+    w.raw(")")
+  }
+  w.raw("])")
+  const out = w.bytes()
+  // Keep a grown scratch buffer for next time, unless it got huge.
+  if (w.buf.length <= 4 * 1024 * 1024) scratch = w.buf
+  return out
+}
+
+/** The ATerm of a derivation as a byte string (one code unit per byte); see {@link printDerivation}. */
+export const printDerivationString = (drv: Derivation, options: PrintOptions = {}): string => {
+  const b = printDerivation(drv, options)
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1")
+}

@@ -1,0 +1,76 @@
+// Store-database benchmark: load-db, -qR, --referrers-closure and queryPathInfo on a
+// synthetic store (bench/gen-store.mjs: N paths, ~4 refs each), against nix-store on the
+// same data when it is installed.
+// Usage: npm run bench -- store [--paths N] [--dir DIR] [--keep]
+import { execFileSync, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const args = process.argv.slice(2)
+const opt = (name, dflt) => {
+  const i = args.indexOf(name)
+  return i >= 0 ? args[i + 1] : dflt
+}
+const n = Number(opt("--paths", "100000"))
+const dir = opt("--dir", join(tmpdir(), "tsnix-bench-store"))
+const keep = args.includes("--keep")
+rmSync(dir, { recursive: true, force: true })
+mkdirSync(dir, { recursive: true })
+
+const nixEnv = { ...process.env, NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =" }
+const hasNix = spawnSync("nix-store", ["--version"], { stdio: "ignore" }).status === 0
+const hasTime = existsSync("/usr/bin/time")
+
+/** Runs a command, returning wall seconds, peak RSS (MB, via /usr/bin/time) and stdout/stderr. */
+const timed = (cmd, cmdArgs, { input, env } = {}) => {
+  const full = hasTime ? ["/usr/bin/time", ["-f", "__TIME__ %M", cmd, ...cmdArgs]] : [cmd, cmdArgs]
+  const t = performance.now()
+  const r = spawnSync(full[0], full[1], { input, env: env ?? process.env, maxBuffer: 1 << 30, encoding: "utf8" })
+  const secs = (performance.now() - t) / 1000
+  if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(" ")} failed: ${r.stderr}`)
+  const m = /__TIME__ (\d+)/.exec(r.stderr)
+  return { secs, rssMB: m ? Number(m[1]) / 1024 : undefined, stdout: r.stdout, stderr: r.stderr }
+}
+const ours = (op, root, arg) => {
+  const r = timed(process.execPath, [join(here, "_store-op.mjs"), op, root, arg])
+  const json = JSON.parse(r.stderr.split("\n").find((l) => l.startsWith("{")))
+  return { ...r, json }
+}
+const sortedLines = (s) => s.split("\n").filter((l) => l !== "").sort()
+const fmt = (x) => (x === undefined ? "-" : x.toFixed(2))
+
+const gen = JSON.parse(execFileSync(process.execPath, [join(here, "gen-store.mjs"), join(dir, "store.txt"), String(n)], { encoding: "utf8" }))
+console.log(`synthetic store: ${gen.paths} paths (${(readFileSync(gen.file).length / 1e6).toFixed(1)} MB load-db text)`)
+
+const rows = []
+const oursRoot = join(dir, "ours")
+const nixRoot = join(dir, "nix")
+const oLoad = ours("load", oursRoot, gen.file)
+const nLoad = hasNix ? timed("nix-store", ["--store", nixRoot, "--load-db"], { input: readFileSync(gen.file), env: nixEnv }) : undefined
+rows.push(["load-db", oLoad, nLoad])
+const oQR = ours("qR", oursRoot, gen.root)
+const nQR = hasNix ? timed("nix-store", ["--store", nixRoot, "-qR", gen.root], { env: nixEnv }) : undefined
+rows.push([`-qR (${oQR.json.paths} paths)`, oQR, nQR])
+const oRef = ours("referrers", oursRoot, gen.leaf)
+const nRef = hasNix ? timed("nix-store", ["--store", nixRoot, "--query", "--referrers-closure", gen.leaf], { env: nixEnv }) : undefined
+rows.push([`--referrers-closure (${oRef.json.paths} paths)`, oRef, nRef])
+if (hasNix) {
+  const same = (a, b) => JSON.stringify(sortedLines(a)) === JSON.stringify(sortedLines(b))
+  console.log(`outputs identical to nix-store: -qR ${same(oQR.stdout, nQR.stdout)}, --referrers-closure ${same(oRef.stdout, nRef.stdout)}`)
+}
+const qpi = ours("qpi", oursRoot, "")
+
+console.log("\n| operation | tsnix s | tsnix peak RSS MB | nix-store s | nix peak RSS MB | ratio |")
+console.log("|---|---|---|---|---|---|")
+for (const [name, o, x] of rows) {
+  console.log(`| ${name} | ${fmt(o.secs)} | ${fmt(o.json.maxRssMB ?? o.rssMB)} | ${fmt(x?.secs)} | ${fmt(x?.rssMB)} | ${x ? (o.secs / x.secs).toFixed(3) : "-"} |`)
+}
+console.log(`\nload-db phases (tsnix): parse ${oLoad.json.parseMs.toFixed(0)} ms, register ${oLoad.json.registerMs.toFixed(0)} ms`)
+console.log(
+  `queryPathInfo in-process: ${qpi.json.queryPathInfoUs.toFixed(1)} µs wall, ${qpi.json.queryPathInfoCpuUs.toFixed(1)} µs CPU per call ` +
+    `(raw better-sqlite3, same statement: ${qpi.json.rawBetterSqlite3CpuUs.toFixed(1)} µs CPU)`
+)
+if (!keep) rmSync(dir, { recursive: true, force: true })

@@ -1,0 +1,71 @@
+/**
+ * `tsnix show-derivation DRV...` (also `tsnix derivation show`) and
+ * `tsnix derivation add < drv.json`.
+ *
+ * show-derivation prints the JSON `nix show-derivation` prints, byte for byte.
+ * `derivation add` reads that JSON (the keyed object or one bare
+ * derivation), validates it (input derivations must be valid and declared
+ * output paths must equal the computed ones), writes the `.drv` into the store
+ * as a text path whose references are its input sources and derivations,
+ * records its outputs, and prints its path.
+ *
+ * @since 0.1.0
+ */
+import { NodeFileSystem } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import * as DerivationsLive from "../../layers/Derivations.js"
+import { Derivations } from "../../services/Derivations.js"
+import { Store } from "../../services/Store.js"
+import { UsageError } from "../argv.js"
+import { Cli } from "../context.js"
+import { printLines, readStdinText, writeStdout } from "../io.js"
+import type { Operation } from "../operation.js"
+import { withStore } from "../storeLayers.js"
+
+const derivationsLayer = Effect.map(Cli, ({ layout }) =>
+  DerivationsLive.layer(layout).pipe(Layer.provide(NodeFileSystem.layer)))
+
+/** `show-derivation DRV...`. */
+export const showDerivationOperation: Operation = Effect.gen(function*() {
+  const { parsed } = yield* Cli
+  const args = parsed.args[0] === "show" ? parsed.args.slice(1) : parsed.args
+  if (args.length === 0) return yield* new UsageError({ message: "'show-derivation' needs at least one derivation" })
+  const layer = yield* derivationsLayer
+  const result = yield* Effect.provide(Effect.flatMap(Derivations, (d) => d.showDerivation(args)), layer)
+  yield* writeStdout(result.bytes)
+})
+
+/** `derivation add`: JSON on stdin → `.drv` in the store. */
+export const derivationAddOperation: Operation = Effect.gen(function*() {
+  const text = yield* readStdinText
+  const layer = yield* derivationsLayer
+  yield* withStore(Effect.provide(Effect.gen(function*() {
+    const derivations = yield* Derivations
+    const store = yield* Store
+    const drvs = yield* derivations.fromJson(new TextEncoder().encode(text))
+    const out: Array<string> = []
+    for (const { drv } of drvs) {
+      for (const input of drv.inputSrcs) {
+        if (!(yield* store.isValidPath(input))) return yield* new UsageError({ message: `input source '${input}' is not valid` })
+      }
+      for (const input of drv.inputDrvs.keys()) {
+        if (!(yield* store.isValidPath(input))) return yield* new UsageError({ message: `input derivation '${input}' is not valid` })
+      }
+      yield* derivations.validate(drv)
+      const info = yield* derivations.storePath(drv)
+      const name = info.path.slice(store.layout.storeDir.length + 34)
+      const added = yield* store.addTextToStore(name, info.bytes, info.references)
+      out.push(added)
+    }
+    yield* printLines(out)
+  }), layer))
+})
+
+/** `derivation show|add ...`. */
+export const derivationOperation: Operation = Effect.gen(function*() {
+  const { parsed } = yield* Cli
+  const sub = parsed.args[0]
+  if (sub === "show") return yield* showDerivationOperation
+  if (sub === "add") return yield* derivationAddOperation
+  return yield* new UsageError({ message: "expected 'tsnix derivation show DRV...' or 'tsnix derivation add < FILE.json'" })
+})

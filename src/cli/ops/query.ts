@@ -1,0 +1,217 @@
+/**
+ * `nix-store -q`: `--outputs` (the default), `-R/--requisites
+ * [--include-outputs]`, `--references`, `--referrers`, `--referrers-closure`,
+ * `-d/--deriver`, `--valid-derivers`, `--hash`, `--size`, `--tree`, `--graph`,
+ * with `-u/--use-output`. Paths are printed as nix-store prints them: sets in
+ * the reverse of Nix's topological order (references first).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either, Option } from "effect"
+import * as fs from "node:fs/promises"
+import { parseHash, printHashWithAlgo } from "../../core/hash.js"
+import { compareStrings, topoSort } from "../../core/topoSort.js"
+import { PathNotValidError } from "../../db/errors.js"
+import { toRealPath } from "../../schema/StoreLayout.js"
+import { Store, type StoreShape } from "../../services/Store.js"
+import { derivationOutputsFromBytes, isDerivationPath } from "../../store/drvOutputs.js"
+import { StoreIoError } from "../../store/errors.js"
+import { UsageError } from "../argv.js"
+import { Cli } from "../context.js"
+import { printLines } from "../io.js"
+import type { Operation } from "../operation.js"
+import { withStore } from "../storeLayers.js"
+import { followLinksToStorePaths } from "../storePathArg.js"
+
+const queryTypes = [
+  "outputs", "requisites", "references", "referrers", "referrers-closure", "deriver", "valid-derivers",
+  "hash", "size", "tree", "graph", "roots"
+] as const
+
+/** A query kind nix-store knows. */
+export type QueryType = (typeof queryTypes)[number]
+
+const modifiers = ["include-outputs", "use-output", "force-realise"]
+
+const treeConn = "├───"
+const treeLast = "└───"
+const treeLine = "│   "
+const treeNull = "    "
+
+const requireInfo = (store: StoreShape, p: string) =>
+  Effect.flatMap(store.queryPathInfo(p), Option.match({
+    onNone: () => Effect.fail(new PathNotValidError({ path: p })),
+    onSome: Effect.succeed
+  }))
+
+/** The outputs of a `.drv` (read from the store, which must have it valid), sorted by path. */
+const derivationOutputPaths = (store: StoreShape, drvPath: string) =>
+  Effect.gen(function*() {
+    if (!(yield* store.isValidPath(drvPath))) return yield* new PathNotValidError({ path: drvPath })
+    const real = toRealPath(store.layout, drvPath)
+    const bytes = yield* Effect.tryPromise({
+      try: () => fs.readFile(real),
+      catch: (cause) => new StoreIoError({ path: drvPath, operation: "reading derivation", cause })
+    })
+    const outputs = yield* derivationOutputsFromBytes(bytes, drvPath)
+    return Object.values(outputs).sort(compareStrings)
+  })
+
+/** nix-store's `maybeUseOutputs`. */
+const maybeUseOutputs = (store: StoreShape, p: string, useOutput: boolean) =>
+  useOutput && isDerivationPath(p) ? derivationOutputPaths(store, p) : Effect.succeed([p])
+
+/** Sorts as nix-store prints path sets: dependencies first. */
+export const printOrder = (store: StoreShape, paths: Iterable<string>) =>
+  Effect.gen(function*() {
+    const set = Array.from(new Set(paths))
+    const infos = yield* store.queryPathInfos(set)
+    const refs = new Map(infos.map((i) => [i.path, i.references]))
+    const order = yield* topoSort(set, (p) => refs.get(p) ?? [])
+    return order.reverse()
+  })
+
+const printTree = (store: StoreShape, root: string, done: Set<string>) =>
+  Effect.gen(function*() {
+    const out: Array<string> = []
+    // Explicit stack of [path, firstPad, tailPad] to print in Nix's pre-order.
+    const stack: Array<readonly [string, string, string]> = [[root, "", ""]]
+    while (stack.length > 0) {
+      const [p, firstPad, tailPad] = stack.pop() as readonly [string, string, string]
+      if (done.has(p)) {
+        out.push(`${firstPad}${p} [...]`)
+        continue
+      }
+      done.add(p)
+      out.push(`${firstPad}${p}`)
+      const info = yield* requireInfo(store, p)
+      const refInfos = yield* store.queryPathInfos(info.references)
+      const refMap = new Map(refInfos.map((i) => [i.path, i.references]))
+      const sorted = (yield* topoSort(info.references, (q) => refMap.get(q) ?? [])).reverse()
+      for (let n = sorted.length - 1; n >= 0; n--) {
+        const last = n + 1 === sorted.length
+        stack.push([sorted[n] as string, tailPad + (last ? treeLast : treeConn), tailPad + (last ? treeNull : treeLine)])
+      }
+    }
+    return out
+  })
+
+const dotQuote = (s: string) => `"${s}"`
+const colours = ["black", "red", "green", "blue", "magenta", "burlywood"]
+
+const printDotGraph = (store: StoreShape, roots: Iterable<string>) =>
+  Effect.gen(function*() {
+    const prefix = store.layout.storeDir.length + 1
+    const base = (p: string) => p.slice(prefix)
+    const work = new Set(roots)
+    const done = new Set<string>()
+    const out = ["digraph G {"]
+    let colour = 0
+    while (work.size > 0) {
+      const p = Array.from(work).sort(compareStrings)[0] as string
+      work.delete(p)
+      if (done.has(p)) continue
+      done.add(p)
+      const name = base(p).slice(33)
+      out.push(`${dotQuote(base(p))} [label = ${dotQuote(name)}, shape = box, style = filled, fillcolor = ${dotQuote("#ff0000")}];`)
+      for (const r of (yield* requireInfo(store, p)).references) {
+        if (r === p) continue
+        work.add(r)
+        out.push(`${dotQuote(base(r))} -> ${dotQuote(base(p))} [color = ${dotQuote(colours[colour++ % colours.length] as string)}];`)
+      }
+    }
+    out.push("}")
+    return out
+  })
+
+/** The `-q` operation (except `--roots`, which the garbage collector answers). */
+export const queryOperation: Operation = Effect.gen(function*() {
+  const { parsed, layout } = yield* Cli
+  const kinds = queryTypes.filter((q) => parsed.flags.has(q))
+  for (const f of parsed.flags) {
+    if (!(queryTypes as ReadonlyArray<string>).includes(f) && !modifiers.includes(f)) {
+      return yield* new UsageError({ message: `unknown flag '--${f}'` })
+    }
+  }
+  if (kinds.length > 1) return yield* new UsageError({ message: `query type '--${kinds[1]}' conflicts with earlier flag` })
+  const query: QueryType = kinds[0] ?? "outputs"
+  if (parsed.flags.has("force-realise")) {
+    return yield* new UsageError({ message: "'--force-realise' needs a builder, which tsnix does not have yet" })
+  }
+  const useOutput = parsed.flags.has("use-output")
+  const includeOutputs = parsed.flags.has("include-outputs")
+  const args = yield* followLinksToStorePaths(layout, parsed.args)
+  yield* withStore(Effect.gen(function*() {
+    const store = yield* Store
+    switch (query) {
+      case "outputs": {
+        for (const p of args) yield* printLines(yield* maybeUseOutputs(store, p, true))
+        return
+      }
+      case "requisites":
+      case "references":
+      case "referrers":
+      case "referrers-closure": {
+        const starts: Array<string> = []
+        for (const p of args) starts.push(...(yield* maybeUseOutputs(store, p, useOutput)))
+        let set: ReadonlyArray<string>
+        if (query === "requisites") {
+          for (const p of starts) yield* requireInfo(store, p)
+          set = yield* store.computeClosure(starts, { includeOutputs })
+        } else if (query === "referrers-closure") {
+          for (const p of starts) yield* requireInfo(store, p)
+          set = yield* store.computeClosure(starts, { direction: "referrers" })
+        } else if (query === "references") {
+          const acc = new Set<string>()
+          for (const p of starts) for (const r of (yield* requireInfo(store, p)).references) acc.add(r)
+          set = [...acc]
+        } else {
+          const acc = new Set<string>()
+          for (const p of starts) for (const r of yield* store.queryReferrers(p)) acc.add(r)
+          set = [...acc]
+        }
+        yield* printLines(yield* printOrder(store, set))
+        return
+      }
+      case "deriver": {
+        const out: Array<string> = []
+        for (const p of args) out.push(Option.getOrElse((yield* requireInfo(store, p)).deriver, () => "unknown-deriver"))
+        yield* printLines(out)
+        return
+      }
+      case "valid-derivers": {
+        for (const p of args) yield* printLines(yield* store.queryValidDerivers(p))
+        return
+      }
+      case "hash":
+      case "size": {
+        const out: Array<string> = []
+        for (const a of args) {
+          for (const p of yield* maybeUseOutputs(store, a, useOutput)) {
+            const info = yield* requireInfo(store, p)
+            if (query === "size") out.push(String(info.narSize))
+            else {
+              const h = parseHash(info.narHash)
+              out.push(Either.isRight(h) ? printHashWithAlgo(h.right, "nix32") : info.narHash)
+            }
+          }
+        }
+        yield* printLines(out)
+        return
+      }
+      case "tree": {
+        const done = new Set<string>()
+        for (const p of args) yield* printLines(yield* printTree(store, p, done))
+        return
+      }
+      case "graph": {
+        const roots: Array<string> = []
+        for (const a of args) roots.push(...(yield* maybeUseOutputs(store, a, useOutput)))
+        yield* printLines(yield* printDotGraph(store, roots))
+        return
+      }
+      case "roots":
+        return yield* new UsageError({ message: "'--roots' is answered by the garbage collector" })
+    }
+  }))
+})

@@ -1,0 +1,237 @@
+/**
+ * nix-store's operations on the store's contents and database: `--add`,
+ * `--add-fixed`, `--export`, `--import`, `--verify`, `--verify-path`,
+ * `--check-validity`, `--dump-db`, `--load-db`, `--register-validity`,
+ * `--query-failed-paths`, `--clear-failed-paths`. Output and exit statuses
+ * follow nix-store's.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either, Option } from "effect"
+import * as fs from "node:fs"
+import { parseHashAlgo, printHashWithAlgo } from "../../core/hash.js"
+import { printDumpDb, parseValidity } from "../../db/dumpDb.js"
+import { narHashPath } from "../../nar/dump.js"
+import { toRealPath } from "../../schema/StoreLayout.js"
+import { Store } from "../../services/Store.js"
+import type { PathRegistration } from "../../services/StoreDb.js"
+import { canonicalisePath } from "../../store/canonicalise.js"
+import { derivationOutputsOfFile, isDerivationPath } from "../../store/drvOutputs.js"
+import { BadInputError } from "../../store/errors.js"
+import { UsageError } from "../argv.js"
+import { Cli, ExitWith } from "../context.js"
+import { printLines, readStdinText, stdinStream, streamToStdout } from "../io.js"
+import type { Operation } from "../operation.js"
+import { withStore } from "../storeLayers.js"
+import { followLinksToStorePath, followLinksToStorePaths } from "../storePathArg.js"
+
+const noFlags = (allowed: ReadonlyArray<string> = []) =>
+  Effect.flatMap(Cli, ({ parsed }) => {
+    for (const f of parsed.flags) {
+      if (!allowed.includes(f)) return Effect.fail(new UsageError({ message: `unknown flag '--${f}'` }))
+    }
+    return Effect.void
+  })
+
+const noArgs = Effect.flatMap(Cli, ({ parsed }) =>
+  parsed.args.length > 0 ? Effect.fail(new UsageError({ message: "no arguments expected" })) : Effect.void)
+
+/** `--add PATHS`: add each path (recursive, sha256) and print its store path. */
+export const addOperation: Operation = Effect.gen(function*() {
+  yield* noFlags()
+  const { parsed } = yield* Cli
+  yield* withStore(Effect.gen(function*() {
+    const store = yield* Store
+    for (const p of parsed.args) yield* printLines([yield* store.addToStore(p)])
+  }))
+})
+
+/** `--add-fixed [--recursive] ALGO PATHS`. */
+export const addFixedOperation: Operation = Effect.gen(function*() {
+  yield* noFlags(["recursive"])
+  const { parsed } = yield* Cli
+  const [algoText, ...paths] = parsed.args
+  if (algoText === undefined) return yield* new UsageError({ message: "first argument must be hash algorithm" })
+  const algo = yield* parseHashAlgo(algoText)
+  const method = parsed.flags.has("recursive") ? "recursive" as const : "flat" as const
+  yield* withStore(Effect.gen(function*() {
+    const store = yield* Store
+    for (const p of paths) yield* printLines([yield* store.addToStore(p, { method, algo })])
+  }))
+})
+
+/** `--export PATHS`: the export stream on standard output. */
+export const exportOperation: Operation = Effect.gen(function*() {
+  yield* noFlags()
+  const { parsed, layout } = yield* Cli
+  const paths = yield* followLinksToStorePaths(layout, parsed.args)
+  yield* withStore(Effect.flatMap(Store, (store) => streamToStdout(store.exportPaths(paths))))
+})
+
+/** `--import`: read an export stream from standard input, print the imported paths. */
+export const importOperation: Operation = Effect.gen(function*() {
+  yield* noFlags()
+  yield* noArgs
+  yield* withStore(Effect.gen(function*() {
+    const store = yield* Store
+    const paths = yield* store.importPaths(stdinStream)
+    yield* printLines(paths)
+  }))
+})
+
+/** `--verify [--check-contents]`: exit 1 when a problem remains. */
+export const verifyOperation: Operation = Effect.gen(function*() {
+  yield* noFlags(["check-contents", "repair"])
+  yield* noArgs
+  const { parsed } = yield* Cli
+  if (parsed.flags.has("repair")) {
+    return yield* new UsageError({ message: "'--repair' is not supported by tsnix (there is no substituter to repair from)" })
+  }
+  const report = yield* withStore(Effect.flatMap(Store, (s) => s.verifyStore({ checkContents: parsed.flags.has("check-contents") })))
+  if (report.errors) {
+    yield* Effect.logWarning("not all store errors were fixed")
+    return yield* new ExitWith({ status: 1 })
+  }
+})
+
+/** `--verify-path PATHS`: report each modified path; exit 1 if any. */
+export const verifyPathOperation: Operation = Effect.gen(function*() {
+  yield* noFlags()
+  const { parsed, layout } = yield* Cli
+  const paths = yield* followLinksToStorePaths(layout, parsed.args)
+  const status = yield* withStore(Effect.gen(function*() {
+    const store = yield* Store
+    let status = 0
+    for (const p of paths) {
+      const r = yield* Effect.either(store.verifyPath(p))
+      if (Either.isLeft(r)) {
+        if (r.left._tag !== "HashMismatchError") return yield* Effect.fail(r.left)
+        yield* Effect.logError(r.left.message)
+        status = 1
+      }
+    }
+    return status
+  }))
+  if (status !== 0) return yield* new ExitWith({ status })
+})
+
+/** `--check-validity [--print-invalid] PATHS`. */
+export const checkValidityOperation: Operation = Effect.gen(function*() {
+  yield* noFlags(["print-invalid"])
+  const { parsed, layout } = yield* Cli
+  const paths = yield* followLinksToStorePaths(layout, parsed.args)
+  yield* withStore(Effect.gen(function*() {
+    const store = yield* Store
+    for (const p of paths) {
+      if (!(yield* store.isValidPath(p))) {
+        if (parsed.flags.has("print-invalid")) yield* printLines([p])
+        else return yield* new BadInputError({ reason: `path '${p}' is not valid` })
+      }
+    }
+  }))
+})
+
+/** `--dump-db [PATHS]`. */
+export const dumpDbOperation: Operation = Effect.gen(function*() {
+  yield* noFlags()
+  const { parsed, layout } = yield* Cli
+  const paths = yield* followLinksToStorePaths(layout, parsed.args)
+  yield* withStore(Effect.gen(function*() {
+    const store = yield* Store
+    const infos = yield* store.queryPathInfos(paths.length > 0 ? paths : undefined)
+    if (paths.length > 0 && infos.length < paths.length) {
+      const have = new Set(infos.map((i) => i.path))
+      const missing = paths.find((p) => !have.has(p))
+      return yield* new BadInputError({ reason: `path '${missing}' is not valid` })
+    }
+    yield* printLines([printDumpDb(infos.map((i) => ({
+      path: i.path,
+      narHash: i.narHash,
+      narSize: i.narSize,
+      deriver: Option.getOrUndefined(i.deriver),
+      references: i.references
+    }))).replace(/\n$/, "")].filter((s) => s !== ""))
+  }))
+})
+
+const registerValidity = (reregister: boolean, hashGiven: boolean, canonicalise: boolean) =>
+  Effect.gen(function*() {
+    const { layout } = yield* Cli
+    const text = yield* readStdinText
+    const records = yield* Either.mapLeft(
+      parseValidity(text, { storeDir: layout.storeDir, hashGiven }),
+      (e) => new BadInputError({ reason: `reading validity registrations: ${e.message}` })
+    )
+    yield* withStore(Effect.gen(function*() {
+      const store = yield* Store
+      const valid = new Set(yield* store.queryValidPaths(records.map((r) => r.path)))
+      const byPath = new Map<string, PathRegistration>()
+      for (const r of records) {
+        if (valid.has(r.path) && !reregister) continue
+        const real = toRealPath(layout, r.path)
+        if (canonicalise) yield* canonicalisePath(real)
+        let narHash = r.narHash
+        let narSize = r.narSize
+        if (!hashGiven || narHash === undefined) {
+          const h = yield* narHashPath(real)
+          narHash = printHashWithAlgo({ algo: "sha256", bytes: h.narHash }, "base16")
+          narSize = h.narSize
+        }
+        const derivationOutputs = isDerivationPath(r.path) && fs.existsSync(real)
+          ? yield* derivationOutputsOfFile(real)
+          : undefined
+        byPath.set(r.path, {
+          path: r.path,
+          narHash,
+          narSize: narSize ?? 0,
+          deriver: r.deriver,
+          references: r.references,
+          derivationOutputs
+        })
+      }
+      yield* store.registerValidPaths([...byPath.values()])
+    }))
+  })
+
+/** `--load-db`: register the records of a `--dump-db` (hashes given, no canonicalisation). */
+export const loadDbOperation: Operation = Effect.gen(function*() {
+  yield* noFlags()
+  yield* noArgs
+  yield* registerValidity(true, true, false)
+})
+
+/** `--register-validity [--reregister] [--hash-given]`. */
+export const registerValidityOperation: Operation = Effect.gen(function*() {
+  yield* noFlags(["reregister", "hash-given"])
+  yield* noArgs
+  const { parsed } = yield* Cli
+  yield* registerValidity(parsed.flags.has("reregister"), parsed.flags.has("hash-given"), true)
+})
+
+/** `--query-failed-paths`: the paths recorded as failed builds. */
+export const queryFailedPathsOperation: Operation = Effect.gen(function*() {
+  yield* noFlags()
+  yield* noArgs
+  yield* withStore(Effect.gen(function*() {
+    const failed = yield* (yield* Store).queryFailedPaths
+    yield* printLines(failed.map((f) => f.path))
+  }))
+})
+
+/** `--clear-failed-paths PATHS` (`'*'` clears them all). */
+export const clearFailedPathsOperation: Operation = Effect.gen(function*() {
+  yield* noFlags()
+  const { parsed, layout } = yield* Cli
+  const all = parsed.args.length === 1 && parsed.args[0] === "*"
+  const paths = all ? [] : yield* followLinksToStorePaths(layout, parsed.args)
+  yield* withStore(Effect.flatMap(Store, (s) => s.clearFailedPaths(all ? "all" : paths)))
+})
+
+/** `--delete PATHS` (without the garbage collector: refuses referenced and temp-rooted paths). */
+export const deleteOperation: Operation = Effect.gen(function*() {
+  yield* noFlags(["ignore-liveness"])
+  const { parsed, layout } = yield* Cli
+  const paths = yield* Effect.forEach(parsed.args, (a) => followLinksToStorePath(layout, a))
+  const r = yield* withStore(Effect.flatMap(Store, (s) => s.deletePaths(paths)))
+  yield* printLines([`${r.deleted.length} store paths deleted, ${(r.bytesFreed / 1048576).toFixed(2)} MiB freed`])
+})

@@ -1,0 +1,163 @@
+/**
+ * The local store: the {@link Store} service over SQLite metadata
+ * ({@link StoreDb}) and `flock(2)` locks ({@link Lock}).
+ *
+ * `layer(options)` gives a ready store (and its StoreDb and Lock services) for
+ * one layout: it takes the big lock shared for its whole life (exclusive only
+ * while upgrading an old schema, as Nix does), opens, creates or upgrades the
+ * database, and closes everything with its scope. `layerTest` is the same
+ * over a fresh temporary directory, removed afterwards.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer, Stream } from "effect"
+import * as fs from "node:fs"
+import * as fsp from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { makeStoreDb } from "../db/makeStoreDb.js"
+import { PathNotValidError } from "../db/errors.js"
+import { dumpPath } from "../nar/dump.js"
+import { makeStoreLayout, toRealPath, type StoreLayout } from "../schema/StoreLayout.js"
+import { Lock, type LockError } from "../services/Lock.js"
+import { Store, type StoreError, type StoreShape } from "../services/Store.js"
+import { StoreDb, type OpenError } from "../services/StoreDb.js"
+import { addTextToStore, addToStore } from "../store/addToStore.js"
+import type { StoreParts } from "../store/context.js"
+import { deletePaths } from "../store/deletePaths.js"
+import { derivationOutputsFromBytes, isDerivationPath } from "../store/drvOutputs.js"
+import { exportPaths, importPaths } from "../store/exportImport.js"
+import { verifyPath, verifyStore } from "../store/verify.js"
+import * as LockLive from "./Lock.js"
+
+/** How to open a local store. */
+export interface StoreOptions {
+  readonly layout: StoreLayout
+  /** Refuse every write (also implied when the state directory is not writable). */
+  readonly readOnly?: boolean | undefined
+  /** `false`: SQLite synchronous = OFF (Nix's fsync-metadata). */
+  readonly fsyncMetadata?: boolean | undefined
+  /** Longest wait for a busy database before failing, in seconds (default 300). */
+  readonly busyMaxWaitSeconds?: number | undefined
+  /** Reports schema-upgrade progress (the CLI shows it on a terminal). */
+  readonly onUpgradeProgress?: ((message: string) => void) | undefined
+}
+
+const isWritableDir = (dir: string): boolean => {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Nearest existing ancestor (for deciding writability of a store not created yet). */
+const existingAncestor = (p: string): string => {
+  let cur = p
+  while (!fs.existsSync(cur)) {
+    const up = path.dirname(cur)
+    if (up === cur) break
+    cur = up
+  }
+  return cur
+}
+
+/**
+ * The StoreDb service of a layout, opened while holding the big lock shared
+ * (exclusive during an upgrade). Requires the Lock service.
+ */
+export const storeDbLayer = (options: StoreOptions): Layer.Layer<StoreDb, OpenError | LockError, Lock> =>
+  Layer.scoped(
+    StoreDb,
+    Effect.gen(function*() {
+      const { layout } = options
+      const readOnly = options.readOnly === true || !isWritableDir(existingAncestor(layout.stateDir))
+      const busyPolicy = { maxWait: `${options.busyMaxWaitSeconds ?? 300} seconds` as const }
+      if (readOnly) {
+        return yield* makeStoreDb({ layout, readOnly: true, busyPolicy })
+      }
+      yield* Effect.tryPromise({
+        try: () => fsp.mkdir(layout.dbDir, { recursive: true }),
+        catch: (cause) => cause
+      }).pipe(Effect.orDie)
+      yield* Effect.tryPromise({ try: () => fsp.mkdir(layout.realStoreDir, { recursive: true }), catch: (c) => c }).pipe(Effect.orDie)
+      const lock = yield* Lock
+      const big = yield* lock.bigLock("shared", { waitMessage: "waiting for the big Nix store lock..." })
+      return yield* makeStoreDb({
+        layout,
+        fsyncMetadata: options.fsyncMetadata,
+        busyPolicy,
+        onProgress: options.onUpgradeProgress
+          ? (p) => options.onUpgradeProgress?.(typeof p === "string" ? p : JSON.stringify(p))
+          : undefined,
+        upgradeLock: (upgrade) =>
+          Effect.acquireUseRelease(
+            big.relock("exclusive", { waitMessage: "waiting for exclusive access to the Nix store..." }),
+            () => upgrade,
+            () => Effect.ignore(big.relock("shared"))
+          ) as never,
+        readDerivationOutputs: (drvPath) =>
+          Effect.tryPromise(() => fsp.readFile(toRealPath(layout, drvPath))).pipe(
+            Effect.flatMap((bytes) => derivationOutputsFromBytes(bytes, drvPath)),
+            Effect.option,
+            Effect.map((o) => (o._tag === "Some" ? o.value : undefined))
+          )
+      })
+    })
+  )
+
+/** Builds the Store service from StoreDb and Lock. */
+export const make = (layout: StoreLayout): Effect.Effect<StoreShape, never, StoreDb | Lock> =>
+  Effect.gen(function*() {
+    const db = yield* StoreDb
+    const lock = yield* Lock
+    const parts: StoreParts = { layout, db, lock }
+    const registerWithDrvs: StoreShape["registerValidPaths"] = (infos) => db.registerValidPaths(infos)
+    const shape: StoreShape = {
+      ...db,
+      layout,
+      registerValidPaths: registerWithDrvs,
+      addToStore: (src, options = {}) => addToStore(parts, src, options),
+      addTextToStore: (name, contents, references) =>
+        Effect.gen(function*() {
+          if (!isDerivationPath(name)) return yield* addTextToStore(parts, name, contents, references)
+          const bytes = typeof contents === "string" ? new TextEncoder().encode(contents) : contents
+          const derivationOutputs = yield* derivationOutputsFromBytes(bytes, name)
+          return yield* addTextToStore(parts, name, bytes, references, { derivationOutputs })
+        }),
+      narFromPath: (p) =>
+        Stream.unwrap(Effect.map(db.isValidPath(p), (valid): Stream.Stream<Uint8Array, StoreError> =>
+          valid ? dumpPath(toRealPath(layout, p)) : Stream.fail(new PathNotValidError({ path: p })))),
+      exportPaths: (paths) => exportPaths(parts, paths),
+      importPaths: (stream) => importPaths(parts, stream),
+      verifyStore: (options) => verifyStore(parts, options),
+      verifyPath: (p) => verifyPath(parts, p),
+      deletePaths: (paths) => deletePaths(parts, paths)
+    }
+    return shape
+  })
+
+/** A local store with its StoreDb and Lock services, for `options.layout`. */
+export const layer = (options: StoreOptions) => {
+  const lockLayer = LockLive.layer(options.layout)
+  const dbLayer = storeDbLayer(options).pipe(Layer.provideMerge(lockLayer))
+  return Layer.effect(Store, make(options.layout)).pipe(Layer.provideMerge(dbLayer))
+}
+
+/** A local store in a fresh temporary directory (removed when the layer's scope closes). */
+export const layerTest = Layer.unwrapScoped(
+  Effect.gen(function*() {
+    const root = yield* Effect.acquireRelease(
+      Effect.promise(() => fsp.mkdtemp(path.join(os.tmpdir(), "tsnix-store-"))),
+      (dir) =>
+        Effect.promise(async () => {
+          // Store objects are read-only: make them writable so they can be removed.
+          const { makeWritable } = await import("../store/canonicalise.js")
+          await Effect.runPromise(Effect.ignore(makeWritable(dir)))
+          await fsp.rm(dir, { recursive: true, force: true })
+        })
+    )
+    return layer({ layout: makeStoreLayout(root), fsyncMetadata: false })
+  })
+)

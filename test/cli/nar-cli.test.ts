@@ -1,0 +1,88 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { runTsnix } from "./helpers.js"
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-cli-"))
+
+// Golden values below come from Nix 2.8 (`nix-store --dump`, `nix-hash`) on the same tree.
+const makeTree = (root: string) => {
+  fs.mkdirSync(path.join(root, "sub"), { recursive: true })
+  fs.writeFileSync(path.join(root, "a"), "hello\n")
+  fs.chmodSync(path.join(root, "a"), 0o755)
+  fs.symlinkSync("a", path.join(root, "l"))
+}
+
+describe("tsnix --dump / --restore / hash", () => {
+  it("dumps, hashes and restores like nix-store and nix-hash", async () => {
+    const dir = tmp()
+    const tree = path.join(dir, "d")
+    makeTree(tree)
+    const dump = await runTsnix(["--dump", tree])
+    expect(dump.status).toBe(0)
+    const h = await runTsnix(["hash", tree])
+    expect(h.stdout.toString()).toBe("63834b6289da339a1d69731a122d98a0d9d23f572a55552435d08ed41830bf81\n")
+    expect((await runTsnix(["hash", "--type", "sha1", "--base32", tree])).stdout.toString()).toBe("6y0fghz2qv230x9r2w8pa253wa1sk5c3\n")
+    expect((await runTsnix(["hash", "--flat", "--sri", path.join(tree, "a")])).stdout.toString())
+      .toBe("sha256-WJG1tSLV3whtD/CxEPvZ0hu0/HFjrzTQgoai6Eb2vgM=\n")
+    const restored = path.join(dir, "r")
+    const r = await runTsnix(["--restore", restored], { input: dump.stdout })
+    expect(r.status).toBe(0)
+    expect(fs.readlinkSync(path.join(restored, "l"))).toBe("a")
+    expect(fs.statSync(path.join(restored, "a")).mode & 0o100).toBe(0o100)
+    expect((await runTsnix(["--dump", restored])).stdout.equals(dump.stdout)).toBe(true)
+  })
+
+  it("converts hashes between encodings", async () => {
+    const r = await runTsnix(["hash", "--to-base32", "sha256:63834b6289da339a1d69731a122d98a0d9d23f572a55552435d08ed41830bf81"])
+    expect(r.stdout.toString()).toBe("10dz60cd93nh6lj5am9aawzx5nd0k0ni46kkd4frlcysi5i4p0v3\n")
+    const back = await runTsnix(["hash", "--to-base16", "--type", "sha256", "10dz60cd93nh6lj5am9aawzx5nd0k0ni46kkd4frlcysi5i4p0v3"])
+    expect(back.stdout.toString()).toBe("63834b6289da339a1d69731a122d98a0d9d23f572a55552435d08ed41830bf81\n")
+    const bad = await runTsnix(["hash", "--to-base32", "sha256:xyz"])
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toMatch(/^error: /)
+  })
+
+  it("refuses an existing target and leaves nothing behind on a truncated NAR", async () => {
+    const dir = tmp()
+    const tree = path.join(dir, "d")
+    makeTree(tree)
+    const dump = (await runTsnix(["--dump", tree])).stdout
+    const exists = await runTsnix(["--restore", tree], { input: dump })
+    expect(exists.status).toBe(1)
+    expect(exists.stderr.split("\n")[0]).toMatch(/^error: .*exists/)
+    const target = path.join(dir, "t")
+    const cut = await runTsnix(["--restore", target], { input: dump.subarray(0, 100) })
+    expect(cut.status).toBe(1)
+    expect(cut.stderr).toMatch(/^error: /)
+    expect(cut.stderr).not.toMatch(/\n\s+at /)
+    expect(fs.existsSync(target)).toBe(false)
+  })
+
+  it("prints one error line and exits 1 for bad usage; --help and --version work", async () => {
+    const bad = await runTsnix(["--frobnicate"])
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toMatch(/^error: unrecognised flag '--frobnicate'/)
+    expect((await runTsnix(["--version"])).stdout.toString()).toMatch(/^tsnix .* \d+\.\d+\.\d+\n$/)
+    expect((await runTsnix(["--help"])).stdout.toString()).toContain("--add")
+    const missing = await runTsnix(["--dump", "/nonexistent/x"])
+    expect(missing.status).toBe(1)
+    expect(missing.stderr.trim().split("\n")).toHaveLength(1)
+  })
+
+  it("stops quietly when the reader closes the pipe", async () => {
+    const dir = tmp()
+    const big = path.join(dir, "big")
+    fs.writeFileSync(big, Buffer.alloc(8 << 20, 1))
+    const { spawn } = await import("node:child_process")
+    const { tsnixBin } = await import("./helpers.js")
+    const child = spawn(process.execPath, [tsnixBin, "--dump", big], { stdio: ["ignore", "pipe", "pipe"] })
+    let err = ""
+    child.stderr.on("data", (d) => (err += d))
+    await new Promise<void>((resolve) => child.stdout.once("data", () => { child.stdout.destroy(); resolve() }))
+    const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+    expect(err).toBe("")
+    expect(status).toBe(0)
+  })
+})
