@@ -5,7 +5,7 @@
 //   referrers PATH   referrers closure of PATH
 //   qpi FILE         in-process queryPathInfo latency over the paths of FILE
 // Prints the paths (qR/referrers) on stdout and a JSON line with timings on stderr.
-import { readFileSync, writeSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { Context, Effect, Either, Layer } from "effect"
 import { parseValidity } from "../dist/db/dumpDb.js"
 import { StoreDb } from "../dist/services/StoreDb.js"
@@ -26,7 +26,7 @@ const program = Effect.gen(function*() {
   if (op === "load") {
     const records = Either.getOrThrow(parseValidity(readFileSync(arg, "utf8"), { storeDir: "/nix/store", hashGiven: true }))
     const tParsed = performance.now()
-    yield* db.registerValidPaths(records.map((r) => ({ ...r, narHash: r.narHash, narSize: r.narSize })))
+    yield* db.registerValidPaths(records)
     report.parseMs = tParsed - tOpen
     report.registerMs = performance.now() - tParsed
     report.paths = records.length
@@ -34,7 +34,7 @@ const program = Effect.gen(function*() {
     const closure = yield* db.computeClosure([arg], { direction: op === "qR" ? "references" : "referrers" })
     report.queryMs = performance.now() - tOpen
     report.paths = closure.length
-    writeSync(1, closure.join("\n") + "\n")
+    process.stdout.write(closure.join("\n") + "\n")
   } else if (op === "qpi") {
     const all = yield* db.queryAllValidPaths
     const sample = []

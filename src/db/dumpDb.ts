@@ -65,12 +65,25 @@ export const parseValidity = (
   text: string,
   options: { readonly storeDir: string; readonly hashGiven: boolean }
 ): Either.Either<Array<ValidityRecord>, ValidityParseError> => {
-  const lines = text.split("\n")
-  if (lines[lines.length - 1] === "") lines.pop()
+  // Lines are read one at a time (no array of all lines: load-db inputs can be tens of MB).
+  // Same lines as text.split("\n") without a trailing empty one.
+  const body = text.endsWith("\n") ? text.slice(0, -1) : text
+  let pos = text === "" ? 1 : 0
+  let lineNo = 0
+  const next = (): string | undefined => {
+    lineNo++ // counts a missing line too, so end-of-input errors name the line expected
+    if (pos > body.length) return undefined
+    let nl = body.indexOf("\n", pos)
+    if (nl < 0) nl = body.length
+    const line = body.slice(pos, nl)
+    pos = nl + 1
+    return line
+  }
+  const fastPath = new RegExp(
+    `^${options.storeDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[0-9a-df-np-sv-z]{32}-[a-zA-Z0-9+_?=-][a-zA-Z0-9+._?=-]{0,210}$`
+  )
   const records: Array<ValidityRecord> = []
-  let i = 0
-  const fail = (reason: string) => Either.left(new ValidityParseError({ line: i + 1, reason }))
-  const fastPath = new RegExp(`^${options.storeDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[0-9a-df-np-sv-z]{32}-[a-zA-Z0-9+_?=-][a-zA-Z0-9+._?=-]{0,210}$`)
+  const fail = (reason: string) => Either.left(new ValidityParseError({ line: lineNo, reason }))
   const storePath = (s: string | undefined, what: string): Either.Either<string, string> => {
     if (s === undefined) return Either.left(`unexpected end of input, expected ${what}`)
     // Fast path for the common case; anything unusual goes through the full parser.
@@ -80,32 +93,27 @@ export const parseValidity = (
   }
   const count = (s: string | undefined, what: string): Either.Either<number, string> =>
     s !== undefined && /^[0-9]{1,15}$/.test(s) ? Either.right(Number(s)) : Either.left(`${what} expected, got ${JSON.stringify(s)}`)
-  while (i < lines.length) {
-    const path = storePath(lines[i], "store path")
+  for (let first = next(); first !== undefined; first = next()) {
+    const path = storePath(first, "store path")
     if (Either.isLeft(path)) return fail(path.left)
-    i++
     let narHash: string | undefined
     let narSize: number | undefined
-    if (options.hashGiven && lines[i] !== undefined && base16Sha256.test(lines[i]!)) {
-      narHash = `sha256:${lines[i]}`
-      i++
-      const n = count(lines[i], "NAR size")
-      if (Either.isLeft(n)) return fail(n.left)
-      narSize = n.right
-      i++
-    } else if (options.hashGiven) {
-      const h = lines[i] === undefined ? undefined : parseHash(lines[i]!, "sha256")
-      if (h === undefined || Either.isLeft(h) || h.right.algo !== "sha256") {
-        return fail(`sha256 hash expected, got ${JSON.stringify(lines[i])}`)
+    if (options.hashGiven) {
+      const hashLine = next()
+      if (hashLine !== undefined && base16Sha256.test(hashLine)) {
+        narHash = `sha256:${hashLine}`
+      } else {
+        const h = hashLine === undefined ? undefined : parseHash(hashLine, "sha256")
+        if (h === undefined || Either.isLeft(h) || h.right.algo !== "sha256") {
+          return fail(`sha256 hash expected, got ${JSON.stringify(hashLine)}`)
+        }
+        narHash = printHashWithAlgo(h.right, "base16")
       }
-      narHash = printHashWithAlgo(h.right, "base16")
-      i++
-      const n = count(lines[i], "NAR size")
+      const n = count(next(), "NAR size")
       if (Either.isLeft(n)) return fail(n.left)
       narSize = n.right
-      i++
     }
-    const deriverLine = lines[i]
+    const deriverLine = next()
     if (deriverLine === undefined) return fail("unexpected end of input, expected deriver")
     let deriver: string | undefined
     if (deriverLine !== "") {
@@ -113,16 +121,13 @@ export const parseValidity = (
       if (Either.isLeft(d)) return fail(d.left)
       deriver = d.right
     }
-    i++
-    const n = count(lines[i], "reference count")
+    const n = count(next(), "reference count")
     if (Either.isLeft(n)) return fail(n.left)
-    i++
     const references: Array<string> = []
     for (let k = 0; k < n.right; k++) {
-      const r = storePath(lines[i], "reference")
+      const r = storePath(next(), "reference")
       if (Either.isLeft(r)) return fail(r.left)
       references.push(r.right)
-      i++
     }
     records.push({ path: path.right, narHash, narSize, deriver, references })
   }

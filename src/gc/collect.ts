@@ -1,0 +1,303 @@
+/**
+ * The collector proper (Nix 2.8's `collectGarbage`), computed in bulk:
+ *
+ * 1. open a {@link GcSession} (GC lock, roots socket, temporary roots);
+ * 2. find the roots, list the store directory and all valid paths, and take
+ *    the closure of the roots (one recursive SQL statement, with
+ *    keep-outputs / keep-derivations): that is the live set;
+ * 3. dead = valid paths and store-path-named entries that are not live;
+ * 4. delete: valid dead paths referrers first, in batches; before each batch
+ *    the temporary roots received meanwhile are taken into account (their
+ *    closures become live), the batch is invalidated in one transaction
+ *    (a referrer registered meanwhile makes that path, and so its
+ *    references, stay), then its files are removed (made writable first).
+ *    Then invalid entries, tsnix temporary entries of dead processes, and
+ *    other stray entries (as Nix 2.8 does). A batch runs uninterruptibly:
+ *    interrupting stops cleanly between batches.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { compareStrings } from "../core/topoSort.js"
+import { PathInUseError } from "../db/errors.js"
+import { toRealPath } from "../schema/StoreLayout.js"
+import { removeCounting } from "../store/deletePaths.js"
+import type { GcContext } from "./context.js"
+import { GcIoError, PathAliveError } from "./errors.js"
+import { findRootsNoTemp } from "./findRoots.js"
+import { classifyEntries, deletionOrder, hashPartOf } from "./liveness.js"
+import type { StoreEntries } from "./liveness.js"
+import type { GcSession } from "./session.js"
+
+/** What a collection did or found. */
+export interface GcResult {
+  /** Deleted paths (deletion), or the live or dead paths (analysis), sorted for analyses. */
+  readonly paths: ReadonlyArray<string>
+  /** Bytes of the files removed (regular files and symlinks with one link, as Nix counts). */
+  readonly bytesFreed: number
+}
+
+/** The outcome of the liveness analysis. */
+export interface Analysis {
+  /** Live paths: the closure of the roots, plus entries of temporarily rooted paths. */
+  readonly alive: Set<string>
+  readonly valid: Set<string>
+  /** Valid dead paths. */
+  readonly deadValid: ReadonlyArray<string>
+  /** Store-path-named entries that are neither valid nor alive. */
+  readonly deadInvalid: ReadonlyArray<string>
+  /** The store directory's entries. */
+  readonly entries: StoreEntries
+  /** The closure flags used. */
+  readonly keepOutputs: boolean
+  readonly keepDerivations: boolean
+}
+
+const listStoreDir = (dir: string) =>
+  Effect.tryPromise({
+    try: () => fs.readdir(dir),
+    catch: (cause) => new GcIoError({ path: dir, operation: "opening directory", cause })
+  })
+
+/** Whether a process exists (EPERM: it does, owned by someone else). */
+const processAlive = (pid: number): boolean => {
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM"
+  }
+}
+
+/** Computes the live and dead sets under `session`. */
+export const analyse = (
+  ctx: GcContext,
+  session: GcSession,
+  options: { readonly ignoreLiveness: boolean; readonly keepOutputs: boolean; readonly keepDerivations: boolean }
+): Effect.Effect<Analysis, Effect.Effect.Error<ReturnType<typeof findRootsNoTemp>> | GcIoError> =>
+  Effect.gen(function*() {
+    const { db, layout } = ctx
+    const { keepOutputs, keepDerivations } = options
+    yield* Effect.logInfo("finding garbage collector roots...")
+    const roots = options.ignoreLiveness ? new Map<string, Set<string>>() : yield* findRootsNoTemp(ctx, true)
+    const allValid = yield* db.queryAllValidPaths
+    const entries = classifyEntries(layout.storeDir, yield* listStoreDir(layout.realStoreDir))
+    const start = new Set(roots.keys())
+    for (const p of allValid) if (session.tempHashes.has(hashPartOf(layout.storeDir, p))) start.add(p)
+    const closure = start.size === 0
+      ? []
+      : yield* db.computeClosure([...start], { includeOutputs: keepOutputs, includeDerivers: keepDerivations }).pipe(
+        Effect.catchTag("PathNotValidError", () =>
+          // A root vanished between the checks: recompute from the ones still valid.
+          Effect.flatMap(db.queryValidPaths([...start]), (v) =>
+            db.computeClosure(v, { includeOutputs: keepOutputs, includeDerivers: keepDerivations })))
+      )
+    const alive = new Set(closure)
+    for (const p of entries.storePaths) if (session.tempHashes.has(hashPartOf(layout.storeDir, p))) alive.add(p)
+    const valid = new Set(allValid)
+    const deadValid = allValid.filter((p) => !alive.has(p))
+    const deadInvalid = entries.storePaths.filter((p) => !valid.has(p) && !alive.has(p))
+    return { alive, valid, deadValid, deadInvalid, entries, keepOutputs, keepDerivations }
+  }).pipe(Effect.withSpan("gc.analyse"))
+
+/** The dead paths as `--print-dead` lists them (sorted; stray entries included, as Nix does). */
+export const printableDead = (ctx: GcContext, a: Analysis): Array<string> => {
+  const out = new Set<string>([...a.deadValid, ...a.deadInvalid])
+  for (const n of a.entries.others) out.add(`${ctx.layout.storeDir}/${n}`)
+  for (const t of a.entries.tempEntries) if (!processAlive(t.pid)) out.add(`${ctx.layout.storeDir}/${t.name}`)
+  return [...out].sort(compareStrings)
+}
+
+/** Mutable progress of a deletion. */
+interface Progress {
+  readonly deleted: Array<string>
+  bytesFreed: number
+  stopped: boolean
+}
+
+/** Takes the roots received over the socket into account: their closures become live. */
+const absorbNewRoots = (ctx: GcContext, session: GcSession, a: Analysis) =>
+  Effect.gen(function*() {
+    if (session.newRoots.length === 0) return
+    const fresh = session.newRoots.splice(0)
+    for (const p of fresh) a.alive.add(p)
+    const valid = yield* ctx.db.queryValidPaths(fresh)
+    if (valid.length === 0) return
+    const closure = yield* ctx.db.computeClosure(valid, {
+      includeOutputs: a.keepOutputs,
+      includeDerivers: a.keepDerivations
+    }).pipe(Effect.catchTag("PathNotValidError", () => Effect.succeed(valid)))
+    for (const p of closure) a.alive.add(p)
+  })
+
+const removeEntry = (real: string) =>
+  removeCounting(real).pipe(
+    Effect.mapError((cause) => new GcIoError({ path: real, operation: "deleting", cause }))
+  )
+
+/**
+ * Deletes `ordered` valid paths (referrers first) in batches, stopping once
+ * more than `maxFreed` bytes are freed.
+ */
+const deleteValid = (
+  ctx: GcContext,
+  session: GcSession,
+  a: Analysis,
+  ordered: ReadonlyArray<string>,
+  progress: Progress,
+  maxFreed: number | undefined
+) =>
+  Effect.gen(function*() {
+    const { db, layout } = ctx
+    const batchSize = maxFreed === undefined ? 256 : 1
+    let i = 0
+    while (i < ordered.length && !progress.stopped) {
+      yield* Effect.uninterruptible(Effect.gen(function*() {
+        // Check the roots and mark the batch pending, atomically with respect to root arrivals.
+        const batch = yield* session.mutex.withPermits(1)(Effect.gen(function*() {
+          yield* absorbNewRoots(ctx, session, a)
+          const b: Array<string> = []
+          while (i < ordered.length && b.length < batchSize) {
+            const p = ordered[i++] as string
+            if (a.alive.has(p) || session.tempHashes.has(hashPartOf(layout.storeDir, p))) continue
+            b.push(p)
+          }
+          for (const p of b) session.pending.add(hashPartOf(layout.storeDir, p))
+          return b
+        }))
+        if (batch.length === 0) return
+        let invalidated: Array<string> = batch
+        yield* db.invalidatePaths(batch).pipe(
+          Effect.catchTag("PathInUseError", () =>
+            // Someone registered a referrer meanwhile: go one by one and keep what is in use.
+            Effect.gen(function*() {
+              invalidated = []
+              for (const p of batch) {
+                const r = yield* Effect.either(db.invalidatePath(p))
+                if (Either.isRight(r)) invalidated.push(p)
+                else if (r.left instanceof PathInUseError) a.alive.add(p)
+                else return yield* Effect.fail(r.left)
+              }
+            }))
+        )
+        for (const p of invalidated) {
+          yield* Effect.logInfo(`deleting '${p}'`)
+          progress.bytesFreed += yield* removeEntry(toRealPath(layout, p))
+          progress.deleted.push(p)
+          if (maxFreed !== undefined && progress.bytesFreed > maxFreed) {
+            yield* Effect.logInfo(`deleted more than ${maxFreed} bytes; stopping`)
+            progress.stopped = true
+          }
+        }
+      }).pipe(Effect.ensuring(Effect.sync(() => session.pending.clear()))))
+    }
+  })
+
+/** Deletes entries that are not valid paths (invalid store paths, stray names), skipping rooted or newly valid ones. */
+const deleteEntries = (
+  ctx: GcContext,
+  session: GcSession,
+  a: Analysis,
+  names: ReadonlyArray<string>,
+  progress: Progress,
+  maxFreed: number | undefined
+) =>
+  Effect.gen(function*() {
+    const { db, layout } = ctx
+    for (const name of names) {
+      if (progress.stopped) return
+      const logical = `${layout.storeDir}/${name}`
+      yield* Effect.uninterruptible(Effect.gen(function*() {
+        const ok = yield* session.mutex.withPermits(1)(Effect.gen(function*() {
+          yield* absorbNewRoots(ctx, session, a)
+          const h = hashPartOf(layout.storeDir, logical)
+          if (a.alive.has(logical) || session.tempHashes.has(h)) return false
+          if (yield* db.isValidPath(logical)) return false
+          session.pending.add(h)
+          return true
+        }))
+        if (!ok) return
+        yield* Effect.logInfo(`deleting '${logical}'`)
+        progress.bytesFreed += yield* removeEntry(path.join(layout.realStoreDir, name))
+        progress.deleted.push(logical)
+        if (maxFreed !== undefined && progress.bytesFreed > maxFreed) {
+          yield* Effect.logInfo(`deleted more than ${maxFreed} bytes; stopping`)
+          progress.stopped = true
+        }
+      }).pipe(Effect.ensuring(Effect.sync(() => session.pending.clear()))))
+    }
+  })
+
+/** The references of `paths` (bulk), for ordering. */
+const referencesOf = (ctx: GcContext, paths: ReadonlyArray<string>) =>
+  Effect.map(ctx.db.queryPathInfos(paths), (infos) => {
+    const refs = new Map<string, ReadonlyArray<string>>()
+    for (const i of infos) refs.set(i.path, i.references)
+    return refs
+  })
+
+const ordered = (ctx: GcContext, paths: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const refs = yield* referencesOf(ctx, paths)
+    const order = deletionOrder(paths, (p) => refs.get(p) ?? [])
+    return Either.isRight(order) ? order.right : yield* Effect.die(order.left)
+  })
+
+/** Deletes every dead path (`nix-store --gc [--max-freed N]`). */
+export const deleteDead = (ctx: GcContext, session: GcSession, a: Analysis, maxFreed: number | undefined) =>
+  Effect.gen(function*() {
+    const progress: Progress = { deleted: [], bytesFreed: 0, stopped: false }
+    if (maxFreed !== undefined && maxFreed <= 0) return { paths: [], bytesFreed: 0 } satisfies GcResult
+    yield* Effect.logInfo("deleting garbage...")
+    yield* deleteValid(ctx, session, a, yield* ordered(ctx, a.deadValid), progress, maxFreed)
+    const base = (p: string) => p.slice(ctx.layout.storeDir.length + 1)
+    const stray = [
+      ...a.deadInvalid.map(base),
+      ...a.entries.tempEntries.filter((t) => !processAlive(t.pid)).map((t) => t.name),
+      ...a.entries.others
+    ]
+    yield* deleteEntries(ctx, session, a, stray, progress, maxFreed)
+    return { paths: progress.deleted, bytesFreed: progress.bytesFreed } satisfies GcResult
+  }).pipe(Effect.withSpan("gc.deleteDead"))
+
+/**
+ * Deletes exactly `paths` (`nix-store --delete`): each must be dead, and
+ * every path that keeps it alive (referrers, and with keep-* the derivation /
+ * output edges) must be among them; otherwise nothing is deleted and the
+ * first such path (sorted) is reported with {@link PathAliveError}.
+ */
+export const deleteSpecific = (ctx: GcContext, session: GcSession, a: Analysis, paths: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const { db, layout } = ctx
+    const requested = [...new Set(paths)].sort(compareStrings)
+    const set = new Set(requested)
+    const validReq = requested.filter((p) => a.valid.has(p))
+    const flags = { direction: "referrers", includeOutputs: a.keepOutputs, includeDerivers: a.keepDerivations } as const
+    const blocked = (p: string) => a.alive.has(p) || session.tempHashes.has(hashPartOf(layout.storeDir, p))
+    let bad = requested.find(blocked)
+    if (bad === undefined && validReq.length > 0) {
+      const up = yield* db.computeClosure(validReq, flags)
+      if (up.some((u) => !set.has(u) || blocked(u))) {
+        for (const p of validReq) {
+          const mine = yield* db.computeClosure([p], flags)
+          if (mine.some((u) => !set.has(u) || blocked(u))) {
+            bad = p
+            break
+          }
+        }
+      }
+    }
+    if (bad !== undefined) return yield* new PathAliveError({ path: bad })
+    const progress: Progress = { deleted: [], bytesFreed: 0, stopped: false }
+    yield* deleteValid(ctx, session, a, yield* ordered(ctx, validReq), progress, undefined)
+    const existing = new Set(a.entries.storePaths)
+    const invalidNames = requested.filter((p) => !a.valid.has(p) && existing.has(p)).map((p) => p.slice(layout.storeDir.length + 1))
+    yield* deleteEntries(ctx, session, a, invalidNames, progress, undefined)
+    const done = new Set(progress.deleted)
+    const notDeleted = validReq.find((p) => !done.has(p))
+    if (notDeleted !== undefined) return yield* new PathAliveError({ path: notDeleted })
+    return { paths: progress.deleted, bytesFreed: progress.bytesFreed } satisfies GcResult
+  }).pipe(Effect.withSpan("gc.deleteSpecific"))

@@ -1,0 +1,65 @@
+/**
+ * tsnix: the Nix store in TypeScript, on Effect.
+ *
+ * The library entry point. Services are Context.Tags with live and test
+ * layers; the pure codecs (nix32, hashes, store paths, NAR, derivations,
+ * topological sort) have no I/O and are exported as namespaces.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Store, StoreLayer, makeStoreLayout } from "tsnix"
+ *
+ * const program = Effect.gen(function*() {
+ *   const store = yield* Store
+ *   const path = yield* store.addTextToStore("hello", "Hello, world\n", [])
+ *   return yield* store.computeClosure([path])
+ * })
+ * Effect.runPromise(program.pipe(Effect.provide(StoreLayer.layer({ layout: makeStoreLayout("/tmp/root") }))))
+ * ```
+ *
+ * @since 0.1.0
+ */
+
+// Services (tags and interfaces)
+export { Store } from "./services/Store.js"
+export type { StoreShape, StoreError, AddToStoreOptions, VerifyReport, DeleteResult } from "./services/Store.js"
+export { StoreDb } from "./services/StoreDb.js"
+export type { StoreDbShape, ValidPathInfo, PathRegistration, ClosureOptions, FailedPath } from "./services/StoreDb.js"
+export { Lock } from "./services/Lock.js"
+export type { LockShape, LockMode, LockWaitOptions, HeldLock, PathLocks, TempRoots, LockError } from "./services/Lock.js"
+export { Derivations } from "./services/Derivations.js"
+export type { DerivationsShape } from "./services/Derivations.js"
+
+// Layers
+/** The local store (Store + StoreDb + Lock): `layer({ layout })`, `layerTest`. */
+export * as StoreLayer from "./layers/Store.js"
+/** flock(2) locks on Nix's lock files: `layer(layout)`. */
+export * as LockLayer from "./layers/Lock.js"
+/** An in-process Lock service with the same semantics, for tests. */
+export * as LockTestLayer from "./layers/LockTest.js"
+/** Derivation parsing, printing, JSON and output paths: `layer(layout)`, `layerTest(files)`. */
+export * as DerivationsLayer from "./layers/Derivations.js"
+
+// Schema and configuration
+export { makeStoreLayout, toRealPath, defaultStoreDir } from "./schema/StoreLayout.js"
+export type { StoreLayout } from "./schema/StoreLayout.js"
+export { Settings } from "./schema/Settings.js"
+export * as Derivation from "./schema/Derivation.js"
+
+// Pure core
+/** Nix base32. */
+export * as Nix32 from "./core/nix32.js"
+/** Hashes: md5, sha1, sha256, sha512 in every encoding Nix prints. */
+export * as Hash from "./core/hash.js"
+/** Store paths: parsing, validation, makeStorePath and friends. */
+export * as StorePath from "./core/storePath.js"
+/** NAR framing and the strict incremental parser. */
+export * as NarCore from "./core/nar/index.js"
+/** NAR dump and restore of file trees, as byte streams. */
+export * as Nar from "./nar/index.js"
+/** ATerm parser and printer, show-derivation JSON, hashDerivationModulo, output paths. */
+export * as DerivationCore from "./core/derivation/index.js"
+/** Nix's topological sort of store paths. */
+export * as TopoSort from "./core/topoSort.js"
+
+export { version } from "./version.js"
