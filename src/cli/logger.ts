@@ -2,8 +2,9 @@
  * The CLI's logger: plain lines on standard error, as Nix prints them.
  *
  * `warning: …` for warnings, `error: …` for errors, the bare message for
- * information and debug output. The minimum level follows `-v`: warnings by
- * default, info with `-v`, debug with `-vv` and more.
+ * information and debug output. The minimum level follows `-v` as Nix's
+ * verbosity does: informational messages by default (Nix's lvlInfo), debug
+ * with `-v`, everything with `-vv`.
  *
  * @since 0.1.0
  */
@@ -25,12 +26,13 @@ export const stderrLogger = Logger.make(({ annotations, cause, logLevel, message
   const prefix = logLevel._tag === "Warning" ? "warning: " : logLevel._tag === "Error" || logLevel._tag === "Fatal"
     ? "error: "
     : ""
-  process.stderr.write(`${prefix}${text}\n`)
+  // On a terminal, erase a progress line that may be showing before printing.
+  process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}${prefix}${text}\n`)
 })
 
-/** Level for a verbosity count: 0 → Warning, 1 → Info, 2+ → Debug. */
+/** Level for a verbosity count: 0 → Info, 1 → Debug, 2+ → All. */
 export const levelForVerbosity = (verbosity: number): LogLevel.LogLevel =>
-  verbosity <= 0 ? LogLevel.Warning : verbosity === 1 ? LogLevel.Info : LogLevel.Debug
+  verbosity <= 0 ? LogLevel.Info : verbosity === 1 ? LogLevel.Debug : LogLevel.All
 
 /** Replaces the default logger with {@link stderrLogger} at the level for `verbosity`. */
 export const cliLoggerLayer = (verbosity: number): Layer.Layer<never> =>

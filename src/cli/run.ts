@@ -15,6 +15,7 @@ import { parseNixConf, type ConfAssignment } from "../config/nixConf.js"
 import { resolveSettings } from "../config/settings.js"
 import { version } from "../version.js"
 import { BrokenPipe, writeStdout } from "./io.js"
+import * as ProgressLive from "../layers/Progress.js"
 
 const collectAssignments = (parsed: ParsedArgs) =>
   Effect.gen(function*() {
@@ -59,7 +60,7 @@ export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
     if (op === undefined) {
       return yield* new UsageError({ message: `operation '${parsed.operation}' is not supported by tsnix yet` })
     }
-    yield* op.pipe(Effect.provideService(Cli, { parsed, settings, layout }))
+    yield* op.pipe(Effect.provideService(Cli, { parsed, settings, layout }), Effect.provide(ProgressLive.layerStderr))
     return 0
   })
   return program.pipe(

@@ -13,12 +13,37 @@ import { storePathToString, toStorePath } from "../core/storePath.js"
 import type { StoreLayout } from "../schema/StoreLayout.js"
 
 /** The argument does not lead into the store. */
-export class NotInStoreError extends Data.TaggedError("NotInStoreError")<{ readonly path: string; readonly reason?: string }> {
+export class NotInStoreError extends Data.TaggedError("NotInStoreError")<{
+  readonly path: string
+  readonly reason?: string
+  /** Nix's own wording for a malformed store path, when known. */
+  readonly nixMessage?: string
+}> {
   override get message() {
+    if (this.nixMessage !== undefined) return this.nixMessage
     return this.reason === undefined
       ? `path '${this.path}' is not in the Nix store`
       : `path '${this.path}' is not a valid store path: ${this.reason}`
   }
+}
+
+const nameChar = /^[0-9a-zA-Z+\-._?=]$/
+const nix32Char = /^[0-9a-df-np-sv-z]$/
+
+/**
+ * The message Nix 2.8's `StorePath` constructor gives for a malformed base
+ * name (same checks, same order), or undefined when Nix would accept it.
+ */
+export const nixBadStorePathMessage = (baseName: string): string | undefined => {
+  if (baseName.length < 33) return `'${baseName}' is too short to be a valid store path`
+  for (const c of baseName.slice(0, 32)) {
+    if (!nix32Char.test(c)) return `store path '${baseName}' contains illegal base-32 character '${c}'`
+  }
+  const name = baseName.slice(33)
+  if (name === "") return `store path '${baseName}' has an empty name`
+  if (name.length > 211) return `store path '${baseName}' has a name longer than 211 characters`
+  for (const c of name) if (!nameChar.test(c)) return `store path '${baseName}' contains illegal character '${c}'`
+  return undefined
 }
 
 const isInStore = (storeDir: string, p: string) => p.startsWith(storeDir + "/")
@@ -34,7 +59,13 @@ export const followLinksToStorePath = (layout: StoreLayout, arg: string) =>
     }
     if (!isInStore(layout.storeDir, p)) return yield* new NotInStoreError({ path: arg })
     const r = toStorePath(layout.storeDir, p)
-    if (Either.isLeft(r)) return yield* new NotInStoreError({ path: p, reason: r.left.reason })
+    if (Either.isLeft(r)) {
+      const base = p.slice(layout.storeDir.length + 1).split("/")[0] ?? ""
+      const nixMessage = nixBadStorePathMessage(base)
+      return yield* new NotInStoreError(
+        nixMessage === undefined ? { path: p, reason: r.left.reason } : { path: p, reason: r.left.reason, nixMessage }
+      )
+    }
     return storePathToString(layout.storeDir, r.right.path)
   })
 

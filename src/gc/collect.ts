@@ -77,7 +77,7 @@ export const analyse = (
   ctx: GcContext,
   session: GcSession,
   options: { readonly ignoreLiveness: boolean; readonly keepOutputs: boolean; readonly keepDerivations: boolean }
-): Effect.Effect<Analysis, Effect.Effect.Error<ReturnType<typeof findRootsNoTemp>> | GcIoError> =>
+) =>
   Effect.gen(function*() {
     const { db, layout } = ctx
     const { keepOutputs, keepDerivations } = options
@@ -100,7 +100,8 @@ export const analyse = (
     const valid = new Set(allValid)
     const deadValid = allValid.filter((p) => !alive.has(p))
     const deadInvalid = entries.storePaths.filter((p) => !valid.has(p) && !alive.has(p))
-    return { alive, valid, deadValid, deadInvalid, entries, keepOutputs, keepDerivations }
+    const result: Analysis = { alive, valid, deadValid, deadInvalid, entries, keepOutputs, keepDerivations }
+    return result
   }).pipe(Effect.withSpan("gc.analyse"))
 
 /** The dead paths as `--print-dead` lists them (sorted; stray entries included, as Nix does). */

@@ -18,14 +18,21 @@ export class StoreIoError extends Data.TaggedError("StoreIoError")<{
   }
 }
 
-/** The contents of a valid path no longer match its registered NAR hash. */
+/**
+ * The contents of a valid path no longer match its registered NAR hash.
+ * Hashes are in Nix's message form (`sha256:<nix32>`); `during` picks Nix's
+ * wording: export-import.cc's for `export`, verify's otherwise.
+ */
 export class HashMismatchError extends Data.TaggedError("HashMismatchError")<{
   readonly path: string
   readonly expected: string
   readonly actual: string
+  readonly during?: "export" | "verify"
 }> {
   override get message() {
-    return `path '${this.path}' was modified! expected hash '${this.expected}', got '${this.actual}'`
+    return this.during === "export"
+      ? `hash of path '${this.path}' has changed from '${this.expected}' to '${this.actual}'!`
+      : `path '${this.path}' was modified! expected hash '${this.expected}', got '${this.actual}'`
   }
 }
 

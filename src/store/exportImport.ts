@@ -34,6 +34,7 @@ import type { StoreParts } from "./context.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "./drvOutputs.js"
 import { BadExportStreamError, HashMismatchError, StoreIoError } from "./errors.js"
 import { makeTempPath } from "./tempPath.js"
+import { toNix32Form } from "./verify.js"
 
 /** The magic number that follows each NAR in an export stream. */
 export const exportMagic = 0x4558494e
@@ -66,7 +67,9 @@ export const checkedNar = (parts: StoreParts, info: ValidPathInfo): Stream.Strea
       const actual = printHashWithAlgo({ algo: "sha256", bytes: hasher.result().narHash }, "base16")
       return actual === info.narHash.toLowerCase() || info.narHash === zeroHash
         ? Effect.void
-        : Effect.fail(new HashMismatchError({ path: info.path, expected: info.narHash, actual }))
+        : Effect.fail(
+          new HashMismatchError({ path: info.path, expected: toNix32Form(info.narHash), actual: toNix32Form(actual), during: "export" })
+        )
     })
     return Stream.concat(
       tapNarHasher(hasher)(dumpPath(toRealPath(parts.layout, info.path))),

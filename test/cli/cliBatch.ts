@@ -15,8 +15,11 @@ export interface BatchResult {
   readonly stderr: string
 }
 
-/** Runs each argv (no stdin) in order in one process; resolves with their results. */
-export const runTsnixBatch = (commands: ReadonlyArray<ReadonlyArray<string>>): Promise<Array<BatchResult>> =>
+/** A command of a batch: its argv, or argv and a file to read standard input from. */
+export type BatchCommand = ReadonlyArray<string> | { readonly args: ReadonlyArray<string>; readonly stdinFile?: string }
+
+/** Runs each command in order in one process; resolves with their results. */
+export const runTsnixBatch = (commands: ReadonlyArray<BatchCommand>): Promise<Array<BatchResult>> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, JSON.stringify(commands)], {
       env: { ...process.env, NIX_CONFIG: "" },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { execFileSync, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -8,8 +8,7 @@ import { encodeNar, type NarTree } from "../../src/core/nar/encode.js"
 import { tempDir } from "./helpers.js"
 
 const fixture = path.resolve(__dirname, "../fixtures/nar-restore.mjs")
-const root = path.resolve(__dirname, "../..")
-execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: root, stdio: "ignore" }) // emits even with others' type errors
+// The fixture runs the compiled code in dist/ (`npm test` builds first).
 
 const tree: NarTree = {
   _tag: "Directory",
