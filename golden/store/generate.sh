@@ -10,6 +10,7 @@
 #   export.nar          nix-store --export of every valid path (arguments in sorted order)
 #   export-rev.nar      the same with the arguments reversed (Nix sorts topologically anyway)
 #   export-top.nar      nix-store --export of the top text path alone
+#   export-mid.nar      nix-store --export of the closure of mid.txt (mid, leaf)
 #   dump-db.txt         nix-store --dump-db
 #   queries/<name>.out  stdout of a query; queries/<name>.args its arguments (one a line)
 #   errors/<name>.*     stderr and exit status of failing commands
@@ -76,6 +77,7 @@ ns --export "${ALL[@]}" > "$HERE/export.nar"
 REV=(); for ((i=${#ALL[@]}-1; i>=0; i--)); do REV+=("${ALL[i]}"); done
 ns --export "${REV[@]}" > "$HERE/export-rev.nar"
 ns --export "$TOP" > "$HERE/export-top.nar"
+ns --export $(ns -qR "$MID") > "$HERE/export-mid.nar"
 ns --dump-db > "$HERE/dump-db.txt"
 
 rm -rf "$HERE/queries" "$HERE/errors"; mkdir -p "$HERE/queries" "$HERE/errors"

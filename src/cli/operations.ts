@@ -1,50 +1,37 @@
 /**
- * The table of CLI operations, by name (long flag or subcommand).
+ * The table of CLI operations, by name (long flag or subcommand). Each is
+ * loaded on first use, so a command only pays for the modules it needs.
  *
  * @since 0.1.0
  */
+import { Effect } from "effect"
 import type { Operation } from "./operation.js"
-import { demoOperation } from "./ops/demo.js"
-import { derivationOperation, showDerivationOperation } from "./ops/derivation.js"
-import { dumpOperation, restoreOperation } from "./ops/dumpRestore.js"
-import { hashOperation } from "./ops/hash.js"
-import { queryOperation } from "./ops/query.js"
-import {
-  addFixedOperation,
-  addOperation,
-  checkValidityOperation,
-  clearFailedPathsOperation,
-  deleteOperation,
-  dumpDbOperation,
-  exportOperation,
-  importOperation,
-  loadDbOperation,
-  queryFailedPathsOperation,
-  registerValidityOperation,
-  verifyOperation,
-  verifyPathOperation
-} from "./ops/store.js"
+
+const lazy = <M>(load: () => Promise<M>, pick: (m: M) => Operation): Operation =>
+  Effect.flatMap(Effect.promise(load), pick)
+
+const store = () => import("./ops/store.js")
 
 /** Operation name → implementation. */
 export const operations: Readonly<Record<string, Operation>> = {
-  hash: hashOperation,
-  dump: dumpOperation,
-  restore: restoreOperation,
-  add: addOperation,
-  "add-fixed": addFixedOperation,
-  query: queryOperation,
-  export: exportOperation,
-  import: importOperation,
-  verify: verifyOperation,
-  "verify-path": verifyPathOperation,
-  "check-validity": checkValidityOperation,
-  "dump-db": dumpDbOperation,
-  "load-db": loadDbOperation,
-  "register-validity": registerValidityOperation,
-  "query-failed-paths": queryFailedPathsOperation,
-  "clear-failed-paths": clearFailedPathsOperation,
-  delete: deleteOperation,
-  "show-derivation": showDerivationOperation,
-  derivation: derivationOperation,
-  demo: demoOperation
+  hash: lazy(() => import("./ops/hash.js"), (m) => m.hashOperation),
+  dump: lazy(() => import("./ops/dumpRestore.js"), (m) => m.dumpOperation),
+  restore: lazy(() => import("./ops/dumpRestore.js"), (m) => m.restoreOperation),
+  add: lazy(store, (m) => m.addOperation),
+  "add-fixed": lazy(store, (m) => m.addFixedOperation),
+  query: lazy(() => import("./ops/query.js"), (m) => m.queryOperation),
+  export: lazy(store, (m) => m.exportOperation),
+  import: lazy(store, (m) => m.importOperation),
+  verify: lazy(store, (m) => m.verifyOperation),
+  "verify-path": lazy(store, (m) => m.verifyPathOperation),
+  "check-validity": lazy(store, (m) => m.checkValidityOperation),
+  "dump-db": lazy(store, (m) => m.dumpDbOperation),
+  "load-db": lazy(store, (m) => m.loadDbOperation),
+  "register-validity": lazy(store, (m) => m.registerValidityOperation),
+  "query-failed-paths": lazy(store, (m) => m.queryFailedPathsOperation),
+  "clear-failed-paths": lazy(store, (m) => m.clearFailedPathsOperation),
+  delete: lazy(store, (m) => m.deleteOperation),
+  "show-derivation": lazy(() => import("./ops/derivation.js"), (m) => m.showDerivationOperation),
+  derivation: lazy(() => import("./ops/derivation.js"), (m) => m.derivationOperation),
+  demo: lazy(() => import("./ops/demo.js"), (m) => m.demoOperation)
 }

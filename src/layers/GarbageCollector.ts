@@ -47,7 +47,11 @@ export const make = (settings: Partial<GcSettings> = {}) =>
         const session = yield* openSession(ctx)
         yield* Effect.logInfo("determining live/dead paths...")
         const a = yield* analyse(ctx, session, { ignoreLiveness: false, ...flags })
-        return { live: [...a.alive].sort(compareStrings), dead: printableDead(ctx, a) }
+        const dead = printableDead(ctx, a)
+        // Nix 2.8 lists stray (non-store-path) entries in both answers: it deletes them even in these modes.
+        const named = new Set(a.entries.storePaths)
+        const strays = dead.filter((p) => !a.valid.has(p) && !named.has(p) && !a.alive.has(p))
+        return { live: [...a.alive, ...strays].sort(compareStrings), dead }
       })).pipe(Effect.withSpan("GarbageCollector.liveness")),
       collectGarbage: (options) =>
         Effect.scoped(Effect.gen(function*() {

@@ -137,6 +137,7 @@ export const restorePath = <E, R>(
 /**
  * Restores exactly one NAR read from `source` at `target`, leaving the bytes
  * that follow the archive in `source` (for `nix-store --export` streams).
+ * After a failure the source's position is unspecified.
  */
 export const restoreFromSource = <E>(
   target: string,

@@ -21,6 +21,13 @@ import type { StoreParts } from "./context.js"
 import { HashMismatchError, StoreIoError } from "./errors.js"
 import { PathNotValidError } from "../db/errors.js"
 
+/**
+ * Nix's `printError`: a message at error level printed WITHOUT the `error: `
+ * prefix (that prefix is only for the failure that ends a command). The CLI
+ * logger prefixes Effect's Error level, so these go out at Info level.
+ */
+export const nixPrintError = (message: string) => Effect.logInfo(message)
+
 const zeroHash = `sha256:${"0".repeat(64)}`
 
 /** `sha256:<base16>` → `sha256:<nix32>`, the form Nix prints in messages. */
@@ -69,7 +76,7 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
       for (const p of invalidated) yield* Effect.logInfo(`path '${p}' disappeared, removing from database...`)
       if (invalidated.length > 0) yield* db.invalidatePaths(invalidated)
       const missingWithReferrers = vanished.filter((p) => blocked.has(p))
-      for (const p of missingWithReferrers) yield* Effect.logError(`path '${p}' disappeared, but it still has valid referrers!`)
+      for (const p of missingWithReferrers) yield* nixPrintError(`path '${p}' disappeared, but it still has valid referrers!`)
       const modified: Array<string> = []
       if (options.checkContents) {
         yield* Effect.logInfo("checking store hashes...")
@@ -79,13 +86,13 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
           yield* Effect.logDebug(`checking contents of '${info.path}'`)
           const r = yield* narHashPath(toRealPath(layout, info.path)).pipe(Effect.either)
           if (r._tag === "Left") {
-            yield* Effect.logError(r.left.message)
+            yield* nixPrintError(r.left.message)
             modified.push(info.path)
             continue
           }
           const actual = printHashWithAlgo({ algo: "sha256", bytes: r.right.narHash }, "base16")
           if (info.narHash !== zeroHash && info.narHash.toLowerCase() !== actual) {
-            yield* Effect.logError(
+            yield* nixPrintError(
               `path '${info.path}' was modified! expected hash '${toNix32Form(info.narHash)}', got '${toNix32Form(actual)}'`
             )
             modified.push(info.path)

@@ -89,3 +89,122 @@ describe("nix-store interop (golden/store)", () => {
     expect(results[0]?.stdout.equals(goldenBytes("export-top.nar"))).toBe(false)
   }, 30_000)
 })
+
+describe("a store written by Nix 2.8 (golden/db/nix-store-fixture)", () => {
+  const dbGolden = path.resolve(goldenStoreDir, "../db")
+  it("verifies with --check-contents and answers like Nix", async () => {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-nix-fixture-"))
+    try {
+      fs.cpSync(path.join(dbGolden, "nix-store-fixture"), copy, { recursive: true, verbatimSymlinks: true })
+      const paths = Object.fromEntries(
+        fs.readFileSync(path.join(dbGolden, "paths.txt"), "utf8").trim().split("\n").map((l) => l.split("=") as [string, string])
+      )
+      const [verify, dump, qR, qRDrv, closure, outputs] = await runTsnixBatch([
+        ["--store", copy, "--verify", "--check-contents"],
+        ["--store", copy, "--dump-db"],
+        ["--store", copy, "-qR", paths["top"] as string],
+        ["--store", copy, "-qR", paths["drv"] as string],
+        ["--store", copy, "--query", "--referrers-closure", paths["leaf"] as string],
+        ["--store", copy, "--query", "--outputs", paths["drv"] as string]
+      ])
+      expect({ status: verify?.status, stderr: messages(verify?.stderr ?? "") }).toEqual({ status: 0, stderr: [] })
+      expect(dump?.stdout.toString()).toBe(fs.readFileSync(path.join(dbGolden, "dump-db.txt"), "utf8"))
+      expect(qR?.stdout.toString()).toBe(fs.readFileSync(path.join(dbGolden, "qR.txt"), "utf8"))
+      expect(qRDrv?.stdout.toString()).toBe(fs.readFileSync(path.join(dbGolden, "qR-drv.txt"), "utf8"))
+      expect(closure?.stdout.toString()).toBe(fs.readFileSync(path.join(dbGolden, "referrers-closure.txt"), "utf8"))
+      expect(outputs?.stdout.toString()).toBe(fs.readFileSync(path.join(dbGolden, "drv-outputs.txt"), "utf8"))
+    } finally {
+      rmStore(copy)
+    }
+  }, 30_000)
+})
+
+describe("nix-store operations: exit statuses, messages, dump-db/load-db, register-validity", () => {
+  const roots: Array<string> = []
+  const mk = () => {
+    const r = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-store-ops-"))
+    roots.push(r)
+    return r
+  }
+  afterAll(() => roots.forEach(rmStore))
+  const dbGolden = path.resolve(goldenStoreDir, "../db")
+
+  it("delete, check-validity, add, verify, load-db and register-validity behave as nix-store", async () => {
+    const root = mk()
+    const root2 = mk()
+    const root3 = mk()
+    const root4 = mk()
+    const root5 = mk()
+    const { leaf, out, top } = goldenPaths as Record<string, string>
+    const src = mk()
+    fs.writeFileSync(path.join(src, "a b"), "x")
+    const del = goldenError("delete-referenced")
+    const [imp, delLeaf, delOut, checkOut, addBad, dump] = await runTsnixBatch([
+      { args: ["--store", root, "--import"], stdinFile: path.join(goldenStoreDir, "export.nar") },
+      ["--store", root, ...del.args],
+      ["--store", root, "--delete", out],
+      ["--store", root, "--check-validity", out],
+      ["--store", root, "--add", path.join(src, "a b")],
+      ["--store", root, "--dump-db"]
+    ])
+    expect(imp?.status).toBe(0)
+    expect({ status: delLeaf?.status, stderr: messages(delLeaf?.stderr ?? "") })
+      .toEqual({ status: del.status, stderr: messages(del.stderr ?? "") })
+    expect({ status: delOut?.status, stdout: delOut?.stdout.toString() })
+      .toEqual({ status: 0, stdout: "1 store paths deleted, 0.00 MiB freed\n" })
+    expect(fs.existsSync(path.join(root, out))).toBe(false)
+    expect({ status: checkOut?.status, stderr: checkOut?.stderr }).toEqual({ status: 1, stderr: `error: path '${out}' is not valid\n` })
+    expect(addBad?.status).toBe(1)
+    expect(addBad?.stderr).toMatch(/^error: .*'a b'.*\n$/)
+    expect(fs.readdirSync(path.join(root, "nix/store")).filter((n) => n.includes("a b") || n.startsWith(".tsnix"))).toEqual([])
+
+    // dump-db → load-db into a fresh store gives the same dump-db.
+    const dumpFile = path.join(src, "dump")
+    fs.writeFileSync(dumpFile, dump?.stdout ?? "")
+    // A dangling reference: nothing of the input may be registered.
+    const dangling = path.join(src, "dangling")
+    const ghost = "/nix/store/00000000000000000000000000000009-ghost"
+    fs.writeFileSync(dangling, `${goldenPaths["hello"]}\n${"0".repeat(64)}\n0\n\n0\n${top}\n${"0".repeat(64)}\n0\n\n1\n${ghost}\n`)
+    // register-validity (plain: tsnix hashes the files) and --hash-given, as golden/db/generate.sh.
+    const p1 = "/nix/store/00000000000000000000000000000001-reg-one"
+    const p2 = "/nix/store/00000000000000000000000000000002-reg-two"
+    for (const r of [root4, root5]) {
+      fs.mkdirSync(path.join(r, "nix/store"), { recursive: true })
+      fs.writeFileSync(path.join(r, p1), "one\n")
+      fs.writeFileSync(path.join(r, p2), `two refers to ${p1} and itself ${p2}\n`)
+    }
+    // Remove a file that valid paths still refer to: --verify reports it and exits 1.
+    fs.chmodSync(path.join(root, leaf), 0o644)
+    fs.rmSync(path.join(root, leaf))
+    const [verify, load, dump2, loadBad, dump3, reg, dump4, regGiven, regAgain, reregister, dump5] = await runTsnixBatch([
+      ["--store", root, "--verify"],
+      { args: ["--store", root2, "--load-db"], stdinFile: dumpFile },
+      ["--store", root2, "--dump-db"],
+      { args: ["--store", root3, "--load-db"], stdinFile: dangling },
+      ["--store", root3, "--dump-db"],
+      { args: ["--store", root4, "--register-validity"], stdinFile: path.join(dbGolden, "register-validity-plain.txt") },
+      ["--store", root4, "--dump-db"],
+      { args: ["--store", root5, "--register-validity", "--hash-given"], stdinFile: path.join(dbGolden, "register-validity-hash-given-1.txt") },
+      { args: ["--store", root5, "--register-validity"], stdinFile: path.join(dbGolden, "register-validity-plain.txt") },
+      { args: ["--store", root5, "--register-validity", "--reregister"], stdinFile: path.join(dbGolden, "register-validity-plain.txt") },
+      ["--store", root5, "--dump-db"]
+    ])
+    expect({ status: verify?.status, stderr: messages(verify?.stderr ?? "") }).toEqual({
+      status: 1,
+      stderr: [`path '${leaf}' disappeared, but it still has valid referrers!`, "warning: not all store errors were fixed"]
+    })
+    expect(load?.status).toBe(0)
+    expect(dump2?.stdout.toString()).toBe(dump?.stdout.toString())
+    expect(loadBad?.status).toBe(1)
+    expect(loadBad?.stderr).toContain(ghost)
+    expect({ status: dump3?.status, stdout: dump3?.stdout.toString() }).toEqual({ status: 0, stdout: "" })
+    const expected = fs.readFileSync(path.join(dbGolden, "dump-db.txt"), "utf8").split("\n").slice(0, 12).join("\n") + "\n"
+    expect({ status: reg?.status, stderr: reg?.stderr }).toEqual({ status: 0, stderr: "" })
+    expect(dump4?.stdout.toString()).toBe(expected)
+    for (const r of [regGiven, regAgain, reregister]) expect({ status: r?.status, stderr: r?.stderr }).toEqual({ status: 0, stderr: "" })
+    expect(dump5?.stdout.toString()).toBe(expected)
+    // Registered files were canonicalised.
+    const st = fs.statSync(path.join(root4, p1))
+    expect([st.mtimeMs, st.mode & 0o777]).toEqual([1000, 0o444])
+  }, 60_000)
+})

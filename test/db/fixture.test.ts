@@ -2,7 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { printDumpDb } from "../../src/db/dumpDb.js"
 import type { StoreDb } from "../../src/services/StoreDb.js"
-import { fixtureLayout, openStoreDb, golden, goldenPaths } from "./helpers.js"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fixtureLayout, openStoreDb, rawDb, tempLayout, golden, goldenPaths } from "./helpers.js"
 
 const lines = (s: string) => s.trim().split("\n").filter((l) => l !== "")
 
@@ -57,4 +59,22 @@ describe("a database written by Nix 2.8", () => {
         expect(yield* db.queryValidPaths([p.top!, "/nix/store/" + "a".repeat(32) + "-x", p.p1!])).toEqual([p.top, p.p1])
       })
     ))
+
+  it.scoped("a new tsnix database has Nix 2.8's schema exactly, plus FailedPaths", () =>
+    Effect.gen(function*() {
+      const nix = yield* fixtureLayout
+      const ours = yield* tempLayout
+      yield* Effect.scoped(openStoreDb({ layout: ours }))
+      const master = (layout: typeof ours) => {
+        const raw = rawDb(path.join(layout.dbDir, "db.sqlite"), { readonly: true })
+        const rows = raw.prepare("select type, name, tbl_name, sql from sqlite_master order by name").all()
+        raw.close()
+        return rows
+      }
+      const nixRows = master(nix)
+      const ourRows = master(ours)
+      expect(ourRows.filter((r) => r.tbl_name !== "FailedPaths")).toEqual(nixRows)
+      expect(ourRows.find((r) => r.name === "FailedPaths")?.sql).toMatch(/path text primary key not null,\s+time integer not null/)
+      expect(fs.readFileSync(path.join(ours.dbDir, "schema"), "utf8")).toBe(fs.readFileSync(path.join(nix.dbDir, "schema"), "utf8"))
+    }))
 })

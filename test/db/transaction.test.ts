@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Logger } from "effect"
+import { Deferred, Effect, Exit, Fiber, Logger } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { openDb } from "../../src/db/open.js"
@@ -28,15 +28,18 @@ describe("write transactions", () => {
     Effect.scoped(Effect.gen(function*() {
       const layout = yield* tempLayout
       const { sql, tx } = yield* openDb({ layout })
+      const written = yield* Deferred.make<number>()
       const fiber = yield* Effect.fork(
         tx.write("long", Effect.gen(function*() {
           for (let i = 0; i < 100; i++) yield* insert(sql, i)
+          yield* Deferred.succeed(written, yield* count(sql))
           yield* Effect.never
         }))
       )
-      // Wait until the rows are written (inside the open transaction).
-      yield* Effect.sleep("100 millis")
+      // The rows are there inside the open transaction…
+      expect(yield* Deferred.await(written)).toBe(100)
       yield* Fiber.interrupt(fiber)
+      // …and gone after the interruption.
       expect(yield* count(sql)).toBe(0)
       yield* tx.write("after", insert(sql, 1000))
       expect(yield* count(sql)).toBe(1)
@@ -69,18 +72,28 @@ describe("write transactions", () => {
     Effect.scoped(Effect.gen(function*() {
       const layout = yield* tempLayout
       const a = yield* openDb({ layout })
-      const b = yield* openDb({ layout, busyPolicy: { maxWait: "5 seconds", warnAfter: "200 millis" } })
+      const b = yield* openDb({ layout, busyPolicy: { maxWait: "20 seconds", warnAfter: "200 millis" } })
       const c = yield* openDb({ layout, busyPolicy: { maxWait: "150 millis" } })
-      const holder = yield* Effect.fork(a.tx.write("holder", Effect.zipRight(insert(a.sql, 1), Effect.sleep("600 millis"))))
-      yield* Effect.sleep("50 millis")
-      const logs: Array<string> = []
-      const logger = Logger.make(({ message }) => logs.push(String(message)))
-      const started = Date.now()
+      const inside = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const holder = yield* Effect.fork(a.tx.write("holder", Effect.gen(function*() {
+        yield* insert(a.sql, 1)
+        yield* Deferred.succeed(inside, undefined)
+        yield* Deferred.await(release)
+      })))
+      yield* Deferred.await(inside)
       const tooLong = yield* Effect.either(c.tx.write("bounded", insert(c.sql, 3)))
       expect(tooLong._tag === "Left" && tooLong.left._tag).toBe("DatabaseBusyError")
-      yield* b.tx.write("waiter", insert(b.sql, 2)).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
-      expect(Date.now() - started).toBeGreaterThanOrEqual(400)
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message }) => logs.push(String(message)))
+      const waiter = yield* Effect.fork(
+        b.tx.write("waiter", insert(b.sql, 2)).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      )
+      yield* Effect.sleep("600 millis")
+      expect(waiter.unsafePoll()).toBe(null) // still waiting, the event loop free meanwhile
+      yield* Deferred.succeed(release, undefined)
       yield* Fiber.join(holder)
+      yield* Fiber.join(waiter)
       expect(yield* count(a.sql)).toBe(2)
       expect(logs.some((l) => l.includes("waiting for the store database lock"))).toBe(true)
     })))

@@ -18,6 +18,7 @@ import type { PathRegistration } from "../../services/StoreDb.js"
 import { canonicalisePath } from "../../store/canonicalise.js"
 import { derivationOutputsOfFile, isDerivationPath } from "../../store/drvOutputs.js"
 import { BadInputError } from "../../store/errors.js"
+import { nixPrintError } from "../../store/verify.js"
 import { UsageError } from "../argv.js"
 import { Cli, ExitWith } from "../context.js"
 import { printLines, readStdinText, stdinStream, streamToStdout } from "../io.js"
@@ -106,7 +107,7 @@ export const verifyPathOperation: Operation = Effect.gen(function*() {
       const r = yield* Effect.either(store.verifyPath(p))
       if (Either.isLeft(r)) {
         if (r.left._tag !== "HashMismatchError") return yield* Effect.fail(r.left)
-        yield* Effect.logError(r.left.message)
+        yield* nixPrintError(r.left.message)
         status = 1
       }
     }
@@ -232,6 +233,12 @@ export const deleteOperation: Operation = Effect.gen(function*() {
   yield* noFlags(["ignore-liveness"])
   const { parsed, layout } = yield* Cli
   const paths = yield* Effect.forEach(parsed.args, (a) => followLinksToStorePath(layout, a))
-  const r = yield* withStore(Effect.flatMap(Store, (s) => s.deletePaths(paths)))
+  const r = yield* withStore(Effect.flatMap(Store, (s) => s.deletePaths(paths))).pipe(
+    // nix-store's wording (gc.cc) for a path that may not be deleted.
+    Effect.catchTag("PathInUseError", (e) =>
+      Effect.fail(new BadInputError({
+        reason: `Cannot delete path '${e.path}' since it is still alive. To find out why, use: nix-store --query --roots`
+      })))
+  )
   yield* printLines([`${r.deleted.length} store paths deleted, ${(r.bytesFreed / 1048576).toFixed(2)} MiB freed`])
 })
