@@ -6,7 +6,24 @@
  */
 import { Effect } from "effect"
 import { Cli } from "./context.js"
+import type { UpgradeProgress } from "../db/upgrade.js"
+import { makeTerminal } from "../layers/Progress.js"
 import * as StoreLive from "../layers/Store.js"
+
+/** Shows a schema upgrade: one message (as Nix prints), then a status line on a terminal. */
+const upgradeDisplay = () => {
+  const terminal = process.stderr.isTTY ? makeTerminal() : undefined
+  let announced = false
+  return (p: UpgradeProgress) => {
+    if (!announced) {
+      announced = true
+      process.stderr.write("upgrading Nix store to new schema (this may take a while)...\n")
+    }
+    if (terminal === undefined) return
+    const activity = p.phase === "reading-info-files" ? "reading old metadata" : p.phase === "registering" ? "registering paths" : "upgrading schema"
+    Effect.runSync(p.phase === "done" ? terminal.clear : terminal.report({ activity, done: p.done, total: p.total, unit: "paths" }))
+  }
+}
 
 /** The local store layer (Store, StoreDb, Lock) for the current invocation. */
 export const storeLayerFor = Effect.map(Cli, ({ layout, settings }) =>
@@ -15,9 +32,7 @@ export const storeLayerFor = Effect.map(Cli, ({ layout, settings }) =>
     readOnly: settings.readOnly,
     fsyncMetadata: settings.fsyncMetadata,
     busyMaxWaitSeconds: settings.dbBusyMaxWait,
-    onUpgradeProgress: (message) => {
-      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[Kupgrading Nix store: ${message}`)
-    }
+    onUpgradeProgress: upgradeDisplay()
   }))
 
 /** Runs `effect` with the current invocation's store (Store, StoreDb, Lock) provided. */

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, type Scope } from "effect"
+import { Effect, Either, Option, type Scope } from "effect"
 import type { SqlError } from "@effect/sql/SqlError"
 import type {
   ClosureOptions,
@@ -20,6 +20,7 @@ import type {
 import { PathInUseError, PathNotValidError } from "./errors.js"
 import { openDb, type OpenDbOptions } from "./open.js"
 import { registerBatch } from "./register.js"
+import { topoSortPaths } from "./topoSort.js"
 
 /** Options of the StoreDb layer (see OpenDbOptions). */
 export type StoreDbOptions = OpenDbOptions
@@ -140,6 +141,38 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
         })
       ).pipe(span("computeClosure"))
 
+    const topoSort = (paths: ReadonlyArray<string>) =>
+      tx.read(
+        "topoSortPaths",
+        Effect.gen(function*() {
+          const unique = [...new Set(paths)]
+          const json = JSON.stringify(unique)
+          const ids = yield* sql.unsafe("select v.id, v.path from json_each(?) j join ValidPaths v on v.path = j.value", [json]).values
+          if (ids.length !== unique.length) {
+            const ok = new Set(ids.map((r) => r[1] as string))
+            return yield* new PathNotValidError({ path: unique.find((p) => !ok.has(p))! })
+          }
+          const pathOf = new Map<number, string>()
+          for (const r of ids) pathOf.set(r[0] as number, r[1] as string)
+          const edges = yield* sql.unsafe(
+            `select x.referrer, x.reference from json_each(?) j join ValidPaths v on v.path = j.value
+               join Refs x on x.referrer = v.id`,
+            [json]
+          ).values
+          const refs = new Map<string, Array<string>>()
+          for (const [from, to] of edges) {
+            const a = pathOf.get(from as number)!
+            const b = pathOf.get(to as number)
+            if (b === undefined) continue
+            const list = refs.get(a)
+            if (list) list.push(b)
+            else refs.set(a, [b])
+          }
+          const sorted = topoSortPaths(unique, (p) => refs.get(p) ?? [])
+          return Either.isLeft(sorted) ? yield* sorted.left : sorted.right
+        })
+      ).pipe(span("topoSortPaths"))
+
     const invalidatePaths = (paths: ReadonlyArray<string>) =>
       tx.write(
         "invalidatePaths",
@@ -243,6 +276,7 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
         )
       },
       computeClosure,
+      topoSortPaths: topoSort,
       registerValidPaths: (infos: ReadonlyArray<PathRegistration>) =>
         tx.write("registerValidPaths", registerBatch(sql, infos)).pipe(span("registerValidPaths")),
       invalidatePath: (path) => invalidatePaths([path]),

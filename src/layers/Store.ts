@@ -16,6 +16,7 @@ import * as fsp from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { makeStoreDb } from "../db/makeStoreDb.js"
+import type { UpgradeProgress } from "../db/upgrade.js"
 import { PathNotValidError } from "../db/errors.js"
 import { dumpPath } from "../nar/dump.js"
 import { makeStoreLayout, toRealPath, type StoreLayout } from "../schema/StoreLayout.js"
@@ -40,7 +41,7 @@ export interface StoreOptions {
   /** Longest wait for a busy database before failing, in seconds (default 300). */
   readonly busyMaxWaitSeconds?: number | undefined
   /** Reports schema-upgrade progress (the CLI shows it on a terminal). */
-  readonly onUpgradeProgress?: ((message: string) => void) | undefined
+  readonly onUpgradeProgress?: ((progress: UpgradeProgress) => void) | undefined
 }
 
 const isWritableDir = (dir: string): boolean => {
@@ -88,9 +89,7 @@ export const storeDbLayer = (options: StoreOptions): Layer.Layer<StoreDb, OpenEr
         layout,
         fsyncMetadata: options.fsyncMetadata,
         busyPolicy,
-        onProgress: options.onUpgradeProgress
-          ? (p) => options.onUpgradeProgress?.(typeof p === "string" ? p : JSON.stringify(p))
-          : undefined,
+        onProgress: options.onUpgradeProgress,
         upgradeLock: (upgrade) =>
           Effect.acquireUseRelease(
             big.relock("exclusive", { waitMessage: "waiting for exclusive access to the Nix store..." }),

@@ -20,6 +20,7 @@ import type {
   StoreDbError,
   UpgradeLockError
 } from "../db/errors.js"
+import type { ReferenceCycleError } from "../db/topoSort.js"
 import { makeStoreDb, type StoreDbOptions } from "../db/makeStoreDb.js"
 
 /** What the database knows about one valid path (Nix's ValidPathInfo). */
@@ -120,6 +121,13 @@ export interface StoreDbShape {
     paths: ReadonlyArray<string>,
     options?: ClosureOptions
   ) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError>
+  /**
+   * Nix's topological order of `paths` (referrers before references; ties by path).
+   * `nix-store -qR` / `--referrers-closure` print the reverse of this.
+   */
+  readonly topoSortPaths: (
+    paths: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError | ReferenceCycleError>
   /** Registers (or re-registers: same id, new hash/size/ultimate/sigs/ca) a batch in one transaction. */
   readonly registerValidPaths: (
     infos: ReadonlyArray<PathRegistration>

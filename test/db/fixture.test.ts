@@ -39,6 +39,13 @@ describe("a database written by Nix 2.8", () => {
         expect(yield* db.computeClosure([p.leaf!], { direction: "referrers" })).toEqual(
           lines(golden("referrers-closure.txt")).sort()
         )
+        // Byte-identical to nix-store's output order: the reverse of Nix's topological sort.
+        const printed = (paths: ReadonlyArray<string>) => Effect.map(db.topoSortPaths(paths), (s) => [...s].reverse())
+        expect(yield* printed(yield* db.computeClosure([p.top!]))).toEqual(lines(golden("qR.txt")))
+        expect(yield* printed(yield* db.computeClosure([p.drv!]))).toEqual(lines(golden("qR-drv.txt")))
+        expect(yield* printed(yield* db.computeClosure([p.leaf!], { direction: "referrers" }))).toEqual(
+          lines(golden("referrers-closure.txt"))
+        )
         expect(yield* db.queryDerivationOutputs(p.drv!)).toEqual(lines(golden("drv-outputs.txt")).sort())
         const map = yield* db.queryDerivationOutputMap(p.drv!)
         expect(Object.keys(map).sort()).toEqual(["dev", "out"])
