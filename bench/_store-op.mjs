@@ -1,7 +1,7 @@
 // One timed store-database operation in a fresh process (for bench/store.mjs).
 // Usage: node bench/_store-op.mjs OP ROOT [ARG]
 //   load FILE        parse a --load-db file, registerValidPaths in one transaction
-//   qR PATH          closure (references) of PATH, printed like nix-store -qR (one per line)
+//   qR PATH          closure (references) of PATH, printed like nix-store -qR (same order)
 //   referrers PATH   referrers closure of PATH
 //   qpi FILE         in-process queryPathInfo latency over the paths of FILE
 // Prints the paths (qR/referrers) on stdout and a JSON line with timings on stderr.
@@ -32,9 +32,11 @@ const program = Effect.gen(function*() {
     report.paths = records.length
   } else if (op === "qR" || op === "referrers") {
     const closure = yield* db.computeClosure([arg], { direction: op === "qR" ? "references" : "referrers" })
+    // Printed like nix-store: the reverse of Nix's topological order.
+    const ordered = [...(yield* db.topoSortPaths(closure))].reverse()
     report.queryMs = performance.now() - tOpen
     report.paths = closure.length
-    process.stdout.write(closure.join("\n") + "\n")
+    process.stdout.write(ordered.join("\n") + "\n")
   } else if (op === "qpi") {
     const all = yield* db.queryAllValidPaths
     const sample = []

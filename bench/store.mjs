@@ -26,13 +26,19 @@ const hasTime = existsSync("/usr/bin/time")
 
 /** Runs a command, returning wall seconds, peak RSS (MB, via /usr/bin/time) and stdout/stderr. */
 const timed = (cmd, cmdArgs, { input, env } = {}) => {
-  const full = hasTime ? ["/usr/bin/time", ["-f", "__TIME__ %M", cmd, ...cmdArgs]] : [cmd, cmdArgs]
+  const full = hasTime ? ["/usr/bin/time", ["-f", "__TIME__ %M %U %S", cmd, ...cmdArgs]] : [cmd, cmdArgs]
   const t = performance.now()
   const r = spawnSync(full[0], full[1], { input, env: env ?? process.env, maxBuffer: 1 << 30, encoding: "utf8" })
   const secs = (performance.now() - t) / 1000
   if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(" ")} failed: ${r.stderr}`)
-  const m = /__TIME__ (\d+)/.exec(r.stderr)
-  return { secs, rssMB: m ? Number(m[1]) / 1024 : undefined, stdout: r.stdout, stderr: r.stderr }
+  const m = /__TIME__ (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr)
+  return {
+    secs,
+    rssMB: m ? Number(m[1]) / 1024 : undefined,
+    cpuSecs: m ? Number(m[2]) + Number(m[3]) : undefined,
+    stdout: r.stdout,
+    stderr: r.stderr
+  }
 }
 const ours = (op, root, arg) => {
   const r = timed(process.execPath, [join(here, "_store-op.mjs"), op, root, arg])
@@ -59,14 +65,21 @@ const nRef = hasNix ? timed("nix-store", ["--store", nixRoot, "--query", "--refe
 rows.push([`--referrers-closure (${oRef.json.paths} paths)`, oRef, nRef])
 if (hasNix) {
   const same = (a, b) => JSON.stringify(sortedLines(a)) === JSON.stringify(sortedLines(b))
-  console.log(`outputs identical to nix-store: -qR ${same(oQR.stdout, nQR.stdout)}, --referrers-closure ${same(oRef.stdout, nRef.stdout)}`)
+  console.log(
+    `outputs identical to nix-store (byte for byte, order included): -qR ${oQR.stdout === nQR.stdout}, ` +
+      `--referrers-closure ${oRef.stdout === nRef.stdout}; same sets: ${same(oQR.stdout, nQR.stdout)}, ${same(oRef.stdout, nRef.stdout)}`
+  )
 }
 const qpi = ours("qpi", oursRoot, "")
 
-console.log("\n| operation | tsnix s | tsnix peak RSS MB | nix-store s | nix peak RSS MB | ratio |")
-console.log("|---|---|---|---|---|---|")
+console.log("\n| operation | tsnix wall s | tsnix CPU s | tsnix peak RSS MB | nix wall s | nix CPU s | nix peak RSS MB | ratio wall | ratio CPU |")
+console.log("|---|---|---|---|---|---|---|---|---|")
 for (const [name, o, x] of rows) {
-  console.log(`| ${name} | ${fmt(o.secs)} | ${fmt(o.json.maxRssMB ?? o.rssMB)} | ${fmt(x?.secs)} | ${fmt(x?.rssMB)} | ${x ? (o.secs / x.secs).toFixed(3) : "-"} |`)
+  const ratio = (a, b) => (a !== undefined && b !== undefined ? (a / b).toFixed(3) : "-")
+  console.log(
+    `| ${name} | ${fmt(o.secs)} | ${fmt(o.cpuSecs)} | ${fmt(o.json.maxRssMB ?? o.rssMB)} | ${fmt(x?.secs)} | ${fmt(x?.cpuSecs)} | ` +
+      `${fmt(x?.rssMB)} | ${ratio(o.secs, x?.secs)} | ${ratio(o.cpuSecs, x?.cpuSecs)} |`
+  )
 }
 console.log(`\nload-db phases (tsnix): parse ${oLoad.json.parseMs.toFixed(0)} ms, register ${oLoad.json.registerMs.toFixed(0)} ms`)
 console.log(

@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { Data, Effect, Stream } from "effect"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import type { Writable } from "node:stream"
 
 /** The reader of our output went away (EPIPE). Not an error worth printing. */
@@ -79,9 +80,13 @@ export class InputError extends Data.TaggedError("InputError")<{ readonly cause:
   }
 }
 
-/** Standard input as a byte stream (read lazily, in the chunks Node delivers). */
+/**
+ * Standard input as a byte stream (read lazily, in the chunks Node delivers).
+ * Interruptible while waiting for data, so Ctrl-C ends a command that reads
+ * from a pipe whose writer is still open.
+ */
 export const stdinStream: Stream.Stream<Uint8Array, InputError> = Stream.suspend(() =>
-  Stream.fromAsyncIterable(process.stdin as AsyncIterable<Uint8Array>, (cause) => new InputError({ cause }))
+  NodeStream.fromReadable(() => process.stdin, (cause) => new InputError({ cause }), { chunkSize: 1 << 16 })
 )
 
 /** All of standard input as text (for the line-based formats: --load-db, --register-validity). */

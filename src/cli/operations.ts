@@ -5,12 +5,14 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
+import { Cli } from "./context.js"
 import type { Operation } from "./operation.js"
 
 const lazy = <M>(load: () => Promise<M>, pick: (m: M) => Operation): Operation =>
   Effect.flatMap(Effect.promise(load), pick)
 
 const store = () => import("./ops/store.js")
+const gc = () => import("./ops/gc.js")
 
 /** Operation name → implementation. */
 export const operations: Readonly<Record<string, Operation>> = {
@@ -19,7 +21,10 @@ export const operations: Readonly<Record<string, Operation>> = {
   restore: lazy(() => import("./ops/dumpRestore.js"), (m) => m.restoreOperation),
   add: lazy(store, (m) => m.addOperation),
   "add-fixed": lazy(store, (m) => m.addFixedOperation),
-  query: lazy(() => import("./ops/query.js"), (m) => m.queryOperation),
+  query: Effect.flatMap(Cli, ({ parsed }) =>
+    parsed.flags.has("roots")
+      ? lazy(gc, (m) => m.queryRootsOperation)
+      : lazy(() => import("./ops/query.js"), (m) => m.queryOperation)),
   export: lazy(store, (m) => m.exportOperation),
   import: lazy(store, (m) => m.importOperation),
   verify: lazy(store, (m) => m.verifyOperation),
@@ -30,7 +35,8 @@ export const operations: Readonly<Record<string, Operation>> = {
   "register-validity": lazy(store, (m) => m.registerValidityOperation),
   "query-failed-paths": lazy(store, (m) => m.queryFailedPathsOperation),
   "clear-failed-paths": lazy(store, (m) => m.clearFailedPathsOperation),
-  delete: lazy(store, (m) => m.deleteOperation),
+  delete: lazy(gc, (m) => m.deleteOperation),
+  gc: lazy(gc, (m) => m.gcOperation),
   "show-derivation": lazy(() => import("./ops/derivation.js"), (m) => m.showDerivationOperation),
   derivation: lazy(() => import("./ops/derivation.js"), (m) => m.derivationOperation),
   demo: lazy(() => import("./ops/demo.js"), (m) => m.demoOperation)

@@ -20,7 +20,7 @@ import type {
 import { PathInUseError, PathNotValidError } from "./errors.js"
 import { openDb, type OpenDbOptions } from "./open.js"
 import { registerBatch } from "./register.js"
-import { topoSortPaths } from "./topoSort.js"
+import { makeRankGraph, ReferenceCycleError, topoSortRanks } from "./topoSort.js"
 
 /** Options of the StoreDb layer (see OpenDbOptions). */
 export type StoreDbOptions = OpenDbOptions
@@ -147,29 +147,37 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
         Effect.gen(function*() {
           const unique = [...new Set(paths)]
           const json = JSON.stringify(unique)
-          const ids = yield* sql.unsafe("select v.id, v.path from json_each(?) j join ValidPaths v on v.path = j.value", [json]).values
+          const ids = yield* sql.unsafe(
+            "select v.id, v.path from json_each(?) j join ValidPaths v on v.path = j.value order by v.path",
+            [json]
+          ).values
           if (ids.length !== unique.length) {
             const ok = new Set(ids.map((r) => r[1] as string))
             return yield* new PathNotValidError({ path: unique.find((p) => !ok.has(p))! })
           }
-          const pathOf = new Map<number, string>()
-          for (const r of ids) pathOf.set(r[0] as number, r[1] as string)
+          // Ranks in path order, edges as rank pairs: sorted in typed arrays, not per-path objects.
+          const rankOf = new Map<number, number>()
+          ids.forEach((r, i) => rankOf.set(r[0] as number, i))
           const edges = yield* sql.unsafe(
             `select x.referrer, x.reference from json_each(?) j join ValidPaths v on v.path = j.value
                join Refs x on x.referrer = v.id`,
             [json]
           ).values
-          const refs = new Map<string, Array<string>>()
-          for (const [from, to] of edges) {
-            const a = pathOf.get(from as number)!
-            const b = pathOf.get(to as number)
-            if (b === undefined) continue
-            const list = refs.get(a)
-            if (list) list.push(b)
-            else refs.set(a, [b])
+          const from = new Int32Array(edges.length)
+          const to = new Int32Array(edges.length)
+          let m = 0
+          for (const [a, b] of edges) {
+            const rb = rankOf.get(b as number)
+            if (rb === undefined) continue
+            from[m] = rankOf.get(a as number)!
+            to[m++] = rb
           }
-          const sorted = topoSortPaths(unique, (p) => refs.get(p) ?? [])
-          return Either.isLeft(sorted) ? yield* sorted.left : sorted.right
+          const sorted = topoSortRanks(makeRankGraph(ids.length, from.subarray(0, m), to.subarray(0, m)))
+          if (Either.isLeft(sorted)) {
+            const [child, parent] = sorted.left
+            return yield* new ReferenceCycleError({ path: ids[child]![1] as string, parent: ids[parent]![1] as string })
+          }
+          return Array.from(sorted.right, (r) => ids[r]![1] as string)
         })
       ).pipe(span("topoSortPaths"))
 

@@ -22,41 +22,90 @@ export class ReferenceCycleError extends Data.TaggedError("ReferenceCycleError")
 }
 
 /**
- * Sorts `items` so that every path comes before the paths it references.
- * Iterative (no recursion limit on long reference chains).
+ * A reference graph over items 0..n-1 numbered in path order, in compressed
+ * form: the references of item i are `targets[offsets[i] .. offsets[i+1])`.
+ */
+export interface RankGraph {
+  readonly n: number
+  readonly offsets: Int32Array
+  readonly targets: Int32Array
+}
+
+/** Builds a RankGraph from (referrer, reference) rank pairs; sorts each reference list. */
+export const makeRankGraph = (n: number, from: ArrayLike<number>, to: ArrayLike<number>): RankGraph => {
+  const offsets = new Int32Array(n + 1)
+  for (let e = 0; e < from.length; e++) offsets[from[e]! + 1]!++
+  for (let i = 0; i < n; i++) offsets[i + 1]! += offsets[i]!
+  const fill = offsets.slice(0, n)
+  const targets = new Int32Array(from.length)
+  for (let e = 0; e < from.length; e++) targets[fill[from[e]!]!++] = to[e]!
+  for (let i = 0; i < n; i++) targets.subarray(offsets[i]!, offsets[i + 1]!).sort()
+  return { n, offsets, targets }
+}
+
+/**
+ * Nix's topological order of the ranks (referrers first), or the offending
+ * pair [child, parent] when there is a cycle. Iterative: no recursion limit.
+ */
+export const topoSortRanks = (g: RankGraph): Either.Either<Int32Array, readonly [number, number]> => {
+  const state = new Uint8Array(g.n) // 0 new, 1 on stack, 2 done
+  const stackNode = new Int32Array(g.n)
+  const stackNext = new Int32Array(g.n)
+  const post = new Int32Array(g.n)
+  let postLen = 0
+  for (let root = 0; root < g.n; root++) {
+    if (state[root] !== 0) continue
+    let sp = 0
+    stackNode[0] = root
+    stackNext[0] = g.offsets[root]!
+    state[root] = 1
+    while (sp >= 0) {
+      const node = stackNode[sp]!
+      const next = stackNext[sp]!
+      if (next < g.offsets[node + 1]!) {
+        stackNext[sp] = next + 1
+        const child = g.targets[next]!
+        if (child === node) continue
+        if (state[child] === 1) return Either.left([child, node] as const)
+        if (state[child] === 2) continue
+        state[child] = 1
+        sp++
+        stackNode[sp] = child
+        stackNext[sp] = g.offsets[child]!
+      } else {
+        post[postLen++] = node
+        state[node] = 2
+        sp--
+      }
+    }
+  }
+  return Either.right(post.reverse())
+}
+
+/**
+ * Sorts `items` so that every path comes before the paths it references
+ * (references outside `items` are ignored).
  */
 export const topoSortPaths = (
   items: ReadonlyArray<string>,
   referencesOf: (path: string) => ReadonlyArray<string>
 ): Either.Either<Array<string>, ReferenceCycleError> => {
-  const set = new Set(items)
-  const order = [...set].sort()
-  const visited = new Set<string>()
-  const onStack = new Set<string>()
-  const postOrder: Array<string> = []
-  for (const root of order) {
-    if (visited.has(root)) continue
-    visited.add(root)
-    onStack.add(root)
-    const stack: Array<{ path: string; children: Array<string>; next: number }> = [
-      { path: root, children: [...referencesOf(root)].sort(), next: 0 }
-    ]
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!
-      if (top.next < top.children.length) {
-        const child = top.children[top.next++]!
-        if (child === top.path || !set.has(child)) continue
-        if (onStack.has(child)) return Either.left(new ReferenceCycleError({ path: child, parent: top.path }))
-        if (visited.has(child)) continue
-        visited.add(child)
-        onStack.add(child)
-        stack.push({ path: child, children: [...referencesOf(child)].sort(), next: 0 })
-      } else {
-        postOrder.push(top.path)
-        onStack.delete(top.path)
-        stack.pop()
+  const order = [...new Set(items)].sort()
+  const rank = new Map(order.map((p, i) => [p, i] as const))
+  const from: Array<number> = []
+  const to: Array<number> = []
+  order.forEach((p, i) => {
+    for (const r of referencesOf(p)) {
+      const j = rank.get(r)
+      if (j !== undefined) {
+        from.push(i)
+        to.push(j)
       }
     }
-  }
-  return Either.right(postOrder.reverse())
+  })
+  return Either.map(
+    Either.mapLeft(topoSortRanks(makeRankGraph(order.length, from, to)), ([child, parent]) =>
+      new ReferenceCycleError({ path: order[child]!, parent: order[parent]! })),
+    (ranks) => Array.from(ranks, (r) => order[r]!)
+  )
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { goldenAll, goldenBytes, goldenError, goldenPaths, goldenQueries, goldenStoreDir, goldenText } from "../store/golden.js"
+import { goldenAll, goldenBytes, goldenError, goldenPaths, goldenQueries, goldenStoreDir, goldenText, named } from "../store/golden.js"
 import { runTsnixBatch } from "./cliBatch.js"
 
 let root = ""
@@ -135,7 +135,7 @@ describe("nix-store operations: exit statuses, messages, dump-db/load-db, regist
     const root3 = mk()
     const root4 = mk()
     const root5 = mk()
-    const { leaf, out, top } = goldenPaths as Record<string, string>
+    const { leaf, out, top } = named
     const src = mk()
     fs.writeFileSync(path.join(src, "a b"), "x")
     const del = goldenError("delete-referenced")
@@ -176,7 +176,12 @@ describe("nix-store operations: exit statuses, messages, dump-db/load-db, regist
     // Remove a file that valid paths still refer to: --verify reports it and exits 1.
     fs.chmodSync(path.join(root, leaf), 0o644)
     fs.rmSync(path.join(root, leaf))
-    const [verify, load, dump2, loadBad, dump3, reg, dump4, regGiven, regAgain, reregister, dump5] = await runTsnixBatch([
+    // In root5, reg-one's file holds "three\n" (reg-three's content) while --hash-given registers
+    // the hash of "one\n": plain --register-validity leaves valid paths alone, --reregister rehashes
+    // them (and, as Nix's updatePathInfo, keeps their deriver).
+    fs.writeFileSync(path.join(root5, p1), "three\n")
+    const plain = path.join(dbGolden, "register-validity-plain.txt")
+    const [verify, load, dump2, loadBad, dump3, reg, dump4, regGiven, regAgain, dump5, reregister, dump6] = await runTsnixBatch([
       ["--store", root, "--verify"],
       { args: ["--store", root2, "--load-db"], stdinFile: dumpFile },
       ["--store", root2, "--dump-db"],
@@ -185,8 +190,9 @@ describe("nix-store operations: exit statuses, messages, dump-db/load-db, regist
       { args: ["--store", root4, "--register-validity"], stdinFile: path.join(dbGolden, "register-validity-plain.txt") },
       ["--store", root4, "--dump-db"],
       { args: ["--store", root5, "--register-validity", "--hash-given"], stdinFile: path.join(dbGolden, "register-validity-hash-given-1.txt") },
-      { args: ["--store", root5, "--register-validity"], stdinFile: path.join(dbGolden, "register-validity-plain.txt") },
-      { args: ["--store", root5, "--register-validity", "--reregister"], stdinFile: path.join(dbGolden, "register-validity-plain.txt") },
+      { args: ["--store", root5, "--register-validity"], stdinFile: plain },
+      ["--store", root5, "--dump-db"],
+      { args: ["--store", root5, "--register-validity", "--reregister"], stdinFile: plain },
       ["--store", root5, "--dump-db"]
     ])
     expect({ status: verify?.status, stderr: messages(verify?.stderr ?? "") }).toEqual({
@@ -203,6 +209,12 @@ describe("nix-store operations: exit statuses, messages, dump-db/load-db, regist
     expect(dump4?.stdout.toString()).toBe(expected)
     for (const r of [regGiven, regAgain, reregister]) expect({ status: r?.status, stderr: r?.stderr }).toEqual({ status: 0, stderr: "" })
     expect(dump5?.stdout.toString()).toBe(expected)
+    const all = fs.readFileSync(path.join(dbGolden, "dump-db.txt"), "utf8").split("\n")
+    const i3 = all.indexOf("/nix/store/00000000000000000000000000000003-reg-three")
+    const lines = expected.split("\n")
+    lines[1] = all[i3 + 1] as string
+    lines[2] = all[i3 + 2] as string
+    expect(dump6?.stdout.toString()).toBe(lines.join("\n"))
     // Registered files were canonicalised.
     const st = fs.statSync(path.join(root4, p1))
     expect([st.mtimeMs, st.mode & 0o777]).toEqual([1000, 0o444])

@@ -13,15 +13,25 @@ export interface ChildResult {
   readonly stderr: string
 }
 
-/** Runs a fixture; `killAfter` sends SIGKILL after that many milliseconds. */
-export const runFixture = (name: string, args: ReadonlyArray<string>, killAfter?: number): Promise<ChildResult> =>
+/**
+ * Runs a fixture; `killAfter` sends SIGKILL that many milliseconds after the
+ * child prints `killFrom` (or after the start when `killFrom` is undefined).
+ */
+export const runFixture = (name: string, args: ReadonlyArray<string>, killAfter?: number, killFrom?: string): Promise<ChildResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fixture(name), ...args], { stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+    let timer: NodeJS.Timeout | undefined
+    const arm = () => {
+      if (killAfter !== undefined && timer === undefined) timer = setTimeout(() => child.kill("SIGKILL"), killAfter)
+    }
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString()
+      if (killFrom !== undefined && stdout.includes(killFrom)) arm()
+    })
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
-    const timer = killAfter === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfter)
+    if (killFrom === undefined) arm()
     child.on("error", reject)
     child.on("close", (status, signal) => {
       if (timer) clearTimeout(timer)

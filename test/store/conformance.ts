@@ -14,7 +14,7 @@ import { printDumpDb } from "../../src/db/dumpDb.js"
 import { Store } from "../../src/services/Store.js"
 import { tempPrefix } from "../../src/store/tempPath.js"
 import { goldenInput, goldenPaths as corePaths } from "../core/goldenCore.js"
-import { goldenAll, goldenBytes, goldenPaths, goldenText } from "./golden.js"
+import { goldenAll, goldenBytes, goldenPaths, goldenText, named } from "./golden.js"
 
 const collect = <E>(s: Stream.Stream<Uint8Array, E>) =>
   Effect.map(Stream.runCollect(s), (c) => Buffer.concat(Chunk.toReadonlyArray(c)))
@@ -198,7 +198,7 @@ export const storeConformance = <E>(name: string, layer: Layer.Layer<Store, E>) 
           fs.rmSync(real(p), { recursive: true, force: true })
         }
         // out and hello vanish together (out refers to hello, nothing refers to out): both are invalidated.
-        const { top, mid, out, leaf, hello } = goldenPaths as Record<string, string>
+        const { top, mid, out, leaf, hello } = named
         rm(out); rm(hello)
         const r1 = yield* store.verifyStore({ checkContents: false })
         expect([...r1.invalidated].sort()).toEqual([out, hello].sort())

@@ -57,3 +57,15 @@ export const goldenError = (name: string): GoldenCommand => ({
   stderr: goldenText(`errors/${name}.stderr`),
   status: Number(goldenText(`errors/${name}.status`).trim())
 })
+
+const need = (key: string): string => {
+  const v = goldenPaths[key]
+  if (v === undefined) throw new Error(`golden/store/paths.txt has no '${key}'`)
+  return v
+}
+
+/** The named paths of the golden store, typed. */
+export const named = {
+  hello: need("hello"), tree: need("tree"), flat: need("flat"), rsha1: need("rsha1"), drv: need("drv"),
+  depdrv: need("depdrv"), top: need("top"), mid: need("mid"), leaf: need("leaf"), out: need("out")
+}

@@ -10,9 +10,9 @@
 import { Effect } from "effect"
 import { UsageError } from "../argv.js"
 import { Cli } from "../context.js"
-import { stdinStream, streamToStdout } from "../io.js"
+import { BrokenPipe, stdinStream } from "../io.js"
 import type { Operation } from "../operation.js"
-import { dumpPath } from "../../nar/dump.js"
+import { dumpPathToWritable } from "../../nar/dump.js"
 import { restorePath } from "../../nar/restore.js"
 
 const onePath = (op: string) =>
@@ -24,7 +24,12 @@ const onePath = (op: string) =>
 /** `--dump PATH`: the NAR of PATH on standard output. */
 export const dumpOperation: Operation = Effect.gen(function*() {
   const path = yield* onePath("dump")
-  yield* streamToStdout(dumpPath(path))
+  yield* dumpPathToWritable(path, () => process.stdout, { hash: false }).pipe(
+    // The reader went away (`tsnix --dump x | head`): stop quietly, as a pipe writer should.
+    Effect.mapError((e) =>
+      e._tag === "NarWriteError" && (e.cause as { code?: string } | undefined)?.code === "EPIPE" ? new BrokenPipe() : e
+    )
+  )
 })
 
 /** `--restore PATH`: unpack the NAR on standard input at PATH. */

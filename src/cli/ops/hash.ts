@@ -23,7 +23,7 @@ import {
   parseHashAlgo,
   printHash
 } from "../../core/hash.js"
-import { dumpPath } from "../../nar/dump.js"
+import { dumpPath, narHashPath } from "../../nar/dump.js"
 import type { NarDumpError } from "../../nar/errors.js"
 
 /** Reading a file to hash it failed. */
@@ -79,8 +79,14 @@ export const hashOperation: Operation = Effect.gen(function*() {
   const flat = parsed.flags.has("flat")
   const out: Array<string> = []
   for (const p of parsed.args) {
-    const input: Stream.Stream<Uint8Array, HashInputError | NarDumpError> = flat ? fileStream(p) : dumpPath(p)
-    const h = yield* hashStream(algo ?? "sha256", input)
+    let h: Hash
+    if (!flat && (algo ?? "sha256") === "sha256") {
+      // The common case: the NAR module's own sha256 pass reuses its buffers.
+      h = { algo: "sha256", bytes: (yield* narHashPath(p)).narHash }
+    } else {
+      const input: Stream.Stream<Uint8Array, HashInputError | NarDumpError> = flat ? fileStream(p) : dumpPath(p)
+      h = yield* hashStream(algo ?? "sha256", input)
+    }
     out.push(printHash(h, enc))
   }
   yield* printLines(out)

@@ -24,7 +24,7 @@ import { Cli, ExitWith } from "../context.js"
 import { printLines, readStdinText, stdinStream, streamToStdout } from "../io.js"
 import type { Operation } from "../operation.js"
 import { withStore } from "../storeLayers.js"
-import { followLinksToStorePath, followLinksToStorePaths } from "../storePathArg.js"
+import { followLinksToStorePaths } from "../storePathArg.js"
 
 const noFlags = (allowed: ReadonlyArray<string> = []) =>
   Effect.flatMap(Cli, ({ parsed }) => {
@@ -226,19 +226,4 @@ export const clearFailedPathsOperation: Operation = Effect.gen(function*() {
   const all = parsed.args.length === 1 && parsed.args[0] === "*"
   const paths = all ? [] : yield* followLinksToStorePaths(layout, parsed.args)
   yield* withStore(Effect.flatMap(Store, (s) => s.clearFailedPaths(all ? "all" : paths)))
-})
-
-/** `--delete PATHS` (without the garbage collector: refuses referenced and temp-rooted paths). */
-export const deleteOperation: Operation = Effect.gen(function*() {
-  yield* noFlags(["ignore-liveness"])
-  const { parsed, layout } = yield* Cli
-  const paths = yield* Effect.forEach(parsed.args, (a) => followLinksToStorePath(layout, a))
-  const r = yield* withStore(Effect.flatMap(Store, (s) => s.deletePaths(paths))).pipe(
-    // nix-store's wording (gc.cc) for a path that may not be deleted.
-    Effect.catchTag("PathInUseError", (e) =>
-      Effect.fail(new BadInputError({
-        reason: `Cannot delete path '${e.path}' since it is still alive. To find out why, use: nix-store --query --roots`
-      })))
-  )
-  yield* printLines([`${r.deleted.length} store paths deleted, ${(r.bytesFreed / 1048576).toFixed(2)} MiB freed`])
 })
