@@ -86,7 +86,7 @@ export class InputError extends Data.TaggedError("InputError")<{ readonly cause:
  * from a pipe whose writer is still open.
  */
 export const stdinStream: Stream.Stream<Uint8Array, InputError> = Stream.suspend(() =>
-  NodeStream.fromReadable(() => process.stdin, (cause) => new InputError({ cause }), { chunkSize: 1 << 16 })
+  NodeStream.fromReadable(() => process.stdin, (cause) => new InputError({ cause }))
 )
 
 /** All of standard input as text (for the line-based formats: --load-db, --register-validity). */

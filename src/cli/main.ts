@@ -22,6 +22,7 @@ NodeRuntime.runMain(
   })),
   {
     disableErrorReporting: true,
+    disablePrettyLogger: true,
     teardown: (exit, onExit) => {
       if (Exit.isSuccess(exit)) return onExit(0)
       if (Cause.isInterruptedOnly(exit.cause)) {

@@ -37,6 +37,16 @@ const refsSql = `insert or replace into Refs (referrer, reference) select j.valu
 const drvOutputsSql = `insert or replace into DerivationOutputs (drv, id, path)
   select j.value ->> 0, j.value ->> 1, j.value ->> 2 from json_each(?) j`
 
+/**
+ * Lets the event loop run (signal handlers included) between statements of a
+ * long registration: better-sqlite3 is synchronous, so without this a SIGINT
+ * would only be seen after COMMIT. Also an interruption point.
+ */
+const yieldToEventLoop = Effect.async<void>((resume) => {
+  const t = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(t))
+})
+
 /** Progress callback: rows done out of total. */
 export type RegisterProgress = (done: number, total: number) => void
 
@@ -70,6 +80,7 @@ export const registerBatch = (
       for (const r of rows) ids.set(r.path, r.id)
       done += chunk.length
       onProgress?.(done, infos.length)
+      yield* yieldToEventLoop
     }
     // References outside the batch must already be valid.
     const outside = new Set<string>()
@@ -91,6 +102,7 @@ export const registerBatch = (
           yield* sql.unsafe(refsSql, [json + "]"]).raw
           json = ""
           inChunk = 0
+          yield* yieldToEventLoop
         }
       }
     }

@@ -45,8 +45,9 @@ export const make = (settings: Partial<GcSettings> = {}) =>
         }).pipe(Effect.withSpan("GarbageCollector.findRoots")),
       liveness: Effect.scoped(Effect.gen(function*() {
         const session = yield* openSession(ctx)
-        yield* Effect.logInfo("determining live/dead paths...")
         const a = yield* analyse(ctx, session, { ignoreLiveness: false, ...flags })
+        // Nix prints this after "finding garbage collector roots..." (printed by analyse).
+        yield* Effect.logInfo("determining live/dead paths...")
         const dead = printableDead(ctx, a)
         // Nix 2.8 lists stray (non-store-path) entries in both answers: it deletes them even in these modes.
         const named = new Set(a.entries.storePaths)

@@ -78,8 +78,13 @@ describe("SIGINT during registration", () => {
     const rows = dump?.stdout.toString().split("\n").filter((l) => l.startsWith("/nix/store/")).length
     expect(dump?.status).toBe(0)
     expect([0, 20_000]).toContain(rows)
-    if (r.status === 130) expect(r.stderr).toContain("interrupted")
-    // KNOWN BUG (src/db registration runs synchronously, so SIGINT is only seen after COMMIT):
-    // when rows === 20_000 the status may still be 130. See the store-proof report.
+    // Interrupted (130) means rolled back: no rows. Exit 0 means the signal came after COMMIT.
+    if (r.status === 130) {
+      expect(r.stderr).toContain("interrupted")
+      expect(rows).toBe(0)
+    } else {
+      expect(r.status).toBe(0)
+      expect(rows).toBe(20_000)
+    }
   }, 30_000)
 })
