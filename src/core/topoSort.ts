@@ -1,64 +1,120 @@
 /**
- * Nix's topological sort of store paths (`topoSortPaths`), exactly: a
- * depth-first post-order over the items in sorted order, visiting each item's
- * children (restricted to the item set, self-references skipped) in sorted
- * order, then reversed — so referrers come before their references. nix-store
- * prints `-q --requisites` and friends in the reverse of this order.
+ * Nix's topological sort of store paths (pure).
  *
- * Iterative (no recursion), so closures of any depth sort in bounded stack.
+ * Same algorithm as Nix 2.8's `topoSort`: depth-first over the items in sorted
+ * order, each item's references in sorted order (self-references and paths
+ * outside the set ignored), post-order, then reversed. The result lists
+ * referrers before their references; `nix-store -qR` and
+ * `--referrers-closure` print it backwards.
  *
  * @since 0.1.0
  */
 import { Data, Either } from "effect"
 
-/** The graph has a cycle other than a self-reference (impossible for a valid store). */
-export class CycleError extends Data.TaggedError("CycleError")<{ readonly path: string; readonly parent: string }> {
+/** Byte-order comparison of two ASCII strings, as C++'s std::string `<` (store paths are ASCII). */
+export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** The references among the items contain a cycle. */
+export class ReferenceCycleError extends Data.TaggedError("ReferenceCycleError")<{
+  readonly path: string
+  readonly parent: string
+}> {
   override get message() {
     return `cycle detected in the references of '${this.parent}' from '${this.path}'`
   }
 }
 
-/** Byte-order comparison of two ASCII strings, as C++'s std::string `<`. */
-export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+/**
+ * A reference graph over items 0..n-1 numbered in path order, in compressed
+ * form: the references of item i are `targets[offsets[i] .. offsets[i+1])`.
+ */
+export interface RankGraph {
+  readonly n: number
+  readonly offsets: Int32Array
+  readonly targets: Int32Array
+}
+
+/** Builds a RankGraph from (referrer, reference) rank pairs; sorts each reference list. */
+export const makeRankGraph = (n: number, from: ArrayLike<number>, to: ArrayLike<number>): RankGraph => {
+  const offsets = new Int32Array(n + 1)
+  for (let e = 0; e < from.length; e++) offsets[from[e]! + 1]!++
+  for (let i = 0; i < n; i++) offsets[i + 1]! += offsets[i]!
+  const fill = offsets.slice(0, n)
+  const targets = new Int32Array(from.length)
+  for (let e = 0; e < from.length; e++) targets[fill[from[e]!]!++] = to[e]!
+  for (let i = 0; i < n; i++) targets.subarray(offsets[i]!, offsets[i + 1]!).sort()
+  return { n, offsets, targets }
+}
 
 /**
- * Sorts `items` (any order, no duplicates needed) so that every item comes
- * before the items it refers to. `children(i)` returns the references of `i`
- * (any order; those outside `items` and `i` itself are ignored).
+ * Nix's topological order of the ranks (referrers first), or the offending
+ * pair [child, parent] when there is a cycle. Iterative: no recursion limit.
  */
-export const topoSort = (
-  items: Iterable<string>,
-  children: (item: string) => ReadonlyArray<string>
-): Either.Either<Array<string>, CycleError> => {
-  const sortedItems = Array.from(new Set(items)).sort(compareStrings)
-  const inSet = new Set(sortedItems)
-  const visited = new Set<string>()
-  const onStack = new Set<string>()
-  const post: Array<string> = []
-  // Explicit DFS stack: [node, sorted children, next child index].
-  const stack: Array<{ node: string; kids: Array<string>; next: number }> = []
-  const enter = (node: string) => {
-    visited.add(node)
-    onStack.add(node)
-    const kids = children(node).filter((k) => k !== node && inSet.has(k))
-    kids.sort(compareStrings)
-    stack.push({ node, kids, next: 0 })
-  }
-  for (const root of sortedItems) {
-    if (visited.has(root)) continue
-    enter(root)
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1] as { node: string; kids: Array<string>; next: number }
-      if (top.next < top.kids.length) {
-        const kid = top.kids[top.next++] as string
-        if (onStack.has(kid)) return Either.left(new CycleError({ path: kid, parent: top.node }))
-        if (!visited.has(kid)) enter(kid)
+export const topoSortRanks = (g: RankGraph): Either.Either<Int32Array, readonly [number, number]> => {
+  const state = new Uint8Array(g.n) // 0 new, 1 on stack, 2 done
+  const stackNode = new Int32Array(g.n)
+  const stackNext = new Int32Array(g.n)
+  const post = new Int32Array(g.n)
+  let postLen = 0
+  for (let root = 0; root < g.n; root++) {
+    if (state[root] !== 0) continue
+    let sp = 0
+    stackNode[0] = root
+    stackNext[0] = g.offsets[root]!
+    state[root] = 1
+    while (sp >= 0) {
+      const node = stackNode[sp]!
+      const next = stackNext[sp]!
+      if (next < g.offsets[node + 1]!) {
+        stackNext[sp] = next + 1
+        const child = g.targets[next]!
+        if (child === node) continue
+        if (state[child] === 1) return Either.left([child, node] as const)
+        if (state[child] === 2) continue
+        state[child] = 1
+        sp++
+        stackNode[sp] = child
+        stackNext[sp] = g.offsets[child]!
       } else {
-        stack.pop()
-        onStack.delete(top.node)
-        post.push(top.node)
+        post[postLen++] = node
+        state[node] = 2
+        sp--
       }
     }
   }
   return Either.right(post.reverse())
 }
+
+/**
+ * Sorts `items` so that every path comes before the paths it references
+ * (references outside `items` are ignored).
+ */
+export const topoSortPaths = (
+  items: Iterable<string>,
+  referencesOf: (path: string) => ReadonlyArray<string>
+): Either.Either<Array<string>, ReferenceCycleError> => {
+  const order = [...new Set(items)].sort(compareStrings)
+  const rank = new Map(order.map((p, i) => [p, i] as const))
+  const from: Array<number> = []
+  const to: Array<number> = []
+  order.forEach((p, i) => {
+    for (const r of referencesOf(p)) {
+      const j = rank.get(r)
+      if (j !== undefined) {
+        from.push(i)
+        to.push(j)
+      }
+    }
+  })
+  return Either.map(
+    Either.mapLeft(topoSortRanks(makeRankGraph(order.length, from, to)), ([child, parent]) =>
+      new ReferenceCycleError({ path: order[child]!, parent: order[parent]! })),
+    (ranks) => Array.from(ranks, (r) => order[r]!)
+  )
+}
+
+/** The error of a cycle among store paths (other than a self-reference). */
+export type CycleError = ReferenceCycleError
+
+/** Alias of {@link topoSortPaths}: `topoSort(items, referencesOf)`. */
+export const topoSort = topoSortPaths

@@ -20,7 +20,7 @@ import type {
 import { PathInUseError, PathNotValidError } from "./errors.js"
 import { openDb, type OpenDbOptions } from "./open.js"
 import { registerBatch } from "./register.js"
-import { makeRankGraph, ReferenceCycleError, topoSortRanks } from "./topoSort.js"
+import { makeRankGraph, ReferenceCycleError, topoSortRanks } from "../core/topoSort.js"
 
 /** Options of the StoreDb layer (see OpenDbOptions). */
 export type StoreDbOptions = OpenDbOptions

@@ -20,7 +20,7 @@ import type {
   StoreDbError,
   UpgradeLockError
 } from "../db/errors.js"
-import type { ReferenceCycleError } from "../db/topoSort.js"
+import type { ReferenceCycleError } from "../core/topoSort.js"
 import { makeStoreDb, type StoreDbOptions } from "../db/makeStoreDb.js"
 
 /** What the database knows about one valid path (Nix's ValidPathInfo). */

@@ -61,15 +61,9 @@ const derivationOutputPaths = (store: StoreShape, drvPath: string) =>
 const maybeUseOutputs = (store: StoreShape, p: string, useOutput: boolean) =>
   useOutput && isDerivationPath(p) ? derivationOutputPaths(store, p) : Effect.succeed([p])
 
-/** Sorts as nix-store prints path sets: dependencies first. */
+/** Sorts as nix-store prints path sets: dependencies first (the database sorts in bulk). */
 export const printOrder = (store: StoreShape, paths: Iterable<string>) =>
-  Effect.gen(function*() {
-    const set = Array.from(new Set(paths))
-    const infos = yield* store.queryPathInfos(set)
-    const refs = new Map(infos.map((i) => [i.path, i.references]))
-    const order = yield* topoSort(set, (p) => refs.get(p) ?? [])
-    return order.reverse()
-  })
+  Effect.map(store.topoSortPaths(Array.from(new Set(paths))), (order) => [...order].reverse())
 
 const printTree = (store: StoreShape, root: string, done: Set<string>) =>
   Effect.gen(function*() {
