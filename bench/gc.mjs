@@ -13,7 +13,7 @@
 //     closest to half of the store, so about half of the paths are dead.
 // Each run copies the prepared stores (`cp -a`), runs `--gc --print-dead` then `--gc` on the
 // copies, for tsnix then nix-store, and checks both print the same dead set, delete the same
-// paths and leave the same valid paths and store directory.
+// paths in the same order (the `deleting '…'` lines) and leave the same valid paths and store directory.
 //
 // Usage: npm run bench -- gc [--paths N] [--runs R] [--rebuild] [--cpu-prof DIR] [--no-nix]
 import { execFileSync, spawnSync } from "node:child_process"
@@ -212,6 +212,8 @@ for (let run = 1; run <= runs; run++) {
     r.checks.sameSummary = oGc.stdout.trim() === nGc.stdout.trim()
     r.checks.sameValid = same(oValid, validPaths(nRoot))
     r.checks.sameStoreDir = same(storeListing(oRoot), storeListing(nRoot))
+    const deleting = (stderr) => stderr.split("\n").filter((l) => l.startsWith("deleting '"))
+    r.checks.sameDeletionOrder = same(deleting(oGc.stderr), deleting(nGc.stderr))
   }
   console.log(`\nrun ${run}: load average ${laStart} → ${laEnd}; ${deadOurs.length} dead paths`)
   console.log(`  tsnix: ${oGc.stdout.trim()}${hasNix ? `\n  nix:   ${nGc.stdout.trim()}` : ""}`)

@@ -27,6 +27,7 @@ import { makeNarHasher, tapNarHasher } from "../nar/hash.js"
 import { restoreFromSource } from "../nar/restore.js"
 import { byteSourceFromStream, readExactly, type ByteSource, UnexpectedEndOfInput } from "../nar/source.js"
 import { toRealPath } from "../schema/StoreLayout.js"
+import { reportProgress } from "../services/Progress.js"
 import { PathNotValidError } from "../db/errors.js"
 import type { PathRegistration, ValidPathInfo } from "../services/StoreDb.js"
 import { canonicalisePath, removeTree } from "./canonicalise.js"
@@ -185,6 +186,7 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
           derivationOutputs = yield* derivationOutputsFromBytes(bytes, p)
         }
         seen.add(p)
+        yield* reportProgress({ activity: "importing paths", done: order.length + 1, unit: "paths" })
         order.push(p)
         items.push({
           temp,

@@ -16,6 +16,7 @@ import * as fs from "node:fs/promises"
 import { parseHash, printHashWithAlgo } from "../core/hash.js"
 import { narHashPath } from "../nar/dump.js"
 import { toRealPath } from "../schema/StoreLayout.js"
+import { clearProgress, reportProgress } from "../services/Progress.js"
 import type { VerifyReport } from "../services/Store.js"
 import type { StoreParts } from "./context.js"
 import { HashMismatchError, StoreIoError } from "./errors.js"
@@ -81,7 +82,9 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
       if (options.checkContents) {
         yield* Effect.logInfo("checking store hashes...")
         const infos = yield* db.queryPathInfos()
+        let checked = 0
         for (const info of infos) {
+          yield* reportProgress({ activity: "checking store hashes", done: checked++, total: infos.length, unit: "paths" })
           if (blocked.has(info.path)) continue
           yield* Effect.logDebug(`checking contents of '${info.path}'`)
           const r = yield* narHashPath(toRealPath(layout, info.path)).pipe(Effect.either)
@@ -113,6 +116,7 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
           }
         }
       }
+      yield* clearProgress
       const report: VerifyReport = {
         errors: missingWithReferrers.length > 0 || modified.length > 0,
         invalidated,
