@@ -86,8 +86,8 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
     const { sql, tx, readOnly } = yield* openDb(options)
     const storeDir = options.layout.storeDir
     const one = <A>(operation: string, eff: Effect.Effect<A, SqlError>) =>
-      tx.single(operation, eff).pipe(Effect.withSpan(`StoreDb.${operation}`))
-    const span = (name: string) => Effect.withSpan(`StoreDb.${name}`)
+      tx.single(operation, eff).pipe(Effect.withSpan(`StoreDb.${operation}`, { captureStackTrace: false }))
+    const span = (name: string) => Effect.withSpan(`StoreDb.${name}`, { captureStackTrace: false })
 
     const queryPathInfo = (path: string) =>
       one(

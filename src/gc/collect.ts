@@ -20,7 +20,7 @@
 import { Effect, Either } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { compareStrings } from "../core/topoSort.js"
+import { compareStrings, makeRankGraph, topoSortRanks } from "../core/topoSort.js"
 import { PathInUseError } from "../db/errors.js"
 import { toRealPath } from "../schema/StoreLayout.js"
 import type { GcContext } from "./context.js"
@@ -237,17 +237,44 @@ const deleteEntries = (
     }
   })
 
+/** Paths per `queryPathInfos` call when ordering (small, so each chunk's rows die young). */
+const orderChunk = 2048
+
 /**
- * `paths` in deletion order, referrers first (Nix's topological order, sorted in
- * the database layer without building a path-info object per path).
+ * `paths` in deletion order, referrers first: Nix's topological order, over a
+ * rank graph in typed arrays. The references are read in chunks, so no
+ * path-info object (nor a row per reference) outlives its chunk: reading the
+ * 50k dead paths of a 100k store in one query left ~60 MB of garbage in the
+ * old generation. Paths that are no longer valid are left out.
  */
 const ordered = (ctx: GcContext, paths: ReadonlyArray<string>) =>
-  ctx.db.topoSortPaths(paths).pipe(
-    // Under the exclusive GC lock paths do not vanish; if one did anyway, sort the ones still valid.
-    Effect.catchTag("PathNotValidError", () => Effect.flatMap(ctx.db.queryValidPaths(paths), ctx.db.topoSortPaths)),
-    // A cycle (other than a self-reference) cannot be registered: a defect, as before.
-    Effect.catchTag("PathNotValidError", "ReferenceCycleError", (e) => Effect.die(e))
-  )
+  Effect.gen(function*() {
+    const sorted = [...new Set(paths)].sort(compareStrings)
+    const rank = new Map<string, number>()
+    sorted.forEach((p, i) => rank.set(p, i))
+    const present = new Uint8Array(sorted.length)
+    const from: Array<number> = []
+    const to: Array<number> = []
+    for (let i = 0; i < sorted.length; i += orderChunk) {
+      for (const info of yield* ctx.db.queryPathInfos(sorted.slice(i, i + orderChunk))) {
+        const r = rank.get(info.path) as number
+        present[r] = 1
+        for (const ref of info.references) {
+          const t = rank.get(ref)
+          if (t !== undefined) (from.push(r), to.push(t))
+        }
+      }
+    }
+    const order = topoSortRanks(makeRankGraph(sorted.length, from, to))
+    // A cycle (other than a self-reference) cannot be registered: a defect.
+    if (Either.isLeft(order)) {
+      const [child, parent] = order.left
+      return yield* Effect.die(new Error(`cycle in the references of '${sorted[parent]}' from '${sorted[child]}'`))
+    }
+    const out: Array<string> = []
+    for (const r of order.right) if (present[r] === 1) out.push(sorted[r] as string)
+    return out
+  })
 
 /** Deletes every dead path (`nix-store --gc [--max-freed N]`). */
 export const deleteDead = (ctx: GcContext, session: GcSession, a: Analysis, maxFreed: number | undefined) =>
