@@ -73,7 +73,8 @@ export type OpenDbError =
   | UpgradeLockError
   | ReadOnlyStoreError
 
-const isWritableDir = (dir: string): boolean => {
+/** Whether this process may create files in `dir`. */
+export const isWritableDir = (dir: string): boolean => {
   try {
     fs.accessSync(dir, fs.constants.W_OK)
     return true

@@ -16,6 +16,7 @@ import * as fsp from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { makeStoreDb } from "../db/makeStoreDb.js"
+import { isWritableDir } from "../db/open.js"
 import type { UpgradeProgress } from "../db/upgrade.js"
 import { PathNotValidError } from "../db/errors.js"
 import { dumpPath } from "../nar/dump.js"
@@ -42,15 +43,6 @@ export interface StoreOptions {
   readonly busyMaxWaitSeconds?: number | undefined
   /** Reports schema-upgrade progress (the CLI shows it on a terminal). */
   readonly onUpgradeProgress?: ((progress: UpgradeProgress) => void) | undefined
-}
-
-const isWritableDir = (dir: string): boolean => {
-  try {
-    fs.accessSync(dir, fs.constants.W_OK)
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** Nearest existing ancestor (for deciding writability of a store not created yet). */

@@ -7,21 +7,16 @@
 import { Context, Layer } from "effect"
 import type { Effect, Option } from "effect"
 import type {
-  CorruptInfoFileError,
-  CorruptSchemaFileError,
   DanglingReferenceError,
   DatabaseBusyError,
-  DbIoError,
   PathInUseError,
   PathNotValidError,
   ReadOnlyStoreError,
-  SchemaTooNewError,
-  SchemaTooOldError,
-  StoreDbError,
-  UpgradeLockError
+  StoreDbError
 } from "../db/errors.js"
 import type { ReferenceCycleError } from "../core/topoSort.js"
 import { makeStoreDb, type StoreDbOptions } from "../db/makeStoreDb.js"
+import type { OpenDbError } from "../db/open.js"
 
 /** What the database knows about one valid path (Nix's ValidPathInfo). */
 export interface ValidPathInfo {
@@ -80,15 +75,7 @@ export interface FailedPath {
 export type DbFailure = StoreDbError | DatabaseBusyError
 
 /** Errors of opening (and possibly creating or upgrading) the database. */
-export type OpenError =
-  | DbFailure
-  | SchemaTooNewError
-  | SchemaTooOldError
-  | CorruptSchemaFileError
-  | CorruptInfoFileError
-  | DbIoError
-  | UpgradeLockError
-  | ReadOnlyStoreError
+export type OpenError = OpenDbError
 
 /** Operations on the store metadata database. */
 export interface StoreDbShape {
