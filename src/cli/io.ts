@@ -89,8 +89,14 @@ export const stdinStream: Stream.Stream<Uint8Array, InputError> = Stream.suspend
   NodeStream.fromReadable(() => process.stdin, (cause) => new InputError({ cause }))
 )
 
+/** All of standard input, as bytes. */
+export const readStdinBytes: Effect.Effect<Uint8Array, InputError> = Effect.map(
+  Stream.runCollect(stdinStream),
+  (chunks) => Buffer.concat(Array.from(chunks))
+)
+
 /** All of standard input as text (for the line-based formats: --load-db, --register-validity). */
 export const readStdinText: Effect.Effect<string, InputError> = Effect.map(
-  Stream.runCollect(stdinStream),
-  (chunks) => Buffer.concat(Array.from(chunks)).toString("utf8")
+  readStdinBytes,
+  (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
 )

@@ -18,7 +18,7 @@ import { Derivations } from "../../services/Derivations.js"
 import { Store } from "../../services/Store.js"
 import { UsageError } from "../argv.js"
 import { Cli } from "../context.js"
-import { printLines, readStdinText, writeStdout } from "../io.js"
+import { printLines, readStdinBytes, writeStdout } from "../io.js"
 import type { Operation } from "../operation.js"
 import { withStore } from "../storeLayers.js"
 
@@ -37,12 +37,13 @@ export const showDerivationOperation: Operation = Effect.gen(function*() {
 
 /** `derivation add`: JSON on stdin → `.drv` in the store. */
 export const derivationAddOperation: Operation = Effect.gen(function*() {
-  const text = yield* readStdinText
+  // Bytes, not text: env values may be non-UTF-8, and the JSON carries them raw.
+  const bytes = yield* readStdinBytes
   const layer = yield* derivationsLayer
   yield* withStore(Effect.provide(Effect.gen(function*() {
     const derivations = yield* Derivations
     const store = yield* Store
-    const drvs = yield* derivations.fromJson(new TextEncoder().encode(text))
+    const drvs = yield* derivations.fromJson(bytes)
     const out: Array<string> = []
     for (const { drv } of drvs) {
       for (const input of drv.inputSrcs) {
