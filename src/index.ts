@@ -27,6 +27,10 @@ export { StoreDb } from "./services/StoreDb.js"
 export type { StoreDbShape, ValidPathInfo, PathRegistration, ClosureOptions, FailedPath } from "./services/StoreDb.js"
 export { Lock } from "./services/Lock.js"
 export type { LockShape, LockMode, LockWaitOptions, HeldLock, PathLocks, TempRoots, LockError } from "./services/Lock.js"
+export { GarbageCollector } from "./services/GarbageCollector.js"
+export type { GarbageCollectorShape, GcResult, Liveness, RootLink, GcSettings, GcError } from "./services/GarbageCollector.js"
+export { Progress, reportProgress } from "./services/Progress.js"
+export type { ProgressShape, ProgressReport } from "./services/Progress.js"
 export { Derivations } from "./services/Derivations.js"
 export type { DerivationsShape } from "./services/Derivations.js"
 
@@ -37,6 +41,10 @@ export * as StoreLayer from "./layers/Store.js"
 export * as LockLayer from "./layers/Lock.js"
 /** An in-process Lock service with the same semantics, for tests. */
 export * as LockTestLayer from "./layers/LockTest.js"
+/** The garbage collector over a store: `layer(settings)` (needs Store, StoreDb, Lock), `layerTest`. */
+export * as GarbageCollectorLayer from "./layers/GarbageCollector.js"
+/** Progress displays: `layerStderr` (a status line on a terminal), `layerSilent`. */
+export * as ProgressLayer from "./layers/Progress.js"
 /** Derivation parsing, printing, JSON and output paths: `layer(layout)`, `layerTest(files)`. */
 export * as DerivationsLayer from "./layers/Derivations.js"
 

@@ -33,9 +33,7 @@ export const Settings = Schema.Struct({
   /** `gc-runtime-roots`: treat store paths used by running processes as roots (Linux). */
   gcRuntimeRoots: NixBool,
   /** `db-busy-max-wait`: seconds to keep retrying a busy database before failing. */
-  dbBusyMaxWait: NixUInt,
-  /** `lock-timeout`: seconds to wait for a store lock; 0 waits forever. */
-  lockTimeout: NixUInt
+  dbBusyMaxWait: NixUInt
 })
 
 /** The resolved settings. */
@@ -53,8 +51,7 @@ export const settingNames: Readonly<Record<string, keyof Settings>> = {
   "fsync-metadata": "fsyncMetadata",
   "read-only": "readOnly",
   "gc-runtime-roots": "gcRuntimeRoots",
-  "db-busy-max-wait": "dbBusyMaxWait",
-  "lock-timeout": "lockTimeout"
+  "db-busy-max-wait": "dbBusyMaxWait"
 }
 
 /** Defaults, in text form (Nix 2.8's defaults where Nix has the setting). */
@@ -64,8 +61,7 @@ export const defaultSettingsText: SettingsText = {
   fsyncMetadata: "true",
   readOnly: "false",
   gcRuntimeRoots: "true",
-  dbBusyMaxWait: "300",
-  lockTimeout: "0"
+  dbBusyMaxWait: "300"
 }
 
 /**

@@ -34,11 +34,11 @@ describe("settings", () => {
       const { settings, unknown } = yield* resolveSettings([
         ...conf,
         { name: "keep-derivations", value: "false", append: false, line: 0 },
-        { name: "lock-timeout", value: "30", append: false, line: 0 }
+        { name: "db-busy-max-wait", value: "30", append: false, line: 0 }
       ])
       expect(settings.keepOutputs).toBe(true)
       expect(settings.keepDerivations).toBe(false)
-      expect(settings.lockTimeout).toBe(30)
+      expect(settings.dbBusyMaxWait).toBe(30)
       expect(unknown).toEqual(["foo"])
     }))
 
