@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { type Hash, type HashAlgo, hashBytes, makeHasher, printHashWithAlgo } from "../core/hash.js"
@@ -25,7 +25,7 @@ import {
   validateStorePathName
 } from "../core/storePath.js"
 import { dumpPath } from "../nar/dump.js"
-import { makeNarHasher, tapNarHasher } from "../nar/hash.js"
+import { makeNarHasher } from "../nar/hash.js"
 import { restorePath } from "../nar/restore.js"
 import { toRealPath } from "../schema/StoreLayout.js"
 import type { PathRegistration } from "../services/StoreDb.js"
@@ -175,10 +175,9 @@ export const addTextToStore = (
       const hash = hashBytes("sha256", bytes)
       const refs = Array.from(new Set(references)).sort()
       const storePath = storePathToString(layout.storeDir, makeTextPath(layout.storeDir, name, hash, refs))
-      if (yield* parts.db.isValidPath(storePath)) {
-        yield* parts.lock.addTempRoot(storePath)
-        return storePath
-      }
+      // Root it first, as Nix does: a collector running meanwhile must not take it away.
+      yield* parts.lock.addTempRoot(storePath)
+      if (yield* parts.db.isValidPath(storePath)) return storePath
       const temp = yield* scopedTempPath(layout)
       yield* Effect.tryPromise({ try: () => fs.writeFile(temp, bytes, { flag: "wx", mode: 0o644 }), catch: io(temp, "writing") })
       yield* canonicalisePath(temp)
@@ -201,5 +200,3 @@ export const narHashOfFlatFile = (contents: Uint8Array) => {
   return { narHash: hashBytes("sha256", nar), narSize: nar.length }
 }
 
-void Either
-void tapNarHasher

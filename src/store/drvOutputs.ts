@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import { parseDerivation } from "../core/derivation/aterm.js"
 import { StoreIoError } from "./errors.js"
@@ -31,4 +31,3 @@ export const derivationOutputsOfFile = (realPath: string) =>
     (bytes) => derivationOutputsFromBytes(bytes, realPath)
   )
 
-void Either
