@@ -1,9 +1,12 @@
 // Store-database benchmark: load-db, -qR, --referrers-closure and queryPathInfo on a
 // synthetic store (bench/gen-store.mjs: N paths, ~4 refs each), against nix-store on the
 // same data when it is installed.
+// Also times the whole tsnix CLI (bin/tsnix: process start-up included) for -qR,
+// --referrers-closure and --verify (both stores get one tiny file per valid path in
+// ROOT/nix/store first, so --verify finds every path present and invalidates nothing).
 // Usage: npm run bench -- store [--paths N] [--dir DIR] [--keep]
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -45,6 +48,8 @@ const ours = (op, root, arg) => {
   const json = JSON.parse(r.stderr.split("\n").find((l) => l.startsWith("{")))
   return { ...r, json }
 }
+const tsnixBin = join(here, "..", "bin", "tsnix")
+const cli = (cliArgs) => timed(process.execPath, [tsnixBin, ...cliArgs])
 const sortedLines = (s) => s.split("\n").filter((l) => l !== "").sort()
 const fmt = (x) => (x === undefined ? "-" : x.toFixed(2))
 
@@ -70,6 +75,25 @@ if (hasNix) {
       `--referrers-closure ${oRef.stdout === nRef.stdout}; same sets: ${same(oQR.stdout, nQR.stdout)}, ${same(oRef.stdout, nRef.stdout)}`
   )
 }
+// The whole CLI (process start-up, bundle loading, store opening included).
+const cQR = cli(["--store", oursRoot, "-qR", gen.root])
+rows.push([`tsnix CLI -qR`, { ...cQR, json: {} }, nQR])
+const cRef = cli(["--store", oursRoot, "--query", "--referrers-closure", gen.leaf])
+rows.push([`tsnix CLI --referrers-closure`, { ...cRef, json: {} }, nRef])
+if (hasNix) {
+  console.log(`tsnix CLI outputs identical to nix-store: -qR ${cQR.stdout === nQR.stdout}, --referrers-closure ${cRef.stdout === nRef.stdout}`)
+}
+// --verify: every valid path present as a tiny file, in both stores.
+const names = [...new Set(readFileSync(gen.file, "utf8").split("\n").filter((l) => l.startsWith("/nix/store/")).map((l) => l.slice(11)))]
+for (const r of hasNix ? [oursRoot, nixRoot] : [oursRoot]) {
+  mkdirSync(join(r, "nix", "store"), { recursive: true })
+  for (const name of names) writeFileSync(join(r, "nix", "store", name), "x")
+}
+const cVerify = cli(["--store", oursRoot, "--verify"])
+const nVerify = hasNix ? timed("nix-store", ["--store", nixRoot, "--verify"], { env: nixEnv }) : undefined
+rows.push(["tsnix CLI --verify", { ...cVerify, json: {} }, nVerify])
+const disappeared = (r) => (r?.stderr.match(/disappeared/g) ?? []).length
+console.log(`--verify: paths reported disappeared: tsnix ${disappeared(cVerify)}, nix ${hasNix ? disappeared(nVerify) : "-"}`)
 const qpi = ours("qpi", oursRoot, "")
 
 console.log("\n| operation | tsnix wall s | tsnix CPU s | tsnix peak RSS MB | nix wall s | nix CPU s | nix peak RSS MB | ratio wall | ratio CPU |")

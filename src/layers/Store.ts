@@ -18,7 +18,7 @@ import * as path from "node:path"
 import { makeStoreDb } from "../db/makeStoreDb.js"
 import { isWritableDir } from "../db/open.js"
 import type { UpgradeProgress } from "../db/upgrade.js"
-import { PathNotValidError } from "../db/errors.js"
+import { PathNotValidError, ReadOnlyStoreError } from "../db/errors.js"
 import { dumpPath } from "../nar/dump.js"
 import { makeStoreLayout, toRealPath, type StoreLayout } from "../schema/StoreLayout.js"
 import { Lock, type LockError } from "../services/Lock.js"
@@ -104,27 +104,30 @@ export const make = (layout: StoreLayout): Effect.Effect<StoreShape, never, Stor
     const db = yield* StoreDb
     const lock = yield* Lock
     const parts: StoreParts = { layout, db, lock }
+    // In a read-only store, writes fail before they touch any file (no temp copies, no lock files).
+    const writable = <A, E, R>(operation: string, eff: Effect.Effect<A, E, R>) =>
+      db.readOnly ? Effect.fail(new ReadOnlyStoreError({ operation })) : eff
     const registerWithDrvs: StoreShape["registerValidPaths"] = (infos) => db.registerValidPaths(infos)
     const shape: StoreShape = {
       ...db,
       layout,
       registerValidPaths: registerWithDrvs,
-      addToStore: (src, options = {}) => addToStore(parts, src, options),
+      addToStore: (src, options = {}) => writable("add to the store", addToStore(parts, src, options)),
       addTextToStore: (name, contents, references) =>
-        Effect.gen(function*() {
+        writable("add to the store", Effect.gen(function*() {
           if (!isDerivationPath(name)) return yield* addTextToStore(parts, name, contents, references)
           const bytes = typeof contents === "string" ? new TextEncoder().encode(contents) : contents
           const derivationOutputs = yield* derivationOutputsFromBytes(bytes, name)
           return yield* addTextToStore(parts, name, bytes, references, { derivationOutputs })
-        }),
+        })),
       narFromPath: (p) =>
         Stream.unwrap(Effect.map(db.isValidPath(p), (valid): Stream.Stream<Uint8Array, StoreError> =>
           valid ? dumpPath(toRealPath(layout, p)) : Stream.fail(new PathNotValidError({ path: p })))),
       exportPaths: (paths) => exportPaths(parts, paths),
-      importPaths: (stream) => importPaths(parts, stream),
+      importPaths: (stream) => writable("import paths", importPaths(parts, stream)),
       verifyStore: (options) => verifyStore(parts, options),
       verifyPath: (p) => verifyPath(parts, p),
-      deletePaths: (paths) => deletePaths(parts, paths)
+      deletePaths: (paths) => writable("delete paths", deletePaths(parts, paths))
     }
     return shape
   })

@@ -32,8 +32,15 @@ describe("Store layer", () => {
       const info = Option.getOrThrow(yield* store.queryPathInfo(paths["top"] as string))
       expect([...info.references].sort()).toEqual([paths["leaf"], paths["mid"]].sort())
       yield* store.verifyPath(paths["dir"] as string)
+      const before = fs.readdirSync(store.layout.realStoreDir).sort()
       const e = yield* Effect.flip(store.addTextToStore("x", "y", []))
       expect(e._tag).toBe("ReadOnlyStoreError")
+      const src = path.join(store.layout.root, "src.txt")
+      fs.writeFileSync(src, "z")
+      expect((yield* Effect.flip(store.addToStore(src)))._tag).toBe("ReadOnlyStoreError")
+      expect((yield* Effect.flip(store.deletePaths([paths["top"] as string])))._tag).toBe("ReadOnlyStoreError")
+      // Refused before touching anything: no temporary copies, no lock files.
+      expect(fs.readdirSync(store.layout.realStoreDir).sort()).toEqual(before)
     }).pipe(Effect.provide(StoreLive.layer({ layout: makeStoreLayout(fixtureCopy()), readOnly: true }))))
 
   it.effect("layerTest gives an empty store in a fresh directory each time", () =>
