@@ -41,6 +41,13 @@ export interface Transactor {
   readonly single: <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) => Effect.Effect<A, TransactionError<E>, R>
   /** Whether writes are refused. */
   readonly readOnly: boolean
+  /** True when none of this transactor's transactions holds the connection (see `openTransactions`). */
+  readonly idle: () => boolean
+}
+
+/** A count of open transactions (reserved connections), shared by a transactor's attempts. */
+export interface OpenTransactions {
+  count: number
 }
 
 const messageOf = (e: unknown): string => {
@@ -75,7 +82,7 @@ const rollbackQuietly = (conn: Connection) =>
  * One attempt: reserve the connection, BEGIN, run the body, COMMIT or ROLLBACK,
  * release. The body is the only interruptible part.
  */
-export const transactionOnce = (sql: SqlClient.SqlClient, mode: TransactionMode) =>
+export const transactionOnce = (sql: SqlClient.SqlClient, mode: TransactionMode, open?: OpenTransactions) =>
 <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
   Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
     Option.isSome(outer)
@@ -89,6 +96,10 @@ export const transactionOnce = (sql: SqlClient.SqlClient, mode: TransactionMode)
             return yield* Effect.failCause(reserved.cause)
           }
           const conn = reserved.value
+          if (open) {
+            open.count++
+            yield* Scope.addFinalizer(scope, Effect.sync(() => void open.count--))
+          }
           const begun = yield* Effect.exit(conn.executeRaw(`BEGIN ${mode}`, []))
           if (Exit.isFailure(begun)) {
             yield* Scope.close(scope, begun)
@@ -119,8 +130,9 @@ export const makeTransactor = (
   options: { readonly readOnly: boolean; readonly busyPolicy?: BusyPolicy }
 ): Transactor => {
   const policy = options.busyPolicy ?? defaultBusyPolicy
+  const open: OpenTransactions = { count: 0 }
   const run = (mode: TransactionMode) => <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) =>
-    transactionOnce(sql, mode)(body).pipe(
+    transactionOnce(sql, mode, open)(body).pipe(
       retryBusy(operation, policy),
       mapSqlError(operation),
       Effect.withSpan(`StoreDb.transaction`, { attributes: { operation, mode } })
@@ -131,5 +143,5 @@ export const makeTransactor = (
       : run("IMMEDIATE")(operation, body)
   const single = <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) =>
     body.pipe(retryBusy(operation, policy), mapSqlError(operation)) as Effect.Effect<A, TransactionError<E>, R>
-  return { write, read: run("DEFERRED"), single, readOnly: options.readOnly }
+  return { write, read: run("DEFERRED"), single, readOnly: options.readOnly, idle: () => open.count === 0 }
 }
