@@ -39,9 +39,10 @@ const describeFailure = (e: unknown): string => {
 
 /** Runs the command line `argv` (without node and script) and returns the exit status. */
 export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
-  const verbosity = argv.filter((a) => a === "-v" || a === "--verbose" || /^-[a-zA-Z]*v/.test(a)).length
+  const preParsed = parseArgv(argv)
+  const verbosity = Either.isRight(preParsed) ? preParsed.right.verbosity : 0
   const program = Effect.gen(function*() {
-    const parsed = yield* parseArgv(argv)
+    const parsed = yield* preParsed
     if (parsed.flags.has("help") || parsed.operation === "help") {
       yield* writeStdout(helpText)
       return 0
@@ -86,6 +87,3 @@ export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
     Effect.provide(cliLoggerLayer(verbosity))
   )
 }
-
-/** Re-exported for tests: parse without running. */
-export const parse = (argv: ReadonlyArray<string>) => Either.getOrThrow(parseArgv(argv))
