@@ -122,7 +122,9 @@ export const make = (layout: StoreLayout): Effect.Effect<StoreShape, never, Stor
         })),
       narFromPath: (p) =>
         Stream.unwrap(Effect.map(db.isValidPath(p), (valid): Stream.Stream<Uint8Array, StoreError> =>
-          valid ? dumpPath(toRealPath(layout, p)) : Stream.fail(new PathNotValidError({ path: p })))),
+          valid ? dumpPath(toRealPath(layout, p)) : Stream.fail(new PathNotValidError({ path: p })))).pipe(
+            Stream.withSpan("Store.narFromPath", { attributes: { path: p } })
+          ),
       exportPaths: (paths) => exportPaths(parts, paths),
       importPaths: (stream) => writable("import paths", importPaths(parts, stream)),
       verifyStore: (options) => verifyStore(parts, options),

@@ -245,4 +245,18 @@ export const storeConformance = <E>(name: string, layer: Layer.Layer<Store, E>) 
         expect(yield* store.isValidPath(leaf)).toBe(true)
         expect(fs.existsSync(path.join(store.layout.realStoreDir, path.basename(leaf)))).toBe(true)
       })))
+
+    it.effect("narFromPath streams the registered NAR (hash and size match); an invalid path is a typed error", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        const p = yield* store.addToStore(path.join(tmpTree(), "tree"))
+        const nar = yield* collect(store.narFromPath(p))
+        const info = Option.getOrThrow(yield* store.queryPathInfo(p))
+        const { createHash } = yield* Effect.promise(() => import("node:crypto"))
+        expect(`sha256:${createHash("sha256").update(nar).digest("hex")}`).toBe(info.narHash)
+        expect(nar.length).toBe(info.narSize)
+        const missing = `${store.layout.storeDir}/${"0".repeat(32)}-missing`
+        const e = yield* Effect.flip(collect(store.narFromPath(missing)))
+        expect(e._tag).toBe("PathNotValidError")
+      })))
   })
