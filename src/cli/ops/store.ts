@@ -155,20 +155,28 @@ export const dumpDbOperation: Operation = Effect.gen(function*() {
   }))
 })
 
+/** Reads and parses validity records from standard input (the text is dropped once parsed). */
+const readValidityRecords = (hashGiven: boolean) =>
+  Effect.gen(function*() {
+    const { layout } = yield* Cli
+    return yield* Either.mapLeft(
+      parseValidity(yield* readStdinText, { storeDir: layout.storeDir, hashGiven }),
+      (e) => new BadInputError({ reason: `reading validity registrations: ${e.message}` })
+    )
+  })
+
 const registerValidity = (reregister: boolean, hashGiven: boolean, canonicalise: boolean) =>
   Effect.gen(function*() {
     const { layout } = yield* Cli
-    const text = yield* readStdinText
-    const records = yield* Either.mapLeft(
-      parseValidity(text, { storeDir: layout.storeDir, hashGiven }),
-      (e) => new BadInputError({ reason: `reading validity registrations: ${e.message}` })
-    )
+    const records = yield* readValidityRecords(hashGiven)
     yield* withStore(Effect.gen(function*() {
       const store = yield* Store
-      const valid = new Set(yield* store.queryValidPaths(records.map((r) => r.path)))
+      // With --reregister (and --load-db) every record is registered: no need to ask which are valid.
+      const valid = reregister ? new Set<string>() : new Set(yield* store.queryValidPaths(records.map((r) => r.path)))
+      // The last record of a path wins, as in Nix's insert_or_assign.
       const byPath = new Map<string, PathRegistration>()
       for (const r of records) {
-        if (valid.has(r.path) && !reregister) continue
+        if (valid.has(r.path)) continue
         const real = toRealPath(layout, r.path)
         if (canonicalise) yield* canonicalisePath(real)
         let narHash = r.narHash
@@ -190,6 +198,7 @@ const registerValidity = (reregister: boolean, hashGiven: boolean, canonicalise:
           derivationOutputs
         })
       }
+      records.length = 0
       yield* store.registerValidPaths([...byPath.values()])
     }))
   })
