@@ -1,37 +1,14 @@
 /**
- * Removing a store entry for the collector, synchronously: with tens of
- * thousands of small paths, one libuv thread-pool round trip per lstat /
- * unlink (`fs/promises`) costs more than the system calls themselves, and on
- * a loaded machine each round trip also waits for the main thread to be
- * scheduled again. Directories are made writable before they are read (as
- * Nix does), and the bytes freed are counted as Nix 2.8 counts them: the size
- * of every regular file and symlink with a single link.
+ * Removing a store entry for the collector: the store's own remover
+ * ({@link removeTreeSync}), failing with the collector's {@link GcIoError}.
  *
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import * as fs from "node:fs"
-import * as path from "node:path"
+import { removeTreeSync } from "../store/removeTree.js"
 import { GcIoError } from "./errors.js"
 
-/** Removes the tree at `p` (a missing `p` is fine) and returns the bytes freed; throws on I/O errors. */
-export const removeTreeSync = (p: string): number => {
-  const st = fs.lstatSync(p, { throwIfNoEntry: false })
-  if (st === undefined) return 0
-  if (!st.isDirectory()) {
-    const freed = st.nlink === 1 ? st.size : 0
-    fs.unlinkSync(p)
-    return freed
-  }
-  // Store trees are shallow: recursion depth is the tree's depth.
-  if ((st.mode & 0o700) !== 0o700) fs.chmodSync(p, 0o755)
-  let freed = 0
-  for (const name of fs.readdirSync(p)) freed += removeTreeSync(path.join(p, name))
-  fs.rmdirSync(p)
-  return freed
-}
-
-/** {@link removeTreeSync} as an effect, failing with {@link GcIoError}. */
+/** Removes the entry at `real` (made writable first) and returns the bytes freed. */
 export const removeEntry = (real: string): Effect.Effect<number, GcIoError> =>
   Effect.try({
     try: () => removeTreeSync(real),

@@ -18,7 +18,7 @@ import * as path from "node:path"
 import { makeStoreDb } from "../db/makeStoreDb.js"
 import { isWritableDir } from "../db/open.js"
 import type { UpgradeProgress } from "../db/upgrade.js"
-import { PathNotValidError, ReadOnlyStoreError } from "../db/errors.js"
+import { DbIoError, PathNotValidError, ReadOnlyStoreError } from "../db/errors.js"
 import { dumpPath } from "../nar/dump.js"
 import { makeStoreLayout, toRealPath, type StoreLayout } from "../schema/StoreLayout.js"
 import { Lock, type LockError } from "../services/Lock.js"
@@ -27,6 +27,7 @@ import { StoreDb, type OpenError } from "../services/StoreDb.js"
 import { addTextToStore, addToStore } from "../store/addToStore.js"
 import type { StoreParts } from "../store/context.js"
 import { deletePaths } from "../store/deletePaths.js"
+import { removeTree } from "../store/removeTree.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "../store/drvOutputs.js"
 import { exportPaths, importPaths } from "../store/exportImport.js"
 import { verifyPath, verifyStore } from "../store/verify.js"
@@ -70,11 +71,12 @@ export const storeDbLayer = (options: StoreOptions): Layer.Layer<StoreDb, OpenEr
       if (readOnly) {
         return yield* makeStoreDb({ layout, readOnly: true, busyPolicy })
       }
-      yield* Effect.tryPromise({
-        try: () => fsp.mkdir(layout.dbDir, { recursive: true }),
-        catch: (cause) => cause
-      }).pipe(Effect.orDie)
-      yield* Effect.tryPromise({ try: () => fsp.mkdir(layout.realStoreDir, { recursive: true }), catch: (c) => c }).pipe(Effect.orDie)
+      for (const dir of [layout.dbDir, layout.realStoreDir]) {
+        yield* Effect.tryPromise({
+          try: () => fsp.mkdir(dir, { recursive: true }),
+          catch: (cause) => new DbIoError({ path: dir, operation: "creating", cause })
+        })
+      }
       const lock = yield* Lock
       const big = yield* lock.bigLock("shared", { waitMessage: "waiting for the big Nix store lock..." })
       return yield* makeStoreDb({
@@ -147,12 +149,8 @@ export const layerTest = Layer.unwrapScoped(
     const root = yield* Effect.acquireRelease(
       Effect.promise(() => fsp.mkdtemp(path.join(os.tmpdir(), "tsnix-store-"))),
       (dir) =>
-        Effect.promise(async () => {
-          // Store objects are read-only: make them writable so they can be removed.
-          const { makeWritable } = await import("../store/canonicalise.js")
-          await Effect.runPromise(Effect.ignore(makeWritable(dir)))
-          await fsp.rm(dir, { recursive: true, force: true })
-        })
+        // Store objects are read-only: the store's remover makes them writable first.
+        Effect.ignore(removeTree(dir))
     )
     return layer({ layout: makeStoreLayout(root), fsyncMetadata: false })
   })

@@ -53,34 +53,3 @@ const canonicaliseOne = async (p: string): Promise<void> => {
 /** Canonicalises the tree at `p` (a real path) in place. */
 export const canonicalisePath = (p: string): Effect.Effect<void, CanonicaliseError> =>
   Effect.tryPromise({ try: () => canonicaliseOne(p), catch: (cause) => new CanonicaliseError({ path: p, cause }) })
-
-/**
- * Makes the tree at `p` writable by its owner again, so that it can be
- * removed (directories first, top-down). Missing paths are fine.
- */
-export const makeWritable = (p: string): Effect.Effect<void, CanonicaliseError> =>
-  Effect.tryPromise({
-    try: async () => {
-      const walk = async (q: string): Promise<void> => {
-        const st = await fs.lstat(q).catch((e: NodeJS.ErrnoException) => {
-          if (e.code === "ENOENT") return undefined
-          throw e
-        })
-        if (st === undefined || !st.isDirectory()) return
-        await fs.chmod(q, 0o755)
-        for (const n of await fs.readdir(q)) await walk(path.join(q, n))
-      }
-      await walk(p)
-    },
-    catch: (cause) => new CanonicaliseError({ path: p, cause })
-  })
-
-/** Removes a tree under the store (making it writable first); a missing path is fine. */
-export const removeTree = (p: string): Effect.Effect<void, CanonicaliseError> =>
-  Effect.zipRight(
-    makeWritable(p),
-    Effect.tryPromise({
-      try: () => fs.rm(p, { recursive: true, force: true }),
-      catch: (cause) => new CanonicaliseError({ path: p, cause })
-    })
-  )

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { randomBytes } from "node:crypto"
 import * as path from "node:path"
 import type { StoreLayout } from "../schema/StoreLayout.js"
-import { removeTree } from "./canonicalise.js"
+import { removeTree } from "./removeTree.js"
 
 /** Prefix of every temporary entry tsnix creates in the real store directory. */
 export const tempPrefix = ".tsnix-tmp-"

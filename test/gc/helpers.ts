@@ -10,7 +10,7 @@ import type { GcSettings } from "../../src/gc/context.js"
 import { makeStoreLayout, type StoreLayout } from "../../src/schema/StoreLayout.js"
 import { GarbageCollector } from "../../src/services/GarbageCollector.js"
 import { Store } from "../../src/services/Store.js"
-import { makeWritable } from "../../src/store/canonicalise.js"
+import { removeTree } from "../../src/store/removeTree.js"
 
 /** golden/gc. */
 export const goldenDir = path.resolve(__dirname, "../../golden/gc")
@@ -33,10 +33,7 @@ interface LayoutJson {
 /** A temporary base directory (store under `root/`), removed with the scope. */
 export const tempBase = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-gc-"))),
-  (dir) => Effect.promise(async () => {
-    await Effect.runPromise(Effect.ignore(makeWritable(dir)))
-    fs.rmSync(dir, { recursive: true, force: true })
-  })
+  (dir) => Effect.ignore(removeTree(dir))
 )
 
 /** Store + collector layers for the store rooted at `base/root`. */
