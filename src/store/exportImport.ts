@@ -44,12 +44,6 @@ export const exportMagic = 0x4558494e
 /** Hashes are compared as `sha256:<base16>` strings; an all-zero hash means "unknown" (never checked). */
 const zeroHash = `sha256:${"0".repeat(64)}`
 
-const infoOf = (parts: StoreParts, p: string) =>
-  Effect.flatMap(parts.db.queryPathInfo(p), Option.match({
-    onNone: () => Effect.fail(new PathNotValidError({ path: p })),
-    onSome: Effect.succeed
-  }))
-
 /** The trailer that follows a path's NAR in an export stream. */
 export const exportTrailer = (info: ValidPathInfo): Uint8Array =>
   Buffer.concat([
@@ -83,8 +77,10 @@ export const checkedNar = (parts: StoreParts, info: ValidPathInfo): Stream.Strea
 export const exportPaths = (parts: StoreParts, paths: ReadonlyArray<string>) =>
   Stream.unwrap(
     Effect.gen(function*() {
-      const infos = new Map<string, ValidPathInfo>()
-      for (const p of new Set(paths)) infos.set(p, yield* infoOf(parts, p))
+      const unique = [...new Set(paths)]
+      const infos = new Map((yield* parts.db.queryPathInfos(unique)).map((i) => [i.path, i] as const))
+      const missing = unique.find((p) => !infos.has(p))
+      if (missing !== undefined) return yield* new PathNotValidError({ path: missing })
       const order = yield* topoSort(infos.keys(), (p) => infos.get(p)?.references ?? [])
       order.reverse()
       const items = order.map((p) => {
@@ -148,6 +144,7 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
       yield* Effect.addFinalizer(() => Effect.forEach(temps, (t) => Effect.ignore(removeTree(t)), { discard: true }))
       const seen = new Set<string>()
       const order: Array<string> = []
+      const outside: Array<readonly [path: string, reference: string]> = []
       for (;;) {
         const n = yield* readU64(source)
         if (n === 0n) break
@@ -171,13 +168,8 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
         const deriverText = yield* readString(source, "deriver")
         const deriver = deriverText === "" ? undefined : yield* storePathOf(parts, deriverText, `deriver of ${p}`)
         if ((yield* readU64(source)) === 1n) yield* readString(source, "signature")
-        for (const r of references) {
-          if (r !== p && !seen.has(r) && !(yield* db.isValidPath(r))) {
-            return yield* new BadExportStreamError({
-              reason: `path '${p}' refers to '${r}', which is neither valid nor earlier in the stream`
-            })
-          }
-        }
+        // A reference must be earlier in the stream or already valid (checked in bulk below).
+        for (const r of references) if (r !== p && !seen.has(r)) outside.push([p, r])
         let derivationOutputs: Record<string, string> | undefined
         if (isDerivationPath(p)) {
           const bytes = yield* Effect.tryPromise({
@@ -199,6 +191,13 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
             deriver,
             derivationOutputs
           }
+        })
+      }
+      const validOutside = new Set(yield* db.queryValidPaths([...new Set(outside.map(([, r]) => r))]))
+      const dangling = outside.find(([, r]) => !validOutside.has(r))
+      if (dangling !== undefined) {
+        return yield* new BadExportStreamError({
+          reason: `path '${dangling[0]}' refers to '${dangling[1]}', which is neither valid nor earlier in the stream`
         })
       }
       // Everything read and checked: install the new paths and register them at once.

@@ -16,6 +16,7 @@ import { Effect, Layer } from "effect"
 import * as DerivationsLive from "../../layers/Derivations.js"
 import { Derivations } from "../../services/Derivations.js"
 import { Store } from "../../services/Store.js"
+import { BadInputError } from "../../store/errors.js"
 import { UsageError } from "../argv.js"
 import { Cli } from "../context.js"
 import { printLines, readStdinBytes, writeStdout } from "../io.js"
@@ -46,11 +47,12 @@ export const derivationAddOperation: Operation = Effect.gen(function*() {
     const drvs = yield* derivations.fromJson(bytes)
     const out: Array<string> = []
     for (const { drv } of drvs) {
-      for (const input of drv.inputSrcs) {
-        if (!(yield* store.isValidPath(input))) return yield* new UsageError({ message: `input source '${input}' is not valid` })
-      }
-      for (const input of drv.inputDrvs.keys()) {
-        if (!(yield* store.isValidPath(input))) return yield* new UsageError({ message: `input derivation '${input}' is not valid` })
+      const inputs = [...drv.inputSrcs, ...drv.inputDrvs.keys()]
+      const valid = new Set(yield* store.queryValidPaths(inputs))
+      const missing = inputs.find((p) => !valid.has(p))
+      if (missing !== undefined) {
+        const kind = drv.inputDrvs.has(missing) ? "derivation" : "source"
+        return yield* new BadInputError({ reason: `input ${kind} '${missing}' is not valid` })
       }
       yield* derivations.validate(drv)
       const info = yield* derivations.storePath(drv)
