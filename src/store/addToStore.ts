@@ -16,7 +16,7 @@ import { Effect, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { type Hash, type HashAlgo, hashBytes, makeHasher, printHashWithAlgo } from "../core/hash.js"
-import { str, concatBytes, MAGIC_BYTES } from "../core/nar/encode.js"
+import { concatBytes, encodeU64, MAGIC_BYTES, padLength, str } from "../core/nar/encode.js"
 import {
   makeFixedOutputPath,
   makeTextPath,
@@ -77,9 +77,15 @@ export const installPath = (
     })
   )
 
-/** The NAR of a regular file with these contents, as Nix's `dumpString` writes it. */
-const narOfFlatFile = (contents: Uint8Array): Uint8Array =>
-  concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("contents"), str(contents), str(")")])
+/**
+ * The NAR framing around the contents of a non-executable regular file of
+ * `size` bytes (as Nix's `dumpString` writes it): the NAR is `before`, the
+ * contents, `after`. Lets the NAR hash be computed while the contents stream.
+ */
+const flatFileNarFraming = (size: number) => ({
+  before: concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("contents"), encodeU64(size)]),
+  after: concatBytes([new Uint8Array(padLength(size)), str(")")])
+})
 
 /** Copies a file system object into the store and returns its store path. */
 export const addToStore = (parts: StoreParts, srcPath: string, options: AddOptions = {}) =>
@@ -113,11 +119,8 @@ export const addToStore = (parts: StoreParts, srcPath: string, options: AddOptio
           Effect.tryPromise({ try: () => fs.open(temp, "wx", 0o644), catch: io(temp, "creating") }),
           (h) => Effect.promise(() => h.close())
         )
-        const prefix = concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("contents")])
-        narHasher.update(prefix)
-        const sizeWord = new Uint8Array(8)
-        new DataView(sizeWord.buffer).setBigUint64(0, BigInt(st.size), true)
-        narHasher.update(sizeWord)
+        const framing = flatFileNarFraming(st.size)
+        narHasher.update(framing.before)
         let copied = 0
         yield* Stream.fromAsyncIterable(
           (yield* Effect.tryPromise({ try: () => fs.open(srcPath, "r"), catch: io(srcPath, "opening") }))
@@ -139,8 +142,7 @@ export const addToStore = (parts: StoreParts, srcPath: string, options: AddOptio
         if (copied !== st.size) {
           return yield* new StoreIoError({ path: srcPath, operation: "reading", cause: new Error("the file changed size while it was being added") })
         }
-        const pad = (8 - (copied % 8)) % 8
-        narHasher.update(concatBytes([new Uint8Array(pad), str(")")]))
+        narHasher.update(framing.after)
         const r = narHasher.result()
         narHash = r.narHash
         narSize = r.narSize
@@ -182,11 +184,14 @@ export const addTextToStore = (
       const temp = yield* scopedTempPath(layout)
       yield* Effect.tryPromise({ try: () => fs.writeFile(temp, bytes, { flag: "wx", mode: 0o644 }), catch: io(temp, "writing") })
       yield* canonicalisePath(temp)
-      const nar = narOfFlatFile(bytes)
+      const framing = flatFileNarFraming(bytes.length)
+      const nar = makeNarHasher()
+      for (const part of [framing.before, bytes, framing.after]) nar.update(part)
+      const { narHash, narSize } = nar.result()
       yield* installPath(parts, temp, {
         path: storePath,
-        narHash: printHashWithAlgo(hashBytes("sha256", nar), "base16"),
-        narSize: nar.length,
+        narHash: printHashWithAlgo({ algo: "sha256", bytes: narHash }, "base16"),
+        narSize,
         references: refs,
         ca: renderContentAddress("text", hash),
         ...(extra.derivationOutputs ? { derivationOutputs: extra.derivationOutputs } : {})
@@ -194,10 +199,3 @@ export const addTextToStore = (
       return storePath
     })
   ).pipe(Effect.withSpan("Store.addTextToStore", { attributes: { name } }))
-
-/** Hashes bytes as a flat file's NAR would be hashed (exported for tests and import). */
-export const narHashOfFlatFile = (contents: Uint8Array) => {
-  const nar = narOfFlatFile(contents)
-  return { narHash: hashBytes("sha256", nar), narSize: nar.length }
-}
-
