@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
+import { ioFailureMessage } from "../store/errors.js"
 
 /** A roots directory (or a file inside it) could not be read: the collection is aborted, not skipped. */
 export class GcRootsError extends Data.TaggedError("GcRootsError")<{
@@ -15,8 +16,7 @@ export class GcRootsError extends Data.TaggedError("GcRootsError")<{
   readonly cause: unknown
 }> {
   override get message() {
-    const c = this.cause as { code?: string; message?: string } | undefined
-    return `${this.operation} '${this.path}': ${c?.message ?? String(this.cause)}`
+    return ioFailureMessage(this.operation, this.path, this.cause)
   }
 }
 
@@ -27,8 +27,7 @@ export class GcIoError extends Data.TaggedError("GcIoError")<{
   readonly cause: unknown
 }> {
   override get message() {
-    const c = this.cause as { code?: string; message?: string } | undefined
-    return `${this.operation} '${this.path}': ${c?.message ?? String(this.cause)}`
+    return ioFailureMessage(this.operation, this.path, this.cause)
   }
 }
 

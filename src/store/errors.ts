@@ -5,6 +5,13 @@
  */
 import { Data } from "effect"
 
+/** The message of a failed file operation: `OPERATION 'PATH': REASON` (ENOENT spelt as Nix does). */
+export const ioFailureMessage = (operation: string, path: string, cause: unknown): string => {
+  const c = cause as { code?: string; message?: string } | undefined
+  if (c?.code === "ENOENT") return `${operation} '${path}': No such file or directory`
+  return `${operation} '${path}': ${c?.message ?? String(cause)}`
+}
+
 /** A file operation on the store's files failed. */
 export class StoreIoError extends Data.TaggedError("StoreIoError")<{
   readonly path: string
@@ -12,9 +19,7 @@ export class StoreIoError extends Data.TaggedError("StoreIoError")<{
   readonly cause: unknown
 }> {
   override get message() {
-    const c = this.cause as { code?: string; message?: string } | undefined
-    if (c?.code === "ENOENT") return `${this.operation} '${this.path}': No such file or directory`
-    return `${this.operation} '${this.path}': ${c?.message ?? String(this.cause)}`
+    return ioFailureMessage(this.operation, this.path, this.cause)
   }
 }
 
