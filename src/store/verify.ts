@@ -53,24 +53,15 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
       const prefix = layout.storeDir.length + 1
       const vanished = all.filter((p) => !names.has(p.slice(prefix)))
       const vanishedSet = new Set(vanished)
-      // A vanished path stays valid (an error) if a present path refers to it,
-      // directly or through other vanished paths.
+      // A vanished path stays valid (an error) if a present path refers to it, directly or
+      // through other vanished paths: i.e. if it is in the closure of the present paths among
+      // its referrers. Two bulk queries, whatever the number of vanished paths.
       const blocked = new Set<string>()
-      const queue: Array<string> = []
-      for (const p of vanished) {
-        const referrers = yield* db.queryReferrers(p)
-        if (referrers.some((r) => r !== p && !vanishedSet.has(r))) {
-          blocked.add(p)
-          queue.push(p)
-        }
-      }
-      while (queue.length > 0) {
-        const p = queue.pop() as string
-        for (const r of yield* db.queryReferences(p)) {
-          if (r !== p && vanishedSet.has(r) && !blocked.has(r)) {
-            blocked.add(r)
-            queue.push(r)
-          }
+      if (vanished.length > 0) {
+        const referrers = yield* db.computeClosure(vanished, { direction: "referrers" })
+        const present = referrers.filter((p) => !vanishedSet.has(p))
+        if (present.length > 0) {
+          for (const p of yield* db.computeClosure(present)) if (vanishedSet.has(p)) blocked.add(p)
         }
       }
       const invalidated = vanished.filter((p) => !blocked.has(p))
