@@ -109,11 +109,9 @@ export const make = (layout: StoreLayout): Effect.Effect<StoreShape, never, Stor
     // In a read-only store, writes fail before they touch any file (no temp copies, no lock files).
     const writable = <A, E, R>(operation: string, eff: Effect.Effect<A, E, R>) =>
       db.readOnly ? Effect.fail(new ReadOnlyStoreError({ operation })) : eff
-    const registerWithDrvs: StoreShape["registerValidPaths"] = (infos) => db.registerValidPaths(infos)
     const shape: StoreShape = {
       ...db,
       layout,
-      registerValidPaths: registerWithDrvs,
       addToStore: (src, options = {}) => writable("add to the store", addToStore(parts, src, options)),
       addTextToStore: (name, contents, references) =>
         writable("add to the store", Effect.gen(function*() {

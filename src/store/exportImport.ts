@@ -36,13 +36,11 @@ import type { StoreParts } from "./context.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "./drvOutputs.js"
 import { BadExportStreamError, HashMismatchError, StoreIoError } from "./errors.js"
 import { makeTempPath } from "./tempPath.js"
-import { toNix32Form } from "./verify.js"
+import { toNix32Form, zeroHash } from "./verify.js"
 
 /** The magic number that follows each NAR in an export stream. */
 export const exportMagic = 0x4558494e
 
-/** Hashes are compared as `sha256:<base16>` strings; an all-zero hash means "unknown" (never checked). */
-const zeroHash = `sha256:${"0".repeat(64)}`
 
 /** The trailer that follows a path's NAR in an export stream. */
 export const exportTrailer = (info: ValidPathInfo): Uint8Array =>

@@ -29,7 +29,8 @@ import { PathNotValidError } from "../db/errors.js"
  */
 export const nixPrintError = (message: string) => Effect.logInfo(message)
 
-const zeroHash = `sha256:${"0".repeat(64)}`
+/** An all-zero registered hash means "unknown" (old stores): it is filled in, never compared. */
+export const zeroHash = `sha256:${"0".repeat(64)}`
 
 /** `sha256:<base16>` → `sha256:<nix32>`, the form Nix prints in messages. */
 export const toNix32Form = (h: string): string =>
