@@ -36,7 +36,7 @@ const n = Number(opt("--paths", "100000"))
 const runs = Number(opt("--runs", "1"))
 const cpuProf = opt("--cpu-prof", undefined)
 const dataDir = process.env.GC_BENCH_DATA ?? join(here, ".data", "gc")
-const tsnixMain = join(here, "..", "dist", "bundle", "main.mjs")
+const tsnixMain = join(here, "..", "bin", "tsnix")
 const nixEnv = { ...process.env, NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =" }
 const hasNix = !args.includes("--no-nix") && spawnSync("nix-store", ["--version"], { stdio: "ignore" }).status === 0
 const hasTime = existsSync("/usr/bin/time")

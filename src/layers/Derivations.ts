@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either, Layer } from "effect"
 import { parseDerivation, printDerivation } from "../core/derivation/aterm.js"
 import { DerivationResolveError } from "../core/derivation/errors.js"

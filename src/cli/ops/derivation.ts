@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { NodeFileSystem } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Layer } from "effect"
 import * as DerivationsLive from "../../layers/Derivations.js"
 import { Derivations } from "../../services/Derivations.js"
