@@ -94,9 +94,3 @@ export const readStdinBytes: Effect.Effect<Uint8Array, InputError> = Effect.map(
   Stream.runCollect(stdinStream),
   (chunks) => Buffer.concat(Array.from(chunks))
 )
-
-/** All of standard input as text (for the line-based formats: --load-db, --register-validity). */
-export const readStdinText: Effect.Effect<string, InputError> = Effect.map(
-  readStdinBytes,
-  (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
-)

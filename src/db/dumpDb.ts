@@ -57,79 +57,177 @@ export const printDumpDb = (infos: ReadonlyArray<DumpDbInfo>): string => {
   return out.length === 0 ? "" : out.join("\n") + "\n"
 }
 
+/** Options of the validity parsers. */
+export interface ValidityParseOptions {
+  readonly storeDir: string
+  /** True for `--load-db` and `--register-validity --hash-given`: hash and size lines follow each path. */
+  readonly hashGiven: boolean
+}
+
+/**
+ * An incremental parser of validity records: text goes in piece by piece
+ * (pieces may end anywhere, mid-line included), so input of any size is
+ * parsed as it arrives and never held whole. After an error, further input
+ * is ignored and the same error is returned.
+ */
+export interface ValidityParser {
+  /** Parses what `text` completes; the first error, if any. */
+  readonly push: (text: string) => ValidityParseError | undefined
+  /** Ends the input: every record, or the first error (e.g. a record cut short). */
+  readonly end: () => Either.Either<Array<ValidityRecord>, ValidityParseError>
+}
+
+/** What the next line of a record holds. */
+const enum Field {
+  Path,
+  Hash,
+  Size,
+  Deriver,
+  Count,
+  Reference
+}
+
+/**
+ * A fresh {@link ValidityParser}. The input is ASCII when it is valid (store
+ * paths, base16 hashes, numbers), so callers may decode bytes as latin1: any
+ * other byte then fails the line it is on.
+ */
+export const makeValidityParser = (options: ValidityParseOptions): ValidityParser => {
+  const fastPath = new RegExp(
+    `^${options.storeDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[0-9a-df-np-sv-z]{32}-[a-zA-Z0-9+_?=-][a-zA-Z0-9+._?=-]{0,210}$`
+  )
+  const records: Array<ValidityRecord> = []
+  let carry = ""
+  let lineNo = 0
+  let failure: ValidityParseError | undefined
+  // The record being read.
+  let field = Field.Path
+  let path = ""
+  let narHash: string | undefined
+  let narSize: number | undefined
+  let deriver: string | undefined
+  let references: Array<string> = []
+  let remaining = 0
+
+  const storePath = (s: string | undefined, what: string): string | ValidityParseError => {
+    if (s === undefined) return new ValidityParseError({ line: lineNo, reason: `unexpected end of input, expected ${what}` })
+    // Fast path for the common case; anything unusual goes through the full parser.
+    if (fastPath.test(s)) return s
+    const p = parseStorePath(options.storeDir, s)
+    return Either.isLeft(p) ? new ValidityParseError({ line: lineNo, reason: `bad ${what} ${JSON.stringify(s)}: ${p.left.reason}` }) : s
+  }
+  const count = (s: string | undefined, what: string): number | ValidityParseError =>
+    s !== undefined && /^[0-9]{1,15}$/.test(s)
+      ? Number(s)
+      : new ValidityParseError({ line: lineNo, reason: `${what} expected, got ${JSON.stringify(s)}` })
+  const finishRecord = () => {
+    records.push({ path, narHash, narSize, deriver, references })
+    references = []
+    field = Field.Path
+  }
+
+  /** One line, or `undefined` for the end of the input; the error it causes, if any. */
+  const line = (l: string | undefined): ValidityParseError | undefined => {
+    lineNo++ // counts a missing line too, so end-of-input errors name the line expected
+    switch (field) {
+      case Field.Path: {
+        if (l === undefined) return undefined
+        const p = storePath(l, "store path")
+        if (typeof p !== "string") return p
+        path = p
+        narHash = undefined
+        narSize = undefined
+        deriver = undefined
+        field = options.hashGiven ? Field.Hash : Field.Deriver
+        return undefined
+      }
+      case Field.Hash: {
+        if (l !== undefined && base16Sha256.test(l)) {
+          narHash = `sha256:${l}`
+        } else {
+          const h = l === undefined ? undefined : parseHash(l, "sha256")
+          if (h === undefined || Either.isLeft(h) || h.right.algo !== "sha256") {
+            return new ValidityParseError({ line: lineNo, reason: `sha256 hash expected, got ${JSON.stringify(l)}` })
+          }
+          narHash = printHashWithAlgo(h.right, "base16")
+        }
+        field = Field.Size
+        return undefined
+      }
+      case Field.Size: {
+        const n = count(l, "NAR size")
+        if (typeof n !== "number") return n
+        narSize = n
+        field = Field.Deriver
+        return undefined
+      }
+      case Field.Deriver: {
+        if (l === undefined) return new ValidityParseError({ line: lineNo, reason: "unexpected end of input, expected deriver" })
+        if (l !== "") {
+          const d = storePath(l, "deriver")
+          if (typeof d !== "string") return d
+          deriver = d
+        }
+        field = Field.Count
+        return undefined
+      }
+      case Field.Count: {
+        const n = count(l, "reference count")
+        if (typeof n !== "number") return n
+        remaining = n
+        if (n === 0) finishRecord()
+        else field = Field.Reference
+        return undefined
+      }
+      case Field.Reference: {
+        const r = storePath(l, "reference")
+        if (typeof r !== "string") return r
+        references.push(r)
+        if (--remaining === 0) finishRecord()
+        return undefined
+      }
+    }
+  }
+
+  const push = (text: string): ValidityParseError | undefined => {
+    if (failure !== undefined) return failure
+    const s = carry === "" ? text : carry + text
+    let pos = 0
+    for (let nl = s.indexOf("\n", pos); nl >= 0; nl = s.indexOf("\n", pos)) {
+      const e = line(s.slice(pos, nl))
+      pos = nl + 1
+      if (e !== undefined) {
+        failure = e
+        carry = ""
+        return e
+      }
+    }
+    carry = pos === 0 ? s : s.slice(pos)
+    return undefined
+  }
+
+  const end = (): Either.Either<Array<ValidityRecord>, ValidityParseError> => {
+    if (failure === undefined && carry !== "") {
+      // The last line had no newline.
+      failure = line(carry)
+      carry = ""
+    }
+    failure ??= line(undefined)
+    return failure === undefined ? Either.right(records) : Either.left(failure)
+  }
+
+  return { push, end }
+}
+
 /**
  * Parses validity records. `hashGiven` (true for `--load-db` and
  * `--register-validity --hash-given`) expects the hash and size lines.
  */
 export const parseValidity = (
   text: string,
-  options: { readonly storeDir: string; readonly hashGiven: boolean }
+  options: ValidityParseOptions
 ): Either.Either<Array<ValidityRecord>, ValidityParseError> => {
-  // Lines are read one at a time (no array of all lines: load-db inputs can be tens of MB).
-  // Same lines as text.split("\n") without a trailing empty one.
-  const body = text.endsWith("\n") ? text.slice(0, -1) : text
-  let pos = text === "" ? 1 : 0
-  let lineNo = 0
-  const next = (): string | undefined => {
-    lineNo++ // counts a missing line too, so end-of-input errors name the line expected
-    if (pos > body.length) return undefined
-    let nl = body.indexOf("\n", pos)
-    if (nl < 0) nl = body.length
-    const line = body.slice(pos, nl)
-    pos = nl + 1
-    return line
-  }
-  const fastPath = new RegExp(
-    `^${options.storeDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[0-9a-df-np-sv-z]{32}-[a-zA-Z0-9+_?=-][a-zA-Z0-9+._?=-]{0,210}$`
-  )
-  const records: Array<ValidityRecord> = []
-  const fail = (reason: string) => Either.left(new ValidityParseError({ line: lineNo, reason }))
-  const storePath = (s: string | undefined, what: string): Either.Either<string, string> => {
-    if (s === undefined) return Either.left(`unexpected end of input, expected ${what}`)
-    // Fast path for the common case; anything unusual goes through the full parser.
-    if (fastPath.test(s)) return Either.right(s)
-    const p = parseStorePath(options.storeDir, s)
-    return Either.isLeft(p) ? Either.left(`bad ${what} ${JSON.stringify(s)}: ${p.left.reason}`) : Either.right(s)
-  }
-  const count = (s: string | undefined, what: string): Either.Either<number, string> =>
-    s !== undefined && /^[0-9]{1,15}$/.test(s) ? Either.right(Number(s)) : Either.left(`${what} expected, got ${JSON.stringify(s)}`)
-  for (let first = next(); first !== undefined; first = next()) {
-    const path = storePath(first, "store path")
-    if (Either.isLeft(path)) return fail(path.left)
-    let narHash: string | undefined
-    let narSize: number | undefined
-    if (options.hashGiven) {
-      const hashLine = next()
-      if (hashLine !== undefined && base16Sha256.test(hashLine)) {
-        narHash = `sha256:${hashLine}`
-      } else {
-        const h = hashLine === undefined ? undefined : parseHash(hashLine, "sha256")
-        if (h === undefined || Either.isLeft(h) || h.right.algo !== "sha256") {
-          return fail(`sha256 hash expected, got ${JSON.stringify(hashLine)}`)
-        }
-        narHash = printHashWithAlgo(h.right, "base16")
-      }
-      const n = count(next(), "NAR size")
-      if (Either.isLeft(n)) return fail(n.left)
-      narSize = n.right
-    }
-    const deriverLine = next()
-    if (deriverLine === undefined) return fail("unexpected end of input, expected deriver")
-    let deriver: string | undefined
-    if (deriverLine !== "") {
-      const d = storePath(deriverLine, "deriver")
-      if (Either.isLeft(d)) return fail(d.left)
-      deriver = d.right
-    }
-    const n = count(next(), "reference count")
-    if (Either.isLeft(n)) return fail(n.left)
-    const references: Array<string> = []
-    for (let k = 0; k < n.right; k++) {
-      const r = storePath(next(), "reference")
-      if (Either.isLeft(r)) return fail(r.left)
-      references.push(r.right)
-    }
-    records.push({ path: path.right, narHash, narSize, deriver, references })
-  }
-  return Either.right(records)
+  const parser = makeValidityParser(options)
+  parser.push(text)
+  return parser.end()
 }

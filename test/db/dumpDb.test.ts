@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
-import { parseValidity, printDumpDb } from "../../src/db/dumpDb.js"
+import { makeValidityParser, parseValidity, printDumpDb } from "../../src/db/dumpDb.js"
 import { fakePath, golden, goldenPaths } from "./helpers.js"
 
 const storeDir = "/nix/store"
@@ -81,5 +81,48 @@ describe("dump-db / load-db / register-validity text", () => {
     }))
     const parsed = Either.getOrThrow(parseValidity(printDumpDb(infos), { storeDir, hashGiven: true }))
     expect(parsed).toEqual(infos)
+  })
+
+  // The CLI feeds standard input to the incremental parser in whatever pieces it arrives.
+  const inPieces = (text: string, cuts: ReadonlyArray<number>, hashGiven: boolean) => {
+    const parser = makeValidityParser({ storeDir, hashGiven })
+    let at = 0
+    for (const c of [...cuts].sort((a, b) => a - b)) {
+      parser.push(text.slice(at, c))
+      at = c
+    }
+    parser.push(text.slice(at))
+    return parser.end()
+  }
+
+  it.prop("input in pieces cut anywhere parses as the whole text: Nix's dump-db, its prefixes and corruptions", [
+    fc.nat(),
+    fc.array(fc.nat(), { maxLength: 6 }),
+    fc.option(fc.tuple(fc.nat(), fc.constantFrom("", "\n", "x", "0", "/", "\u00e9")), { nil: undefined }),
+    fc.boolean()
+  ], ([end, cutSeeds, edit, hashGiven]) => {
+    const full = golden("dump-db.txt")
+    let text = full.slice(0, end % (full.length + 1))
+    if (edit !== undefined) {
+      const at = edit[0] % (text.length + 1)
+      text = text.slice(0, at) + edit[1] + text.slice(at + 1)
+    }
+    const cuts = cutSeeds.map((c) => c % (text.length + 1))
+    const whole = parseValidity(text, { storeDir, hashGiven })
+    const pieces = inPieces(text, cuts, hashGiven)
+    expect(pieces).toEqual(whole)
+  })
+
+  it("the incremental parser reports the first error and ignores the input after it", () => {
+    const parser = makeValidityParser({ storeDir, hashGiven: false })
+    expect(parser.push(`${fakePath(1)}\n\n0\nnot-a-path\n`)?.line).toBe(4)
+    expect(parser.push(`${fakePath(2)}\n\n0\n`)?.line).toBe(4)
+    const r = parser.end()
+    expect(Either.isLeft(r) && r.left.line).toBe(4)
+    // A record cut short at the end of the input names the line expected.
+    const cut = makeValidityParser({ storeDir, hashGiven: true })
+    expect(cut.push(`${fakePath(1)}\n${"ab".repeat(32)}\n12`)).toBeUndefined()
+    const e = cut.end()
+    expect(Either.isLeft(e) && e.left.message).toBe("line 4: unexpected end of input, expected deriver")
   })
 })

@@ -7,10 +7,10 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, Option } from "effect"
+import { Effect, Either, Option, Stream } from "effect"
 import * as fs from "node:fs"
 import { parseHashAlgo, printHashWithAlgo } from "../../core/hash.js"
-import { printDumpDb, parseValidity } from "../../db/dumpDb.js"
+import { makeValidityParser, printDumpDb, type ValidityParseError } from "../../db/dumpDb.js"
 import { narHashPath } from "../../nar/dump.js"
 import { toRealPath } from "../../schema/StoreLayout.js"
 import { Store } from "../../services/Store.js"
@@ -21,7 +21,7 @@ import { BadInputError } from "../../store/errors.js"
 import { nixPrintError } from "../../store/verify.js"
 import { UsageError } from "../argv.js"
 import { Cli, ExitWith } from "../context.js"
-import { printLines, readStdinText, stdinStream, streamToStdout } from "../io.js"
+import { printLines, stdinStream, streamToStdout } from "../io.js"
 import type { Operation } from "../operation.js"
 import { withStore } from "../storeLayers.js"
 import { followLinksToStorePaths } from "../storePathArg.js"
@@ -155,14 +155,22 @@ export const dumpDbOperation: Operation = Effect.gen(function*() {
   }))
 })
 
-/** Reads and parses validity records from standard input (the text is dropped once parsed). */
+/**
+ * Reads and parses validity records from standard input as it arrives: the
+ * text is never held whole (a 100k-path `--load-db` is ~35 MB of it), and
+ * the first bad line stops the reading.
+ */
 const readValidityRecords = (hashGiven: boolean) =>
   Effect.gen(function*() {
     const { layout } = yield* Cli
-    return yield* Either.mapLeft(
-      parseValidity(yield* readStdinText, { storeDir: layout.storeDir, hashGiven }),
-      (e) => new BadInputError({ reason: `reading validity registrations: ${e.message}` })
-    )
+    const parser = makeValidityParser({ storeDir: layout.storeDir, hashGiven })
+    const badInput = (e: ValidityParseError) => new BadInputError({ reason: `reading validity registrations: ${e.message}` })
+    yield* Stream.runForEach(stdinStream, (chunk) => {
+      // Valid input is ASCII; latin1 decodes any byte, so a stray one fails its line (and chunks may end anywhere).
+      const e = parser.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("latin1"))
+      return e === undefined ? Effect.void : Effect.fail(badInput(e))
+    })
+    return yield* Either.mapLeft(parser.end(), badInput)
   })
 
 const registerValidity = (reregister: boolean, hashGiven: boolean, canonicalise: boolean) =>
