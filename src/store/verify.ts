@@ -43,14 +43,16 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
       const { db, layout, lock } = parts
       yield* Effect.logInfo("reading the Nix store...")
       yield* lock.gcLock("shared", { waitMessage: "waiting for the big garbage collector lock..." })
-      const names = new Set(
-        yield* Effect.tryPromise({
+      // The directory is read on libuv's thread pool while the database is read here: both at once.
+      const [entries, all] = yield* Effect.all([
+        Effect.tryPromise({
           try: () => fs.readdir(layout.realStoreDir),
           catch: (cause) => new StoreIoError({ path: layout.realStoreDir, operation: "reading directory", cause })
-        })
-      )
+        }),
+        db.queryAllValidPaths
+      ], { concurrency: 2 })
+      const names = new Set(entries)
       yield* Effect.logInfo("checking path existence...")
-      const all = yield* db.queryAllValidPaths
       const prefix = layout.storeDir.length + 1
       const vanished = all.filter((p) => !names.has(p.slice(prefix)))
       const vanishedSet = new Set(vanished)
