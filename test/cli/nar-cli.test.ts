@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { runTsnix } from "./helpers.js"
+import { execFileSync } from "node:child_process"
+import { runTsnix, tsnixBin } from "./helpers.js"
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-cli-"))
 
@@ -32,6 +33,20 @@ describe("tsnix --dump / --restore / hash", () => {
     expect(fs.readlinkSync(path.join(restored, "l"))).toBe("a")
     expect(fs.statSync(path.join(restored, "a")).mode & 0o100).toBe(0o100)
     expect((await runTsnix(["--dump", restored])).stdout.equals(dump.stdout)).toBe(true)
+  })
+
+  it.skipIf(process.platform !== "linux")("--dump into a pipe enlarges the pipe's buffer to 1 MiB and writes the same NAR", async () => {
+    const dir = tmp()
+    const tree = path.join(dir, "d")
+    makeTree(tree)
+    fs.writeFileSync(path.join(tree, "big"), Buffer.alloc(3 << 20, 7))
+    const expected = (await runTsnix(["--dump", tree])).stdout
+    // The reader reads everything, then asks the kernel for its pipe's size (F_GETPIPE_SZ = 1032).
+    const reader = "import fcntl, hashlib, sys; d = sys.stdin.buffer.read(); print(len(d), hashlib.sha256(d).hexdigest(), fcntl.fcntl(0, 1032))"
+    const out = execFileSync("bash", ["-c", `"$0" --dump "$1" | python3 -c "$2"`, tsnixBin, tree, reader], { encoding: "utf8" })
+    const maxSize = Number(fs.readFileSync("/proc/sys/fs/pipe-max-size", "utf8"))
+    const hash = (await import("node:crypto")).createHash("sha256").update(expected).digest("hex")
+    expect(out.trim()).toBe(`${expected.length} ${hash} ${Math.min(1 << 20, maxSize)}`)
   })
 
   it("converts hashes between encodings", async () => {

@@ -11,6 +11,7 @@ import { Effect } from "effect"
 import { UsageError } from "../argv.js"
 import { Cli } from "../context.js"
 import { BrokenPipe, stdinStream } from "../io.js"
+import { enlargeStdoutPipe } from "../pipeBuffer.js"
 import type { Operation } from "../operation.js"
 import { dumpPathToWritable } from "../../nar/dump.js"
 import { restorePath } from "../../nar/restore.js"
@@ -24,6 +25,7 @@ const onePath = (op: string) =>
 /** `--dump PATH`: the NAR of PATH on standard output. */
 export const dumpOperation: Operation = Effect.gen(function*() {
   const path = yield* onePath("dump")
+  yield* enlargeStdoutPipe
   yield* dumpPathToWritable(path, () => process.stdout, { hash: false }).pipe(
     // The reader went away (`tsnix --dump x | head`): stop quietly, as a pipe writer should.
     Effect.mapError((e) =>

@@ -22,6 +22,7 @@ import { nixPrintError } from "../../store/verify.js"
 import { UsageError } from "../argv.js"
 import { Cli, ExitWith } from "../context.js"
 import { printLines, stdinStream, streamToStdout } from "../io.js"
+import { enlargeStdoutPipe } from "../pipeBuffer.js"
 import type { Operation } from "../operation.js"
 import { withStore } from "../storeLayers.js"
 import { followLinksToStorePaths } from "../storePathArg.js"
@@ -66,6 +67,7 @@ export const exportOperation: Operation = Effect.gen(function*() {
   yield* noFlags()
   const { parsed, layout } = yield* Cli
   const paths = yield* followLinksToStorePaths(layout, parsed.args)
+  yield* enlargeStdoutPipe
   yield* withStore(Effect.flatMap(Store, (store) => streamToStdout(store.exportPaths(paths))))
 })
 
