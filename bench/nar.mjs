@@ -3,9 +3,9 @@
 // Data (created once, cached in bench/.data/nar/ (git-ignored) or $NAR_BENCH_DATA):
 //   tree/  ~500 MB in 10,000 files (100 directories, log-uniform sizes 1 B .. 4 MiB, some executables)
 //   big    one 1 GiB file
-// For each: tsnix `narHashPath` (in-process sha256) vs `nix-hash --type sha256`, and
-// tsnix dump to stdout | sha256sum vs `nix-store --dump | sha256sum`. Ours runs in a child
-// node process which reports its own peak RSS. Best of N runs (default 3) after a warm-up.
+// For each: `tsnix hash` vs `nix-hash --type sha256`, `tsnix --dump` vs `nix-store --dump` into
+// sha256sum and into cat (whole commands), and narHashPath timed inside a node child. Best of N runs
+// (default 3) after a warm-up.
 import { spawnSync } from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
@@ -86,24 +86,27 @@ const best = (f) => {
 }
 
 const results = []
+const tsnix = path.join(here, "..", "bin", "tsnix")
 const bench = (label, p) => {
-  const oursHash = best(() => {
+  // Whole commands (process start-up included), as a user runs them.
+  const oursHash = best(() => timeV(tsnix, ["hash", p]))
+  // The same hashing timed inside a node process (no start-up, no module loading).
+  const oursIn = best(() => {
     const r = timeV(process.execPath, [child, "hash", p])
     const j = JSON.parse(r.stdout)
-    return { ...r, hash: j.hash, narSize: j.narSize, rssKiB: j.maxRssKiB, inMs: j.ms }
+    return { ...r, ms: j.ms, hash: j.hash, narSize: j.narSize }
   })
-  const oursPipe = best(() => {
-    const r = timeV("bash", ["-c", `set -o pipefail; node "${child}" dump "${p}" | sha256sum`])
-    const j = JSON.parse(r.stderr.split("\n").pop())
-    return { ...r, hash: r.stdout.split(" ")[0], rssKiB: j.maxRssKiB, inMs: j.ms }
-  })
-  if (oursPipe.hash !== oursHash.hash) throw new Error("dump | sha256sum disagrees with narHashPath")
-  const row = { label, narSize: oursHash.narSize, oursHash, oursPipe }
+  const oursPipe = best(() => timeV("bash", ["-c", `set -o pipefail; "${tsnix}" --dump "${p}" | sha256sum`]))
+  const oursCat = best(() => timeV("bash", ["-c", `set -o pipefail; "${tsnix}" --dump "${p}" | cat > /dev/null`]))
+  if (oursHash.stdout !== oursIn.hash) throw new Error("tsnix hash disagrees with narHashPath")
+  if (oursPipe.stdout.split(" ")[0] !== oursIn.hash) throw new Error("tsnix --dump | sha256sum disagrees with narHashPath")
+  const row = { label, narSize: oursIn.narSize, oursHash, oursIn, oursPipe, oursCat }
   if (hasNix) {
     row.nixHash = best(() => timeV("nix-hash", ["--type", "sha256", p]))
     row.nixPipe = best(() => timeV("bash", ["-c", `set -o pipefail; nix-store --dump "${p}" | sha256sum`]))
-    if (row.nixHash.stdout !== oursHash.hash) throw new Error(`hash mismatch on ${label}: nix ${row.nixHash.stdout} vs ours ${oursHash.hash}`)
-    if (row.nixPipe.stdout.split(" ")[0] !== oursHash.hash) throw new Error(`dump mismatch on ${label}`)
+    row.nixCat = best(() => timeV("bash", ["-c", `set -o pipefail; nix-store --dump "${p}" | cat > /dev/null`]))
+    if (row.nixHash.stdout !== oursIn.hash) throw new Error(`hash mismatch on ${label}: nix ${row.nixHash.stdout} vs ours ${oursIn.hash}`)
+    if (row.nixPipe.stdout.split(" ")[0] !== oursIn.hash) throw new Error(`dump mismatch on ${label}`)
   }
   results.push(row)
 }
@@ -122,24 +125,27 @@ const load = os.loadavg()[0].toFixed(1)
 console.log(`NAR dump + sha256, best of ${runs} runs by wall time (node ${process.version}, ${os.cpus().length} cores, ${cpu}, load average ${load})`)
 for (const r of results) {
   console.log(`\n${r.label} (NAR ${(r.narSize / 1e6).toFixed(1)} MB)`)
-  console.log(`  ${"".padEnd(36)} ${"wall".padStart(7)} ${"MB/s".padStart(6)} ${"CPU".padStart(7)} ${"in-proc".padStart(8)} ${"MB/s".padStart(6)} ${"peak RSS".padStart(9)}`)
+  console.log(`  ${"".padEnd(36)} ${"wall".padStart(7)} ${"MB/s".padStart(6)} ${"CPU".padStart(7)} ${"peak RSS".padStart(9)}`)
   const line = (name, x) =>
     console.log(
       `  ${name.padEnd(36)} ${(x.ms / 1000).toFixed(2).padStart(6)}s ${mbps(r.narSize, x.ms).padStart(6)} ${(x.cpuMs / 1000).toFixed(2).padStart(6)}s` +
-        (x.inMs === undefined ? "".padStart(16) : ` ${(x.inMs / 1000).toFixed(2).padStart(7)}s ${mbps(r.narSize, x.inMs).padStart(6)}`) +
         ` ${(x.rssKiB / 1024).toFixed(0).padStart(6)} MiB`
     )
-  line("tsnix narHashPath (node child)", r.oursHash)
+  line("tsnix hash", r.oursHash)
   if (r.nixHash) line("nix-hash --type sha256", r.nixHash)
-  line("tsnix dump | sha256sum", r.oursPipe)
+  line("tsnix --dump | sha256sum", r.oursPipe)
   if (r.nixPipe) line("nix-store --dump | sha256sum", r.nixPipe)
+  line("tsnix --dump | cat > /dev/null", r.oursCat)
+  if (r.nixCat) line("nix-store --dump | cat > /dev/null", r.nixCat)
+  console.log(`  narHashPath inside node (no start-up): ${(r.oursIn.ms / 1000).toFixed(2)}s, ${mbps(r.narSize, r.oursIn.ms)} MB/s`)
   if (r.nixHash) {
+    const ratio = (nix, ours) => (nix.ms / ours.ms).toFixed(2)
     console.log(
-      `  throughput ratio tsnix/nix (wall): hash ${(r.nixHash.ms / r.oursHash.ms).toFixed(2)}x` +
-        ` (in-process ${(r.nixHash.ms / r.oursHash.inMs).toFixed(2)}x), dump|sha256sum ${(r.nixPipe.ms / r.oursPipe.ms).toFixed(2)}x`
+      `  throughput ratio tsnix/nix: hash ${ratio(r.nixHash, r.oursHash)}x (narHashPath inside node ${ratio(r.nixHash, r.oursIn)}x),` +
+        ` dump|sha256sum ${ratio(r.nixPipe, r.oursPipe)}x, dump|cat ${ratio(r.nixCat, r.oursCat)}x`
     )
   }
 }
-console.log("\nwall: whole command incl. process start-up (node + effect module loading ~0.5-1 s); in-proc: tsnix's own timer around the dump;")
-console.log("peak RSS: our node child's process.resourceUsage().maxRSS; for nix-hash /usr/bin/time's; for the nix pipe, the pipeline's largest process.")
+console.log("\nwall: whole commands (bin/tsnix: node start-up and bundle loading included, ~0.2 s here); CPU: user+sys, pipelines included;")
+console.log("peak RSS: /usr/bin/time's (for a pipeline, its largest process). 'inside node' is narHashPath's own timer in a node child.")
 if (!hasNix) console.log("\n(nix-hash not installed: no comparison)")

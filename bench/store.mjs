@@ -1,7 +1,7 @@
 // Store-database benchmark: load-db, -qR, --referrers-closure and queryPathInfo on a
 // synthetic store (bench/gen-store.mjs: N paths, ~4 refs each), against nix-store on the
 // same data when it is installed.
-// Also times the whole tsnix CLI (bin/tsnix: process start-up included) for -qR,
+// Also times the whole tsnix CLI (bin/tsnix: process start-up included) for --load-db, -qR,
 // --referrers-closure and --verify (both stores get one tiny file per valid path in
 // ROOT/nix/store first, so --verify finds every path present and invalidates nothing).
 // Usage: npm run bench -- store [--paths N] [--dir DIR] [--keep]
@@ -62,6 +62,10 @@ const nixRoot = join(dir, "nix")
 const oLoad = ours("load", oursRoot, gen.file)
 const nLoad = hasNix ? timed("nix-store", ["--store", nixRoot, "--load-db"], { input: readFileSync(gen.file), env: nixEnv }) : undefined
 rows.push(["load-db", oLoad, nLoad])
+// The whole CLI command on a second store (standard input streamed, process start-up included).
+const cliRoot = join(dir, "ours-cli")
+const cLoad = timed(process.execPath, [tsnixBin, "--store", cliRoot, "--load-db"], { input: readFileSync(gen.file) })
+rows.push(["tsnix CLI --load-db", { ...cLoad, json: {} }, nLoad])
 const oQR = ours("qR", oursRoot, gen.root)
 const nQR = hasNix ? timed("nix-store", ["--store", nixRoot, "-qR", gen.root], { env: nixEnv }) : undefined
 rows.push([`-qR (${oQR.json.paths} paths)`, oQR, nQR])

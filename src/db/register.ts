@@ -82,28 +82,41 @@ export const registerBatch = (
       onProgress?.(done, infos.length)
       yield* yieldToEventLoop
     }
-    // References outside the batch must already be valid.
-    const outside = new Set<string>()
-    for (const i of infos) for (const r of i.references) if (!ids.has(r)) outside.add(r)
-    for (const chunk of chunks([...outside], chunkSize)) {
-      const rows = yield* sql.unsafe<{ id: number; path: string }>(idsSql, [JSON.stringify(chunk)])
-      for (const r of rows) ids.set(r.path, r.id)
-    }
     // References, streamed as JSON text chunks (no per-pair arrays: 100k paths have ~400k refs).
+    // A reference outside the batch must already be valid: those (usually few) are looked up
+    // afterwards, so each reference costs one Map lookup.
     let json = ""
     let inChunk = 0
+    /** Appends a pair; true when the chunk is full (then `flush` it). */
+    const addRef = (referrer: number, reference: number): boolean => {
+      json += inChunk === 0 ? `[[${referrer},${reference}]` : `,[${referrer},${reference}]`
+      return ++inChunk === chunkSize * 4
+    }
+    const flush = Effect.suspend(() => {
+      const text = json + "]"
+      json = ""
+      inChunk = 0
+      return Effect.zipRight(sql.unsafe(refsSql, [text]).raw, yieldToEventLoop)
+    })
+    const deferred: Array<{ readonly path: string; readonly referrer: number; readonly reference: string }> = []
     for (const i of infos) {
       const referrer = ids.get(i.path)!
       for (const r of i.references) {
         const reference = ids.get(r)
-        if (reference === undefined) return yield* new DanglingReferenceError({ path: i.path, reference: r })
-        json += inChunk === 0 ? `[[${referrer},${reference}]` : `,[${referrer},${reference}]`
-        if (++inChunk === chunkSize * 4) {
-          yield* sql.unsafe(refsSql, [json + "]"]).raw
-          json = ""
-          inChunk = 0
-          yield* yieldToEventLoop
-        }
+        if (reference === undefined) deferred.push({ path: i.path, referrer, reference: r })
+        else if (addRef(referrer, reference)) yield* flush
+      }
+    }
+    if (deferred.length > 0) {
+      const outside = [...new Set(deferred.map((d) => d.reference))]
+      for (const chunk of chunks(outside, chunkSize)) {
+        const rows = yield* sql.unsafe<{ id: number; path: string }>(idsSql, [JSON.stringify(chunk)])
+        for (const r of rows) ids.set(r.path, r.id)
+      }
+      for (const d of deferred) {
+        const reference = ids.get(d.reference)
+        if (reference === undefined) return yield* new DanglingReferenceError({ path: d.path, reference: d.reference })
+        if (addRef(d.referrer, reference)) yield* flush
       }
     }
     if (inChunk > 0) yield* sql.unsafe(refsSql, [json + "]"]).raw
