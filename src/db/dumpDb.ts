@@ -77,6 +77,16 @@ export interface ValidityParser {
   readonly end: () => Either.Either<Array<ValidityRecord>, ValidityParseError>
 }
 
+/**
+ * The longest line accepted. Valid lines are far shorter (a store path is at
+ * most ~260 characters); the limit keeps input without newlines (a binary
+ * file piped in by mistake) from being buffered whole before it fails.
+ */
+const MAX_LINE = 4096
+
+const lineTooLong = (line: number) =>
+  new ValidityParseError({ line, reason: `line too long (more than ${MAX_LINE} characters)` })
+
 /** What the next line of a record holds. */
 const enum Field {
   Path,
@@ -129,6 +139,7 @@ export const makeValidityParser = (options: ValidityParseOptions): ValidityParse
   /** One line, or `undefined` for the end of the input; the error it causes, if any. */
   const line = (l: string | undefined): ValidityParseError | undefined => {
     lineNo++ // counts a missing line too, so end-of-input errors name the line expected
+    if (l !== undefined && l.length > MAX_LINE) return lineTooLong(lineNo)
     switch (field) {
       case Field.Path: {
         if (l === undefined) return undefined
@@ -203,7 +214,12 @@ export const makeValidityParser = (options: ValidityParseOptions): ValidityParse
       }
     }
     carry = pos === 0 ? s : s.slice(pos)
-    return undefined
+    if (carry.length > MAX_LINE) {
+      // The next line is already too long: fail now rather than buffer the rest of it.
+      failure = lineTooLong(lineNo + 1)
+      carry = ""
+    }
+    return failure
   }
 
   const end = (): Either.Either<Array<ValidityRecord>, ValidityParseError> => {

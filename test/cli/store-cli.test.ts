@@ -5,11 +5,13 @@
  * error cases. Goldens: golden/store/generate.sh.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { goldenAll, goldenBytes, goldenError, goldenPaths, goldenQueries, goldenStoreDir, goldenText, named } from "../store/golden.js"
 import { runTsnixBatch } from "./cliBatch.js"
+import { tsnixBin } from "./helpers.js"
 
 let root = ""
 
@@ -219,4 +221,25 @@ describe("nix-store operations: exit statuses, messages, dump-db/load-db, regist
     const st = fs.statSync(path.join(root4, p1))
     expect([st.mtimeMs, st.mode & 0o777]).toEqual([1000, 0o444])
   }, 60_000)
+})
+
+describe("--load-db reads standard input as it arrives", () => {
+  it("fails on a line that is too long before the input ends, registering nothing", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-loaddb-stream-"))
+    const child = spawn(process.execPath, [tsnixBin, "--store", root, "--load-db"], {
+      env: { ...process.env, NIX_CONFIG: "" },
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let stderr = ""
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    child.stdin.on("error", () => undefined)
+    // 64 KiB without a newline, and the pipe stays open: only a streaming parser can answer now.
+    child.stdin.write(Buffer.alloc(64 * 1024, 0x78))
+    const status = await new Promise<number | null>((resolve) => child.on("close", resolve))
+    child.stdin.destroy()
+    expect(status).toBe(1)
+    expect(stderr).toBe("error: reading validity registrations: line 1: line too long (more than 4096 characters)\n")
+    const dump = await runTsnixBatch([["--store", root, "--dump-db"]])
+    expect(dump[0]?.stdout.toString()).toBe("")
+  })
 })

@@ -113,6 +113,18 @@ describe("dump-db / load-db / register-validity text", () => {
     expect(pieces).toEqual(whole)
   })
 
+  it("a line longer than 4096 characters fails, in pieces as soon as it is seen, as a whole the same way", () => {
+    const parser = makeValidityParser({ storeDir, hashGiven: false })
+    expect(parser.push(`${fakePath(1)}\n\n0\n`)).toBeUndefined()
+    const junk = "x".repeat(64 * 1024)
+    expect(parser.push(junk)?.message).toBe("line 4: line too long (more than 4096 characters)")
+    const whole = parseValidity(`${fakePath(1)}\n\n0\n${junk}\n${fakePath(2)}\n\n0\n`, { storeDir, hashGiven: false })
+    expect(Either.isLeft(whole) && whole.left.message).toBe("line 4: line too long (more than 4096 characters)")
+    // At the limit, a line is only judged on its content.
+    const atLimit = parseValidity(`${fakePath(1)}\n${"y".repeat(4096)}\n0\n`, { storeDir, hashGiven: false })
+    expect(Either.isLeft(atLimit) && atLimit.left.message).toMatch(/^line 2: bad deriver/)
+  })
+
   it("the incremental parser reports the first error and ignores the input after it", () => {
     const parser = makeValidityParser({ storeDir, hashGiven: false })
     expect(parser.push(`${fakePath(1)}\n\n0\nnot-a-path\n`)?.line).toBe(4)
