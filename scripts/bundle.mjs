@@ -9,7 +9,7 @@
 // TSNIX_WRITE_CODE_CACHE=1: every run starts from the previous run's cache and adds the functions it
 // compiled, so the final cache covers start-up, hashing, a store's queries, verification and GC.
 import { execFileSync } from "node:child_process"
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { build } from "esbuild"
@@ -70,4 +70,7 @@ try {
   tsnix("--gc", "--print-dead")
 } finally {
   rmSync(work, { recursive: true, force: true })
+}
+if (!existsSync(join(outDir, "tsnix.cache"))) {
+  process.stderr.write("warning: no code cache was written: tsnix will start more slowly\n")
 }
