@@ -84,3 +84,24 @@ describe("NAR golden data (nix-store --dump, nix-hash)", () => {
       expect(fs.readdirSync(dir)).toEqual([])
     }))
 })
+
+// Archives Nix's dumper never writes but Nix 2.8's reader accepts: regular files without a
+// `contents` field are restored as empty files (golden/nar/lenient: Nix's dump of what it restored).
+describe("NAR golden data: what Nix 2.8 restores from lenient archives", () => {
+  const lenientDir = path.join(goldenDir, "lenient")
+  const names = fs.readdirSync(lenientDir).filter((f) => f.endsWith(".nar") && !f.endsWith(".restored.nar"))
+    .map((f) => f.slice(0, -".nar".length))
+  it("has the three cases", () => expect(names.sort()).toEqual(["dir-with-file-no-contents", "executable-no-contents", "regular-no-contents"]))
+  for (const name of names) {
+    for (const size of [1, 7, 4096]) {
+      it.scoped(`${name} (in ${size}-byte chunks) restores as Nix restores it`, () =>
+        Effect.gen(function*() {
+          const dir = yield* tempDir
+          const target = path.join(dir, name)
+          yield* restorePath(target, chunked(fs.readFileSync(path.join(lenientDir, `${name}.nar`)), size))
+          const ours = yield* collectBytes(dumpPath(target))
+          expect(hex(ours)).toBe(hex(fs.readFileSync(path.join(lenientDir, `${name}.restored.nar`))))
+        }))
+    }
+  }
+})

@@ -83,6 +83,8 @@ const S_NAME = 17
 const S_NODE_KW = 18
 const S_ENTRY_CLOSE = 19
 const S_DONE = 20
+/** After `( type regular [executable ""] )`: a file without a `contents` field (Nix 2.8 restores an empty file). */
+const S_EMPTY_REGULAR_END = 21
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => {
   if (a.length !== b.length) return false
@@ -254,6 +256,18 @@ export class NarParser {
     this.state = this.lastNames.length === 0 ? S_DONE : S_ENTRY_CLOSE
   }
 
+  /**
+   * A regular file that ended without a `contents` field: as Nix 2.8 does,
+   * an empty file (its Regular event now, its RegularEnd next).
+   */
+  private emptyRegular(): NarEvent {
+    this.size = 0
+    this.state = S_EMPTY_REGULAR_END
+    const name = this.pendingName
+    this.pendingName = undefined
+    return { _tag: "Regular", name, executable: this.executable, size: 0 }
+  }
+
   private step(): NarEvent {
     for (;;) {
       switch (this.state) {
@@ -304,8 +318,11 @@ export class NarParser {
           } else if (equalBytes(t, T_CONTENTS)) {
             this.executable = false
             this.state = S_SIZE
+          } else if (equalBytes(t, T_CLOSE)) {
+            this.executable = false
+            return this.emptyRegular()
           } else {
-            this.unexpected(t, "'executable' or 'contents'")
+            this.unexpected(t, "'executable', 'contents' or ')'")
           }
           break
         }
@@ -319,9 +336,14 @@ export class NarParser {
         case S_CONTENTS_KW: {
           const t = this.tag()
           if (t === undefined) return this.needInput()
-          if (!equalBytes(t, T_CONTENTS)) this.unexpected(t, "'contents'")
+          if (equalBytes(t, T_CLOSE)) return this.emptyRegular()
+          if (!equalBytes(t, T_CONTENTS)) this.unexpected(t, "'contents' or ')'")
           this.state = S_SIZE
           break
+        }
+        case S_EMPTY_REGULAR_END: {
+          this.nodeDone()
+          return REGULAR_END
         }
         case S_SIZE: {
           const w = this.take(8)
