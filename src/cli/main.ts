@@ -12,6 +12,10 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit } from "effect"
 import { runCli } from "./run.js"
 
+// As every Nix command (libmain's initNix: "there is no privacy in the Nix system"): files the
+// command creates (restored trees, the database, locks, roots) are readable by everybody.
+process.umask(0o022)
+
 // Write errors (EPIPE when the reader goes away) are reported to the writer through
 // its callback (see io.ts); this listener only keeps them from crashing the process.
 process.stdout.on("error", () => undefined)

@@ -76,8 +76,12 @@ const handleEvent =
         const path = entryPath(st, ev.name)
         const isRoot = ev.name === undefined
         return fsStep(path, "creating file", isRoot, () => {
-          st.fd = fs.openSync(path, CREATE_FLAGS, ev.executable ? 0o777 : 0o666)
+          const fd = fs.openSync(path, CREATE_FLAGS, 0o666)
+          st.fd = fd
           if (isRoot) st.created = true
+          // As Nix: created 0666 minus the umask, then the execute bits added for everyone
+          // (0755 under umask 022; 0711 under 077, where 0777 minus the umask would give 0700).
+          if (ev.executable) fs.fchmodSync(fd, (fs.fstatSync(fd).mode & 0o7777) | 0o111)
         })
       }
       case "Contents": {

@@ -49,6 +49,18 @@ describe("tsnix --dump / --restore / hash", () => {
     expect(out.trim()).toBe(`${expected.length} ${hash} ${Math.min(1 << 20, maxSize)}`)
   })
 
+  it("sets the umask to 022 as every Nix command does: --restore under umask 077 gives Nix's modes", () => {
+    const dir = tmp()
+    const tree = path.join(dir, "d")
+    makeTree(tree)
+    const restored = path.join(dir, "r")
+    execFileSync("bash", ["-c", `umask 077 && "$0" --dump "$1" | "$0" --restore "$2"`, tsnixBin, tree, restored])
+    // nix-store --restore under umask 077 gives the same (checked by hand with Nix 2.8).
+    expect(fs.statSync(restored).mode & 0o777).toBe(0o755)
+    expect(fs.statSync(path.join(restored, "a")).mode & 0o777).toBe(0o755)
+    expect(fs.statSync(path.join(restored, "sub")).mode & 0o777).toBe(0o755)
+  })
+
   it("converts hashes between encodings", async () => {
     const r = await runTsnix(["hash", "--to-base32", "sha256:63834b6289da339a1d69731a122d98a0d9d23f572a55552435d08ed41830bf81"])
     expect(r.stdout.toString()).toBe("10dz60cd93nh6lj5am9aawzx5nd0k0ni46kkd4frlcysi5i4p0v3\n")

@@ -121,6 +121,26 @@ describe("restorePath", () => {
       }))
   })
 
+  it.scoped("file modes follow Nix: 0666 minus the umask, execute bits added for everyone", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      // Under umask 077 the two rules differ: Nix's gives 0711, "0777 minus the umask" 0700.
+      // (Test files run in their own forked process: the umask is this file's alone.)
+      yield* Effect.acquireRelease(Effect.sync(() => process.umask(0o077)), (old) => Effect.sync(() => process.umask(old)))
+      const plainMode = 0o600
+      const tree: NarTree = {
+        _tag: "Directory",
+        entries: [
+          { name: "p", node: { _tag: "Regular", executable: false, contents: "x" } },
+          { name: "x", node: { _tag: "Regular", executable: true, contents: "y" } }
+        ]
+      }
+      const target = path.join(dir, "t")
+      yield* restorePath(target, chunked(encodeNar(tree), 64))
+      expect(fs.statSync(path.join(target, "p")).mode & 0o777).toBe(plainMode)
+      expect(fs.statSync(path.join(target, "x")).mode & 0o777).toBe(plainMode | 0o111)
+    }))
+
   it.scoped("refuses an existing target and leaves it alone", () =>
     Effect.gen(function*() {
       const root = yield* tempDir
