@@ -92,7 +92,7 @@ const bench = (label, p) => {
   const oursHash = best(() => timeV(tsnix, ["hash", p]))
   // The same hashing timed inside a node process (no start-up, no module loading).
   const oursIn = best(() => {
-    const r = timeV(process.execPath, [child, "hash", p])
+    const r = timeV(process.execPath, [child, p])
     const j = JSON.parse(r.stdout)
     return { ...r, ms: j.ms, hash: j.hash, narSize: j.narSize }
   })
