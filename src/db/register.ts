@@ -2,6 +2,10 @@
  * Bulk registration of valid paths (the body of `registerValidPaths`, also used
  * by the schema-5 upgrade). Must run inside a write transaction.
  *
+ * It checks every parent row of what it inserts (a reference neither in the
+ * batch nor valid is a DanglingReferenceError), so it may run with SQLite's
+ * foreign-key enforcement off; `registerValidPaths` does.
+ *
  * Each step is one prepared statement per chunk, fed a JSON array through
  * `json_each`, so a 100k-path batch costs a few hundred statement executions.
  *

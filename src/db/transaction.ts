@@ -13,6 +13,11 @@
  * connection (the body runs with `SqlClient.TransactionConnection` set).
  * A nested `write`/`read` joins the enclosing transaction.
  *
+ * A write whose body checks referential integrity itself (bulk registration)
+ * may run with SQLite's foreign-key enforcement off (`foreignKeys: false`):
+ * the pragma is switched off before BEGIN (it cannot change inside a
+ * transaction) and back on after COMMIT or ROLLBACK, whatever happened.
+ *
  * @since 0.1.0
  */
 import { Effect, Exit, Option, Scope } from "effect"
@@ -25,6 +30,17 @@ import { DatabaseBusyError, ReadOnlyStoreError, StoreDbError } from "./errors.js
 /** `IMMEDIATE` takes the write lock at BEGIN; `DEFERRED` only reads until it writes. */
 export type TransactionMode = "IMMEDIATE" | "DEFERRED"
 
+/** Options of a write transaction. */
+export interface WriteOptions {
+  /**
+   * Enforce foreign keys in this transaction (default true). false is for bodies
+   * that only insert rows whose parents they have checked themselves: SQLite's
+   * per-row parent look-ups are then skipped. Ignored when joining an enclosing
+   * transaction.
+   */
+  readonly foreignKeys?: boolean
+}
+
 /** Errors a transaction adds to its body's own: SqlErrors become StoreDbError. */
 export type TransactionError<E> = Exclude<E, SqlError> | StoreDbError | DatabaseBusyError
 
@@ -33,7 +49,8 @@ export interface Transactor {
   /** Runs `body` in a write transaction (fails with ReadOnlyStoreError on a read-only store). */
   readonly write: <A, E, R>(
     operation: string,
-    body: Effect.Effect<A, E, R>
+    body: Effect.Effect<A, E, R>,
+    options?: WriteOptions
   ) => Effect.Effect<A, TransactionError<E> | ReadOnlyStoreError, R>
   /** Runs `body` in a read transaction (one consistent snapshot). */
   readonly read: <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) => Effect.Effect<A, TransactionError<E>, R>
@@ -79,10 +96,36 @@ const rollbackQuietly = (conn: Connection) =>
   )
 
 /**
+ * Switches foreign-key enforcement off on `conn` until `scope` closes. The
+ * finaliser switches it back on and checks that it is on: should that fail (a
+ * transaction still open after a failed ROLLBACK), the connection must not be
+ * used as if nothing happened, so that is a defect.
+ */
+const foreignKeysOffUntilClosed = (conn: Connection, scope: Scope.Scope) =>
+  Effect.zipRight(
+    conn.executeRaw("PRAGMA foreign_keys = 0", []),
+    Scope.addFinalizer(
+      scope,
+      conn.executeRaw("PRAGMA foreign_keys = 1", []).pipe(
+        Effect.zipRight(conn.executeValues("PRAGMA foreign_keys", [])),
+        Effect.flatMap((rows) =>
+          rows[0]?.[0] === 1 ? Effect.void : Effect.dieMessage("could not switch foreign keys back on")
+        ),
+        Effect.orDie
+      )
+    )
+  )
+
+/**
  * One attempt: reserve the connection, BEGIN, run the body, COMMIT or ROLLBACK,
  * release. The body is the only interruptible part.
  */
-export const transactionOnce = (sql: SqlClient.SqlClient, mode: TransactionMode, open?: OpenTransactions) =>
+export const transactionOnce = (
+  sql: SqlClient.SqlClient,
+  mode: TransactionMode,
+  open?: OpenTransactions,
+  options: WriteOptions = {}
+) =>
 <A, E, R>(body: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
   Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
     Option.isSome(outer)
@@ -100,7 +143,11 @@ export const transactionOnce = (sql: SqlClient.SqlClient, mode: TransactionMode,
             open.count++
             yield* Scope.addFinalizer(scope, Effect.sync(() => void open.count--))
           }
-          const begun = yield* Effect.exit(conn.executeRaw(`BEGIN ${mode}`, []))
+          const begun = yield* Effect.exit(
+            options.foreignKeys === false
+              ? Effect.zipRight(foreignKeysOffUntilClosed(conn, scope), conn.executeRaw(`BEGIN ${mode}`, []))
+              : conn.executeRaw(`BEGIN ${mode}`, [])
+          )
           if (Exit.isFailure(begun)) {
             yield* Scope.close(scope, begun)
             return yield* Effect.failCause(begun.cause)
@@ -131,17 +178,19 @@ export const makeTransactor = (
 ): Transactor => {
   const policy = options.busyPolicy ?? defaultBusyPolicy
   const open: OpenTransactions = { count: 0 }
-  const run = (mode: TransactionMode) => <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) =>
-    transactionOnce(sql, mode, open)(body).pipe(
+  const run = (mode: TransactionMode) =>
+  <A, E, R>(operation: string, body: Effect.Effect<A, E, R>, writeOptions?: WriteOptions) =>
+    transactionOnce(sql, mode, open, writeOptions)(body).pipe(
       retryBusy(operation, policy),
       mapSqlError(operation),
       Effect.withSpan(`StoreDb.transaction`, { attributes: { operation, mode } })
     ) as Effect.Effect<A, TransactionError<E>, R>
-  const write = <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) =>
+  const write = <A, E, R>(operation: string, body: Effect.Effect<A, E, R>, writeOptions?: WriteOptions) =>
     options.readOnly
       ? Effect.fail(new ReadOnlyStoreError({ operation }))
-      : run("IMMEDIATE")(operation, body)
+      : run("IMMEDIATE")(operation, body, writeOptions)
   const single = <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) =>
     body.pipe(retryBusy(operation, policy), mapSqlError(operation)) as Effect.Effect<A, TransactionError<E>, R>
-  return { write, read: run("DEFERRED"), single, readOnly: options.readOnly, idle: () => open.count === 0 }
+  const read = <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) => run("DEFERRED")(operation, body)
+  return { write, read, single, readOnly: options.readOnly, idle: () => open.count === 0 }
 }

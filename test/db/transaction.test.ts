@@ -68,6 +68,46 @@ describe("write transactions", () => {
       expect(yield* count(sql)).toBe(1)
     }))
 
+  it.live("foreignKeys: false skips enforcement inside, and enforcement is back after commit, failure and interruption", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const layout = yield* tempLayout
+      const { sql, tx } = yield* openDb({ layout })
+      const enforced = Effect.map(sql.unsafe<{ foreign_keys: number }>("PRAGMA foreign_keys"), (r) => r[0]!.foreign_keys)
+      const dangling = sql.unsafe("insert into Refs (referrer, reference) values (1, 999)").raw
+      expect(yield* enforced).toBe(1)
+      // Off inside: a row without its parent goes in (the body is responsible for the check)…
+      yield* tx.write("bulk", Effect.gen(function*() {
+        expect(yield* enforced).toBe(0)
+        yield* insert(sql, 1)
+        yield* dangling
+      }), { foreignKeys: false })
+      // …and on again after the commit: the same insert is refused.
+      expect(yield* enforced).toBe(1)
+      yield* sql.unsafe("delete from Refs").raw
+      expect(Exit.isFailure(yield* Effect.exit(tx.write("checked", dangling)))).toBe(true)
+      // Back on after a failing body and after a defect.
+      const failed = yield* Effect.exit(tx.write("fails", Effect.zipRight(insert(sql, 2), Effect.fail("boom" as const)), { foreignKeys: false }))
+      expect(failed).toEqual(Exit.fail("boom"))
+      expect(yield* enforced).toBe(1)
+      const died = yield* Effect.exit(tx.write("dies", Effect.die("defect"), { foreignKeys: false }))
+      expect(Exit.isFailure(died)).toBe(true)
+      expect(yield* enforced).toBe(1)
+      // Back on after an interruption in the middle of the body.
+      const inside = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(tx.write("interrupted", Effect.gen(function*() {
+        yield* insert(sql, 3)
+        yield* Deferred.succeed(inside, undefined)
+        yield* Effect.never
+      }), { foreignKeys: false }))
+      yield* Deferred.await(inside)
+      yield* Fiber.interrupt(fiber)
+      expect(yield* enforced).toBe(1)
+      expect(yield* count(sql)).toBe(1)
+      // Joining an enclosing (enforcing) transaction keeps enforcement on.
+      const nested = yield* Effect.exit(tx.write("outer", tx.write("inner", dangling, { foreignKeys: false })))
+      expect(Exit.isFailure(nested)).toBe(true)
+    })))
+
   it.live("another connection's lock is waited for in Effect, with a warning, then bounded", () =>
     Effect.scoped(Effect.gen(function*() {
       const layout = yield* tempLayout
