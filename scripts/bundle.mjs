@@ -35,6 +35,21 @@ await build({
   logLevel: "warning"
 })
 
+// The NAR dump worker (src/nar/dumpWorker.ts), which the bundle starts from its own directory
+// (new URL("./dumpWorker.js", import.meta.url)): a small ES module of its own, without Effect.
+await build({
+  entryPoints: ["dist/nar/dumpWorker.js"],
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  outfile: join(outDir, "dumpWorker.js"),
+  minify: true,
+  charset: "ascii",
+  legalComments: "external",
+  logLevel: "warning"
+})
+
 // bin/tsnix decodes the bundle as latin1: make sure that is exact.
 if (readFileSync(bundleFile).some((b) => b > 0x7f)) throw new Error(`${bundleFile} is not ASCII`)
 

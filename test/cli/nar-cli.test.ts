@@ -98,6 +98,37 @@ describe("tsnix --dump / --restore / hash", () => {
     expect(missing.stderr.trim().split("\n")).toHaveLength(1)
   })
 
+  it("a large tree, whose walk moves to the dump worker, dumps to a slow reader and hashes as in-process", async () => {
+    const dir = tmp()
+    const tree = path.join(dir, "big-tree")
+    fs.mkdirSync(path.join(tree, "small"), { recursive: true })
+    for (let i = 0; i < 24; i++) fs.writeFileSync(path.join(tree, `f${String(i).padStart(2, "0")}`), Buffer.alloc(1 << 20, i))
+    for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(tree, "small", `s${i}`), `${i}\n`)
+    const { walkChunks } = await import("../../src/nar/walk.js")
+    const nar = Buffer.concat([...walkChunks(Buffer.from(tree))].map((c) => Buffer.from(c)))
+    const { spawn } = await import("node:child_process")
+    // A slow reader (a pause after every chunk): the dump lasts long enough for the worker to start.
+    const child = spawn(process.execPath, [tsnixBin, "-v", "--dump", tree], { stdio: ["ignore", "pipe", "pipe"] })
+    let err = ""
+    child.stderr.on("data", (d) => (err += d))
+    const parts: Array<Buffer> = []
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    const ended = new Promise<void>((resolve) => child.stdout.on("end", () => resolve()))
+    child.stdout.on("data", (c: Buffer) => {
+      parts.push(c)
+      child.stdout.pause()
+      setTimeout(() => child.stdout.resume(), 4)
+    })
+    await ended
+    const status = await exited
+    expect(status).toBe(0)
+    expect(err).toContain("a worker thread continues the walk")
+    expect(Buffer.concat(parts).equals(nar)).toBe(true)
+    const { createHash } = await import("node:crypto")
+    const h = await runTsnix(["hash", tree])
+    expect(h.stdout.toString()).toBe(`${createHash("sha256").update(nar).digest("hex")}\n`)
+  }, 60_000)
+
   it("stops quietly when the reader closes the pipe", async () => {
     const dir = tmp()
     const big = path.join(dir, "big")
