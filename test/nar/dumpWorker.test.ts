@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Deferred, Duration, Effect, Fiber, Logger, LogLevel } from "effect"
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Writable } from "node:stream"
 import { pathToFileURL } from "node:url"
 import { narHashPath } from "../../src/nar/dump.js"
 import { startDumpWorker } from "../../src/nar/dumpWorkerClient.js"
@@ -125,6 +126,34 @@ describe("dump worker", () => {
       yield* Effect.promise(() => w.stop()).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("stop hung") }))
       const e = yield* Effect.flip(w.next)
       expect(e.detail).toContain("stopped")
+    }), 60_000)
+
+  it.scopedLive("interrupting a dump while the worker walks stops the worker's thread", () =>
+    Effect.gen(function*() {
+      const tree = makeTree(yield* tempDir)
+      const built = yield* distDump()
+      const threads = () => fs.readdirSync("/proc/self/task").length
+      // Warm up (thread pool, V8 helpers), so that only the worker's thread comes and goes below.
+      yield* built.narHashPath(tree, { workerAfterBytes: Infinity })
+      const before = threads()
+      const handedOff = yield* Deferred.make<void>()
+      const logger = Logger.make(({ message }) => {
+        if (String(message).includes("a worker thread continues the walk")) Deferred.unsafeDone(handedOff, Effect.void)
+      })
+      // A slow reader: 5 ms per chunk, so the dump is still running when the worker has taken over.
+      const slow = new Writable({ write: (_chunk, _enc, cb) => void setTimeout(cb, 5) })
+      const fiber = yield* Effect.fork(
+        built.dumpPathToWritable(tree, () => slow, { workerAfterBytes: 0 }).pipe(
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+          Logger.withMinimumLogLevel(LogLevel.Debug)
+        )
+      )
+      yield* Deferred.await(handedOff).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("no hand-off") }))
+      expect(threads()).toBeGreaterThan(before)
+      yield* Fiber.interrupt(fiber)
+      const started = Date.now()
+      while (threads() > before && Date.now() - started < 10_000) yield* Effect.sleep(Duration.millis(20))
+      expect(threads()).toBe(before)
     }), 60_000)
 
   it.scopedLive("narHashPath and dumpPathToWritable from the build give the NAR of the tree whenever the worker takes over", () =>
