@@ -20,6 +20,7 @@ import { clearProgress, reportProgress } from "../services/Progress.js"
 import type { VerifyReport } from "../services/Store.js"
 import type { StoreParts } from "./context.js"
 import { HashMismatchError, StoreIoError } from "./errors.js"
+import { missingPaths } from "./missingPaths.js"
 import { PathNotValidError } from "../db/errors.js"
 
 /**
@@ -51,10 +52,8 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
         }),
         db.queryAllValidPaths
       ], { concurrency: 2 })
-      const names = new Set(entries)
       yield* Effect.logInfo("checking path existence...")
-      const prefix = layout.storeDir.length + 1
-      const vanished = all.filter((p) => !names.has(p.slice(prefix)))
+      const vanished = missingPaths(all, layout.storeDir.length + 1, entries)
       const vanishedSet = new Set(vanished)
       // A vanished path stays valid (an error) if a present path refers to it, directly or
       // through other vanished paths: i.e. if it is in the closure of the present paths among
