@@ -79,8 +79,8 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
         yield* Effect.logInfo("checking store hashes...")
         // The paths still valid, in order, with their infos read a page at a time: holding all
         // 100k infos at once made V8 let the heap grow to ~3x that (peak RSS 740 MB) between GCs.
-        const invalidatedSet = new Set(invalidated)
-        const toCheck = all.filter((p) => !invalidatedSet.has(p) && !blocked.has(p))
+        // (Vanished paths are either invalidated now or blocked: neither is checked.)
+        const toCheck = all.filter((p) => !vanishedSet.has(p))
         let checked = 0
         for (let page = 0; page < toCheck.length; page += VERIFY_PAGE) {
           const infos = yield* db.queryPathInfos(toCheck.slice(page, page + VERIFY_PAGE))
