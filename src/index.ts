@@ -49,8 +49,8 @@ export * as ProgressLayer from "./layers/Progress.js"
 export * as DerivationsLayer from "./layers/Derivations.js"
 
 // Schema and configuration
-export { makeStoreLayout, toRealPath, defaultStoreDir } from "./schema/StoreLayout.js"
-export type { StoreLayout } from "./schema/StoreLayout.js"
+export { makeStoreLayout, localStoreLayout, toRealPath, defaultStoreDir, defaultStateDir, defaultLogDir } from "./schema/StoreLayout.js"
+export type { StoreLayout, StoreLayoutSettings } from "./schema/StoreLayout.js"
 export { Settings } from "./schema/Settings.js"
 export * as Derivation from "./schema/Derivation.js"
 

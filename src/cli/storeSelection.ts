@@ -1,10 +1,16 @@
 /**
  * Which store the CLI talks to.
  *
- * `--store ROOT` (or `local?root=ROOT`) selects a chroot store at ROOT, as
- * Nix's `--store /tmp/root` does. Without it: `$TSNIX_STORE`, else a per-user
- * default `$XDG_DATA_HOME/tsnix/root` (`~/.local/share/tsnix/root`). The
- * logical store directory is `/nix/store` unless `NIX_STORE_DIR` says otherwise.
+ * `--store` takes Nix 2.8's local-store spellings: a path (`/tmp/root`,
+ * `./root`: anything with a `/` and no `://`) is a chroot store at that root;
+ * `local` (and `auto`) is the store at its own location; either may carry
+ * Nix's parameters `?root=R&store=/x/store&state=S&real=D&log=L`, which mean
+ * what they mean in Nix (see {@link localStoreLayout}). Without `--store`:
+ * `$TSNIX_STORE` (same spellings), else a per-user default chroot store
+ * `$XDG_DATA_HOME/tsnix/root` (`~/.local/share/tsnix/root`). The logical store
+ * directory is `/nix/store` unless `NIX_STORE_DIR` (or `store=`) says
+ * otherwise; without a root, `NIX_STATE_DIR` and `NIX_LOG_DIR` give the state
+ * and log directories, as in Nix.
  *
  * @since 0.1.0
  */
@@ -12,28 +18,139 @@ import { Config, type ConfigError, Effect, Option } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
 import { UsageError } from "./argv.js"
-import { defaultStoreDir, makeStoreLayout, type StoreLayout } from "../schema/StoreLayout.js"
+import { defaultLogDir, defaultStateDir, defaultStoreDir, localStoreLayout, type StoreLayout } from "../schema/StoreLayout.js"
 
-/** Parses a `--store` value into a chroot root directory. */
-export const storeRootFromUri = (uri: string): Effect.Effect<string, UsageError> => {
-  if (uri.startsWith("local?") || uri.startsWith("local://?")) {
-    const params = new URLSearchParams(uri.slice(uri.indexOf("?") + 1))
-    const root = params.get("root")
-    return root ? Effect.succeed(root) : Effect.succeed("/")
-  }
-  if (uri === "local" || uri === "auto") return Effect.succeed("/")
-  if (uri.startsWith("/") || uri.startsWith(".")) return Effect.succeed(uri)
-  return Effect.fail(new UsageError({ message: `don't know how to open Nix store '${uri}' (tsnix supports local stores: a root directory or local?root=DIR)` }))
+/** The store parameters that choose directories (Nix's LocalFSStoreConfig and StoreConfig). */
+const directoryParams = ["root", "store", "state", "real", "log"] as const
+
+/**
+ * Parameters Nix 2.8's local store knows that do not change where or how
+ * tsnix reads and writes the store: accepted and ignored.
+ */
+const ignoredParams: ReadonlySet<string> = new Set([
+  "path-info-cache-size",
+  "trusted",
+  "priority",
+  "want-mass-query",
+  "system-features",
+  "require-sigs"
+])
+
+/** A parsed `--store` value: the directory parameters it sets. */
+export interface StoreUri {
+  readonly root?: string
+  readonly store?: string
+  readonly state?: string
+  readonly real?: string
+  readonly log?: string
 }
+
+/** Nix's percentDecode: `%XX` becomes the byte XX (`+` stays `+`). */
+const percentDecode = (s: string): string | undefined => {
+  const bytes: Array<number> = []
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "%") {
+      const hex = s.slice(i + 1, i + 3)
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined
+      bytes.push(parseInt(hex, 16))
+      i += 2
+    } else bytes.push(...Buffer.from(s[i]!, "utf8"))
+  }
+  return Buffer.from(bytes).toString("utf8")
+}
+
+/** Nix's decodeQuery: `k=v` pairs split on `&`; the first of a repeated key wins; a pair without `=` is dropped. */
+const decodeQuery = (uri: string, query: string): Effect.Effect<Map<string, string>, UsageError> =>
+  Effect.gen(function*() {
+    const out = new Map<string, string>()
+    for (const s of query.split("&")) {
+      if (s === "") continue
+      const e = s.indexOf("=")
+      if (e < 0) continue
+      const value = percentDecode(s.slice(e + 1))
+      if (value === undefined) return yield* new UsageError({ message: `invalid URI parameter '${s}' in store '${uri}'` })
+      const key = s.slice(0, e)
+      if (!out.has(key)) out.set(key, value)
+    }
+    return out
+  })
+
+/** Nix's test for a store given as a path: no `://`, and at least one `/`. */
+const isNonUriPath = (spec: string): boolean => !spec.includes("://") && spec.includes("/")
+
+/**
+ * Parses a `--store` value into its directory parameters. A parameter Nix's
+ * local store does not know is an error naming it (Nix 2.8 only warns
+ * "unknown setting"); a directory that is not absolute is Nix's
+ * "not an absolute path" error.
+ */
+export const parseStoreUri = (uri: string): Effect.Effect<StoreUri, UsageError> =>
+  Effect.gen(function*() {
+    const q = uri.indexOf("?")
+    const base = q < 0 ? uri : uri.slice(0, q)
+    const params = q < 0 ? new Map<string, string>() : yield* decodeQuery(uri, uri.slice(q + 1))
+    let root: string | undefined
+    if (base === "" || base === "auto" || base === "local") root = undefined
+    else if (isNonUriPath(base)) root = path.resolve(base)
+    else {
+      return yield* new UsageError({
+        message: `don't know how to open Nix store '${uri}' (tsnix supports local stores: a root directory or local?root=DIR)`
+      })
+    }
+    for (const key of params.keys()) {
+      if (!(directoryParams as ReadonlyArray<string>).includes(key) && !ignoredParams.has(key)) {
+        return yield* new UsageError({
+          message: `unknown setting '${key}' in store '${uri}' (a local store takes ${directoryParams.join(", ")})`
+        })
+      }
+    }
+    const out: { -readonly [K in keyof StoreUri]: string } = {}
+    for (const key of directoryParams) {
+      const v = params.get(key)
+      if (v === undefined) continue
+      if (v === "" && key === "root") continue
+      if (!v.startsWith("/")) return yield* new UsageError({ message: `not an absolute path: '${v}'` })
+      out[key] = v
+    }
+    // A path spelling sets the root, over any root= parameter (Nix's params2["root"] = absPath(uri)).
+    if (root !== undefined) out.root = root
+    return out
+  })
+
+/** Parses a `--store` value into a chroot root directory (`""` for a store without one). */
+export const storeRootFromUri = (uri: string): Effect.Effect<string, UsageError> =>
+  Effect.map(parseStoreUri(uri), (u) => u.root ?? "")
+
+/** Reads an absolute directory from the environment (Nix's canonPath: relative is an error). */
+const envDir = (name: string): Effect.Effect<Option.Option<string>, UsageError | ConfigError.ConfigError> =>
+  Effect.flatMap(Config.option(Config.string(name)), (o) =>
+    Option.isSome(o) && o.value !== "" && !o.value.startsWith("/")
+      ? Effect.fail(new UsageError({ message: `not an absolute path: '${o.value}' (${name})` }))
+      : Effect.succeed(Option.filter(o, (v) => v !== "")))
 
 /** Resolves the store layout from `--store` and the environment. */
 export const selectStore = (storeFlag: string | undefined): Effect.Effect<StoreLayout, UsageError | ConfigError.ConfigError> =>
   Effect.gen(function*() {
-    const storeDir = yield* Config.string("NIX_STORE_DIR").pipe(Config.withDefault(defaultStoreDir))
-    if (storeFlag !== undefined) return makeStoreLayout(yield* storeRootFromUri(storeFlag), storeDir)
+    const envStore = yield* envDir("NIX_STORE_DIR")
+    const storeDir = Option.isSome(envStore)
+      ? envStore.value
+      : Option.getOrElse(yield* envDir("NIX_STORE"), () => defaultStoreDir)
+    const stateDir = Option.getOrElse(yield* envDir("NIX_STATE_DIR"), () => defaultStateDir)
+    const logDir = Option.getOrElse(yield* envDir("NIX_LOG_DIR"), () => defaultLogDir)
+    const fromUri = (u: StoreUri): StoreLayout =>
+      localStoreLayout({
+        root: u.root,
+        storeDir: u.store ?? storeDir,
+        stateDir: u.state,
+        realStoreDir: u.real,
+        logDir: u.log,
+        defaultStateDir: stateDir,
+        defaultLogDir: logDir
+      })
+    if (storeFlag !== undefined) return fromUri(yield* parseStoreUri(storeFlag))
     const env = yield* Config.option(Config.string("TSNIX_STORE"))
-    if (Option.isSome(env) && env.value !== "") return makeStoreLayout(yield* storeRootFromUri(env.value), storeDir)
+    if (Option.isSome(env) && env.value !== "") return fromUri(yield* parseStoreUri(env.value))
     const xdg = yield* Config.option(Config.string("XDG_DATA_HOME"))
     const base = Option.isSome(xdg) && xdg.value !== "" ? xdg.value : path.join(os.homedir(), ".local/share")
-    return makeStoreLayout(path.join(base, "tsnix/root"), storeDir)
+    return fromUri({ root: path.join(base, "tsnix/root") })
   })

@@ -20,6 +20,7 @@ import type {
 import { PathInUseError, PathNotValidError } from "./errors.js"
 import { openDb, type OpenDbOptions } from "./open.js"
 import { registerBatch } from "./register.js"
+import { failedPathsStatement, hasFailedPathsQuery } from "./schema.js"
 import { toStoreDbError } from "./transaction.js"
 import { compareStrings, makeRankGraph, ReferenceCycleError, topoSortRanks } from "../core/topoSort.js"
 
@@ -155,6 +156,8 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
     const maxPathId = sql.unsafe("select max(id) from ValidPaths").values.pipe(
       Effect.map((rows) => (rows[0]?.[0] as number | null | undefined) ?? undefined)
     )
+
+    const hasFailedPaths = sql.unsafe<{ n: number }>(hasFailedPathsQuery).pipe(Effect.map((rows) => (rows[0]?.n ?? 0) > 0))
 
     const queryPathInfo = (path: string) =>
       oneRead<InfoRow>("queryPathInfo", infoSql, [path]).pipe(Effect.map((rows) => (rows[0] ? Option.some(toInfo(rows[0])) : Option.none())))
@@ -418,29 +421,42 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
         tx.write("registerValidPaths", registerBatch(sql, infos), { foreignKeys: false }).pipe(span("registerValidPaths")),
       invalidatePath: (path) => invalidatePaths([path]),
       invalidatePaths,
+      // FailedPaths is tsnix's own table: created by the first registration, absent from a
+      // database Nix made (then there are no failed paths, and clearing has nothing to do).
       registerFailedPaths: (paths, time) =>
         tx.write(
           "registerFailedPaths",
-          sql.unsafe("insert or replace into FailedPaths (path, time) select value, ? from json_each(?)", [
-            time ?? Math.floor(Date.now() / 1000),
-            JSON.stringify(paths)
-          ]).raw
+          Effect.zipRight(
+            sql.unsafe(failedPathsStatement()).raw,
+            sql.unsafe("insert or replace into FailedPaths (path, time) select value, ? from json_each(?)", [
+              time ?? Math.floor(Date.now() / 1000),
+              JSON.stringify(paths)
+            ]).raw
+          )
         ).pipe(Effect.asVoid, span("registerFailedPaths")),
       isFailedPath: (path) =>
-        oneRead("isFailedPath", "select 1 as x from FailedPaths where path = ?", [path]).pipe(
-          Effect.map((rows) => rows.length > 0)
-        ),
-      queryFailedPaths: one(
+        tx.read(
+          "isFailedPath",
+          Effect.flatMap(hasFailedPaths, (has) =>
+            has
+              ? Effect.map(sql.unsafe("select 1 as x from FailedPaths where path = ?", [path]), (rows) => rows.length > 0)
+              : Effect.succeed(false))
+        ).pipe(span("isFailedPath")),
+      queryFailedPaths: tx.read(
         "queryFailedPaths",
-        sql.unsafe<FailedPath>("select path, time from FailedPaths order by path")
-      ),
+        Effect.flatMap(hasFailedPaths, (has) =>
+          has ? sql.unsafe<FailedPath>("select path, time from FailedPaths order by path") : Effect.succeed([]))
+      ).pipe(span("queryFailedPaths")),
       writeTransaction: (operation, body) => tx.write(operation, body).pipe(span("writeTransaction")),
       clearFailedPaths: (paths) =>
         tx.write(
           "clearFailedPaths",
-          paths === "all"
-            ? sql.unsafe("delete from FailedPaths").raw
-            : sql.unsafe("delete from FailedPaths where path in (select value from json_each(?))", [JSON.stringify(paths)]).raw
+          Effect.flatMap(hasFailedPaths, (has) =>
+            !has
+              ? Effect.void
+              : paths === "all"
+              ? sql.unsafe("delete from FailedPaths").raw
+              : sql.unsafe("delete from FailedPaths where path in (select value from json_each(?))", [JSON.stringify(paths)]).raw)
         ).pipe(Effect.asVoid, span("clearFailedPaths"))
     }
     return shape

@@ -22,7 +22,7 @@ import {
   StoreDbError,
   UpgradeLockError
 } from "./errors.js"
-import { currentSchemaVersion, failedPathsStatement, oldestUpgradableVersion, schemaStatements } from "./schema.js"
+import { currentSchemaVersion, oldestUpgradableVersion, schemaStatements } from "./schema.js"
 import { readSchemaVersion, writeSchemaVersion } from "./schemaFile.js"
 import { makeTransactor, toStoreDbError, type Transactor } from "./transaction.js"
 import { upgradeFromInfoFiles, upgradeSqlSchema, type UpgradeProgress } from "./upgrade.js"
@@ -135,8 +135,8 @@ export const createSchema = (sql: SqlClient.SqlClient, tx: Transactor) =>
 
 /**
  * Opens the database of a store: creates it (and its directories) when there is
- * none, refuses a newer schema, upgrades an older one (schema 5..9), and makes
- * sure the FailedPaths table exists.
+ * none, refuses a newer schema, upgrades an older one (schema 5..9). An existing
+ * schema-10 database is not written to by opening it.
  */
 export const openDb = (options: OpenDbOptions): Effect.Effect<OpenedDb, OpenDbError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -202,15 +202,6 @@ export const openDb = (options: OpenDbOptions): Effect.Effect<OpenedDb, OpenDbEr
     if (version === 0) {
       yield* createSchema(sql, tx)
       yield* writeSchemaVersion(dbDir, currentSchemaVersion)
-    } else {
-      // Databases written by Nix 2.8 have no FailedPaths table; tsnix keeps one.
-      const rows = yield* tx.single(
-        "checking tables",
-        sql.unsafe<{ n: number }>("select count(*) as n from sqlite_master where type = 'table' and name = 'FailedPaths'")
-      )
-      if ((rows[0]?.n ?? 0) === 0) {
-        yield* tx.write("creating FailedPaths", sql.unsafe(failedPathsStatement()).raw)
-      }
     }
     return { sql, tx, readOnly, dbFile }
   })

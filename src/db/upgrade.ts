@@ -1,5 +1,5 @@
 /**
- * Upgrades of older store databases to schema 10 (plus FailedPaths).
+ * Upgrades of older store databases to schema 10 (FailedPaths kept where there are failed paths).
  *
  * Each upgrade runs in ONE write transaction; the caller writes the schema
  * file only after the commit, so an interrupted upgrade loses nothing and is
@@ -16,7 +16,7 @@ import type { StoreLayout } from "../schema/StoreLayout.js"
 import { CorruptInfoFileError, DanglingReferenceError, DbIoError } from "./errors.js"
 import { parseInfoFile } from "./infoFiles.js"
 import { registerBatch } from "./register.js"
-import { laterValidPathsColumns, schemaStatements } from "./schema.js"
+import { failedPathsStatement, hasFailedPathsQuery, laterValidPathsColumns, schemaStatements } from "./schema.js"
 import type { Transactor } from "./transaction.js"
 
 /** A progress report of an upgrade. */
@@ -26,7 +26,7 @@ export interface UpgradeProgress {
   readonly total: number
 }
 
-/** Brings a SQLite database of schema 6..9 to schema 10 (adds missing columns, recreates FailedPaths). */
+/** Brings a SQLite database of schema 6..9 to schema 10 (adds missing columns; a schema 6..8 FailedPaths table is kept). */
 export const upgradeSqlSchema = (
   sql: SqlClient.SqlClient,
   tx: Transactor,
@@ -121,11 +121,13 @@ export const upgradeFromInfoFiles = (options: InfoFilesUpgradeOptions) =>
       "upgrading the store database from schema 5",
       Effect.gen(function*() {
         for (const s of schemaStatements) yield* sql.unsafe(s).raw
-        for (const t of ["Refs", "DerivationOutputs", "ValidPaths", "FailedPaths"]) {
+        const hasFailed = ((yield* sql.unsafe<{ n: number }>(hasFailedPathsQuery))[0]?.n ?? 0) > 0
+        for (const t of ["Refs", "DerivationOutputs", "ValidPaths", ...(hasFailed ? ["FailedPaths"] : [])]) {
           yield* sql.unsafe(`delete from ${t}`).raw
         }
         yield* registerBatch(sql, infos, (done, total) => onProgress?.({ phase: "registering", done, total }))
         if (failed.length > 0) {
+          yield* sql.unsafe(failedPathsStatement()).raw
           yield* sql.unsafe(
             "insert or replace into FailedPaths (path, time) select j.value ->> 0, j.value ->> 1 from json_each(?) j",
             [JSON.stringify(failed)]

@@ -145,7 +145,7 @@ const isInStore = (storeDir: string, p: string): boolean => p.startsWith(storeDi
 
 /**
  * The live service: paths inside `layout.storeDir` are read from the store's
- * real location under `layout.root`; any other path is read as a plain file.
+ * real location (under `layout.realStoreDir`); any other path is read as a plain file.
  */
 export const make = (layout: StoreLayout): Effect.Effect<DerivationsShape, never, FileSystem.FileSystem> =>
   Effect.map(FileSystem.FileSystem, (fs) =>

@@ -146,9 +146,11 @@ describe("opening", () => {
       const { sql } = yield* openDb({ layout })
       expect(fs.readFileSync(path.join(layout.dbDir, "schema"), "utf8")).toBe("10")
       const names = (yield* sql.unsafe<{ name: string }>("select name from sqlite_master order by name")).map((r) => r.name)
-      for (const n of ["ValidPaths", "Refs", "DerivationOutputs", "FailedPaths", "IndexReferrer", "IndexReference", "IndexDerivationOutputs", "DeleteSelfRefs"]) {
+      for (const n of ["ValidPaths", "Refs", "DerivationOutputs", "IndexReferrer", "IndexReference", "IndexDerivationOutputs", "DeleteSelfRefs"]) {
         expect(names).toContain(n)
       }
+      // tsnix's FailedPaths table comes with the first failed path, not with a new database.
+      expect(names).not.toContain("FailedPaths")
       const pragmas = yield* sql.unsafe<{ journal_mode: string }>("pragma journal_mode")
       expect(pragmas[0]!.journal_mode).toBe("wal")
       const fk = yield* sql.unsafe<{ foreign_keys: number }>("pragma foreign_keys")

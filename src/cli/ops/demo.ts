@@ -38,7 +38,7 @@ export const demoOperation: Operation = Effect.scoped(
     const src = parsed.args[0] ?? (yield* makeSample).root
     yield* withStore(Effect.gen(function*() {
       const store = yield* Store
-      const lines: Array<string> = [`store: ${layout.root} (logical store directory ${layout.storeDir})`]
+      const lines: Array<string> = [`store: ${layout.root || layout.realStoreDir} (logical store directory ${layout.storeDir})`]
       const added = yield* store.addToStore(src)
       lines.push(`added ${src}:`, `  ${added}`)
       const wrapper = yield* store.addTextToStore("hello-wrapper", `#!/bin/sh\nexec ${added}/bin/hello "$@"\n`, [added])
