@@ -119,3 +119,17 @@ export class PathNotValidError extends Data.TaggedError("PathNotValidError")<{
 
 /** Errors every database operation can fail with. */
 export type DbFailure = StoreDbError | DatabaseBusyError
+
+/** A new store cannot be created: a directory on the way is not writable by this user (or is on a read-only mount). */
+export class StoreNotWritableError extends Data.TaggedError("StoreNotWritableError")<{
+  /** The directory that could not be written (the nearest existing parent of what was to be created). */
+  readonly path: string
+  /** What was being created. */
+  readonly creating: string
+  readonly code: string
+}> {
+  override get message() {
+    const why = this.code === "EROFS" ? "is on a read-only file system" : "is not writable by this user"
+    return `cannot create the Nix store: directory '${this.path}' ${why} (creating '${this.creating}')`
+  }
+}

@@ -2,6 +2,17 @@
  * Opening the store database: client + pragmas, creation of a new database,
  * version checks and upgrades of older ones.
  *
+ * A read-only opening writes nothing. SQLite's WAL rules decide how: a
+ * reader of a WAL database needs the `-wal`/`-shm` files, and creates them
+ * (and leaves them behind) when it can write the directory, or fails when it
+ * cannot. So when a `-wal` file exists (a writer has the database open, or
+ * left it so), the database is opened read-only through them; when none
+ * exists (no writer has it open), it is opened `immutable=1`: SQLite then
+ * reads the main file only and takes no locks. A writer that starts during
+ * such a read may checkpoint into the file under it (SQLite may then report
+ * a corrupt read, which a retry of the command clears); Nix checkpoints only
+ * at 40000 pages or when its last connection closes.
+ *
  * @since 0.1.0
  */
 import * as fs from "node:fs"
@@ -20,6 +31,7 @@ import {
   SchemaTooNewError,
   SchemaTooOldError,
   StoreDbError,
+  StoreNotWritableError,
   UpgradeLockError
 } from "./errors.js"
 import { currentSchemaVersion, oldestUpgradableVersion, schemaStatements } from "./schema.js"
@@ -72,6 +84,37 @@ export type OpenDbError =
   | DbIoError
   | UpgradeLockError
   | ReadOnlyStoreError
+  | StoreNotWritableError
+
+// better-sqlite3 reads SQLITE_USE_URI once, when its addon loads (the first connection of the
+// process): URI file names are needed for `immutable=1`. Only names starting with `file:` are
+// affected; tsnix's database names are absolute paths.
+if (process.env["SQLITE_USE_URI"] === undefined) process.env["SQLITE_USE_URI"] = "1"
+
+/** A SQLite URI for `file`, opened immutable (`%`, `?` and `#` escaped). */
+const immutableUri = (file: string): string =>
+  `file:${file.replace(/[%?#]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0"))}?immutable=1`
+
+/** Whether this process may write `file` (an existing file). */
+const isWritableFile = (file: string): boolean => {
+  try {
+    fs.accessSync(file, fs.constants.W_OK)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT"
+  }
+}
+
+/** The nearest existing ancestor directory of `p` (whose permissions decide whether `p` can be made). */
+export const nearestExistingDir = (p: string): string => {
+  let cur = path.dirname(p)
+  while (!fs.existsSync(cur)) {
+    const up = path.dirname(cur)
+    if (up === cur) break
+    cur = up
+  }
+  return cur
+}
 
 /** Whether this process may create files in `dir`. */
 export const isWritableDir = (dir: string): boolean => {
@@ -102,11 +145,18 @@ const ensureDbDir = (dbDir: string): Effect.Effect<boolean, DbIoError> =>
 /** Opens the SQLite client on `dbFile` with tsnix's pragmas. */
 export const openClient = (
   dbFile: string,
-  options: { readonly readOnly: boolean; readonly fsyncMetadata: boolean; readonly busyTimeoutMillis: number }
+  options: {
+    readonly readOnly: boolean
+    readonly fsyncMetadata: boolean
+    readonly busyTimeoutMillis: number
+    /** Read-only without `-wal`/`-shm`: SQLite's `immutable=1` (see the module comment). */
+    readonly immutable?: boolean | undefined
+  }
 ): Effect.Effect<SqlClient.SqlClient, StoreDbError, Scope.Scope> =>
   Effect.gen(function*() {
+    const filename = options.readOnly && options.immutable === true ? immutableUri(dbFile) : dbFile
     const ctx = yield* Layer.build(
-      SqliteClient.layer({ filename: dbFile, readonly: options.readOnly, disableWAL: options.readOnly, prepareCacheSize: 500 })
+      SqliteClient.layer({ filename, readonly: options.readOnly, disableWAL: options.readOnly, prepareCacheSize: 500 })
     ).pipe(
       Effect.catchAll((cause) => Effect.fail(toStoreDbError(`opening ${dbFile}`)(cause))),
       Effect.catchAllDefect((cause) => Effect.fail(toStoreDbError(`opening ${dbFile}`)(cause)))
@@ -142,7 +192,9 @@ export const openDb = (options: OpenDbOptions): Effect.Effect<OpenedDb, OpenDbEr
   Effect.gen(function*() {
     const { dbDir } = options.layout
     const dbFile = path.join(dbDir, "db.sqlite")
-    const writable = options.readOnly === true ? false : yield* ensureDbDir(dbDir)
+    // Writable when the directory and an existing database file are (another user's store, or a
+    // read-only mount, is opened read-only).
+    const writable = options.readOnly === true ? false : (yield* ensureDbDir(dbDir)) && isWritableFile(dbFile)
     const readOnly = !writable
     const clientOptions = {
       readOnly,
@@ -161,13 +213,18 @@ export const openDb = (options: OpenDbOptions): Effect.Effect<OpenedDb, OpenDbEr
 
     if (readOnly) {
       if (version !== currentSchemaVersion && !(version === 0 && fs.existsSync(dbFile))) {
+        if (version === 0 && options.readOnly !== true) {
+          // Not asked to be read-only: the database cannot be created.
+          const dir = fs.existsSync(dbDir) ? dbDir : nearestExistingDir(dbDir)
+          return yield* new StoreNotWritableError({ path: dir, creating: fs.existsSync(dbDir) ? dbFile : dbDir, code: "EACCES" })
+        }
         return yield* Effect.fail(
           version === 0
             ? new StoreDbError({ operation: "opening", message: `no store database at ${dbFile} (read-only)` })
             : new ReadOnlyStoreError({ operation: `upgrade the store database from schema ${version}` })
         )
       }
-      const sql = yield* openClient(dbFile, clientOptions)
+      const sql = yield* openClient(dbFile, { ...clientOptions, immutable: !fs.existsSync(`${dbFile}-wal`) })
       return { sql, tx: makeTransactor(sql, { readOnly: true, ...busyPolicyOf(options) }), readOnly, dbFile }
     }
 

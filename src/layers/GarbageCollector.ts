@@ -8,6 +8,7 @@
  */
 import { Effect, Layer } from "effect"
 import { compareStrings } from "../core/topoSort.js"
+import { ReadOnlyStoreError } from "../db/errors.js"
 import { analyse, deleteDead, deleteSpecific, printableDead } from "../gc/collect.js"
 import { defaultGcSettings } from "../gc/context.js"
 import type { GcContext, GcSettings } from "../gc/context.js"
@@ -56,6 +57,8 @@ export const make = (settings: Partial<GcSettings> = {}) =>
       })).pipe(Effect.withSpan("GarbageCollector.liveness")),
       collectGarbage: (options) =>
         Effect.scoped(Effect.gen(function*() {
+          // Stray entries are deleted without a database write: refuse before anything.
+          if (ctx.db.readOnly) return yield* new ReadOnlyStoreError({ operation: "collect garbage" })
           const session = yield* openSession(ctx)
           const a = yield* analyse(ctx, session, { ignoreLiveness: false, ...flags })
           return yield* deleteDead(ctx, session, a, options?.maxFreed)
@@ -63,6 +66,7 @@ export const make = (settings: Partial<GcSettings> = {}) =>
       deletePaths: (paths, options) =>
         Effect.scoped(Effect.gen(function*() {
           const ignore = options?.ignoreLiveness === true
+          if (ctx.db.readOnly) return yield* new ReadOnlyStoreError({ operation: "delete paths" })
           const session = yield* openSession(ctx)
           // --ignore-liveness also disables keep-* (as Nix 2.8 does).
           const a = yield* analyse(ctx, session, ignore

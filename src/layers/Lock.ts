@@ -13,7 +13,7 @@ import { Effect, Layer, Option, Ref } from "effect"
 import type { Scope } from "effect"
 import * as path from "node:path"
 import { busy, waitFor } from "../lock/acquire.js"
-import { closeFd, fdSize, mkdirp, openLockFile, tryFlock, unflock, unlinkQuiet, writeAll } from "../lock/flock.js"
+import { closeFd, fdSize, mkdirp, openLockFile, openLockFileReadOnly, tryFlock, unflock, unlinkQuiet, writeAll } from "../lock/flock.js"
 import { sendRootToCollector, serveGcRoots } from "../lock/gcSocket.js"
 import { makeLockOps } from "../lock/make.js"
 import type { LockBackend, LockKeys } from "../lock/make.js"
@@ -78,11 +78,45 @@ export const flockBackend: LockBackend<FdHandle> = {
     )
 }
 
+/**
+ * The flock backend of a store opened read-only: lock files are opened for
+ * reading (flock works on such a descriptor) and never created, written or
+ * deleted. A lock file that is missing, or that this user may not read, is
+ * gone without (`fd` -1): a reader of another user's store cannot take the
+ * owner's locks, and holds none of them.
+ */
+export const readOnlyFlockBackend: LockBackend<FdHandle> = {
+  tryLock: (key, mode) =>
+    Effect.gen(function*() {
+      const fd = yield* openLockFileReadOnly(key)
+      if (fd === undefined) return Option.some({ key, fd: -1 })
+      const ok = yield* tryFlock(fd, mode, key).pipe(Effect.tapError(() => closeFd(fd)))
+      if (ok) return Option.some({ key, fd })
+      yield* closeFd(fd)
+      return Option.none()
+    }),
+  convert: (h, mode) => (h.fd < 0 ? Effect.succeed(true) : tryFlock(h.fd, mode, h.key)),
+  unlock: (h) => (h.fd < 0 ? Effect.void : Effect.ignore(unflock(h.fd, h.key))),
+  isStale: (h) => (h.fd < 0 ? Effect.succeed(false) : Effect.map(fdSize(h.fd, h.key), (size) => size !== 0)),
+  release: (h) => (h.fd < 0 ? Effect.void : closeFd(h.fd))
+}
+
+/** Options of the live Lock layer. */
+export interface LockOptions {
+  /**
+   * The store is opened read-only: nothing is created or written (see
+   * {@link readOnlyFlockBackend}); temporary roots are neither recorded nor
+   * served, and dead processes' temp-roots files are left in place.
+   */
+  readonly readOnly?: boolean | undefined
+}
+
 /** Builds the live Lock service for `layout`; temp roots and the GC lock descriptor live until the scope closes. */
-export const make = (layout: StoreLayout): Effect.Effect<LockShape, never, Scope.Scope> =>
+export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Effect<LockShape, never, Scope.Scope> =>
   Effect.gen(function*() {
     const files = lockFiles(layout)
-    const ops = makeLockOps(flockBackend, files)
+    const readOnly = options.readOnly === true
+    const ops = makeLockOps(readOnly ? readOnlyFlockBackend : flockBackend, files)
 
     const own = yield* Ref.make(Option.none<OwnTempRootsFile>())
     const ownLock = yield* Effect.makeSemaphore(1)
@@ -115,6 +149,8 @@ export const make = (layout: StoreLayout): Effect.Effect<LockShape, never, Scope
     const addTempRoot = (storePath: string): Effect.Effect<void, LockError> =>
       Effect.gen(function*() {
         yield* checkStorePath(layout.storeDir, storePath)
+        // A read-only store adds nothing, so it has nothing to protect from the collector.
+        if (readOnly) return
         const file = yield* ownFile
         const append = appendOwnTempRoot(file, encodeTempRoot(storePath))
         const attempt = Effect.gen(function*() {
@@ -130,10 +166,12 @@ export const make = (layout: StoreLayout): Effect.Effect<LockShape, never, Scope
       ...ops,
       addTempRoot,
       readTempRoots: (options) =>
-        readTempRootsDir(files.tempRootsDir, options?.removeDead ?? true).pipe(Effect.withSpan("Lock.readTempRoots")),
-      serveTempRoots: (onRoot) => serveGcRoots(files.gcSocket, onRoot).pipe(Effect.withSpan("Lock.serveTempRoots"))
+        readTempRootsDir(files.tempRootsDir, options?.removeDead ?? true, readOnly).pipe(Effect.withSpan("Lock.readTempRoots")),
+      // Read-only: no socket (it would be a file in the state directory); a read-only collector deletes nothing.
+      serveTempRoots: (onRoot) =>
+        readOnly ? Effect.void : serveGcRoots(files.gcSocket, onRoot).pipe(Effect.withSpan("Lock.serveTempRoots"))
     } satisfies LockShape
   })
 
 /** The live Lock layer for the store laid out as `layout`. */
-export const layer = (layout: StoreLayout): Layer.Layer<Lock> => Layer.scoped(Lock, make(layout))
+export const layer = (layout: StoreLayout, options: LockOptions = {}): Layer.Layer<Lock> => Layer.scoped(Lock, make(layout, options))

@@ -18,7 +18,7 @@ import * as path from "node:path"
 import { makeStoreDb } from "../db/makeStoreDb.js"
 import { isWritableDir } from "../db/open.js"
 import type { UpgradeProgress } from "../db/upgrade.js"
-import { DbIoError, PathNotValidError, ReadOnlyStoreError } from "../db/errors.js"
+import { PathNotValidError, ReadOnlyStoreError } from "../db/errors.js"
 import { dumpPath } from "../nar/dump.js"
 import { makeStoreLayout, toRealPath, type StoreLayout } from "../schema/StoreLayout.js"
 import { Lock, type LockError } from "../services/Lock.js"
@@ -31,12 +31,13 @@ import { removeTree } from "../store/removeTree.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "../store/drvOutputs.js"
 import { exportPaths, importPaths } from "../store/exportImport.js"
 import { verifyPath, verifyStore } from "../store/verify.js"
+import { ensureStateLayout, type StateLayoutError } from "../store/stateLayout.js"
 import * as LockLive from "./Lock.js"
 
 /** How to open a local store. */
 export interface StoreOptions {
   readonly layout: StoreLayout
-  /** Refuse every write (also implied when the state directory is not writable). */
+  /** Refuse every write, create nothing (also implied when the existing database is not writable). */
   readonly readOnly?: boolean | undefined
   /** `false`: SQLite synchronous = OFF (Nix's fsync-metadata). */
   readonly fsyncMetadata?: boolean | undefined
@@ -46,37 +47,39 @@ export interface StoreOptions {
   readonly onUpgradeProgress?: ((progress: UpgradeProgress) => void) | undefined
 }
 
-/** Nearest existing ancestor (for deciding writability of a store not created yet). */
-const existingAncestor = (p: string): string => {
-  let cur = p
-  while (!fs.existsSync(cur)) {
-    const up = path.dirname(cur)
-    if (up === cur) break
-    cur = up
+/**
+ * Whether an existing store is opened read-only: its database (or the
+ * database directory) is not writable by this process (another user's store,
+ * a read-only mount). A store without a database is to be created.
+ */
+const existingStoreIsReadOnly = (layout: StoreLayout): boolean => {
+  const dbFile = path.join(layout.dbDir, "db.sqlite")
+  if (!fs.existsSync(dbFile) && !fs.existsSync(path.join(layout.dbDir, "schema"))) return false
+  if (!isWritableDir(layout.dbDir)) return true
+  try {
+    fs.accessSync(dbFile, fs.constants.W_OK)
+    return false
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ENOENT"
   }
-  return cur
 }
 
 /**
  * The StoreDb service of a layout, opened while holding the big lock shared
  * (exclusive during an upgrade). Requires the Lock service.
  */
-export const storeDbLayer = (options: StoreOptions): Layer.Layer<StoreDb, OpenError | LockError, Lock> =>
+export const storeDbLayer = (options: StoreOptions): Layer.Layer<StoreDb, OpenError | LockError | StateLayoutError, Lock> =>
   Layer.scoped(
     StoreDb,
     Effect.gen(function*() {
       const { layout } = options
-      const readOnly = options.readOnly === true || !isWritableDir(existingAncestor(layout.stateDir))
+      // Read-only (asked for, or the store is not ours to write): nothing is created or locked.
+      const readOnly = options.readOnly === true || existingStoreIsReadOnly(layout)
       const busyPolicy = { maxWait: `${options.busyMaxWaitSeconds ?? 300} seconds` as const }
       if (readOnly) {
         return yield* makeStoreDb({ layout, readOnly: true, busyPolicy })
       }
-      for (const dir of [layout.dbDir, layout.realStoreDir]) {
-        yield* Effect.tryPromise({
-          try: () => fsp.mkdir(dir, { recursive: true }),
-          catch: (cause) => new DbIoError({ path: dir, operation: "creating", cause })
-        })
-      }
+      yield* ensureStateLayout(layout)
       const lock = yield* Lock
       const big = yield* lock.bigLock("shared", { waitMessage: "waiting for the big Nix store lock..." })
       return yield* makeStoreDb({
@@ -134,12 +137,18 @@ export const make = (layout: StoreLayout): Effect.Effect<StoreShape, never, Stor
     return shape
   })
 
-/** A local store with its StoreDb and Lock services, for `options.layout`. */
-export const layer = (options: StoreOptions) => {
-  const lockLayer = LockLive.layer(options.layout)
-  const dbLayer = storeDbLayer(options).pipe(Layer.provideMerge(lockLayer))
-  return Layer.effect(Store, make(options.layout)).pipe(Layer.provideMerge(dbLayer))
-}
+/**
+ * A local store with its StoreDb and Lock services, for `options.layout`.
+ * Read-only (asked for, or an existing store this process may not write):
+ * nothing in the store is created, written or locked for writing.
+ */
+export const layer = (options: StoreOptions) =>
+  Layer.unwrapEffect(Effect.sync(() => {
+    const readOnly = options.readOnly === true || existingStoreIsReadOnly(options.layout)
+    const lockLayer = LockLive.layer(options.layout, { readOnly })
+    const dbLayer = storeDbLayer({ ...options, readOnly }).pipe(Layer.provideMerge(lockLayer))
+    return Layer.effect(Store, make(options.layout)).pipe(Layer.provideMerge(dbLayer))
+  }))
 
 /** A local store in a fresh temporary directory (removed when the layer's scope closes). */
 export const layerTest = Layer.unwrapScoped(

@@ -73,6 +73,21 @@ export const openLockFile = (path: string, create: boolean): Effect.Effect<numbe
     })
   })
 
+/**
+ * Opens an existing lock file read-only, for a store opened read-only: flock
+ * works on such a descriptor, and nothing is created. A file that is missing
+ * or that this user may not read gives `undefined` (the caller then goes
+ * without that lock).
+ */
+export const openLockFileReadOnly = (path: string): Effect.Effect<number | undefined, LockIOError> =>
+  Effect.async<number | undefined, LockIOError>((resume) => {
+    fs.open(path, fs.constants.O_RDONLY, (err, fd) => {
+      if (err === null) resume(Effect.succeed(fd))
+      else if (err.code === "ENOENT" || err.code === "EACCES" || err.code === "EPERM") resume(Effect.succeed(undefined))
+      else resume(Effect.fail(ioError(path, "open")(err)))
+    })
+  })
+
 /** Closes `fd` (which releases its flock). Errors are ignored, as Nix does. */
 export const closeFd = (fd: number): Effect.Effect<void> =>
   Effect.async<void>((resume) => {

@@ -18,7 +18,7 @@ import { Effect, Option } from "effect"
 import * as path from "node:path"
 import type { LockError, LockIOError, TempRoots } from "../services/Lock.js"
 import { busy, waitFor } from "./acquire.js"
-import { closeFd, exists, fdSize, listDir, mkdirp, openLockFile, readAll, tryFlock, unlinkQuiet, writeAll } from "./flock.js"
+import { closeFd, exists, fdSize, listDir, mkdirp, openLockFile, openLockFileReadOnly, readAll, tryFlock, unlinkQuiet, writeAll } from "./flock.js"
 import { parseTempRoots } from "./tempRootsFormat.js"
 
 /** This process's open, write-locked temp-roots file. */
@@ -97,15 +97,16 @@ export const appendOwnTempRoot = (file: OwnTempRootsFile, bytes: Uint8Array): Ef
 type FileResult = { readonly name: string; readonly dead: boolean; readonly roots: ReadonlyArray<string> }
 
 /** Examines one temp-roots file as Nix's `findTempRoots` does. */
-const examine = (dir: string, name: string, removeDead: boolean): Effect.Effect<Option.Option<FileResult>, LockIOError> =>
+const examine = (dir: string, name: string, removeDead: boolean, readOnly: boolean): Effect.Effect<Option.Option<FileResult>, LockIOError> =>
   Effect.gen(function*() {
     const file = path.join(dir, name)
-    const fd = yield* openLockFile(file, false)
+    // Read-only: opened for reading (another user's files may be unreadable: skipped), never removed.
+    const fd = yield* (readOnly ? openLockFileReadOnly(file) : openLockFile(file, false))
     if (fd === undefined) return Option.none() // it is fine for the file to have disappeared
     return yield* Effect.gen(function*() {
       if (yield* tryFlock(fd, "exclusive", file)) {
         // Only possible if the owner died: its roots no longer matter.
-        if (removeDead) {
+        if (removeDead && !readOnly) {
           yield* unlinkQuiet(file)
           yield* writeAll(fd, new Uint8Array([0x64]), file)
         }
@@ -117,12 +118,13 @@ const examine = (dir: string, name: string, removeDead: boolean): Effect.Effect<
 
 /**
  * Reads every temp-roots file in `tempRootsDir` (hidden files ignored, as
- * Nix does). See {@link TempRoots}.
+ * Nix does). See {@link TempRoots}. `readOnly` (a store opened read-only):
+ * files are opened for reading only, unreadable ones skipped, none removed.
  */
-export const readTempRootsDir = (tempRootsDir: string, removeDead: boolean): Effect.Effect<TempRoots, LockIOError> =>
+export const readTempRootsDir = (tempRootsDir: string, removeDead: boolean, readOnly = false): Effect.Effect<TempRoots, LockIOError> =>
   Effect.gen(function*() {
     const names = (yield* listDir(tempRootsDir)).filter((n) => !n.startsWith(".")).sort()
-    const results = yield* Effect.forEach(names, (n) => examine(tempRootsDir, n, removeDead), { concurrency: 8 })
+    const results = yield* Effect.forEach(names, (n) => examine(tempRootsDir, n, removeDead, readOnly), { concurrency: 8 })
     const roots = new Set<string>()
     const byProcess = new Map<string, ReadonlyArray<string>>()
     const deadFiles: Array<string> = []
