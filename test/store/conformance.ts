@@ -118,7 +118,7 @@ export const storeConformance = <E>(name: string, layer: Layer.Layer<Store, E>) 
         expect(yield* store.queryAllValidPaths).toEqual([])
         expect(yield* leftovers).toEqual([])
         const entries = fs.existsSync(store.layout.realStoreDir) ? fs.readdirSync(store.layout.realStoreDir) : []
-        expect(entries.filter((n) => !n.endsWith(".lock"))).toEqual([])
+        expect(entries.filter((n) => !n.endsWith(".lock") && n !== ".links")).toEqual([])
         fs.rmSync(dir, { recursive: true, force: true })
       })))
 
