@@ -8,7 +8,7 @@
  * by golden/layout/generate.sh with Nix 2.8) and golden/db/nix-store-fixture.
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -227,5 +227,33 @@ describe("read-only operations on a database Nix 2.8 made", () => {
     expect(add.status).toBe(1)
     expect(add.stderr).toBe("error: cannot add to the store: the store database is opened read-only\n")
     expect(snapshot(root)).toEqual(before)
+  })
+
+  it.skipIf(!isRoot)(`run by another user while a writer has the database open (its -wal and -shm not writable)${isRoot ? "" : " (skipped: needs root to switch to another uid)"}`, async () => {
+    const root = copyFixture(fixture)
+    const dbFile = path.join(root, "nix/var/nix/db/db.sqlite")
+    const added = "/nix/store/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-new"
+    // A writer that commits a row into the WAL (not checkpointed) and keeps the database open.
+    const holder = spawn(process.execPath, ["-e", `
+      const Database = require(${JSON.stringify(require.resolve("better-sqlite3"))})
+      const db = new Database(${JSON.stringify(dbFile)})
+      db.pragma("journal_mode = WAL")
+      db.pragma("wal_autocheckpoint = 0")
+      db.prepare("insert into ValidPaths (path, hash, registrationTime, narSize) values (?, ?, 1, 0)").run(${JSON.stringify(added)}, "sha256:${"0".repeat(64)}")
+      process.stdout.write("holding\\n")
+      process.stdin.on("data", () => { db.close(); process.exit(0) })
+    `], { stdio: ["pipe", "pipe", "inherit"] })
+    try {
+      await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()))
+      spawnSync("chmod", ["-R", "go-w,go+rX", root])
+      expect(fs.existsSync(`${dbFile}-wal`)).toBe(true)
+      const r = await runTsnix(["--store", root, "--check-validity", added, paths.top!], { uid: nobody, gid: nobody })
+      expect({ err: r.stderr, rc: r.status }).toEqual({ err: "", rc: 0 })
+      const q = await runTsnix(["--store", root, "-q", "--hash", added], { uid: nobody, gid: nobody })
+      expect(q.stdout.toString()).toBe(`sha256:${"0".repeat(52)}\n`)
+    } finally {
+      holder.stdin.end("x")
+      await new Promise((resolve) => holder.on("close", resolve))
+    }
   })
 })
