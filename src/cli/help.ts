@@ -49,10 +49,12 @@ Subcommands:
 Global options:
   --store ROOT                 use the chroot store at ROOT (files in ROOT/nix/store, state in
                                ROOT/nix/var/nix); default $TSNIX_STORE, else
-                               $XDG_DATA_HOME/tsnix/root (~/.local/share/tsnix/root)
+                               $XDG_DATA_HOME/tsnix/root (~/.local/share/tsnix/root).
+                               Also Nix's local?root=R&store=/x/store&state=S&real=D&log=L
   --option NAME VALUE          set a setting (also read from NIX_CONFIG, in nix.conf syntax)
   -v, --verbose                more detail (repeat for more)
   --help, --version
 
-Environment: TSNIX_STORE, NIX_STORE_DIR (logical store directory, default /nix/store), NIX_CONFIG.
+Environment: TSNIX_STORE, NIX_STORE_DIR (logical store directory, default /nix/store), NIX_CONFIG,
+NIX_STATE_DIR and NIX_LOG_DIR (for a store without a root).
 `
