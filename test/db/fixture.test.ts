@@ -67,6 +67,31 @@ describe("a database written by Nix 2.8", () => {
       })
     ))
 
+  it.scoped("opened read-only or read-write, a Nix database is not written: same bytes, no -wal/-shm, no failed paths", () =>
+    Effect.gen(function*() {
+      const layout = yield* fixtureLayout
+      const dbFile = path.join(layout.dbDir, "db.sqlite")
+      const before = fs.readFileSync(dbFile)
+      for (const readOnly of [true, false]) {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const db = yield* openStoreDb({ layout, readOnly })
+          expect(db.readOnly).toBe(readOnly)
+          expect(yield* db.queryFailedPaths).toEqual([])
+          expect(yield* db.isFailedPath(goldenPaths().top!)).toBe(false)
+          expect((yield* db.queryAllValidPaths).length).toBeGreaterThan(0)
+          if (readOnly) {
+            // Immutable opening: SQLite made no -wal/-shm files.
+            expect(fs.readdirSync(layout.dbDir).sort()).toEqual(["db.sqlite", "schema"])
+            expect((yield* Effect.flip(db.registerFailedPaths([goldenPaths().top!])))._tag).toBe("ReadOnlyStoreError")
+          } else {
+            yield* db.clearFailedPaths("all")
+          }
+        }))
+        expect(fs.readFileSync(dbFile).equals(before)).toBe(true)
+        expect(fs.readdirSync(layout.dbDir).filter((n) => n.startsWith("db.sqlite"))).toEqual(["db.sqlite"])
+      }
+    }))
+
   it.scoped("a new tsnix database has Nix 2.8's schema exactly; FailedPaths comes with the first failed path", () =>
     Effect.gen(function*() {
       const nix = yield* fixtureLayout

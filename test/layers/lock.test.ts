@@ -333,3 +333,28 @@ describe("Lock test layer", () => {
       expect([...world.deletedLockFiles].sort()).toEqual([sp("d"), sp("e")].map((p) => `/tsnix-test${p}.lock`))
     }))
 })
+
+describe("Lock live (flock), read-only store", () => {
+  it.scopedLive("creates nothing; existing lock files are flocked read-only and exclude a writer's", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const layout = makeStoreLayout(dir)
+      const ro = yield* LiveLock.make(layout, { readOnly: true })
+      const now = { timeout: 0 }
+      // No lock files yet: the locks are taken without one, and none is made.
+      for (const lock of ["bigLock", "gcLock"] as const) expect(yield* canTake(ro[lock]("exclusive", now))).toBe(true)
+      yield* ro.addTempRoot("/nix/store/" + "a".repeat(32) + "-x")
+      expect((yield* ro.readTempRoots()).roots.size).toBe(0)
+      expect(fs.readdirSync(dir)).toEqual([])
+      // Once a writer made them, a read-only holder excludes the writer (and the other way round).
+      const rw = yield* LiveLock.make(layout)
+      yield* Effect.scoped(rw.gcLock("shared"))
+      const shared = yield* hold(ro.gcLock("shared"))
+      expect(yield* canTake(rw.gcLock("exclusive", now))).toBe(false)
+      yield* shared.close
+      const excl = yield* hold(rw.gcLock("exclusive"))
+      expect(yield* canTake(ro.gcLock("shared", now))).toBe(false)
+      yield* excl.close
+      expect(fs.statSync(layout.stateDir + "/gc.lock").size).toBe(0)
+    }))
+})
