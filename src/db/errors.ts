@@ -27,7 +27,9 @@ export class ReadOnlyStoreError extends Data.TaggedError("ReadOnlyStoreError")<{
   readonly operation: string
 }> {
   override get message() {
-    return `cannot ${this.operation}: the store database is opened read-only`
+    // Operation names of the StoreDb ("clearFailedPaths") read as words ("clear failed paths").
+    const what = this.operation.replace(/([a-z])([A-Z])/g, (_, a: string, b: string) => `${a} ${b.toLowerCase()}`)
+    return `cannot ${what}: the store database is opened read-only`
   }
 }
 
