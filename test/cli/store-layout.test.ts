@@ -256,4 +256,21 @@ describe("read-only operations on a database Nix 2.8 made", () => {
       await new Promise((resolve) => holder.on("close", resolve))
     }
   })
+
+  it.skipIf(!isRoot)(`on a read-only bind mount: every query works, writes fail read-only${isRoot ? "" : " (skipped: needs root to mount)"}`, async () => {
+    const src = copyFixture(fixture)
+    const mnt = path.join(tempDir(), "mnt")
+    fs.mkdirSync(mnt)
+    if (spawnSync("mount", ["--bind", src, mnt]).status !== 0) return console.log("skipped: mount --bind is not permitted here")
+    try {
+      if (spawnSync("mount", ["-o", "remount,bind,ro", mnt]).status !== 0) return console.log("skipped: remount ro is not permitted here")
+      const before = snapshot(src)
+      for (const q of queries(paths.top!)) expectOk(await runTsnix(["--store", mnt, ...q]))
+      const add = await runTsnix(["--store", mnt, "--add", path.join(fixture, "nix/var/nix/db/schema")])
+      expect({ rc: add.status, err: add.stderr }).toEqual({ rc: 1, err: "error: cannot add to the store: the store database is opened read-only\n" })
+      expect(snapshot(src)).toEqual(before)
+    } finally {
+      spawnSync("umount", [mnt])
+    }
+  })
 })
