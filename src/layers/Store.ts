@@ -76,11 +76,15 @@ export const storeDbLayer = (options: StoreOptions): Layer.Layer<StoreDb, OpenEr
       // Read-only (asked for, or the store is not ours to write): nothing is created or locked.
       const readOnly = options.readOnly === true || existingStoreIsReadOnly(layout)
       const busyPolicy = { maxWait: `${options.busyMaxWaitSeconds ?? 300} seconds` as const }
+      const lock = yield* Lock
       if (readOnly) {
+        // The big lock shared, as every reader takes it (no schema upgrade under us). With the
+        // read-only Lock layer of `layer` this opens an existing lock file for reading and
+        // creates none; a lock file this user may not read is gone without.
+        yield* lock.bigLock("shared", { waitMessage: "waiting for the big Nix store lock..." })
         return yield* makeStoreDb({ layout, readOnly: true, busyPolicy })
       }
       yield* ensureStateLayout(layout)
-      const lock = yield* Lock
       const big = yield* lock.bigLock("shared", { waitMessage: "waiting for the big Nix store lock..." })
       return yield* makeStoreDb({
         layout,
