@@ -9,6 +9,7 @@
  */
 import { isUtf8 as nodeIsUtf8 } from "node:buffer"
 import * as fs from "node:fs"
+import * as path from "node:path"
 
 /** `close(2)`, as a promise. */
 export const close = (fd: number): Promise<void> => new Promise((res, rej) => fs.close(fd, (e) => (e ? rej(e) : res())))
@@ -25,6 +26,20 @@ export const joinBytes = (dir: Buffer, name: Uint8Array): Buffer => {
   out.set(name, dir.length + 1)
   return out
 }
+
+/** Byte path `p` as latin1 (one character per byte, "/" and "." unchanged), for path arithmetic. */
+const latin1 = (p: Uint8Array): string => pathBytes(p).toString("latin1")
+
+/** The directory part of byte path `p` (as `path.dirname`). */
+export const dirnameBytes = (p: Uint8Array): Buffer => Buffer.from(path.posix.dirname(latin1(p)), "latin1")
+
+/**
+ * Byte path `target` resolved against directory `dir` (as `path.resolve`:
+ * lexically, "." and ".." removed, as Nix's `absPath`). `dir` should be
+ * absolute (otherwise the current directory, as a string, comes in).
+ */
+export const resolveBytes = (dir: Uint8Array, target: Uint8Array): Buffer =>
+  Buffer.from(path.posix.resolve(latin1(dir), latin1(target)), "latin1")
 
 /** A path as bytes: a string is encoded as UTF-8, a Buffer is taken as it is. */
 export const pathBytes = (p: string | Uint8Array): Buffer =>
