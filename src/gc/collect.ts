@@ -56,10 +56,17 @@ export interface Analysis {
   readonly keepDerivations: boolean
 }
 
-/** The store directory's entry names, as bytes (a stray name need not be valid UTF-8). */
+/**
+ * The store directory's entry names. A stray name need not be valid UTF-8:
+ * if a decoded name shows U+FFFD, the directory is read again as bytes (the
+ * common case keeps the cheaper string listing).
+ */
 const listStoreDir = (dir: string) =>
   Effect.tryPromise({
-    try: () => fs.readdir(dir, { encoding: "buffer" }),
+    try: async (): Promise<ReadonlyArray<string | Buffer>> => {
+      const names = await fs.readdir(dir)
+      return names.some((n) => n.includes("\ufffd")) ? fs.readdir(dir, { encoding: "buffer" }) : names
+    },
     catch: (cause) => new GcIoError({ path: dir, operation: "opening directory", cause })
   })
 

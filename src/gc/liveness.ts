@@ -45,11 +45,12 @@ export const classifyEntries = (storeDir: string, names: Iterable<string | Uint8
   const others: Array<string> = []
   const undecodable: Array<Buffer> = []
   for (const raw of names) {
-    if (typeof raw !== "string" && !isUtf8(raw)) {
+    const name = typeof raw === "string" ? raw : displayPath(raw)
+    // Decoding marks every invalid sequence with U+FFFD: only then is the check needed.
+    if (typeof raw !== "string" && name.includes("\ufffd") && !isUtf8(raw)) {
       undecodable.push(pathBytes(raw))
       continue
     }
-    const name = typeof raw === "string" ? raw : displayPath(raw)
     if (name === "." || name === ".." || name === ".links") continue
     const pid = tempPathOwner(name)
     if (pid !== undefined) tempEntries.push({ name, pid })
