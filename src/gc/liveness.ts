@@ -15,7 +15,7 @@ import { Either } from "effect"
 import { compareStrings, topoSort } from "../core/topoSort.js"
 import type { CycleError } from "../core/topoSort.js"
 import { hashPartLength, parseStorePathBaseName } from "../core/storePath.js"
-import { isUtf8, pathBytes, displayPath } from "../nar/fsOps.js"
+import { displayPath, isUtf8, pathBytes } from "../nar/fsOps.js"
 import { tempPathOwner } from "../store/tempPath.js"
 
 /** The hash part of a logical store path (`/nix/store/<hash>-name` → `<hash>`). */
