@@ -7,7 +7,7 @@
  * --add-fixed of executable files, for every algorithm.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -19,6 +19,13 @@ import { runTsnixBatch } from "./cliBatch.js"
 import { runTsnix } from "./helpers.js"
 
 let dir = ""
+
+const hasNix = spawnSync("nix-store", ["--version"], { stdio: "ignore" }).status === 0
+const nixStore = (root: string, args: ReadonlyArray<string>) =>
+  spawnSync("nix-store", ["--store", root, ...args], {
+    env: { ...process.env, NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =" },
+    maxBuffer: 1 << 26
+  })
 
 /** Entries of a store directory as hex bytes (any name), sorted. */
 const entriesHex = (realStoreDir: string): Array<string> =>
@@ -143,5 +150,25 @@ describe("names as bytes through the CLI (golden/names)", () => {
       expect(exp?.stdout.equals(g.exportBytes), what).toBe(true)
       expect((fs.statSync(path.join(store, g.path)).mode & 0o7777).toString(8), what).toBe(g.mode)
     })
+  }, 60_000)
+
+  it.skipIf(!hasNix)("Nix 2.8 reads such a tsnix store: --verify --check-contents passes, same hashes, same dump (live, needs nix-store)", async () => {
+    const src = path.join(dir, "for-nix")
+    fs.mkdirSync(src)
+    materializeNamesTree(path.join(src, "tree"))
+    fs.writeFileSync(path.join(src, "exe"), flatSource.contents, { mode: 0o755 })
+    const store = path.join(dir, "for-nix-store")
+    const [add, flat] = await runTsnixBatch([
+      ["--store", store, "--add", path.join(src, "tree")],
+      ["--store", store, "--add-fixed", "sha1", path.join(src, "exe")]
+    ])
+    const tree = add?.stdout.toString().trim() as string
+    const exe = flat?.stdout.toString().trim() as string
+    const verify = nixStore(store, ["--verify", "--check-contents"])
+    // Nothing but Nix's progress lines.
+    const complaints = verify.stderr.toString().split("\n").filter((l) => l !== "" && !/^(reading the Nix store|checking )/.test(l))
+    expect({ status: verify.status, complaints }).toEqual({ status: 0, complaints: [] })
+    expect(nixStore(store, ["-q", "--hash", tree, exe]).stdout.toString()).toBe(`${namesTreeFacts["add.hash"]}\n${flatAdds.find((g) => g.algo === "sha1" && g.kind === "exe")?.narHash}\n`)
+    expect(nixStore(store, ["--dump", path.join(store, tree)]).stdout.equals(namesBytes("tree.nar"))).toBe(true)
   }, 60_000)
 })
