@@ -25,6 +25,7 @@ import { PathInUseError } from "../db/errors.js"
 import { toRealPath } from "../schema/StoreLayout.js"
 import type { GcContext } from "./context.js"
 import { GcIoError, PathAliveError } from "./errors.js"
+import { displayPath, joinBytes } from "../nar/fsOps.js"
 import { findRootsNoTemp } from "./findRoots.js"
 import { classifyEntries, hashPartOf } from "./liveness.js"
 import type { StoreEntries } from "./liveness.js"
@@ -55,9 +56,17 @@ export interface Analysis {
   readonly keepDerivations: boolean
 }
 
+/**
+ * The store directory's entry names. A stray name need not be valid UTF-8:
+ * if a decoded name shows U+FFFD, the directory is read again as bytes (the
+ * common case keeps the cheaper string listing).
+ */
 const listStoreDir = (dir: string) =>
   Effect.tryPromise({
-    try: () => fs.readdir(dir),
+    try: async (): Promise<ReadonlyArray<string | Buffer>> => {
+      const names = await fs.readdir(dir)
+      return names.some((n) => n.includes("\ufffd")) ? fs.readdir(dir, { encoding: "buffer" }) : names
+    },
     catch: (cause) => new GcIoError({ path: dir, operation: "opening directory", cause })
   })
 
@@ -108,6 +117,7 @@ export const analyse = (
 export const printableDead = (ctx: GcContext, a: Analysis): Array<string> => {
   const out = new Set<string>([...a.deadValid, ...a.deadInvalid])
   for (const n of a.entries.others) out.add(`${ctx.layout.storeDir}/${n}`)
+  for (const n of a.entries.undecodable) out.add(`${ctx.layout.storeDir}/${displayPath(n)}`)
   for (const t of a.entries.tempEntries) if (!processAlive(t.pid)) out.add(`${ctx.layout.storeDir}/${t.name}`)
   return [...out].sort(compareStrings)
 }
@@ -202,20 +212,29 @@ const deleteValid = (
     }
   })
 
-/** Deletes entries that are not valid paths (invalid store paths, stray names), skipping rooted or newly valid ones. */
+/**
+ * Deletes entries that are not valid paths (invalid store paths, stray names,
+ * given as strings or, when not valid UTF-8, as bytes), skipping rooted or
+ * newly valid ones. With `tolerant`, an entry that cannot be removed is
+ * reported in a warning and the others are still deleted: a leftover that
+ * resists (a half-removed temporary, a foreign file) must not make every
+ * later collection fail.
+ */
 const deleteEntries = (
   ctx: GcContext,
   session: GcSession,
   a: Analysis,
-  names: ReadonlyArray<string>,
+  names: ReadonlyArray<string | Buffer>,
   progress: Progress,
-  maxFreed: number | undefined
+  maxFreed: number | undefined,
+  tolerant = false
 ) =>
   Effect.gen(function*() {
     const { db, layout } = ctx
+    const realStoreDir = Buffer.from(layout.realStoreDir)
     for (const name of names) {
       if (progress.stopped) return
-      const logical = `${layout.storeDir}/${name}`
+      const logical = `${layout.storeDir}/${typeof name === "string" ? name : displayPath(name)}`
       yield* Effect.uninterruptible(Effect.gen(function*() {
         const ok = yield* session.mutex.withPermits(1)(Effect.gen(function*() {
           yield* absorbNewRoots(ctx, session, a)
@@ -227,7 +246,14 @@ const deleteEntries = (
         }))
         if (!ok) return
         yield* Effect.logInfo(`deleting '${logical}'`)
-        progress.bytesFreed += yield* removeEntry(path.join(layout.realStoreDir, name))
+        const remove = removeEntry(typeof name === "string" ? path.join(layout.realStoreDir, name) : joinBytes(realStoreDir, name))
+        const freed = tolerant
+          ? yield* remove.pipe(
+            Effect.catchTag("GcIoError", (e) => Effect.as(Effect.logWarning(`could not delete '${logical}': ${e.message}`), undefined))
+          )
+          : yield* remove
+        if (freed === undefined) return
+        progress.bytesFreed += freed
         progress.deleted.push(logical)
         if (maxFreed !== undefined && progress.bytesFreed > maxFreed) {
           yield* Effect.logInfo(`deleted more than ${maxFreed} bytes; stopping`)
@@ -287,9 +313,10 @@ export const deleteDead = (ctx: GcContext, session: GcSession, a: Analysis, maxF
     const stray = [
       ...a.deadInvalid.map(base),
       ...a.entries.tempEntries.filter((t) => !processAlive(t.pid)).map((t) => t.name),
-      ...a.entries.others
+      ...a.entries.others,
+      ...a.entries.undecodable
     ]
-    yield* deleteEntries(ctx, session, a, stray, progress, maxFreed)
+    yield* deleteEntries(ctx, session, a, stray, progress, maxFreed, true)
     return { paths: progress.deleted, bytesFreed: progress.bytesFreed } satisfies GcResult
   }).pipe(Effect.withSpan("gc.deleteDead"))
 

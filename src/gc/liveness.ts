@@ -15,6 +15,7 @@ import { Either } from "effect"
 import { compareStrings, topoSort } from "../core/topoSort.js"
 import type { CycleError } from "../core/topoSort.js"
 import { hashPartLength, parseStorePathBaseName } from "../core/storePath.js"
+import { displayPath, isUtf8, pathBytes } from "../nar/fsOps.js"
 import { tempPathOwner } from "../store/tempPath.js"
 
 /** The hash part of a logical store path (`/nix/store/<hash>-name` → `<hash>`). */
@@ -29,21 +30,34 @@ export interface StoreEntries {
   readonly tempEntries: ReadonlyArray<{ readonly name: string; readonly pid: number }>
   /** Other names (garbage to Nix 2.8, except `.links`). */
   readonly others: ReadonlyArray<string>
+  /** Names that are not valid UTF-8, kept as bytes (garbage too: no store path has such a name). */
+  readonly undecodable: ReadonlyArray<Buffer>
 }
 
-/** Sorts the names found in the real store directory (`.`/`..`/`.links` ignored). */
-export const classifyEntries = (storeDir: string, names: Iterable<string>): StoreEntries => {
+/**
+ * Sorts the names found in the real store directory (`.`/`..`/`.links`
+ * ignored). Names may be given as bytes: those that are valid UTF-8 are
+ * decoded, the others are kept as bytes in `undecodable`.
+ */
+export const classifyEntries = (storeDir: string, names: Iterable<string | Uint8Array>): StoreEntries => {
   const storePaths: Array<string> = []
   const tempEntries: Array<{ name: string; pid: number }> = []
   const others: Array<string> = []
-  for (const name of names) {
+  const undecodable: Array<Buffer> = []
+  for (const raw of names) {
+    const name = typeof raw === "string" ? raw : displayPath(raw)
+    // Decoding marks every invalid sequence with U+FFFD: only then is the check needed.
+    if (typeof raw !== "string" && name.includes("\ufffd") && !isUtf8(raw)) {
+      undecodable.push(pathBytes(raw))
+      continue
+    }
     if (name === "." || name === ".." || name === ".links") continue
     const pid = tempPathOwner(name)
     if (pid !== undefined) tempEntries.push({ name, pid })
     else if (Either.isRight(parseStorePathBaseName(name))) storePaths.push(`${storeDir}/${name}`)
     else others.push(name)
   }
-  return { storePaths, tempEntries, others }
+  return { storePaths, tempEntries, others, undecodable }
 }
 
 /**

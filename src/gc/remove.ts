@@ -5,12 +5,13 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
+import { displayPath } from "../nar/fsOps.js"
 import { removeTreeSync } from "../store/removeTree.js"
 import { GcIoError } from "./errors.js"
 
-/** Removes the entry at `real` (made writable first) and returns the bytes freed. */
-export const removeEntry = (real: string): Effect.Effect<number, GcIoError> =>
+/** Removes the entry at `real` (made writable first; a byte path keeps any name) and returns the bytes freed. */
+export const removeEntry = (real: string | Buffer): Effect.Effect<number, GcIoError> =>
   Effect.try({
     try: () => removeTreeSync(real),
-    catch: (cause) => new GcIoError({ path: real, operation: "deleting", cause })
+    catch: (cause) => new GcIoError({ path: typeof real === "string" ? real : displayPath(real), operation: "deleting", cause })
   })

@@ -23,6 +23,7 @@ import { Effect, Either } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { parseStorePathBaseName, storePathToString, toStorePath } from "../core/storePath.js"
+import { dirnameBytes, displayPath, joinBytes, resolveBytes } from "../nar/fsOps.js"
 import type { StoreLayout } from "../schema/StoreLayout.js"
 import { GcRootsError } from "./errors.js"
 
@@ -54,8 +55,8 @@ export const storePathOf = (storeDir: string, target: string): string | undefine
 /** Whether a path is inside the logical store directory. */
 export const isInStore = (storeDir: string, p: string): boolean => p.startsWith(storeDir + "/")
 
-/** Whether `p` is inside directory `dir`. */
-const isInDir = (p: string, dir: string) => p.startsWith(dir + "/")
+/** Whether byte path `p` is inside directory `dir`. */
+const isInDirBytes = (p: Buffer, dir: Buffer) => p.length > dir.length + 1 && p[dir.length] === 0x2f && p.subarray(0, dir.length).equals(dir)
 
 /**
  * Scans `dir` (a real directory, e.g. `<state>/gcroots`) for roots, adding
@@ -70,50 +71,56 @@ export const scanRootsDir = (
   Effect.gen(function*() {
     const fail = (p: string, operation: string) => (cause: unknown) => new GcRootsError({ path: p, operation, cause })
     const logs: Array<string> = []
-    const walk = async (p: string, top: boolean): Promise<void> => {
+    // Byte paths throughout: a root's name or target need not be valid UTF-8, and a decoded
+    // name would not reach the link (the root would be missed, its path collected).
+    const autoBytes = Buffer.from(autoDir)
+    const walk = async (pb: Buffer, top: boolean): Promise<void> => {
+      const p = displayPath(pb)
       let st
       try {
-        st = await fs.lstat(p)
+        st = await fs.lstat(pb)
       } catch (e) {
         if (vanished(e)) return
         throw fail(p, "getting status of")(e)
       }
       if (st.isDirectory()) {
-        let names: Array<string>
+        let names: Array<Buffer>
         try {
-          names = await fs.readdir(p)
+          names = await fs.readdir(pb, { encoding: "buffer" })
         } catch (e) {
           if (vanished(e) && !top) return
           throw fail(p, "reading roots directory")(e)
         }
-        names.sort()
-        for (const n of names) await walk(path.join(p, n), false)
+        names.sort(Buffer.compare)
+        for (const n of names) await walk(joinBytes(pb, n), false)
       } else if (st.isSymbolicLink()) {
-        let target: string
+        let target: Buffer
         try {
-          target = await fs.readlink(p)
+          target = await fs.readlink(pb, { encoding: "buffer" })
         } catch (e) {
           if (vanished(e)) return
           throw fail(p, "reading symlink")(e)
         }
-        if (isInStore(storeDir, target)) {
-          const sp = storePathOf(storeDir, target)
+        // The store path part is ASCII: decoding (lossy after it) finds it.
+        if (isInStore(storeDir, displayPath(target))) {
+          const sp = storePathOf(storeDir, displayPath(target))
           if (sp !== undefined) addRoot(roots, sp, p)
           return
         }
         // An indirect root: follow one hop on the real file system.
-        const abs = path.resolve(path.dirname(p), target)
+        const absBytes = resolveBytes(dirnameBytes(pb), target)
+        const abs = displayPath(absBytes)
         let st2
         try {
-          st2 = await fs.lstat(abs)
+          st2 = await fs.lstat(absBytes)
         } catch (e) {
           if (!vanished(e)) {
             logs.push(`cannot read potential root '${p}'`)
             return
           }
-          if (isInDir(p, autoDir)) {
+          if (isInDirBytes(pb, autoBytes)) {
             logs.push(`removing stale link from '${p}' to '${abs}'`)
-            await fs.unlink(p).catch((e2: unknown) => {
+            await fs.unlink(pb).catch((e2: unknown) => {
               if (!vanished(e2)) throw fail(p, "removing stale link")(e2)
             })
           }
@@ -122,7 +129,7 @@ export const scanRootsDir = (
         if (!st2.isSymbolicLink()) return
         let target2: string
         try {
-          target2 = await fs.readlink(abs)
+          target2 = displayPath(await fs.readlink(absBytes, { encoding: "buffer" }))
         } catch (e) {
           if (vanished(e)) return
           logs.push(`cannot read potential root '${abs}'`)
@@ -138,7 +145,7 @@ export const scanRootsDir = (
       }
     }
     yield* Effect.tryPromise({
-      try: () => walk(dir, true),
+      try: () => walk(Buffer.from(dir), true),
       catch: (e) => (e instanceof GcRootsError ? e : fail(dir, "scanning roots")(e))
     })
     for (const l of logs) yield* Effect.logInfo(l)

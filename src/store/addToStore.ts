@@ -16,7 +16,13 @@ import { Effect, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { type Hash, type HashAlgo, hashBytes, makeHasher, printHashWithAlgo } from "../core/hash.js"
-import { concatBytes, encodeU64, MAGIC_BYTES, padLength, str } from "../core/nar/encode.js"
+import {
+  MAGIC_BYTES,
+  regularHeaderLength,
+  regularTrailerLength,
+  writeRegularHeader,
+  writeRegularTrailer
+} from "../core/nar/encode.js"
 import {
   makeFixedOutputPath,
   makeTextPath,
@@ -78,14 +84,19 @@ export const installPath = (
   )
 
 /**
- * The NAR framing around the contents of a non-executable regular file of
- * `size` bytes (as Nix's `dumpString` writes it): the NAR is `before`, the
- * contents, `after`. Lets the NAR hash be computed while the contents stream.
+ * The NAR framing around the contents of a regular file of `size` bytes (as
+ * Nix's `dumpPath` writes it, with `executable` when the owner may execute
+ * it): the NAR is `before`, the contents, `after`. Lets the NAR hash be
+ * computed while the contents stream.
  */
-const flatFileNarFraming = (size: number) => ({
-  before: concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("contents"), encodeU64(size)]),
-  after: concatBytes([new Uint8Array(padLength(size)), str(")")])
-})
+const flatFileNarFraming = (size: number, executable: boolean) => {
+  const header = new Uint8Array(MAGIC_BYTES.length + regularHeaderLength(executable))
+  header.set(MAGIC_BYTES, 0)
+  writeRegularHeader(header, MAGIC_BYTES.length, executable, size)
+  const trailer = new Uint8Array(regularTrailerLength(size))
+  writeRegularTrailer(trailer, 0, size)
+  return { before: header, after: trailer }
+}
 
 /** Copies a file system object into the store and returns its store path. */
 export const addToStore = (parts: StoreParts, srcPath: string, options: AddOptions = {}) =>
@@ -113,13 +124,29 @@ export const addToStore = (parts: StoreParts, srcPath: string, options: AddOptio
         if (!st.isFile()) {
           return yield* new StoreIoError({ path: srcPath, operation: "adding (flat, needs a regular file)", cause: new Error("not a regular file") })
         }
+        // As Nix 2.8 (addToStoreSlow): the file goes in as its NAR, so it keeps its execute bit
+        // (0555 once canonicalised) and the NAR hash covers it; the content hash is of the bytes only.
+        const executable = (st.mode & 0o100) !== 0
         const caHasher = makeHasher(algo)
         const narHasher = makeNarHasher()
         const handle = yield* Effect.acquireRelease(
-          Effect.tryPromise({ try: () => fs.open(temp, "wx", 0o644), catch: io(temp, "creating") }),
+          Effect.tryPromise({
+            try: async () => {
+              const h = await fs.open(temp, "wx", 0o644)
+              // Whatever the umask: canonicalising turns any execute bit into 0555.
+              try {
+                if (executable) await h.chmod(0o755)
+              } catch (e) {
+                await h.close().catch(() => undefined)
+                throw e
+              }
+              return h
+            },
+            catch: io(temp, "creating")
+          }),
           (h) => Effect.promise(() => h.close())
         )
-        const framing = flatFileNarFraming(st.size)
+        const framing = flatFileNarFraming(st.size, executable)
         narHasher.update(framing.before)
         let copied = 0
         yield* Stream.fromAsyncIterable(
@@ -184,7 +211,7 @@ export const addTextToStore = (
       const temp = yield* scopedTempPath(layout)
       yield* Effect.tryPromise({ try: () => fs.writeFile(temp, bytes, { flag: "wx", mode: 0o644 }), catch: io(temp, "writing") })
       yield* canonicalisePath(temp)
-      const framing = flatFileNarFraming(bytes.length)
+      const framing = flatFileNarFraming(bytes.length, false)
       const nar = makeNarHasher()
       for (const part of [framing.before, bytes, framing.after]) nar.update(part)
       const { narHash, narSize } = nar.result()

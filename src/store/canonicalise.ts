@@ -5,12 +5,15 @@
  * entry, symlinks included; regular files mode 0444, or 0555 when any execute
  * bit was set; directories 0555; no setuid, setgid or sticky bits and no
  * write bits anywhere. Directories are made read-only after their children.
+ * Names are bytes (they need not be valid UTF-8). Synchronous, as the
+ * restore before it: one thread-pool round trip per file would cost more
+ * than the system calls.
  *
  * @since 0.1.0
  */
 import { Data, Effect } from "effect"
-import * as fs from "node:fs/promises"
-import * as path from "node:path"
+import * as fs from "node:fs"
+import { displayPath, walkTreeSync } from "../nar/fsOps.js"
 
 /** Changing the metadata of a file under the store failed. */
 export class CanonicaliseError extends Data.TaggedError("CanonicaliseError")<{
@@ -28,28 +31,23 @@ const mtime = new Date(1000)
 export const canonicalMode = (kind: "file" | "directory", mode: number): number =>
   kind === "directory" ? 0o555 : (mode & 0o111) !== 0 ? 0o555 : 0o444
 
-const canonicaliseOne = async (p: string): Promise<void> => {
-  const st = await fs.lstat(p)
-  if (st.isSymbolicLink()) {
-    await fs.lutimes(p, mtime, mtime)
-    return
-  }
-  if (st.isDirectory()) {
-    const names = await fs.readdir(p)
-    for (const n of names) await canonicaliseOne(path.join(p, n))
-    await fs.chmod(p, 0o555)
-    await fs.utimes(p, mtime, mtime)
-    return
-  }
-  if (st.isFile()) {
-    const mode = canonicalMode("file", st.mode)
-    if ((st.mode & 0o7777) !== mode) await fs.chmod(p, mode)
-    await fs.utimes(p, mtime, mtime)
-    return
-  }
-  throw new Error(`file '${p}' has an unsupported type`)
-}
+/** Canonicalises the tree at byte path `root`, children before their directory; throws on I/O errors. */
+const canonicaliseSync = (root: Buffer): void =>
+  walkTreeSync(root, {
+    node: (p, st) => {
+      if (st.isSymbolicLink()) fs.lutimesSync(p, mtime, mtime)
+      else if (st.isFile()) {
+        const mode = canonicalMode("file", st.mode)
+        if ((st.mode & 0o7777) !== mode) fs.chmodSync(p, mode)
+        fs.utimesSync(p, mtime, mtime)
+      } else if (!st.isDirectory()) throw new Error(`file '${displayPath(p)}' has an unsupported type`)
+    },
+    leaveDirectory: (p) => {
+      fs.chmodSync(p, 0o555)
+      fs.utimesSync(p, mtime, mtime)
+    }
+  })
 
 /** Canonicalises the tree at `p` (a real path) in place. */
 export const canonicalisePath = (p: string): Effect.Effect<void, CanonicaliseError> =>
-  Effect.tryPromise({ try: () => canonicaliseOne(p), catch: (cause) => new CanonicaliseError({ path: p, cause }) })
+  Effect.try({ try: () => canonicaliseSync(Buffer.from(p)), catch: (cause) => new CanonicaliseError({ path: p, cause }) })
