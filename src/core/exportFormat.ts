@@ -215,7 +215,7 @@ export class ExportDecoder {
         case S_DONE:
           return { _tag: "End" }
         case S_MARKER: {
-          const m = this.reader.read(exportMarker)
+          const m = this.reader.read(exportMarker, isExportFormatError)
           if (typeof m !== "string") return m
           if (m === "end") {
             this.state = S_DONE
@@ -233,7 +233,7 @@ export class ExportDecoder {
           break
         }
         case S_TRAILER: {
-          const t = this.reader.read(exportTrailer)
+          const t = this.reader.read(exportTrailer, isExportFormatError)
           if (isNeedInput(t) || t instanceof Error) return t
           this.state = S_MARKER
           const narSize = (this.nar as NarParser).bytesConsumed

@@ -263,8 +263,13 @@ export class WireReader implements WireInput {
     this.committed = offset
   }
 
-  /** Decodes one value: the value, {@link needInput}, or the {@link WireError} that makes the input invalid. */
-  read<A>(decoder: Decoder<A>): A | NeedInput | WireError {
+  /**
+   * Decodes one value: the value, {@link needInput}, or the {@link WireError}
+   * that makes the input invalid. A decoder that throws errors of its own (a
+   * format's framing errors) names them with `isError`; anything else it throws
+   * is a defect and propagates.
+   */
+  read<A, E = never>(decoder: Decoder<A>, isError?: (e: unknown) => e is E): A | NeedInput | WireError | E {
     this.ci = 0
     this.cp = this.head
     this.taken = 0
@@ -276,6 +281,7 @@ export class WireReader implements WireInput {
       this.taken = 0
       if (e === NEED_MORE) return needInput
       if (isWireError(e)) return e
+      if (isError !== undefined && isError(e)) return e
       throw e
     }
   }
