@@ -27,7 +27,10 @@ export default tseslint.config(
         packageNames: ["@effect/platform", "@effect/platform-node", "@effect/sql", "@effect/sql-sqlite-node"]
       }],
       // `interface X extends Schema.Type<typeof X> {}` and `TaggedError("X")<{}>` are Effect's idioms.
-      "@typescript-eslint/no-empty-object-type": ["error", { allowInterfaces: "with-single-extends", allowObjectTypes: "always" }],
+      "@typescript-eslint/no-empty-object-type": ["error", {
+        allowInterfaces: "with-single-extends",
+        allowObjectTypes: "always"
+      }],
       // Unused bindings are errors, except the `_`-prefixed ones kept on purpose.
       "@typescript-eslint/no-unused-vars": ["error", {
         argsIgnorePattern: "^_",

@@ -110,36 +110,53 @@ export const exportMarker: Decoder<"path" | "end"> = (input) => {
   })
 }
 
-const storePathString = paddedString(EXPORT_MAX_STRING, "store path")
-const referenceString = paddedString(EXPORT_MAX_STRING, "reference")
-const deriverString = paddedString(EXPORT_MAX_STRING, "deriver")
-const signatureString = paddedString(EXPORT_MAX_STRING, "signature")
-const signatureFlag = u64
-
-/** Everything after a path's NAR, up to the next marker. */
-export const exportTrailer: Decoder<ExportTrailer> = (input) => {
-  const magicOffset = input.offset
+/** The magic word that starts a trailer. */
+export const exportTrailerMagic: Decoder<void> = (input) => {
+  const offset = input.offset
   if (u64(input) !== BigInt(EXPORT_MAGIC)) {
-    throw new ExportFormatError({
-      kind: "WrongMagic",
-      offset: magicOffset,
-      reason: "Nix archive cannot be imported; wrong format"
-    })
+    throw new ExportFormatError({ kind: "WrongMagic", offset, reason: "Nix archive cannot be imported; wrong format" })
   }
-  const path = storePathString(input)
-  const countOffset = input.offset
+}
+
+/** The path's string (not checked as a store path: that needs the store directory). */
+export const exportPathString: Decoder<string> = paddedString(EXPORT_MAX_STRING, "store path")
+
+/** The number of references (at most {@link EXPORT_MAX_REFERENCES}). */
+export const exportReferenceCount: Decoder<number> = (input) => {
+  const offset = input.offset
   const count = u64(input)
   if (count > BigInt(EXPORT_MAX_REFERENCES)) {
-    throw new ExportFormatError({
-      kind: "TooManyReferences",
-      offset: countOffset,
-      reason: `absurd reference count ${count}`
-    })
+    throw new ExportFormatError({ kind: "TooManyReferences", offset, reason: `absurd reference count ${count}` })
   }
+  return Number(count)
+}
+
+/** One reference's string. */
+export const exportReferenceString: Decoder<string> = paddedString(EXPORT_MAX_STRING, "reference")
+
+/** The deriver's string ("" for none). */
+export const exportDeriverString: Decoder<string> = paddedString(EXPORT_MAX_STRING, "deriver")
+
+const signatureString = paddedString(EXPORT_MAX_STRING, "signature")
+
+/** The legacy signature flag, and the signature when it is 1 (read and ignored, as Nix 2.8 does). */
+export const exportLegacySignature: Decoder<void> = (input) => {
+  if (u64(input) === 1n) signatureString(input)
+}
+
+/**
+ * Everything after a path's NAR, up to the next marker. The store reads the
+ * same fields one by one (checking each path as it comes), with the decoders
+ * above.
+ */
+export const exportTrailer: Decoder<ExportTrailer> = (input) => {
+  exportTrailerMagic(input)
+  const path = exportPathString(input)
+  const count = exportReferenceCount(input)
   const references: Array<string> = []
-  for (let i = 0; i < Number(count); i++) references.push(referenceString(input))
-  const deriver = deriverString(input)
-  if (signatureFlag(input) === 1n) signatureString(input)
+  for (let i = 0; i < count; i++) references.push(exportReferenceString(input))
+  const deriver = exportDeriverString(input)
+  exportLegacySignature(input)
   return { path, references, deriver: deriver === "" ? undefined : deriver }
 }
 
