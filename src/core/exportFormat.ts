@@ -31,7 +31,7 @@ import {
   u64,
   type WireError,
   WireReader
-} from "./wire.js"
+} from "./wire/index.js"
 
 /** The magic number that follows each NAR in an export stream ("NIXE"). */
 export const EXPORT_MAGIC = 0x4558494e

@@ -26,6 +26,6 @@ export * as Derivation from "../schema/Derivation.js"
 /** Nix's topological sort of store paths. */
 export * as TopoSort from "./topoSort.js"
 /** Wire primitives: u64, padded strings, string lists, framed streams; incremental decoders. */
-export * as Wire from "./wire.js"
+export * as Wire from "./wire/index.js"
 /** The `nix-store --export` format: encoders, framing decoders, an incremental stream decoder. */
 export * as ExportFormat from "./exportFormat.js"

@@ -37,7 +37,7 @@ import {
 import { NarParseError } from "../core/nar/errors.js"
 import { parseStorePath } from "../core/storePath.js"
 import { topoSort } from "../core/topoSort.js"
-import { type Decoder, isNeedInput, isWireError, WireReader, WireTruncatedError } from "../core/wire.js"
+import { type Decoder, isNeedInput, isWireError, WireReader, WireTruncatedError } from "../core/wire/index.js"
 import { dumpPath } from "../nar/dump.js"
 import type { NarDumpError } from "../nar/errors.js"
 import { makeNarHasher, tapNarHasher } from "../nar/hash.js"

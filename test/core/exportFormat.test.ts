@@ -15,7 +15,7 @@ import {
 } from "../../src/core/exportFormat.js"
 import { encodeNar } from "../../src/core/nar/encode.js"
 import { NarParseError } from "../../src/core/nar/errors.js"
-import { concatBytes, encodePadded, encodeU64, WireReader, WireTruncatedError } from "../../src/core/wire.js"
+import { concatBytes, encodePadded, encodeU64, WireReader, WireTruncatedError } from "../../src/core/wire/index.js"
 import { goldenAll, goldenBytes, goldenPaths } from "../store/golden.js"
 import { arbTree } from "./nar/arbitrary.js"
 

@@ -46,10 +46,17 @@ const graph = (entry: string) => {
 describe("tsnix/core import graph", () => {
   it("holds only effect, node: built-ins and pure modules", () => {
     const g = graph(path.join(src, "core", "index.ts"))
-    expect(g.files).toContain("core/wire.ts")
+    expect(g.files).toContain("core/wire/index.ts")
     expect(g.files).toContain("core/exportFormat.ts")
     for (const f of g.files) expect(f.startsWith("core/") || f === "schema/Derivation.ts", f).toBe(true)
     for (const s of g.external) expect(s === "effect" || s.startsWith("node:"), s).toBe(true)
+  })
+
+  it("the wire encoders import nothing, so the NAR dump worker thread stays without Effect", () => {
+    expect(graph(path.join(src, "core", "wire", "encode.ts"))).toEqual({ files: ["core/wire/encode.ts"], external: [] })
+    const worker = graph(path.join(src, "nar", "dumpWorker.ts"))
+    expect(worker.files).toContain("core/wire/encode.ts")
+    for (const s of worker.external) expect(s.startsWith("node:"), s).toBe(true)
   })
 
   it("the check sees native addons: the library's graph reaches fs-ext and the SQLite client", () => {

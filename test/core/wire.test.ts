@@ -24,7 +24,7 @@ import {
   WirePaddingError,
   WireReader,
   WireTruncatedError
-} from "../../src/core/wire.js"
+} from "../../src/core/wire/index.js"
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
 

@@ -102,7 +102,7 @@ describe("the packed package", () => {
           "dist/index.d.ts.map",
           "dist/core/index.d.ts.map",
           "dist/testing/index.d.ts.map",
-          "dist/core/wire.js.map"
+          "dist/core/wire/decode.js.map"
         ]
       ) {
         const m = JSON.parse(fs.readFileSync(path.join(installed, map), "utf8")) as { sources: Array<string> }

@@ -9,7 +9,7 @@ import {
   type ExportTrailer
 } from "../../src/core/exportFormat.js"
 import { encodeNar } from "../../src/core/nar/encode.js"
-import { concatBytes, encodePadded, encodeU64 } from "../../src/core/wire.js"
+import { concatBytes, encodePadded, encodeU64 } from "../../src/core/wire/index.js"
 import * as StoreLive from "../../src/layers/Store.js"
 import { Store } from "../../src/services/Store.js"
 import { tempPrefix } from "../../src/store/tempPath.js"

@@ -5,12 +5,12 @@
  *
  * @since 0.1.0
  */
-import { concatBytes, encodePadded as str, padLength, strLength, toBytes, writePadded as writeStr, writeU64 } from "../wire.js"
+import { concatBytes, encodePadded as str, padLength, strLength, toBytes, writePadded as writeStr, writeU64 } from "../wire/encode.js"
 import { NAR_MAGIC } from "./constants.js"
 
 /**
  * The wire primitives the NAR framing is made of, shared with the export format
- * and the worker protocol (see ../wire.ts); `str` and `writeStr` are the
+ * and the worker protocol (see ../wire/); `str` and `writeStr` are the
  * padded-string encoders under their NAR names.
  */
 export {
@@ -22,7 +22,7 @@ export {
   toBytes,
   writePadded as writeStr,
   writeU64
-} from "../wire.js"
+} from "../wire/encode.js"
 
 const strs = (...tokens: ReadonlyArray<string>): Uint8Array => concatBytes(tokens.map(str))
 
