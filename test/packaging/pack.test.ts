@@ -45,103 +45,125 @@ const satisfies = (version: string, range: string): boolean => {
 }
 
 describe("the packed package", () => {
-  it("installs offline into a fresh project, type-checks and runs a sample of all three entry points", () => {
-    for (const f of ["index.js", "index.d.ts", "core/index.js", "testing/index.js", "bundle/tsnix.cjs"]) {
-      if (!fs.existsSync(path.join(repo, "dist", f))) throw new Error(`dist/${f} is missing: run 'npm run build' first`)
-    }
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-pack-"))
-    try {
-      // Pack (dist is already built: no prepare script).
-      const packed = JSON.parse(
-        run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], repo)
-      ) as Array<{ filename: string; files: Array<{ path: string }> }>
-      const tarball = path.join(work, packed[0]!.filename)
-      const files = new Set(packed[0]!.files.map((f) => f.path))
-      for (const f of ["LICENSE", "CHANGELOG.md", "README.md", "bin/tsnix", "src/index.ts", "dist/index.d.ts.map"]) {
-        expect(files.has(f), f).toBe(true)
-      }
-      expect([...files].some((f) => f.startsWith("test/") || f.startsWith("golden/"))).toBe(false)
-
-      // A fresh project whose dependencies are the tarball plus the peers, linked from this repository.
-      const proj = path.join(work, "proj")
-      fs.mkdirSync(proj)
-      const linked = [
-        ...Object.keys(repoPackage.peerDependencies),
-        ...Object.keys(repoPackage.dependencies),
-        "@types/node",
-        // Peer dependencies of @effect/platform-node, resolved from the link's location but
-        // declared so that npm does not look for them.
-        ...fs.readdirSync(path.join(repo, "node_modules", "@effect")).map((n) => `@effect/${n}`)
-          .filter((n) => !["@effect/vitest", "@effect/eslint-plugin"].includes(n))
-      ]
-      const dependencies: Record<string, string> = { tsnix: `file:${tarball}` }
-      for (const n of linked) dependencies[n] = `file:${path.join(repo, "node_modules", n)}`
-      fs.writeFileSync(
-        path.join(proj, "package.json"),
-        JSON.stringify({ name: "tsnix-pack-sample", private: true, type: "module", dependencies }, null, 2)
-      )
-      run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--legacy-peer-deps"], proj)
-      const installed = path.join(proj, "node_modules", "tsnix")
-      expect(fs.lstatSync(installed).isSymbolicLink()).toBe(false)
-      expect(fs.existsSync(path.join(proj, "node_modules", ".bin", "tsnix"))).toBe(true)
-
-      // The peers this repository tests with satisfy the published ranges.
-      const published = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8")) as {
-        peerDependencies: Record<string, string>
-      }
-      for (const [name, range] of Object.entries(published.peerDependencies)) {
-        const v = (JSON.parse(fs.readFileSync(path.join(proj, "node_modules", name, "package.json"), "utf8")) as {
-          version: string
-        }).version
-        expect(satisfies(v, range), `${name}@${v} satisfies ${range}`).toBe(true)
-      }
-
-      // Declaration maps and source maps point into the shipped sources.
-      for (
-        const map of [
-          "dist/index.d.ts.map",
-          "dist/core/index.d.ts.map",
-          "dist/testing/index.d.ts.map",
-          "dist/core/wire/decode.js.map"
-        ]
-      ) {
-        const m = JSON.parse(fs.readFileSync(path.join(installed, map), "utf8")) as { sources: Array<string> }
-        for (const s of m.sources) {
-          expect(fs.existsSync(path.resolve(path.dirname(path.join(installed, map)), s)), s).toBe(true)
+  it(
+    "installs offline into a fresh project, type-checks and runs a sample of all three entry points and the command",
+    () => {
+      for (const f of ["index.js", "index.d.ts", "core/index.js", "testing/index.js", "bundle/tsnix.cjs"]) {
+        if (!fs.existsSync(path.join(repo, "dist", f))) {
+          throw new Error(
+            `dist/${f} is missing: run 'npm run build' first`
+          )
         }
       }
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-pack-"))
+      try {
+        // Pack (dist is already built: no prepare script).
+        const packed = JSON.parse(
+          run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], repo)
+        ) as Array<{ filename: string; files: Array<{ path: string }> }>
+        const tarball = path.join(work, packed[0]!.filename)
+        const files = new Set(packed[0]!.files.map((f) => f.path))
+        for (const f of ["LICENSE", "CHANGELOG.md", "README.md", "bin/tsnix", "src/index.ts", "dist/index.d.ts.map"]) {
+          expect(files.has(f), f).toBe(true)
+        }
+        expect([...files].some((f) => f.startsWith("test/") || f.startsWith("golden/"))).toBe(false)
 
-      // Type-check the sample against the installed declarations (skipLibCheck off: they are checked too).
-      for (const f of ["sample.ts", "native-addons.mjs", "tsconfig.json"]) {
-        fs.copyFileSync(path.join(sampleDir, f), path.join(proj, f))
+        // A fresh project whose dependencies are the tarball plus the peers, linked from this repository.
+        const proj = path.join(work, "proj")
+        fs.mkdirSync(proj)
+        const linked = [
+          ...Object.keys(repoPackage.peerDependencies),
+          ...Object.keys(repoPackage.dependencies),
+          "@types/node",
+          // Peer dependencies of @effect/platform-node, resolved from the link's location but
+          // declared so that npm does not look for them.
+          ...fs.readdirSync(path.join(repo, "node_modules", "@effect")).map((n) => `@effect/${n}`)
+            .filter((n) => !["@effect/vitest", "@effect/eslint-plugin"].includes(n))
+        ]
+        const dependencies: Record<string, string> = { tsnix: `file:${tarball}` }
+        for (const n of linked) dependencies[n] = `file:${path.join(repo, "node_modules", n)}`
+        fs.writeFileSync(
+          path.join(proj, "package.json"),
+          JSON.stringify({ name: "tsnix-pack-sample", private: true, type: "module", dependencies }, null, 2)
+        )
+        run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--legacy-peer-deps"], proj)
+        const installed = path.join(proj, "node_modules", "tsnix")
+        expect(fs.lstatSync(installed).isSymbolicLink()).toBe(false)
+        expect(fs.existsSync(path.join(proj, "node_modules", ".bin", "tsnix"))).toBe(true)
+
+        // The peers this repository tests with satisfy the published ranges.
+        const published = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8")) as {
+          peerDependencies: Record<string, string>
+        }
+        for (const [name, range] of Object.entries(published.peerDependencies)) {
+          const v = (JSON.parse(fs.readFileSync(path.join(proj, "node_modules", name, "package.json"), "utf8")) as {
+            version: string
+          }).version
+          expect(satisfies(v, range), `${name}@${v} satisfies ${range}`).toBe(true)
+        }
+
+        // Declaration maps and source maps point into the shipped sources.
+        for (
+          const map of [
+            "dist/index.d.ts.map",
+            "dist/core/index.d.ts.map",
+            "dist/testing/index.d.ts.map",
+            "dist/core/wire/decode.js.map"
+          ]
+        ) {
+          const m = JSON.parse(fs.readFileSync(path.join(installed, map), "utf8")) as { sources: Array<string> }
+          for (const s of m.sources) {
+            expect(fs.existsSync(path.resolve(path.dirname(path.join(installed, map)), s)), s).toBe(true)
+          }
+        }
+
+        // Type-check the sample against the installed declarations (skipLibCheck off: they are checked too).
+        for (const f of ["sample.ts", "native-addons.mjs", "tsconfig.json"]) {
+          fs.copyFileSync(path.join(sampleDir, f), path.join(proj, f))
+        }
+        run(
+          process.execPath,
+          [path.join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"],
+          proj
+        )
+
+        // Run it: a chroot store through `tsnix`, the temporary store of `tsnix/testing`.
+        const root = path.join(work, "store")
+        const out = JSON.parse(run(process.execPath, [path.join(proj, "out", "sample.js"), root], proj)) as {
+          version: string
+          local: { path: string; exported: Array<string>; valid: Array<string> }
+          test: { path: string; exported: Array<string>; valid: Array<string> }
+          hashBytes: number
+          wire: string
+        }
+        // builtins.toFile "greeting" "Hello, world\n" in Nix 2.8 gives this path.
+        const greeting = "/nix/store/k5v4i4iqvhjdyciz8vlrg93hjcb04aj1-greeting"
+        expect(out.version).toBe(repoPackage.version)
+        expect(out.local).toEqual({ path: greeting, exported: [greeting], valid: [greeting] })
+        expect(out.test).toEqual(out.local)
+        expect(out.hashBytes).toBe(20)
+        expect(out.wire).toBe("0500000000000000" + Buffer.from("tsnix").toString("hex") + "000000")
+        expect(fs.existsSync(path.join(root, "nix", "var", "nix", "db", "db.sqlite"))).toBe(true)
+
+        // The command runs from the installed package (its bundle finds better-sqlite3 and fs-ext).
+        const tsnix = (...args: Array<string>) =>
+          run(process.execPath, [path.join(proj, "node_modules", ".bin", "tsnix"), ...args], proj).trim()
+        expect(tsnix("--version")).toContain(repoPackage.version)
+        fs.writeFileSync(path.join(work, "hello.txt"), "hello\n")
+        // `nix-store --add hello.txt` (Nix 2.8) gives this path.
+        expect(tsnix("--store", path.join(work, "cli-store"), "--add", path.join(work, "hello.txt"))).toBe(
+          "/nix/store/i9pmrzmpshapij2kin22pff6fc2adavx-hello.txt"
+        )
+
+        // `tsnix/core` loads no native addon; the library does (fs-ext), so the probe works.
+        const addons = (spec: string) =>
+          JSON.parse(run(process.execPath, [path.join(proj, "native-addons.mjs"), spec], proj)) as Array<string>
+        expect(addons("tsnix/core")).toEqual([])
+        expect(addons("tsnix").some((f) => f.endsWith("fs_ext.node"))).toBe(true)
+      } finally {
+        fs.rmSync(work, { recursive: true, force: true })
       }
-      run(process.execPath, [path.join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], proj)
-
-      // Run it: a chroot store through `tsnix`, the temporary store of `tsnix/testing`.
-      const root = path.join(work, "store")
-      const out = JSON.parse(run(process.execPath, [path.join(proj, "out", "sample.js"), root], proj)) as {
-        version: string
-        local: { path: string; exported: Array<string>; valid: Array<string> }
-        test: { path: string; exported: Array<string>; valid: Array<string> }
-        hashBytes: number
-        wire: string
-      }
-      // builtins.toFile "greeting" "Hello, world\n" in Nix 2.8 gives this path.
-      const greeting = "/nix/store/k5v4i4iqvhjdyciz8vlrg93hjcb04aj1-greeting"
-      expect(out.version).toBe(repoPackage.version)
-      expect(out.local).toEqual({ path: greeting, exported: [greeting], valid: [greeting] })
-      expect(out.test).toEqual(out.local)
-      expect(out.hashBytes).toBe(20)
-      expect(out.wire).toBe("0500000000000000" + Buffer.from("tsnix").toString("hex") + "000000")
-      expect(fs.existsSync(path.join(root, "nix", "var", "nix", "db", "db.sqlite"))).toBe(true)
-
-      // `tsnix/core` loads no native addon; the library does (fs-ext), so the probe works.
-      const addons = (spec: string) =>
-        JSON.parse(run(process.execPath, [path.join(proj, "native-addons.mjs"), spec], proj)) as Array<string>
-      expect(addons("tsnix/core")).toEqual([])
-      expect(addons("tsnix").some((f) => f.endsWith("fs_ext.node"))).toBe(true)
-    } finally {
-      fs.rmSync(work, { recursive: true, force: true })
-    }
-  }, 120_000)
+    },
+    120_000
+  )
 })
