@@ -69,5 +69,9 @@ export * as Nar from "./nar/index.js"
 export * as DerivationCore from "./core/derivation/index.js"
 /** Nix's topological sort of store paths. */
 export * as TopoSort from "./core/topoSort.js"
+/** Wire primitives (u64, padded strings, framed streams) with incremental decoders. */
+export * as Wire from "./core/wire/index.js"
+/** The `nix-store --export` format codec. */
+export * as ExportFormat from "./core/exportFormat.js"
 
 export { version } from "./version.js"

@@ -5,27 +5,44 @@
  * its references (u64 count, then each), its deriver (or ""), u64 0 (no
  * legacy signature); after the last path, u64 0. Strings are NAR strings
  * (u64 length, bytes, zero padding to 8). Paths are exported in dependency
- * order (references first), as Nix sorts them.
+ * order (references first), as Nix sorts them. The framing is read and
+ * written with the pure codec of core/exportFormat.ts.
  *
  * Export refuses a path whose content no longer matches its registered hash.
  * Import is all-or-nothing, unlike Nix's: every NAR is unpacked into a
  * temporary name first, the hash and size are recomputed, every reference
  * must be valid or come earlier in the stream; only then are the new paths
- * moved into place and registered in one transaction.
+ * moved into place and registered in one transaction. A stream cut short,
+ * inside a NAR or not, is a BadExportStreamError ("the stream ended early").
  *
  * @since 0.1.0
  */
 import { Chunk, Effect, Either, Option, Stream } from "effect"
 import * as fs from "node:fs/promises"
 import { printHashWithAlgo } from "../core/hash.js"
-import { encodeU64, str } from "../core/nar/encode.js"
+import {
+  EXPORT_END,
+  EXPORT_MAGIC,
+  EXPORT_PATH_START,
+  encodeExportTrailer,
+  exportDeriverString,
+  exportLegacySignature,
+  exportMarker,
+  exportPathString,
+  exportReferenceCount,
+  exportReferenceString,
+  exportTrailerMagic,
+  isExportFormatError
+} from "../core/exportFormat.js"
+import { NarParseError } from "../core/nar/errors.js"
 import { parseStorePath } from "../core/storePath.js"
 import { topoSort } from "../core/topoSort.js"
+import { type Decoder, isNeedInput, isWireError, WireReader, WireTruncatedError } from "../core/wire/index.js"
 import { dumpPath } from "../nar/dump.js"
 import type { NarDumpError } from "../nar/errors.js"
 import { makeNarHasher, tapNarHasher } from "../nar/hash.js"
 import { restoreFromSource } from "../nar/restore.js"
-import { byteSourceFromStream, readExactly, type ByteSource, UnexpectedEndOfInput } from "../nar/source.js"
+import { byteSourceFromStream, type ByteSource } from "../nar/source.js"
 import { toRealPath } from "../schema/StoreLayout.js"
 import { reportProgress } from "../services/Progress.js"
 import { PathNotValidError } from "../db/errors.js"
@@ -39,19 +56,12 @@ import { makeTempPath } from "./tempPath.js"
 import { toNix32Form, zeroHash } from "./verify.js"
 
 /** The magic number that follows each NAR in an export stream. */
-export const exportMagic = 0x4558494e
+export const exportMagic = EXPORT_MAGIC
 
 
 /** The trailer that follows a path's NAR in an export stream. */
 export const exportTrailer = (info: ValidPathInfo): Uint8Array =>
-  Buffer.concat([
-    encodeU64(exportMagic),
-    str(info.path),
-    encodeU64(info.references.length),
-    ...info.references.map((r) => str(r)),
-    str(Option.getOrElse(info.deriver, () => "")),
-    encodeU64(0)
-  ])
+  encodeExportTrailer({ path: info.path, references: info.references, deriver: Option.getOrUndefined(info.deriver) })
 
 /** Dumps a valid path and fails at the end if its NAR hash differs from the registered one. */
 export const checkedNar = (parts: StoreParts, info: ValidPathInfo): Stream.Stream<Uint8Array, HashMismatchError | NarDumpError> =>
@@ -84,36 +94,44 @@ export const exportPaths = (parts: StoreParts, paths: ReadonlyArray<string>) =>
       const items = order.map((p) => {
         const info = infos.get(p) as ValidPathInfo
         return Stream.concat(
-          Stream.concat(Stream.make(encodeU64(1)), checkedNar(parts, info)),
+          Stream.concat(Stream.make(EXPORT_PATH_START), checkedNar(parts, info)),
           Stream.make(exportTrailer(info))
         )
       })
-      return Stream.concat(Stream.concatAll(Chunk.fromIterable(items)), Stream.make(encodeU64(0)))
+      return Stream.concat(Stream.concatAll(Chunk.fromIterable(items)), Stream.make(EXPORT_END))
     })
   ).pipe(Stream.withSpan("Store.exportPaths"))
 
-const readU64 = <E>(source: ByteSource<E>) =>
-  Effect.map(readExactly(source, 8), (b) => {
-    const v = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true)
-    return v
-  })
-
-const maxStringLength = 4096
-
-const readString = <E>(source: ByteSource<E>, what: string) =>
+/**
+ * Reads one value of the export framing from `source` with a core/wire decoder
+ * and gives back to `source` the bytes after it. Malformed framing is a
+ * BadExportStreamError with the decoder's message.
+ */
+const readFraming = <A, E>(source: ByteSource<E>, decoder: Decoder<A>) =>
   Effect.gen(function*() {
-    const len = yield* readU64(source)
-    if (len > BigInt(maxStringLength)) {
-      return yield* new BadExportStreamError({ reason: `${what} is ${len} bytes long, which is absurd` })
+    const reader = new WireReader()
+    for (;;) {
+      const r = reader.read(decoder, isExportFormatError)
+      if (isNeedInput(r)) {
+        const next = yield* source.pull
+        if (Option.isNone(next)) reader.end()
+        else reader.feed(next.value)
+        continue
+      }
+      const rest = reader.takeRemainder()
+      for (let i = rest.length - 1; i >= 0; i--) source.unread(rest[i] as Uint8Array)
+      if (r instanceof WireTruncatedError) {
+        return yield* new BadExportStreamError({ reason: `the stream ended early (${r.message})` })
+      }
+      if (isWireError(r)) return yield* new BadExportStreamError({ reason: r.message })
+      if (isExportFormatError(r)) return yield* new BadExportStreamError({ reason: r.reason })
+      return r
     }
-    const n = Number(len)
-    const padded = n + ((8 - (n % 8)) % 8)
-    const bytes = yield* readExactly(source, padded)
-    for (let i = n; i < padded; i++) {
-      if (bytes[i] !== 0) return yield* new BadExportStreamError({ reason: `non-zero padding after ${what}` })
-    }
-    return Buffer.from(bytes.subarray(0, n)).toString("utf8")
   })
+
+/** A NAR cut short inside an import stream is the stream ending early, like a cut anywhere else. */
+const truncatedNar = (e: NarParseError) =>
+  new BadExportStreamError({ reason: `the stream ended early (${e.reason} at byte ${e.offset} of a NAR)` })
 
 /** One path read from an import stream, unpacked at `temp`. */
 interface ImportedItem {
@@ -144,28 +162,25 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
       const order: Array<string> = []
       const outside: Array<readonly [path: string, reference: string]> = []
       for (;;) {
-        const n = yield* readU64(source)
-        if (n === 0n) break
-        if (n !== 1n) {
-          return yield* new BadExportStreamError({ reason: "input doesn't look like something created by 'nix-store --export'" })
-        }
+        if ((yield* readFraming(source, exportMarker)) === "end") break
         const temp = makeTempPath(layout)
         temps.push(temp)
-        const { narHash, narSize } = yield* restoreFromSource(temp, source)
-        const magic = yield* readU64(source)
-        if (magic !== BigInt(exportMagic)) {
-          return yield* new BadExportStreamError({ reason: "Nix archive cannot be imported; wrong format" })
-        }
-        const p = yield* storePathOf(parts, yield* readString(source, "store path"), "store path")
-        const count = yield* readU64(source)
-        if (count > 1_000_000n) return yield* new BadExportStreamError({ reason: `absurd reference count ${count}` })
+        const { narHash, narSize } = yield* restoreFromSource(temp, source).pipe(
+          Effect.catchIf(
+            (e): e is NarParseError => e instanceof NarParseError && e.kind === "Truncated",
+            (e) => Effect.fail(truncatedNar(e))
+          )
+        )
+        yield* readFraming(source, exportTrailerMagic)
+        const p = yield* storePathOf(parts, yield* readFraming(source, exportPathString), "store path")
+        const count = yield* readFraming(source, exportReferenceCount)
         const references: Array<string> = []
-        for (let i = 0n; i < count; i++) {
-          references.push(yield* storePathOf(parts, yield* readString(source, "reference"), `reference of ${p}`))
+        for (let i = 0; i < count; i++) {
+          references.push(yield* storePathOf(parts, yield* readFraming(source, exportReferenceString), `reference of ${p}`))
         }
-        const deriverText = yield* readString(source, "deriver")
+        const deriverText = yield* readFraming(source, exportDeriverString)
         const deriver = deriverText === "" ? undefined : yield* storePathOf(parts, deriverText, `deriver of ${p}`)
-        if ((yield* readU64(source)) === 1n) yield* readString(source, "signature")
+        yield* readFraming(source, exportLegacySignature)
         // A reference must be earlier in the stream or already valid (checked in bulk below).
         for (const r of references) if (r !== p && !seen.has(r)) outside.push([p, r])
         let derivationOutputs: Record<string, string> | undefined
@@ -219,10 +234,5 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
       yield* locks.setDeletion(true)
       return order
     })
-  ).pipe(
-    Effect.mapError((e) =>
-      e instanceof UnexpectedEndOfInput ? new BadExportStreamError({ reason: `the stream ended early (${e.message})` }) : e
-    ),
-    Effect.withSpan("Store.importPaths")
-  )
+  ).pipe(Effect.withSpan("Store.importPaths"))
 

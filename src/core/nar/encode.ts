@@ -5,77 +5,24 @@
  *
  * @since 0.1.0
  */
+import { concatBytes, encodePadded as str, padLength, strLength, toBytes, writePadded as writeStr, writeU64 } from "../wire/encode.js"
 import { NAR_MAGIC } from "./constants.js"
 
-const utf8 = new TextEncoder()
-
-/** Bytes of a string (UTF-8) or the bytes themselves. */
-export const toBytes = (s: string | Uint8Array): Uint8Array => (typeof s === "string" ? utf8.encode(s) : s)
-
-/** Number of zero bytes that pad `n` bytes to a multiple of 8. */
-export const padLength = (n: number): number => (8 - (n % 8)) % 8
-
-/** Size of `str(x)` for a payload of `n` bytes: length word, payload, padding. */
-export const strLength = (n: number): number => 8 + n + padLength(n)
-
-/** Writes `n` as a little-endian u64 at `offset`; `n` must be a non-negative safe integer or a bigint. */
-export const writeU64 = (buf: Uint8Array, offset: number, n: number | bigint): void => {
-  let lo: number
-  let hi: number
-  if (typeof n === "number") {
-    lo = n >>> 0
-    hi = Math.floor(n / 0x100000000) >>> 0
-  } else {
-    lo = Number(n & 0xffffffffn)
-    hi = Number((n >> 32n) & 0xffffffffn)
-  }
-  buf[offset] = lo & 0xff
-  buf[offset + 1] = (lo >>> 8) & 0xff
-  buf[offset + 2] = (lo >>> 16) & 0xff
-  buf[offset + 3] = lo >>> 24
-  buf[offset + 4] = hi & 0xff
-  buf[offset + 5] = (hi >>> 8) & 0xff
-  buf[offset + 6] = (hi >>> 16) & 0xff
-  buf[offset + 7] = hi >>> 24
-}
-
-/** A little-endian u64 as 8 bytes (bigint allowed, so tests can encode absurd lengths). */
-export const encodeU64 = (n: number | bigint): Uint8Array => {
-  const out = new Uint8Array(8)
-  writeU64(out, 0, n)
-  return out
-}
-
-/** Writes `str(bytes)` at `offset` (padding bytes are zeroed) and returns the offset after it. */
-export const writeStr = (buf: Uint8Array, offset: number, bytes: Uint8Array): number => {
-  writeU64(buf, offset, bytes.length)
-  buf.set(bytes, offset + 8)
-  const end = offset + 8 + bytes.length
-  const pad = padLength(bytes.length)
-  buf.fill(0, end, end + pad)
-  return end + pad
-}
-
-/** `str(s)`: u64 little-endian length, the bytes, zero padding to a multiple of 8. */
-export const str = (s: string | Uint8Array): Uint8Array => {
-  const bytes = toBytes(s)
-  const out = new Uint8Array(strLength(bytes.length))
-  writeStr(out, 0, bytes)
-  return out
-}
-
-/** Concatenates byte arrays. */
-export const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  let total = 0
-  for (const p of parts) total += p.length
-  const out = new Uint8Array(total)
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.length
-  }
-  return out
-}
+/**
+ * The wire primitives the NAR framing is made of, shared with the export format
+ * and the worker protocol (see ../wire/); `str` and `writeStr` are the
+ * padded-string encoders under their NAR names.
+ */
+export {
+  concatBytes,
+  encodeU64,
+  encodePadded as str,
+  padLength,
+  strLength,
+  toBytes,
+  writePadded as writeStr,
+  writeU64
+} from "../wire/encode.js"
 
 const strs = (...tokens: ReadonlyArray<string>): Uint8Array => concatBytes(tokens.map(str))
 
