@@ -1,8 +1,8 @@
 /**
  * `nix-store -q`: `--outputs` (the default), `-R/--requisites
  * [--include-outputs]`, `--references`, `--referrers`, `--referrers-closure`,
- * `-d/--deriver`, `--valid-derivers`, `--hash`, `--size`, `--tree`, `--graph`,
- * with `-u/--use-output`. Paths are printed as nix-store prints them: sets in
+ * `-d/--deriver`, `--valid-derivers`, `-b/--binding NAME`, `--hash`, `--size`,
+ * `--tree`, `--graph`, `--graphml`, with `-u/--use-output`. Paths are printed as nix-store prints them: sets in
  * the reverse of Nix's topological order (references first).
  *
  * @since 0.1.0
@@ -16,16 +16,17 @@ import { toRealPath } from "../../schema/StoreLayout.js"
 import { Store, type StoreShape } from "../../services/Store.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "../../store/drvOutputs.js"
 import { StoreIoError } from "../../store/errors.js"
-import { UsageError } from "../argv.js"
+import { globalFlags, UsageError } from "../argv.js"
 import { Cli } from "../context.js"
-import { printLines } from "../io.js"
+import { DerivationArgError, Derivations, derivationFromPath, useDeriver, withDerivations } from "../derivationArg.js"
+import { printLines, writeStdout } from "../io.js"
 import type { Operation } from "../operation.js"
 import { withStore } from "../storeLayers.js"
 import { followLinksToStorePaths } from "../storePathArg.js"
 
 const queryTypes = [
   "outputs", "requisites", "references", "referrers", "referrers-closure", "deriver", "valid-derivers",
-  "hash", "size", "tree", "graph", "roots"
+  "binding", "hash", "size", "tree", "graph", "graphml", "roots"
 ] as const
 
 /** A query kind nix-store knows. */
@@ -118,12 +119,55 @@ const printDotGraph = (store: StoreShape, roots: Iterable<string>) =>
     return out
   })
 
+/** Nix's `symbolicName`: the name up to and including its first `-` (empty without one). */
+const symbolicName = (name: string) => name.slice(0, name.indexOf("-") + 1)
+
+/** `-q --graphml`: the references graph as Nix's printGraphML writes it (paths in sorted order). */
+const printGraphML = (store: StoreShape, roots: Iterable<string>) =>
+  Effect.gen(function*() {
+    const prefix = store.layout.storeDir.length + 1
+    const base = (p: string) => p.slice(prefix)
+    const work = new Set(roots)
+    const done = new Set<string>()
+    const out = [
+      "<?xml version='1.0' encoding='utf-8'?>",
+      "<graphml xmlns='http://graphml.graphdrawing.org/xmlns'",
+      "    xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance'",
+      "    xsi:schemaLocation='http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd'>",
+      "<key id='narSize' for='node' attr.name='narSize' attr.type='int'/>" +
+      "<key id='name' for='node' attr.name='name' attr.type='string'/>" +
+      "<key id='type' for='node' attr.name='type' attr.type='string'/>" +
+      "<graph id='G' edgedefault='directed'>"
+    ]
+    while (work.size > 0) {
+      const p = Array.from(work).sort(compareStrings)[0] as string
+      work.delete(p)
+      if (done.has(p)) continue
+      done.add(p)
+      const info = yield* requireInfo(store, p)
+      out.push(
+        `  <node id="${base(p)}">`,
+        `    <data key="narSize">${info.narSize}</data>`,
+        `    <data key="name">${symbolicName(base(p).slice(33))}</data>`,
+        `    <data key="type">${isDerivationPath(p) ? "derivation" : "output-path"}</data>`,
+        "  </node>"
+      )
+      for (const r of [...info.references].sort(compareStrings)) {
+        if (r === p) continue
+        work.add(r)
+        out.push(`  <edge source="${base(p)}" target="${base(r)}"/>`)
+      }
+    }
+    out.push("</graph>", "</graphml>")
+    return out
+  })
+
 /** The `-q` operation (except `--roots`, which the garbage collector answers). */
 export const queryOperation: Operation = Effect.gen(function*() {
   const { parsed, layout } = yield* Cli
   const kinds = queryTypes.filter((q) => parsed.flags.has(q))
   for (const f of parsed.flags) {
-    if (!(queryTypes as ReadonlyArray<string>).includes(f) && !modifiers.includes(f)) {
+    if (!(queryTypes as ReadonlyArray<string>).includes(f) && !modifiers.includes(f) && !globalFlags.has(f)) {
       return yield* new UsageError({ message: `unknown flag '--${f}'` })
     }
   }
@@ -134,7 +178,15 @@ export const queryOperation: Operation = Effect.gen(function*() {
   }
   const useOutput = parsed.flags.has("use-output")
   const includeOutputs = parsed.flags.has("include-outputs")
-  const args = yield* followLinksToStorePaths(layout, parsed.args)
+  // As in nix-store, --binding takes the first argument as the binding's name.
+  let rawArgs = parsed.args
+  let bindingName = ""
+  if (query === "binding") {
+    if (rawArgs.length === 0) return yield* new UsageError({ message: "expected binding name" })
+    bindingName = rawArgs[0] as string
+    rawArgs = rawArgs.slice(1)
+  }
+  const args = yield* followLinksToStorePaths(layout, rawArgs)
   yield* withStore(Effect.gen(function*() {
     const store = yield* Store
     switch (query) {
@@ -177,6 +229,23 @@ export const queryOperation: Operation = Effect.gen(function*() {
         for (const p of args) yield* printLines(yield* store.queryValidDerivers(p))
         return
       }
+      case "binding": {
+        yield* withDerivations(Effect.gen(function*() {
+          const derivations = yield* Derivations
+          for (const a of args) {
+            const drvPath = yield* useDeriver(store, a)
+            const drv = yield* derivationFromPath(store, derivations, drvPath)
+            const v = drv.env.get(bindingName)
+            if (v === undefined) {
+              return yield* new DerivationArgError({
+                message: `derivation '${drvPath}' has no environment binding named '${bindingName}'`
+              })
+            }
+            yield* writeStdout(Buffer.from(`${v}\n`, "latin1"))
+          }
+        }))
+        return
+      }
       case "hash":
       case "size": {
         const out: Array<string> = []
@@ -202,6 +271,12 @@ export const queryOperation: Operation = Effect.gen(function*() {
         const roots: Array<string> = []
         for (const a of args) roots.push(...(yield* maybeUseOutputs(store, a, useOutput)))
         yield* printLines(yield* printDotGraph(store, roots))
+        return
+      }
+      case "graphml": {
+        const roots: Array<string> = []
+        for (const a of args) roots.push(...(yield* maybeUseOutputs(store, a, useOutput)))
+        yield* printLines(yield* printGraphML(store, roots))
         return
       }
       case "roots":
