@@ -12,7 +12,10 @@
 #   cases.txt            the case names, in the order they ran (later cases see earlier ones' effects)
 #   cases/NAME.args      the arguments (one a line; first line the program: nix-store, nix, nix-hash)
 #   cases/NAME.cwd       the directory the case ran in, relative to $WORK (absent: $WORK)
+#   cases/NAME.store     "2": the case ran on the second store (store.nar imported into a fresh root,
+#                        @ROOT2@), for the order cases that delete paths and files; absent: the first
 #   cases/NAME.stdin     standard input (absent: empty)
+#   cases/NAME.remove    store paths whose files were removed (behind Nix's back) before the case ran
 #   cases/NAME.stdout / .stderr / .status
 #   gcroots-auto.txt     gcroots/auto after the cases: "NAME -> TARGET" lines, sorted (NAME is a hash of
 #                        the real target path, so work-dir.txt records the $WORK these names were made for)
@@ -49,18 +52,20 @@ ns --export "${ALL[@]}" > "$HERE/store.nar"
 source <(sed 's/^/P_/' "$HERE/paths.txt")
 
 rm -rf "$HERE/cases"; mkdir -p "$HERE/cases"; : > "$HERE/cases.txt"
-subst() { sed -e "s|$WORK|@WORK@|g" -e "s|$R|@ROOT@|g"; }
-# c NAME [cwd=DIR] [stdin=FILE] PROGRAM ARGS...: run and record one case.
+R2="$TMP/root2"
+subst() { sed -e "s|$WORK|@WORK@|g" -e "s|$R2|@ROOT2@|g" -e "s|$R|@ROOT@|g"; }
+# c NAME [store=2] [cwd=DIR] [stdin=FILE] PROGRAM ARGS...: run and record one case.
 c() {
   local name=$1; shift
-  local cwd="" stdin=/dev/null
+  local cwd="" stdin=/dev/null root="$R"
+  if [[ $1 == store=2 ]]; then root="$R2"; echo 2 > "$HERE/cases/$name.store"; shift; fi
   if [[ $1 == cwd=* ]]; then cwd=${1#cwd=}; shift; fi
   if [[ $1 == stdin=* ]]; then stdin=${1#stdin=}; cp "$stdin" "$HERE/cases/$name.stdin"; shift; fi
   local prog=$1; shift
   echo "$name" >> "$HERE/cases.txt"
   [ -n "$cwd" ] && echo "$cwd" > "$HERE/cases/$name.cwd"
   printf '%s\n' "$prog" "$@" | subst > "$HERE/cases/$name.args"
-  local store=(--store "$R"); [ "$prog" = nix-hash ] && store=()
+  local store=(--store "$root"); [ "$prog" = nix-hash ] && store=()
   set +e
   (cd "$WORK/$cwd" && "$prog" "${store[@]}" "$@" < "$stdin" > "$TMP/out" 2> "$TMP/err"); echo $? > "$HERE/cases/$name.status"
   set -e
@@ -161,6 +166,16 @@ c err-tree-relative nix-store -q --tree nonexistent
 c err-add-fixed-algo nix-store --add-fixed foo in/dir/a
 c err-nix-hash-missing nix-hash --type sha256 nonexistent
 c err-nix-hash-flat-missing nix-hash --type sha256 --flat nonexistent
+
+# 8. Nix's order where it is deterministic: --delete's "deleting" lines, --verify's "disappeared" lines.
+mkdir -p "$R2"
+nix-store --store "$R2" --import < "$HERE/store.nar" > /dev/null
+c delete-order store=2 nix-store --delete "$P_drv" "$P_out" "$P_hello" "$P_user" "$P_fod"
+chmod -R u+w "$R2/nix/store"
+printf '%s\n' "$P_leaf" "$P_mid" "$P_tree" "$P_rsha1" "$P_top" "$P_depout" > "$HERE/cases/verify-order.remove"
+while read -r p; do rm -rf "$R2$p"; done < "$HERE/cases/verify-order.remove"
+c verify-order store=2 nix-store --verify
+c verify-order-after store=2 nix-store --check-validity --print-invalid "$P_leaf" "$P_mid" "$P_tree" "$P_rsha1" "$P_top" "$P_depout"
 
 (cd "$R/nix/var/nix/gcroots/auto" && for l in *; do echo "$l -> $(readlink "$l")"; done) | subst | sort > "$HERE/gcroots-auto.txt"
 (cd "$WORK" && find . -type l | sort | while read -r l; do echo "${l#./} -> $(readlink "$l")"; done) | subst > "$HERE/roots.txt"
