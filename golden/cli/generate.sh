@@ -163,6 +163,10 @@ c err-verify-path-relative nix-store --verify-path nonexistent
 c err-check-validity-relative nix-store --check-validity nonexistent
 c err-delete-relative nix-store --delete nonexistent
 c err-tree-relative nix-store -q --tree nonexistent
+c err-references-notdir nix-store -q --references in/notdrv.drv/x
+c err-add-notdir nix-store --add in/notdrv.drv/x
+c err-dump-missing nix-store --dump nonexistent
+c err-export-invalid nix-store --export "$NOPE"
 c err-add-fixed-algo nix-store --add-fixed foo in/dir/a
 c err-nix-hash-missing nix-hash --type sha256 nonexistent
 c err-nix-hash-flat-missing nix-hash --type sha256 --flat nonexistent
