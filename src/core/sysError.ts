@@ -67,20 +67,20 @@ export const sysErrorText = (cause: unknown): string => {
   return String(cause)
 }
 
-/** Node's `CODE: text, syscall 'path'` (and `-> 'dest'`) wording. */
-const nodeErrno = /\b(E[A-Z0-9]+): [^,']*, [a-z_]+ '([^']*)'(?: -> '[^']*')?/g
+/** Node's `CODE: text, syscall 'path'` (and `-> 'dest'`) wording; the path may be absent. */
+const nodeErrno = /\b(E[A-Z0-9]+): [^,']*, ([a-z_]+)(?: '([^']*)'(?: -> '[^']*')?)?/g
 
 /**
  * Replaces Node's errno wording inside a message (`ENOENT: no such file or
  * directory, lstat '/x'`) with Nix's (`getting status of '/x': No such file
- * or directory` for lstat/stat, `OPERATION '/x': TEXT` otherwise).
+ * or directory` for lstat/stat, `OPERATION '/x': TEXT` otherwise, the bare
+ * text when Node names no path: `EBADF: bad file descriptor, write`).
  */
 export const withoutNodeErrnoText = (message: string): string =>
-  message.replace(nodeErrno, (all, code: string, p: string) => {
+  message.replace(nodeErrno, (all, code: string, syscall: string, p: string | undefined) => {
     const text = strerror(code)
     if (text === undefined) return all
-    const syscall = /, ([a-z_]+) '/.exec(all)?.[1] ?? ""
-    return `${syscallOperation(syscall)} '${p}': ${text}`
+    return p === undefined ? text : `${syscallOperation(syscall)} '${p}': ${text}`
   })
 
 /** Nix's wording for the operation a system call stands for. */

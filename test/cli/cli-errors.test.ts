@@ -5,12 +5,14 @@
  * Nix's own answers are in test/cli/cli-golden.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { addedName, nixBaseNameOf } from "../../src/cli/ops/store.js"
 import { runTsnixBatch } from "./cliBatch.js"
+import { tsnixBin } from "./helpers.js"
 
 const golden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../golden/cli")
 const paths: Record<string, string> = Object.fromEntries(
@@ -94,6 +96,36 @@ describe("tsnix's own CLI errors", () => {
     expect(reg?.status).toBe(1)
     expect(reg?.stderr).toMatch(/^error: [^\n]*44444444444444444444444444444444-missing\.drv'[^\n]*: No such file or directory\n$/)
     expect(check?.stdout.toString()).toBe(`${extra}\n${missing}\n`)
+  })
+
+  // Needs root (to run tsnix as nobody, for whom the directory is unreadable).
+  it.skipIf(process.getuid?.() !== 0)("words a permission error as Nix does (checked by hand against nix-store 2.8 as nobody)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-cli-perm-"))
+    try {
+      fs.chmodSync(dir, 0o755)
+      fs.mkdirSync(path.join(dir, "open/s"), { recursive: true })
+      fs.writeFileSync(path.join(dir, "open/g"), "y\n")
+      fs.chmodSync(path.join(dir, "open/s"), 0o700)
+      fs.mkdirSync(path.join(dir, "store"), { mode: 0o777 })
+      fs.chmodSync(path.join(dir, "store"), 0o777)
+      const run = (...args: Array<string>) => {
+        const r = spawnSync(process.execPath, [tsnixBin, "--store", path.join(dir, "store"), ...args], {
+          cwd: dir, uid: 65534, gid: 65534, env: { PATH: process.env["PATH"] ?? "", HOME: dir, NIX_CONFIG: "" }, encoding: "utf8"
+        })
+        return { status: r.status, stderr: r.stderr }
+      }
+      const denied = (p: string) => ({ status: 1, stderr: `error: opening directory '${p}': Permission denied\n` })
+      expect(run("--add", "open")).toEqual(denied(path.join(dir, "open/s")))
+      expect(run("--add-fixed", "--recursive", "sha256", "open")).toEqual(denied("open/s"))
+      expect(run("hash", "open")).toEqual(denied("open/s"))
+      expect(run("--dump", "open")).toEqual(denied("open/s"))
+      expect(run("-q", "--references", "open/s/x")).toEqual({
+        status: 1,
+        stderr: `error: getting status of '${path.join(dir, "open/s/x")}': Permission denied\n`
+      })
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it("names added paths as nix-store does, except '.', '..' and empty names", () => {

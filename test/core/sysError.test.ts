@@ -36,6 +36,7 @@ describe("system errors in Nix's words", () => {
       .toBe(`while adding: getting status of '${path.join(dir, "missing")}': No such file or directory`)
     expect(withoutNodeErrnoText("EACCES: permission denied, open '/a/b'")).toBe("opening file '/a/b': Permission denied")
     expect(withoutNodeErrnoText("no errno here")).toBe("no errno here")
+    expect(withoutNodeErrnoText("writing output: EBADF: bad file descriptor, write")).toBe("writing output: Bad file descriptor")
   })
 
   it.prop(

@@ -15,6 +15,7 @@ import { BrokenPipe, stdinStream } from "../io.js"
 import { enlargeStdoutPipe } from "../pipeBuffer.js"
 import type { Operation } from "../operation.js"
 import { ArgumentStatError } from "../storePathArg.js"
+import { inNixWords } from "../fsErrors.js"
 import { dumpPathToWritable } from "../../nar/dump.js"
 import { restorePath } from "../../nar/restore.js"
 
@@ -31,6 +32,7 @@ export const dumpOperation: Operation = Effect.gen(function*() {
   yield* Effect.tryPromise({ try: () => fs.lstat(path), catch: (cause) => new ArgumentStatError({ path, cause }) })
   yield* enlargeStdoutPipe
   yield* dumpPathToWritable(path, () => process.stdout, { hash: false }).pipe(
+    inNixWords(false),
     // The reader went away (`tsnix --dump x | head`): stop quietly, as a pipe writer should.
     Effect.mapError((e) =>
       e._tag === "NarWriteError" && (e.cause as { code?: string } | undefined)?.code === "EPIPE" ? new BrokenPipe() : e

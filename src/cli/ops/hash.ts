@@ -13,6 +13,7 @@ import * as fs from "node:fs"
 import { sysErrorText } from "../../core/sysError.js"
 import { UsageError } from "../argv.js"
 import { ArgumentStatError } from "../storePathArg.js"
+import { inNixWords } from "../fsErrors.js"
 import { Cli } from "../context.js"
 import { printLines } from "../io.js"
 import type { Operation } from "../operation.js"
@@ -90,10 +91,10 @@ export const hashOperation: Operation = Effect.gen(function*() {
     let h: Hash
     if (!flat && (algo ?? "sha256") === "sha256") {
       // The common case: the NAR module's own sha256 pass reuses its buffers.
-      h = { algo: "sha256", bytes: (yield* narHashPath(p)).narHash }
+      h = { algo: "sha256", bytes: (yield* narHashPath(p).pipe(inNixWords(false))).narHash }
     } else {
       const input: Stream.Stream<Uint8Array, HashInputError | NarDumpError> = flat ? fileStream(p) : dumpPath(p)
-      h = yield* hashStream(algo ?? "sha256", input)
+      h = yield* hashStream(algo ?? "sha256", input).pipe(inNixWords(false))
     }
     out.push(printHash(h, enc))
   }

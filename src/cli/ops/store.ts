@@ -24,6 +24,7 @@ import { nixPrintError } from "../../store/verify.js"
 import { globalFlags, UsageError } from "../argv.js"
 import { Cli, ExitWith } from "../context.js"
 import { Derivations, notADerivation, withDerivations } from "../derivationArg.js"
+import { inNixWords } from "../fsErrors.js"
 import { printLines, stdinStream, streamToStdout } from "../io.js"
 import { enlargeStdoutPipe } from "../pipeBuffer.js"
 import type { Operation } from "../operation.js"
@@ -74,7 +75,7 @@ export const addOperation: Operation = Effect.gen(function*() {
     for (const p of parsed.args) {
       // nix-store --add names the absolute path in its errors.
       yield* statSource(p, path.resolve(p))
-      yield* printLines([yield* store.addToStore(p, { name: addedName(p) })])
+      yield* printLines([yield* store.addToStore(p, { name: addedName(p) }).pipe(inNixWords(true))])
     }
   }))
 })
@@ -92,7 +93,7 @@ export const addFixedOperation: Operation = Effect.gen(function*() {
     for (const p of paths) {
       // nix-store --add-fixed names the argument as given in its errors.
       yield* statSource(p, p)
-      yield* printLines([yield* store.addToStore(p, { method, algo, name: addedName(p) })])
+      yield* printLines([yield* store.addToStore(p, { method, algo, name: addedName(p) }).pipe(inNixWords(false))])
     }
   }))
 })
