@@ -81,6 +81,8 @@ c binding-missing nix-store -q --binding nope "$P_drv"
 c binding-no-deriver nix-store -q --binding name "$P_hello"
 c binding-no-name nix-store -q --binding
 c binding-fod nix-store -q -b outputHash "$P_fod"
+c binding-invalid nix-store -q --binding x "$NOPE"
+c binding-invalid-drv nix-store -q --binding x "$NOPE.drv"
 c graphml-drv nix-store -q --graphml "$P_drv"
 c graphml-paths nix-store -q --graphml "$P_hello" "$P_top" "$P_out"
 c graphml-use-output nix-store -q --graphml -u "$P_depdrv" "$P_hello"
@@ -100,6 +102,7 @@ c show-output nix show-derivation "$P_out"
 c show-outputs nix show-derivation "$P_depout" "$P_fod"
 c show-no-deriver nix show-derivation "$P_hello"
 c show-invalid nix show-derivation "$NOPE.drv"
+c show-invalid-output nix show-derivation "$NOPE"
 c show-fod nix show-derivation "$P_fod"
 c show-user nix show-derivation "$P_user"
 
@@ -113,6 +116,8 @@ c realise-drv-root-two nix-store -r "$P_hello" "$P_depdrv" --add-root two
 c realise-root-exists nix-store -r "$P_hello" --add-root in/notdrv.drv
 c realise-invalid nix-store -r "$NOPE"
 c realise-relative nix-store -r nonexistent
+c realise-invalid-drv nix-store -r "$NOPE.drv"
+c realise-invalid-two nix-store -r "$NOPE" /nix/store/11111111111111111111111111111111-nope "$P_hello"
 
 # 4. --add naming
 c add-dot cwd=in/dir nix-store --add .

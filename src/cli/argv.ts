@@ -160,8 +160,9 @@ export const parseArgv = (argv: ReadonlyArray<string>): Either.Either<ParsedArgs
       name = eq > 0 ? a.slice(2, eq) : a.slice(2)
       inline = eq > 0 ? a.slice(eq + 1) : undefined
     } else {
-      // `show-derivation -r` is --recursive (as in `nix show-derivation -r`), not --realise.
-      const long = a === "-r" && operation === "show-derivation" ? "recursive" : shortFlags.get(a.slice(1))
+      // `show-derivation -r` (and `derivation show -r`) is --recursive, as in `nix show-derivation -r`, not --realise.
+      const showing = operation === "show-derivation" || (operation === "derivation" && args[0] === "show")
+      const long = a === "-r" && showing ? "recursive" : shortFlags.get(a.slice(1))
       if (long === undefined) return Either.left(new UsageError({ message: `unrecognised flag '${a}'` }))
       name = long
     }

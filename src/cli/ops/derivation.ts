@@ -45,14 +45,16 @@ const unknownFlags = (allowed: ReadonlyArray<string>) =>
 /**
  * The `.drv` store path a show-derivation argument stands for, as `nix
  * show-derivation` resolves it: a `.drv` must be valid; any other store path
- * stands for its recorded deriver.
+ * stands for its recorded deriver (an invalid one has none).
  */
 const storeDerivationOf = (store: StoreShape, p: string) =>
   Effect.gen(function*() {
     const info = yield* store.queryPathInfo(p)
-    if (Option.isNone(info)) return yield* new DerivationArgError({ message: `path '${p}' is not a valid store path` })
-    if (isDerivationPath(p)) return p
-    const deriver = info.value.deriver
+    if (isDerivationPath(p)) {
+      if (Option.isNone(info)) return yield* new DerivationArgError({ message: `path '${p}' is not a valid store path` })
+      return p
+    }
+    const deriver = Option.flatMap(info, (i) => i.deriver)
     if (Option.isNone(deriver)) return yield* new DerivationArgError({ message: `'${p}' does not have a known deriver` })
     return deriver.value
   })

@@ -75,7 +75,16 @@ export const realiseOperation: Operation = Effect.gen(function*() {
         message: `cannot build ${quoted([...willBuild].sort(compareStrings))}: tsnix has no builder yet`
       })
     }
-    if (unknown.size > 0) return yield* new RealiseError({ message: `build of ${quoted([...unknown].sort(compareStrings))} failed` })
+    if (unknown.size > 0) {
+      const failed = [...unknown].sort(compareStrings)
+      // One failed goal reports its own error; several, "build of … failed" (Nix's buildPaths).
+      const only = failed.length === 1 ? failed[0] : undefined
+      return yield* new RealiseError({
+        message: only !== undefined && isDerivationPath(only)
+          ? `cannot build missing derivation '${only}'`
+          : `build of ${quoted(failed)} failed`
+      })
+    }
 
     let rootNr = 0
     let warned = false
