@@ -117,8 +117,8 @@ export const printEnvOperation: Operation = Effect.gen(function*() {
     return yield* derivationFromPath(yield* Store, yield* Derivations, drvPath)
   })))
   const lines: Array<string> = []
-  const names = [...drv.env.keys()].sort(compareStrings)
-  for (const name of names) lines.push(`export ${name}; ${name}=${shellEscape(drv.env.get(name) as string)}\n`)
+  const env = [...drv.env].sort(([a], [b]) => compareStrings(a, b))
+  for (const [name, value] of env) lines.push(`export ${name}; ${name}=${shellEscape(value)}\n`)
   lines.push(`export _args; _args='${drv.args.map(shellEscape).join(" ")}'\n`)
   yield* writeStdout(byteStringToBytes(lines.join("")))
 })

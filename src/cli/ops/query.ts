@@ -91,6 +91,43 @@ const printTree = (store: StoreShape, root: string, done: Set<string>) =>
     return out
   })
 
+/**
+ * Nix's `StorePathSet` work list: `extract(begin())` takes the smallest path.
+ * A binary min-heap of paths (repeats allowed; callers skip done ones).
+ */
+const makeWorkList = (initial: Iterable<string>) => {
+  const heap: Array<string> = []
+  const push = (p: string) => {
+    heap.push(p)
+    for (let i = heap.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1
+      if (compareStrings(heap[parent] as string, heap[i] as string) <= 0) break
+      ;[heap[parent], heap[i]] = [heap[i] as string, heap[parent] as string]
+      i = parent
+    }
+  }
+  const pop = (): string | undefined => {
+    const top = heap[0]
+    const last = heap.pop()
+    if (heap.length > 0 && last !== undefined) {
+      heap[0] = last
+      for (let i = 0; ;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < heap.length && compareStrings(heap[l] as string, heap[m] as string) < 0) m = l
+        if (r < heap.length && compareStrings(heap[r] as string, heap[m] as string) < 0) m = r
+        if (m === i) break
+        ;[heap[m], heap[i]] = [heap[i] as string, heap[m] as string]
+        i = m
+      }
+    }
+    return top
+  }
+  for (const p of initial) push(p)
+  return { push, pop }
+}
+
 const dotQuote = (s: string) => `"${s}"`
 const colours = ["black", "red", "green", "blue", "magenta", "burlywood"]
 
@@ -98,20 +135,18 @@ const printDotGraph = (store: StoreShape, roots: Iterable<string>) =>
   Effect.gen(function*() {
     const prefix = store.layout.storeDir.length + 1
     const base = (p: string) => p.slice(prefix)
-    const work = new Set(roots)
+    const work = makeWorkList(roots)
     const done = new Set<string>()
     const out = ["digraph G {"]
     let colour = 0
-    while (work.size > 0) {
-      const p = Array.from(work).sort(compareStrings)[0] as string
-      work.delete(p)
+    for (let p = work.pop(); p !== undefined; p = work.pop()) {
       if (done.has(p)) continue
       done.add(p)
       const name = base(p).slice(33)
       out.push(`${dotQuote(base(p))} [label = ${dotQuote(name)}, shape = box, style = filled, fillcolor = ${dotQuote("#ff0000")}];`)
       for (const r of (yield* requireInfo(store, p)).references) {
         if (r === p) continue
-        work.add(r)
+        if (!done.has(r)) work.push(r)
         out.push(`${dotQuote(base(r))} -> ${dotQuote(base(p))} [color = ${dotQuote(colours[colour++ % colours.length] as string)}];`)
       }
     }
@@ -127,7 +162,7 @@ const printGraphML = (store: StoreShape, roots: Iterable<string>) =>
   Effect.gen(function*() {
     const prefix = store.layout.storeDir.length + 1
     const base = (p: string) => p.slice(prefix)
-    const work = new Set(roots)
+    const work = makeWorkList(roots)
     const done = new Set<string>()
     const out = [
       "<?xml version='1.0' encoding='utf-8'?>",
@@ -139,9 +174,7 @@ const printGraphML = (store: StoreShape, roots: Iterable<string>) =>
       "<key id='type' for='node' attr.name='type' attr.type='string'/>" +
       "<graph id='G' edgedefault='directed'>"
     ]
-    while (work.size > 0) {
-      const p = Array.from(work).sort(compareStrings)[0] as string
-      work.delete(p)
+    for (let p = work.pop(); p !== undefined; p = work.pop()) {
       if (done.has(p)) continue
       done.add(p)
       const info = yield* requireInfo(store, p)
@@ -154,7 +187,7 @@ const printGraphML = (store: StoreShape, roots: Iterable<string>) =>
       )
       for (const r of [...info.references].sort(compareStrings)) {
         if (r === p) continue
-        work.add(r)
+        if (!done.has(r)) work.push(r)
         out.push(`  <edge source="${base(p)}" target="${base(r)}"/>`)
       }
     }
