@@ -113,6 +113,8 @@ c realise-root-indirect nix-store -r "$P_hello" "$P_top" --add-root roots/r2 --i
 c realise-drv nix-store -r "$P_depdrv"
 c realise-drv-root nix-store --realise "$P_depdrv" --add-root deproot
 c realise-drv-root-two nix-store -r "$P_hello" "$P_depdrv" --add-root two
+c realise-drv-output nix-store -r "$P_depdrv!out" --add-root outroot
+c realise-drv-bad-output nix-store -r "$P_depdrv!nope"
 c realise-root-exists nix-store -r "$P_hello" --add-root in/notdrv.drv
 c realise-invalid nix-store -r "$NOPE"
 c realise-relative nix-store -r nonexistent

@@ -1,5 +1,6 @@
 /**
- * `nix-store -r/--realise PATHS [--add-root PATH [--indirect]] [--no-output]`,
+ * `nix-store -r/--realise PATHS [--add-root PATH [--indirect]] [--no-output]`
+ * (a path may be `DRV!OUT1,OUT2`, some outputs of a derivation),
  * for what needs no builder: a valid path is printed (or its root, with
  * `--add-root`); a `.drv` whose outputs are all valid prints its outputs (or
  * their roots). Invalid paths fail as Nix fails when nothing can build or
@@ -24,7 +25,7 @@ import { Derivations, derivationFromPath, withDerivations } from "../derivationA
 import { printLines } from "../io.js"
 import type { Operation } from "../operation.js"
 import { withStore } from "../storeLayers.js"
-import { followLinksToStorePaths } from "../storePathArg.js"
+import { followLinksToStorePath } from "../storePathArg.js"
 
 /** Realising failed: something would have to be built or substituted (Nix's wording in `message`). */
 export class RealiseError extends Data.TaggedError("RealiseError")<{ readonly message: string }> {}
@@ -40,7 +41,15 @@ export const realiseOperation: Operation = Effect.gen(function*() {
   // Nix makes --add-root absolute when it reads it, relative to the working directory.
   const gcRoot = parsed.values.get("add-root")
   const noOutput = parsed.flags.has("no-output")
-  const paths = yield* followLinksToStorePaths(layout, parsed.args)
+  // `DRV!OUT1,OUT2` names some outputs of a derivation (Nix's followLinksToStorePathWithOutputs).
+  const wanted = new Map<string, ReadonlySet<string>>()
+  const paths: Array<string> = []
+  for (const arg of parsed.args) {
+    const bang = arg.indexOf("!")
+    const p = yield* followLinksToStorePath(layout, bang < 0 ? arg : arg.slice(0, bang))
+    if (bang >= 0) wanted.set(p, new Set(arg.slice(bang + 1).split(",").filter((o) => o !== "")))
+    paths.push(p)
+  }
   yield* withStore(withDerivations(Effect.gen(function*() {
     const store = yield* Store
     const lock = yield* Lock
@@ -56,7 +65,15 @@ export const realiseOperation: Operation = Effect.gen(function*() {
       }
       if (!isDerivationPath(p)) continue
       const drv = yield* derivationFromPath(store, derivations, p)
-      const outs = [...drv.outputs].map(([name, o]) => [name, o.path] as const).sort((a, b) => compareStrings(a[0], b[0]))
+      const want = wanted.get(p)
+      const missing = [...(want ?? [])].filter((o) => !drv.outputs.has(o)).sort(compareStrings)
+      if (missing.length > 0) {
+        return yield* new RealiseError({ message: `derivation '${p}' does not have wanted outputs ${quoted(missing)}` })
+      }
+      const outs = [...drv.outputs]
+        .filter(([name]) => want === undefined || want.size === 0 || want.has(name))
+        .map(([name, o]) => [name, o.path] as const)
+        .sort((a, b) => compareStrings(a[0], b[0]))
       outputsOf.set(p, outs)
       const valid = new Set(yield* store.queryValidPaths(outs.map(([, o]) => o).filter((o) => o !== "")))
       if (outs.some(([, o]) => !valid.has(o))) willBuild.add(p)
