@@ -156,6 +156,10 @@ printf 'extra\n' > "$R$EXTRA"
 EH=$(nix-hash --type sha256 "$R$EXTRA"); ES=$(ns --dump "$R$EXTRA" | wc -c)
 printf '%s\n%s\n%s\n\n0\n%s\n%s\n%s\n\n0\n' "$EXTRA" "$EH" "$ES" "/nix/store/00000000000000000000000000000000-missing.drv" "$EH" "$ES" > "$TMP/load.txt"
 c load-db-missing-drv stdin="$TMP/load.txt" nix-store --load-db
+printf '%s\nxyz\n10\n\n0\n' "$EXTRA" > "$TMP/badhash.txt"
+printf '%s\n%s\nabc\n\n0\n' "$EXTRA" "$EH" > "$TMP/badsize.txt"
+c load-db-bad-hash stdin="$TMP/badhash.txt" nix-store --load-db
+c load-db-bad-size stdin="$TMP/badsize.txt" nix-store --load-db
 c load-db-missing-drv-after nix-store --check-validity --print-invalid "$EXTRA" /nix/store/00000000000000000000000000000000-missing.drv
 
 # 7. errors: relative arguments are reported as absolute paths
