@@ -197,14 +197,21 @@ describe("CLI operations and errors, as Nix 2.8 (golden/cli)", () => {
     const fod = paths["fod"] as string
     const copy = path.join(work, "renamed.drv")
     fs.copyFileSync(path.join(root, fod), copy)
-    const [r, rel] = await runTsnixBatch([
+    const userCopy = path.join(work, "user-copy")
+    fs.copyFileSync(path.join(root, paths["user"] as string), userCopy)
+    const [r, rel, rec] = await runTsnixBatch([
       ["--store", root, "show-derivation", copy],
-      { args: ["--store", root, "show-derivation", "renamed.drv"], cwd: work }
+      { args: ["--store", root, "show-derivation", "renamed.drv"], cwd: work },
+      ["--store", root, "show-derivation", "-r", userCopy]
     ])
     const want = JSON.parse(read("cases/show-fod.stdout")) as Record<string, unknown>
     expect(r?.status).toBe(0)
     expect(JSON.parse(r?.stdout.toString() ?? "")).toEqual({ [copy]: want[fod] })
     // A relative file name is shown as its absolute path.
     expect(JSON.parse(rel?.stdout.toString() ?? "")).toEqual({ [copy]: want[fod] })
+    // --recursive from a copy: the copy, then the derivations its inputs lead to (as `show-r` of the original).
+    const wantR = JSON.parse(read("cases/show-r.stdout")) as Record<string, unknown>
+    const user = paths["user"] as string
+    expect(JSON.parse(rec?.stdout.toString() ?? "")).toEqual({ ...wantR, [userCopy]: wantR[user], [user]: undefined })
   })
 })

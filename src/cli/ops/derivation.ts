@@ -63,7 +63,7 @@ const storeDerivationOf = (store: StoreShape, p: string) =>
  * `show-derivation [-r|--recursive] DRV...`: store paths (a `.drv`, or an
  * output standing for its deriver) and `.drv` files outside the store
  * (keyed by their absolute path). With `--recursive`, every derivation in the
- * references closure of the store derivations too.
+ * references closure of the store derivations (and of the files' inputs) too.
  */
 export const showDerivationOperation: Operation = Effect.gen(function*() {
   const { parsed, layout } = yield* Cli
@@ -81,20 +81,24 @@ export const showDerivationOperation: Operation = Effect.gen(function*() {
   }
   const bytes = yield* withDerivations(Effect.gen(function*() {
     const derivations = yield* Derivations
+    const recursive = parsed.flags.has("recursive")
     const entries: Array<readonly [string, Derivation]> = []
+    // With --recursive, a file's inputs (which must be valid) lead into the store.
+    const fileInputs: Array<string> = []
     for (const file of files) {
       yield* Effect.tryPromise({ try: () => fs.stat(file), catch: (cause) => new ArgumentStatError({ path: file, cause }) })
       const drv = yield* derivations.read(file).pipe(
         Effect.catchTag("DerivationParseError", (e) => Effect.fail(notADerivation(file, e)))
       )
       entries.push([file, drv])
+      if (recursive) fileInputs.push(...drv.inputDrvs.keys(), ...drv.inputSrcs)
     }
-    if (storeArgs.length > 0) {
+    if (storeArgs.length > 0 || fileInputs.length > 0) {
       yield* withStore(Effect.gen(function*() {
         const store = yield* Store
         let drvPaths: Array<string> = []
         for (const p of storeArgs) drvPaths.push(yield* storeDerivationOf(store, p))
-        if (parsed.flags.has("recursive")) drvPaths = [...(yield* store.computeClosure(drvPaths))]
+        if (recursive) drvPaths = [...(yield* store.computeClosure([...drvPaths, ...fileInputs]))]
         const unique = [...new Set(drvPaths)].filter(isDerivationPath).sort(compareStrings)
         for (const p of unique) entries.push([p, yield* derivationFromPath(store, derivations, p)])
       }))
