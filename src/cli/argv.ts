@@ -79,7 +79,7 @@ export const subcommands: ReadonlyMap<string, string> = new Map([
 /** Query sub-operations accepted as words after `tsnix query`. */
 const queryWords: ReadonlySet<string> = new Set([
   "outputs", "requisites", "references", "referrers", "referrers-closure", "deriver", "valid-derivers",
-  "graph", "graphml", "tree", "hash", "size", "roots"
+  "binding", "graph", "graphml", "tree", "hash", "size", "roots"
 ])
 
 /** The parsed command line. */

@@ -67,5 +67,7 @@ describe("argv", () => {
     expect(ok(["derivation", "show", "-r", "x.drv"]).flags.has("recursive")).toBe(true)
     expect(ok(["--print-env", "x.drv"]).operation).toBe("print-env")
     expect(ok(["-q", "--graphml", "x"]).flags.has("graphml")).toBe(true)
+    const q = ok(["query", "binding", "out", "x.drv"])
+    expect({ binding: q.flags.has("binding"), args: q.args }).toEqual({ binding: true, args: ["out", "x.drv"] })
   })
 })
