@@ -36,14 +36,18 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
     op("export"), op("import"), op("verify"), op("verify-path"), op("check-validity"), op("dump-db"),
     op("load-db"), op("register-validity"), op("query-failed-paths"), op("clear-failed-paths"),
     op("read-log"), op("optimise"), op("repair-path"), op("serve"), op("generate-binary-cache-key"),
+    op("print-env"),
     // global
     flag("help"), flag("version"), flag("verbose"), flag("quiet"), value("store"),
+    // global in nix-store: where -r puts its roots (--indirect is what Nix 2.8 always does)
+    value("add-root"), flag("indirect"), flag("no-output"),
     { name: "option", kind: "value2" } as FlagSpec,
     // query modifiers
     flag("outputs"), flag("requisites"), flag("references"), flag("referrers"), flag("referrers-closure"),
     flag("deriver"), flag("valid-derivers"), flag("graph"), flag("tree"), flag("graphml"), flag("hash"),
     flag("size"), flag("roots"), flag("include-outputs"), flag("use-output"), flag("force-realise"),
-    value("binding"),
+    // as in nix-store, --binding takes its NAME from the first argument, wherever it stands
+    flag("binding"),
     // other modifiers
     flag("recursive"), flag("check-contents"), flag("repair"), flag("reregister"), flag("hash-given"),
     flag("print-roots"), flag("print-live"), flag("print-dead"), value("max-freed"), flag("ignore-liveness"),
@@ -54,9 +58,12 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
   ] satisfies Array<FlagSpec>).map((s) => [s.name, s])
 )
 
+/** Flags nix-store accepts with any operation (`--indirect` is a no-op in Nix 2.8, as here). */
+export const globalFlags: ReadonlySet<string> = new Set(["indirect", "no-output"])
+
 /** Short flags → long spelling, as nix-store defines them. */
 export const shortFlags: ReadonlyMap<string, string> = new Map([
-  ["q", "query"], ["r", "realise"], ["l", "read-log"], ["R", "requisites"], ["d", "deriver"],
+  ["q", "query"], ["r", "realise"], ["A", "add"], ["l", "read-log"], ["R", "requisites"], ["d", "deriver"],
   ["b", "binding"], ["f", "force-realise"], ["u", "use-output"], ["v", "verbose"], ["h", "help"]
 ])
 
@@ -72,7 +79,7 @@ export const subcommands: ReadonlyMap<string, string> = new Map([
 /** Query sub-operations accepted as words after `tsnix query`. */
 const queryWords: ReadonlySet<string> = new Set([
   "outputs", "requisites", "references", "referrers", "referrers-closure", "deriver", "valid-derivers",
-  "graph", "tree", "hash", "size", "roots"
+  "binding", "graph", "graphml", "tree", "hash", "size", "roots"
 ])
 
 /** The parsed command line. */
@@ -153,7 +160,9 @@ export const parseArgv = (argv: ReadonlyArray<string>): Either.Either<ParsedArgs
       name = eq > 0 ? a.slice(2, eq) : a.slice(2)
       inline = eq > 0 ? a.slice(eq + 1) : undefined
     } else {
-      const long = shortFlags.get(a.slice(1))
+      // `show-derivation -r` (and `derivation show -r`) is --recursive, as in `nix show-derivation -r`, not --realise.
+      const showing = operation === "show-derivation" || (operation === "derivation" && args[0] === "show")
+      const long = a === "-r" && showing ? "recursive" : shortFlags.get(a.slice(1))
       if (long === undefined) return Either.left(new UsageError({ message: `unrecognised flag '${a}'` }))
       name = long
     }

@@ -14,6 +14,10 @@ Operations:
   --add-fixed [--recursive] ALGO PATHS
                                add paths as fixed-output (content-addressed) paths
   -q, --query                  query the store (see Query flags)
+  -r, --realise PATHS [--add-root PATH [--indirect]] [--no-output]
+                               print valid paths, or the outputs of derivations whose outputs are
+                               all valid (tsnix cannot build yet); --add-root makes GC roots
+  --print-env DRV              print a derivation's environment as shell assignments
   --gc                         collect garbage (--print-roots, --print-live, --print-dead, --max-freed N)
   --delete [--ignore-liveness] PATHS
                                delete store paths
@@ -33,14 +37,17 @@ Operations:
 
 Query flags (with -q):
   --outputs, -R/--requisites [--include-outputs], --references, --referrers, --referrers-closure,
-  -d/--deriver, --valid-derivers, --hash, --size, --tree, --graph, --roots
+  -d/--deriver, --valid-derivers, -b/--binding NAME, --hash, --size, --tree, --graph, --graphml,
+  --roots
 
 Subcommands:
   tsnix hash [--type md5|sha1|sha256|sha512] [--base32|--base64|--sri] [--flat] PATHS
                                hash paths (default: sha256, base16, NAR serialisation)
   tsnix hash --to-base16|--to-base32|--to-base64|--to-sri [--type ALGO] HASHES
-                               convert hashes between encodings
-  tsnix show-derivation DRVS   print derivations as JSON (also: tsnix derivation show)
+                               convert hashes between encodings (as nix hash to-*: typed hashes,
+                               sha1:… or SRI md5-…, need no --type; bare digests do)
+  tsnix show-derivation [-r|--recursive] DRVS|OUTPUTS|FILES
+                               print derivations as JSON (also: tsnix derivation show)
   tsnix derivation add         read a derivation as JSON on stdin, add it to the store
   tsnix gc --why-alive PATH    print the chain of references that keeps PATH alive
   tsnix query WORD PATHS       same as -q --WORD (e.g. tsnix query requisites PATH)

@@ -15,6 +15,7 @@ import { parseNixConf, type ConfAssignment } from "../config/nixConf.js"
 import { resolveSettings } from "../config/settings.js"
 import { version } from "../version.js"
 import { BrokenPipe, writeStdout } from "./io.js"
+import { withoutNodeErrnoText } from "../core/sysError.js"
 import * as ProgressLive from "../layers/Progress.js"
 
 const collectAssignments = (parsed: ParsedArgs) =>
@@ -29,9 +30,10 @@ const collectAssignments = (parsed: ParsedArgs) =>
     return out
   })
 
+/** The text of an `error: …` line: the failure's message, with any Node errno wording put in Nix's. */
 const describeFailure = (e: unknown): string => {
   if (typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" && e.message !== "") {
-    return e.message
+    return withoutNodeErrnoText(e.message)
   }
   if (typeof e === "object" && e !== null && "_tag" in e) return String(e._tag)
   return String(e)
@@ -73,9 +75,9 @@ export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
           const e: unknown = failure.value
           if (e instanceof ExitWith) return e.status
           if (e instanceof BrokenPipe) return 0
+          // An expected (typed) failure: its message only, whatever the verbosity; stack traces are for defects.
           process.stderr.write(`error: ${describeFailure(e)}\n`)
           if (e instanceof UsageError) process.stderr.write("Try 'tsnix --help' for more information.\n")
-          if (verbosity > 0 && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`)
           return 1
         }
         const defect = Cause.squash(cause)

@@ -11,6 +11,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { storePathToString, toStorePath } from "../core/storePath.js"
 import type { StoreLayout } from "../schema/StoreLayout.js"
+import { sysErrorText } from "../core/sysError.js"
 
 /** The argument does not lead into the store. */
 export class NotInStoreError extends Data.TaggedError("NotInStoreError")<{
@@ -48,17 +49,58 @@ export const nixBadStorePathMessage = (baseName: string): string | undefined => 
 
 const isInStore = (storeDir: string, p: string) => p.startsWith(storeDir + "/")
 
-/** Resolves `arg` to a logical store path. */
+/** `lstat`/`readlink` of an argument failed (Nix: "getting status of '/abs': No such file or directory"). */
+export class ArgumentStatError extends Data.TaggedError("ArgumentStatError")<{
+  readonly path: string
+  readonly cause: unknown
+}> {
+  override get message() {
+    return `getting status of '${this.path}': ${sysErrorText(this.cause)}`
+  }
+}
+
+/**
+ * Resolves `arg` to a logical store path, as Nix's `followLinksToStore`:
+ * the absolute path; while it is outside the store, follow it if it is a
+ * symlink (an lstat failure is an error naming the absolute path), else stop.
+ */
 export const followLinksToStorePath = (layout: StoreLayout, arg: string) =>
   Effect.gen(function*() {
     let p = path.resolve(arg)
     for (let hops = 0; hops < 64 && !isInStore(layout.storeDir, p); hops++) {
-      const target = yield* Effect.promise(() => fs.readlink(p).catch(() => undefined))
-      if (target === undefined) break
+      const at = p
+      const st = yield* Effect.tryPromise({
+        try: () => fs.lstat(at),
+        catch: (cause) => new ArgumentStatError({ path: at, cause })
+      })
+      if (!st.isSymbolicLink()) break
+      const target = yield* Effect.tryPromise({
+        try: () => fs.readlink(at),
+        catch: (cause) => new ArgumentStatError({ path: at, cause })
+      })
       p = path.resolve(path.dirname(p), target)
     }
-    if (!isInStore(layout.storeDir, p)) return yield* new NotInStoreError({ path: arg })
+    if (!isInStore(layout.storeDir, p)) return yield* new NotInStoreError({ path: p })
+    return yield* storePathOf(layout, p, true)
+  })
+
+/**
+ * Nix's `parseStorePath` of a path that must already name a store path (no
+ * symlinks followed, no sub-path): "not an absolute path", "not in the Nix
+ * store", or the malformed-name messages.
+ */
+export const parseStorePathArg = (layout: StoreLayout, arg: string) =>
+  Effect.suspend(() => {
+    if (!arg.startsWith("/")) return Effect.fail(new NotInStoreError({ path: arg, nixMessage: `not an absolute path: '${arg}'` }))
+    return storePathOf(layout, path.resolve(arg), false)
+  })
+
+/** The store path `p` (absolute, canonical) names; with `subPath`, `p` may lie inside it. */
+const storePathOf = (layout: StoreLayout, p: string, subPath: boolean) =>
+  Effect.gen(function*() {
+    if (!isInStore(layout.storeDir, p)) return yield* new NotInStoreError({ path: p })
     const r = toStorePath(layout.storeDir, p)
+    if (Either.isRight(r) && r.right.rest !== "" && !subPath) return yield* new NotInStoreError({ path: p })
     if (Either.isLeft(r)) {
       const base = p.slice(layout.storeDir.length + 1).split("/")[0] ?? ""
       const nixMessage = nixBadStorePathMessage(base)

@@ -31,9 +31,11 @@ export type HashEncoding = "base16" | "nix32" | "base64" | "sri"
 export class HashParseError extends Data.TaggedError("HashParseError")<{
   readonly input: string
   readonly reason: string
+  /** Nix 2.8's message for the same input (`BadHash`), when it is known. */
+  readonly nixMessage?: string
 }> {
   override get message(): string {
-    return `invalid hash '${this.input}': ${this.reason}`
+    return this.nixMessage ?? `invalid hash '${this.input}': ${this.reason}`
   }
 }
 
@@ -66,7 +68,7 @@ const isHashAlgo = (s: string): s is HashAlgo => s === "md5" || s === "sha1" || 
 export const parseHashAlgo = (s: string): Either.Either<HashAlgo, HashParseError> =>
   isHashAlgo(s)
     ? Either.right(s)
-    : Either.left(new HashParseError({ input: s, reason: `unknown hash algorithm '${s}'` }))
+    : Either.left(new HashParseError({ input: s, reason: `unknown hash algorithm '${s}'`, nixMessage: `unknown hash algorithm '${s}'` }))
 
 /** Hashes bytes, or a string as its UTF-8 encoding. */
 export const hashBytes = (algo: HashAlgo, data: Uint8Array | string): Hash => {
@@ -136,32 +138,35 @@ export const parseDigest = (
   algo: HashAlgo,
   sri: boolean
 ): Either.Either<Hash, HashParseError> => {
-  const fail = (reason: string) => Either.left(new HashParseError({ input, reason }))
+  const fail = (reason: string, nixMessage: string) => Either.left(new HashParseError({ input, reason, nixMessage }))
   const size = hashSize(algo)
   if (!sri && digest.length === size * 2) {
-    if (!base16Re.test(digest)) return fail(`invalid base-16 ${algo} hash`)
+    if (!base16Re.test(digest)) return fail(`invalid base-16 ${algo} hash`, `invalid base-16 hash '${digest}'`)
     return Either.right({ algo, bytes: new Uint8Array(Buffer.from(digest, "hex")) })
   }
   if (!sri && digest.length === nix32EncodedLength(size)) {
     return Either.mapBoth(decodeNix32(digest, size), {
-      onLeft: (e) => new HashParseError({ input, reason: `invalid nix32 ${algo} hash: ${e.reason}` }),
+      onLeft: (e) =>
+        new HashParseError({ input, reason: `invalid nix32 ${algo} hash: ${e.reason}`, nixMessage: `invalid base-32 hash '${digest}'` }),
       onRight: (bytes) => ({ algo, bytes })
     })
   }
   if (sri || digest.length === base64Length(algo)) {
     const what = sri ? "SRI" : "base-64"
-    if (digest.length !== base64Length(algo) || !base64Re.test(digest)) return fail(`invalid ${what} ${algo} hash`)
+    const nix = `invalid ${what} hash '${digest}'`
+    if (digest.length !== base64Length(algo) || !base64Re.test(digest)) return fail(`invalid ${what} ${algo} hash`, nix)
     const bytes = Buffer.from(digest, "base64")
-    if (bytes.length !== size || bytes.toString("base64") !== digest) return fail(`invalid ${what} ${algo} hash`)
+    if (bytes.length !== size || bytes.toString("base64") !== digest) return fail(`invalid ${what} ${algo} hash`, nix)
     return Either.right({ algo, bytes: new Uint8Array(bytes) })
   }
-  return fail(`wrong length ${digest.length} for a ${algo} hash`)
+  return fail(`wrong length ${digest.length} for a ${algo} hash`, `hash '${digest}' has wrong length for hash type '${algo}'`)
 }
 
 /**
  * Parses a hash the way Nix's `Hash::parseAny` does: `algo:<digest>`,
  * SRI `algo-<base64>`, or a bare digest (then `algo` must be given). If both
- * the string and `algo` name an algorithm they must agree.
+ * the string and `algo` name an algorithm they must agree. Failures carry
+ * Nix's `BadHash` message.
  */
 export const parseHash = (s: string, algo?: HashAlgo): Either.Either<Hash, HashParseError> => {
   let rest = s
@@ -181,15 +186,25 @@ export const parseHash = (s: string, algo?: HashAlgo): Either.Either<Hash, HashP
   }
   let parsed: HashAlgo | undefined
   if (named !== undefined) {
-    if (!isHashAlgo(named)) return Either.left(new HashParseError({ input: s, reason: `unknown hash algorithm '${named}'` }))
+    if (!isHashAlgo(named)) {
+      return Either.left(
+        new HashParseError({ input: s, reason: `unknown hash algorithm '${named}'`, nixMessage: `unknown hash algorithm '${named}'` })
+      )
+    }
     parsed = named
   }
   const chosen = parsed ?? algo
   if (chosen === undefined) {
-    return Either.left(new HashParseError({ input: s, reason: "no hash algorithm given, nor known from context" }))
+    return Either.left(new HashParseError({
+      input: s,
+      reason: "no hash algorithm given, nor known from context",
+      nixMessage: `hash '${rest}' does not include a type, nor is the type otherwise known from context`
+    }))
   }
   if (algo !== undefined && chosen !== algo) {
-    return Either.left(new HashParseError({ input: s, reason: `expected a ${algo} hash` }))
+    return Either.left(
+      new HashParseError({ input: s, reason: `expected a ${algo} hash`, nixMessage: `hash '${s}' should have type '${algo}'` })
+    )
   }
   return parseDigest(s, rest, chosen, sri)
 }

@@ -129,7 +129,7 @@ export const makeValidityParser = (options: ValidityParseOptions): ValidityParse
   const count = (s: string | undefined, what: string): number | ValidityParseError =>
     s !== undefined && /^[0-9]{1,15}$/.test(s)
       ? Number(s)
-      : new ValidityParseError({ line: lineNo, reason: `${what} expected, got ${JSON.stringify(s)}` })
+      : new ValidityParseError({ line: lineNo, reason: `number expected (${what}), got ${JSON.stringify(s)}` })
   const finishRecord = () => {
     records.push({ path, narHash, narSize, deriver, references })
     references = []
@@ -158,7 +158,9 @@ export const makeValidityParser = (options: ValidityParseOptions): ValidityParse
         } else {
           const h = l === undefined ? undefined : parseHash(l, "sha256")
           if (h === undefined || Either.isLeft(h) || h.right.algo !== "sha256") {
-            return new ValidityParseError({ line: lineNo, reason: `sha256 hash expected, got ${JSON.stringify(l)}` })
+            // Nix's BadHash wording where there is a line to blame ("hash 'x' has wrong length …").
+            const reason = h !== undefined && Either.isLeft(h) ? h.left.message : `sha256 hash expected, got ${JSON.stringify(l)}`
+            return new ValidityParseError({ line: lineNo, reason })
           }
           narHash = printHashWithAlgo(h.right, "base16")
         }

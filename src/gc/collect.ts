@@ -17,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either } from "effect"
+import { Effect, Either, Option } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { compareStrings, makeRankGraph, topoSortRanks } from "../core/topoSort.js"
@@ -29,6 +29,7 @@ import { displayPath, joinBytes } from "../nar/fsOps.js"
 import { findRootsNoTemp } from "./findRoots.js"
 import { classifyEntries, hashPartOf } from "./liveness.js"
 import type { StoreEntries } from "./liveness.js"
+import { nixDeleteOrder } from "./deleteOrder.js"
 import { removeEntry } from "./remove.js"
 import type { GcSession } from "./session.js"
 
@@ -302,6 +303,39 @@ const ordered = (ctx: GcContext, paths: ReadonlyArray<string>) =>
     return out
   })
 
+/**
+ * `paths` (valid, each kept alive only by paths among them) in the order Nix's
+ * `--delete` deletes them (see {@link nixDeleteOrder}), following the keep-*
+ * edges as the collector does: a derivation's outputs that name it as their
+ * deriver (keep-derivations), a path's valid derivers (keep-outputs).
+ */
+const nixOrdered = (ctx: GcContext, a: Analysis, paths: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const infos = new Map<string, { readonly references: ReadonlyArray<string>; readonly deriver: string | undefined }>()
+    for (let i = 0; i < paths.length; i += orderChunk) {
+      for (const info of yield* ctx.db.queryPathInfos(paths.slice(i, i + orderChunk))) {
+        infos.set(info.path, { references: info.references, deriver: Option.getOrUndefined(info.deriver) })
+      }
+    }
+    const extra = new Map<string, Array<string>>()
+    const addEdge = (from: string, to: string) => {
+      const l = extra.get(from)
+      if (l === undefined) extra.set(from, [to])
+      else l.push(to)
+    }
+    for (const p of infos.keys()) {
+      if (a.keepDerivations && p.endsWith(".drv")) {
+        const outputs = yield* ctx.db.queryDerivationOutputMap(p).pipe(Effect.catchTag("PathNotValidError", () => Effect.succeed({})))
+        for (const o of Object.values(outputs)) if (infos.get(o)?.deriver === p) addEdge(p, o)
+      }
+      if (a.keepOutputs) for (const d of yield* ctx.db.queryValidDerivers(p)) addEdge(p, d)
+    }
+    return nixDeleteOrder([...infos.keys()], {
+      referencesOf: (p) => infos.get(p)?.references ?? [],
+      extraOf: (p) => extra.get(p) ?? []
+    })
+  })
+
 /** Deletes every dead path (`nix-store --gc [--max-freed N]`). */
 export const deleteDead = (ctx: GcContext, session: GcSession, a: Analysis, maxFreed: number | undefined) =>
   Effect.gen(function*() {
@@ -349,7 +383,7 @@ export const deleteSpecific = (ctx: GcContext, session: GcSession, a: Analysis, 
     }
     if (bad !== undefined) return yield* new PathAliveError({ path: bad })
     const progress: Progress = { deleted: [], bytesFreed: 0, stopped: false }
-    yield* deleteValid(ctx, session, a, yield* ordered(ctx, validReq), progress, undefined)
+    yield* deleteValid(ctx, session, a, yield* nixOrdered(ctx, a, validReq), progress, undefined)
     const existing = new Set(a.entries.storePaths)
     const invalidNames = requested.filter((p) => !a.valid.has(p) && existing.has(p)).map((p) => p.slice(layout.storeDir.length + 1))
     yield* deleteEntries(ctx, session, a, invalidNames, progress, undefined)

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either, Layer } from "effect"
 import { parseDerivation, printDerivation } from "../core/derivation/aterm.js"
@@ -19,6 +20,7 @@ import {
 } from "../core/derivation/outputs.js"
 import type { DrvHashModulo } from "../core/derivation/outputs.js"
 import { checkOutputPaths, validateDerivationShape } from "../core/derivation/validate.js"
+import { errnoCode, strerror, sysErrorText } from "../core/sysError.js"
 import type { Derivation } from "../schema/Derivation.js"
 import { defaultStoreDir, toRealPath } from "../schema/StoreLayout.js"
 import type { StoreLayout } from "../schema/StoreLayout.js"
@@ -45,6 +47,7 @@ export const makeWith = (
   const read = (pathOrFile: string) =>
     readBytes(pathOrFile).pipe(
       Effect.flatMap((bytes) => parseDerivation(bytes, { file: pathOrFile })),
+      Effect.map((drv) => (isInStore(storeDir, pathOrFile) ? drv : withRecordedName(drv))),
       Effect.withSpan("Derivations.read", { attributes: { path: pathOrFile } })
     )
 
@@ -141,7 +144,26 @@ export const makeWith = (
   }
 }
 
-const isInStore = (storeDir: string, p: string): boolean => p.startsWith(storeDir.endsWith("/") ? storeDir : storeDir + "/")
+function isInStore(storeDir: string, p: string): boolean {
+  return p.startsWith(storeDir.endsWith("/") ? storeDir : storeDir + "/")
+}
+
+/**
+ * A `.drv` file outside the store has no store path to take its name from
+ * (its file name may be anything): the name is the one its recorded output
+ * paths were made with (`<hash>-<name>` for `out`, `<hash>-<name>-<output>`
+ * otherwise), so fixed outputs show the paths the file records.
+ */
+function withRecordedName(drv: Derivation): Derivation {
+  for (const [output, o] of drv.outputs) {
+    const base = o.path.slice(o.path.lastIndexOf("/") + 1)
+    if (!/^[0-9a-df-np-sv-z]{32}-./.test(base)) continue
+    const named = base.slice(33)
+    const suffix = output === "out" ? "" : `-${output}`
+    if (named.endsWith(suffix) && named.length > suffix.length) return { ...drv, name: named.slice(0, named.length - suffix.length) }
+  }
+  return drv
+}
 
 /**
  * The live service: paths inside `layout.storeDir` are read from the store's
@@ -152,10 +174,23 @@ export const make = (layout: StoreLayout): Effect.Effect<DerivationsShape, never
     makeWith(layout.storeDir, (p) => {
       const real = isInStore(layout.storeDir, p) ? toRealPath(layout, p) : p
       return fs.readFile(real).pipe(
-        Effect.mapError((e) => new DerivationReadError({ path: p, reason: e.message }))
+        Effect.mapError((e) => new DerivationReadError({ path: p, file: real, reason: platformErrorText(e) }))
       )
     })
   )
+
+/** strerror-style text for a failed FileSystem call (no Node error text). */
+const platformErrorText = (e: PlatformError): string => {
+  if (e._tag === "SystemError") {
+    const code = errnoCode(e.cause)
+    if (code !== undefined) return strerror(code) ?? code
+    if (e.reason === "NotFound") return "No such file or directory"
+    if (e.reason === "PermissionDenied") return "Permission denied"
+    if (e.reason === "AlreadyExists") return "File exists"
+    return e.reason
+  }
+  return sysErrorText(e.cause ?? e.message)
+}
 
 /** The live layer for a store layout (needs a `FileSystem`, e.g. `NodeFileSystem.layer`). */
 export const layer = (layout: StoreLayout): Layer.Layer<Derivations, never, FileSystem.FileSystem> =>

@@ -22,9 +22,13 @@ import type { ParseOptions } from "../core/derivation/aterm.js"
 export class DerivationReadError extends Data.TaggedError("DerivationReadError")<{
   readonly path: string
   readonly reason: string
+  /** The file that could not be opened (the real path of a store path), for Nix's wording. */
+  readonly file?: string
 }> {
   override get message(): string {
-    return `cannot read derivation '${this.path}': ${this.reason}`
+    return this.file === undefined
+      ? `cannot read derivation '${this.path}': ${this.reason}`
+      : `opening file '${this.file}': ${this.reason}`
   }
 }
 

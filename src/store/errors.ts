@@ -4,13 +4,11 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
+import { sysErrorText } from "../core/sysError.js"
 
-/** The message of a failed file operation: `OPERATION 'PATH': REASON` (ENOENT spelt as Nix does). */
-export const ioFailureMessage = (operation: string, path: string, cause: unknown): string => {
-  const c = cause as { code?: string; message?: string } | undefined
-  if (c?.code === "ENOENT") return `${operation} '${path}': No such file or directory`
-  return `${operation} '${path}': ${c?.message ?? String(cause)}`
-}
+/** The message of a failed file operation: `OPERATION 'PATH': REASON` (errno spelt as Nix does). */
+export const ioFailureMessage = (operation: string, path: string, cause: unknown): string =>
+  `${operation} '${path}': ${sysErrorText(cause)}`
 
 /** A file operation on the store's files failed. */
 export class StoreIoError extends Data.TaggedError("StoreIoError")<{

@@ -14,6 +14,7 @@
 import { Effect, Option } from "effect"
 import * as fs from "node:fs/promises"
 import { parseHash, printHashWithAlgo } from "../core/hash.js"
+import { nixVanishedOrder } from "./verifyOrder.js"
 import { narHashPath } from "../nar/dump.js"
 import { toRealPath } from "../schema/StoreLayout.js"
 import { clearProgress, reportProgress } from "../services/Progress.js"
@@ -70,10 +71,17 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
         }
       }
       const invalidated = vanished.filter((p) => !blocked.has(p))
-      for (const p of invalidated) yield* Effect.logInfo(`path '${p}' disappeared, removing from database...`)
-      if (invalidated.length > 0) yield* db.invalidatePaths(invalidated)
       const missingWithReferrers = vanished.filter((p) => blocked.has(p))
-      for (const p of missingWithReferrers) yield* nixPrintError(`path '${p}' disappeared, but it still has valid referrers!`)
+      // Reported in Nix's order (a vanished path after its vanished referrers).
+      if (vanished.length > 0) {
+        const refs = new Map((yield* db.queryPathInfos(vanished)).map((i) => [i.path, i.references] as const))
+        for (const p of nixVanishedOrder(vanished, (q) => refs.get(q) ?? [])) {
+          yield* blocked.has(p)
+            ? nixPrintError(`path '${p}' disappeared, but it still has valid referrers!`)
+            : Effect.logInfo(`path '${p}' disappeared, removing from database...`)
+        }
+      }
+      if (invalidated.length > 0) yield* db.invalidatePaths(invalidated)
       const modified: Array<string> = []
       if (options.checkContents) {
         yield* Effect.logInfo("checking store hashes...")

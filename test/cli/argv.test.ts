@@ -56,4 +56,18 @@ describe("argv", () => {
     expect(p.operation).toBe("add")
     expect(p.args).toEqual(["--gc"])
   })
+
+  it("reads nix-store's global --add-root/--indirect, -b as a flag, and -r after show-derivation as --recursive", () => {
+    const r = ok(["-r", "/nix/store/x", "--add-root", "res", "--indirect"])
+    expect({ op: r.operation, root: r.values.get("add-root"), indirect: r.flags.has("indirect"), args: r.args })
+      .toEqual({ op: "realise", root: "res", indirect: true, args: ["/nix/store/x"] })
+    const b = ok(["-qb", "out", "/nix/store/x.drv"])
+    expect({ op: b.operation, binding: b.flags.has("binding"), args: b.args }).toEqual({ op: "query", binding: true, args: ["out", "/nix/store/x.drv"] })
+    expect(ok(["show-derivation", "-r", "x.drv"]).flags.has("recursive")).toBe(true)
+    expect(ok(["derivation", "show", "-r", "x.drv"]).flags.has("recursive")).toBe(true)
+    expect(ok(["--print-env", "x.drv"]).operation).toBe("print-env")
+    expect(ok(["-q", "--graphml", "x"]).flags.has("graphml")).toBe(true)
+    const q = ok(["query", "binding", "out", "x.drv"])
+    expect({ binding: q.flags.has("binding"), args: q.args }).toEqual({ binding: true, args: ["out", "x.drv"] })
+  })
 })

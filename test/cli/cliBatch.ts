@@ -15,8 +15,12 @@ export interface BatchResult {
   readonly stderr: string
 }
 
-/** A command of a batch: its argv, or argv and a file to read standard input from. */
-export type BatchCommand = ReadonlyArray<string> | { readonly args: ReadonlyArray<string>; readonly stdinFile?: string }
+/** A command of a batch: its argv, or argv, a file to read standard input from and a directory to run in. */
+export type BatchCommand = ReadonlyArray<string> | {
+  readonly args: ReadonlyArray<string>
+  readonly stdinFile?: string
+  readonly cwd?: string
+}
 
 /** Runs each command in order in one process; resolves with their results. */
 export const runTsnixBatch = (commands: ReadonlyArray<BatchCommand>): Promise<Array<BatchResult>> =>

@@ -175,6 +175,8 @@ describe("nix-store operations: exit statuses, messages, dump-db/load-db, regist
       fs.writeFileSync(path.join(r, p1), "one\n")
       fs.writeFileSync(path.join(r, p2), `two refers to ${p1} and itself ${p2}\n`)
     }
+    // --load-db reads each registered .drv (for its outputs), as Nix does: root2 gets the store's files.
+    fs.cpSync(path.join(root, "nix/store"), path.join(root2, "nix/store"), { recursive: true })
     // Remove a file that valid paths still refer to: --verify reports it and exits 1.
     fs.chmodSync(path.join(root, leaf), 0o644)
     fs.rmSync(path.join(root, leaf))

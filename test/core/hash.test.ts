@@ -163,4 +163,37 @@ describe("hash", () => {
     },
     { fastCheck: { numRuns: 2000 } }
   )
+
+  it.prop(
+    "typed input needs no algorithm; a given one must agree, worded as Nix's BadHash",
+    { algo: algoArb, other: algoArb, data: FastCheck.uint8Array({ maxLength: 64 }), enc: FastCheck.constantFrom<HashEncoding>(...encodings) },
+    ({ algo, data, enc, other }) => {
+      const h = hashBytes(algo, data)
+      const typed = enc === "sri" ? printHash(h, enc) : printHashWithAlgo(h, enc)
+      expect(hashEquals(Either.getOrThrow(parseHash(typed)), h)).toBe(true)
+      const r = parseHash(typed, other)
+      if (other === algo) expect(hashEquals(Either.getOrThrow(r), h)).toBe(true)
+      else expect(Either.isLeft(r) && r.left.message).toBe(`hash '${typed}' should have type '${other}'`)
+      if (enc !== "sri") {
+        const bare = printHash(h, enc)
+        const untyped = parseHash(bare)
+        expect(Either.isLeft(untyped) && untyped.left.message)
+          .toBe(`hash '${bare}' does not include a type, nor is the type otherwise known from context`)
+      }
+    },
+    { fastCheck: { numRuns: 300 } }
+  )
+
+  it("words malformed digests as Nix 2.8 does (golden/cli hash-* cases)", () => {
+    const msg = (s: string, algo?: HashAlgo) => {
+      const r = algo === undefined ? parseHash(s) : parseHash(s, algo)
+      return Either.isLeft(r) ? r.left.message : "parsed"
+    }
+    expect(msg("sha256:xyz")).toBe("hash 'xyz' has wrong length for hash type 'sha256'")
+    expect(msg("sha1:a9993e364706816aba3e25717850c26c9cd0d89g")).toBe("invalid base-16 hash 'a9993e364706816aba3e25717850c26c9cd0d89g'")
+    expect(msg("sha1:kpcd173cq987hw957sx6m0868wv3x6de")).toBe("invalid base-32 hash 'kpcd173cq987hw957sx6m0868wv3x6de'")
+    expect(msg("sha512-abc")).toBe("invalid SRI hash 'abc'")
+    expect(msg("foo:abc")).toBe("unknown hash algorithm 'foo'")
+    expect(msg("a9993e364706816aba3e25717850c26c9cd0d89d", "sha1")).toBe("parsed")
+  })
 })

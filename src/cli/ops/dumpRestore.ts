@@ -8,11 +8,14 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
+import * as fs from "node:fs/promises"
 import { UsageError } from "../argv.js"
 import { Cli } from "../context.js"
 import { BrokenPipe, stdinStream } from "../io.js"
 import { enlargeStdoutPipe } from "../pipeBuffer.js"
 import type { Operation } from "../operation.js"
+import { ArgumentStatError } from "../storePathArg.js"
+import { inNixWords } from "../fsErrors.js"
 import { dumpPathToWritable } from "../../nar/dump.js"
 import { restorePath } from "../../nar/restore.js"
 
@@ -25,8 +28,11 @@ const onePath = (op: string) =>
 /** `--dump PATH`: the NAR of PATH on standard output. */
 export const dumpOperation: Operation = Effect.gen(function*() {
   const path = yield* onePath("dump")
+  // Nix names the argument as given: "getting status of 'x': No such file or directory".
+  yield* Effect.tryPromise({ try: () => fs.lstat(path), catch: (cause) => new ArgumentStatError({ path, cause }) })
   yield* enlargeStdoutPipe
   yield* dumpPathToWritable(path, () => process.stdout, { hash: false }).pipe(
+    inNixWords(false),
     // The reader went away (`tsnix --dump x | head`): stop quietly, as a pipe writer should.
     Effect.mapError((e) =>
       e._tag === "NarWriteError" && (e.cause as { code?: string } | undefined)?.code === "EPIPE" ? new BrokenPipe() : e

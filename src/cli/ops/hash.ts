@@ -8,9 +8,12 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect, Stream } from "effect"
+import { Data, Effect, Either, Stream } from "effect"
 import * as fs from "node:fs"
+import { sysErrorText } from "../../core/sysError.js"
 import { UsageError } from "../argv.js"
+import { ArgumentStatError } from "../storePathArg.js"
+import { inNixWords } from "../fsErrors.js"
 import { Cli } from "../context.js"
 import { printLines } from "../io.js"
 import type { Operation } from "../operation.js"
@@ -29,10 +32,7 @@ import type { NarDumpError } from "../../nar/errors.js"
 /** Reading a file to hash it failed. */
 export class HashInputError extends Data.TaggedError("HashInputError")<{ readonly path: string; readonly cause: unknown }> {
   override get message() {
-    const c = this.cause as { code?: string; message?: string }
-    return c?.code === "ENOENT"
-      ? `getting status of '${this.path}': No such file or directory`
-      : `reading '${this.path}': ${c?.message ?? String(this.cause)}`
+    return `opening file '${this.path}': ${sysErrorText(this.cause)}`
   }
 }
 
@@ -64,12 +64,17 @@ const chooseEncoding = (flags: ReadonlySet<string>, prefix: "" | "to-"): HashEnc
 export const hashOperation: Operation = Effect.gen(function*() {
   const { parsed } = yield* Cli
   const typeFlag = parsed.values.get("type")
-  const algo = typeFlag === undefined ? undefined : yield* parseHashAlgo(typeFlag)
+  // An unknown algorithm is a usage error in Nix (parseHashType throws UsageError).
+  const algo = typeFlag === undefined
+    ? undefined
+    : yield* Either.mapLeft(parseHashAlgo(typeFlag), (e) => new UsageError({ message: e.message }))
   const convertTo = chooseEncoding(parsed.flags, "to-")
   if (convertTo !== undefined) {
+    // As `nix hash to-*`: typed input (`algo:…`, SRI) needs no --type; an untyped digest does.
     const out: Array<string> = []
     for (const s of parsed.args) {
-      const h = yield* parseHash(s, algo ?? "sha256")
+      const h = yield* Either.mapLeft(parseHash(s, algo), (e) =>
+        e.reason.startsWith("unknown hash algorithm") ? new UsageError({ message: e.message }) : e)
       out.push(printHash(h, convertTo))
     }
     return yield* printLines(out)
@@ -79,13 +84,17 @@ export const hashOperation: Operation = Effect.gen(function*() {
   const flat = parsed.flags.has("flat")
   const out: Array<string> = []
   for (const p of parsed.args) {
+    // nix-hash names the argument as given: "getting status of 'x': No such file or directory".
+    if (!flat) {
+      yield* Effect.tryPromise({ try: () => fs.promises.lstat(p), catch: (cause) => new ArgumentStatError({ path: p, cause }) })
+    }
     let h: Hash
     if (!flat && (algo ?? "sha256") === "sha256") {
       // The common case: the NAR module's own sha256 pass reuses its buffers.
-      h = { algo: "sha256", bytes: (yield* narHashPath(p)).narHash }
+      h = { algo: "sha256", bytes: (yield* narHashPath(p).pipe(inNixWords(false))).narHash }
     } else {
       const input: Stream.Stream<Uint8Array, HashInputError | NarDumpError> = flat ? fileStream(p) : dumpPath(p)
-      h = yield* hashStream(algo ?? "sha256", input)
+      h = yield* hashStream(algo ?? "sha256", input).pipe(inNixWords(false))
     }
     out.push(printHash(h, enc))
   }

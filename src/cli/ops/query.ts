@@ -1,8 +1,8 @@
 /**
  * `nix-store -q`: `--outputs` (the default), `-R/--requisites
  * [--include-outputs]`, `--references`, `--referrers`, `--referrers-closure`,
- * `-d/--deriver`, `--valid-derivers`, `--hash`, `--size`, `--tree`, `--graph`,
- * with `-u/--use-output`. Paths are printed as nix-store prints them: sets in
+ * `-d/--deriver`, `--valid-derivers`, `-b/--binding NAME`, `--hash`, `--size`,
+ * `--tree`, `--graph`, `--graphml`, with `-u/--use-output`. Paths are printed as nix-store prints them: sets in
  * the reverse of Nix's topological order (references first).
  *
  * @since 0.1.0
@@ -16,16 +16,17 @@ import { toRealPath } from "../../schema/StoreLayout.js"
 import { Store, type StoreShape } from "../../services/Store.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "../../store/drvOutputs.js"
 import { StoreIoError } from "../../store/errors.js"
-import { UsageError } from "../argv.js"
+import { globalFlags, UsageError } from "../argv.js"
 import { Cli } from "../context.js"
-import { printLines } from "../io.js"
+import { DerivationArgError, Derivations, derivationFromPath, useDeriver, withDerivations } from "../derivationArg.js"
+import { printLines, writeStdout } from "../io.js"
 import type { Operation } from "../operation.js"
 import { withStore } from "../storeLayers.js"
 import { followLinksToStorePaths } from "../storePathArg.js"
 
 const queryTypes = [
   "outputs", "requisites", "references", "referrers", "referrers-closure", "deriver", "valid-derivers",
-  "hash", "size", "tree", "graph", "roots"
+  "binding", "hash", "size", "tree", "graph", "graphml", "roots"
 ] as const
 
 /** A query kind nix-store knows. */
@@ -90,6 +91,43 @@ const printTree = (store: StoreShape, root: string, done: Set<string>) =>
     return out
   })
 
+/**
+ * Nix's `StorePathSet` work list: `extract(begin())` takes the smallest path.
+ * A binary min-heap of paths (repeats allowed; callers skip done ones).
+ */
+const makeWorkList = (initial: Iterable<string>) => {
+  const heap: Array<string> = []
+  const push = (p: string) => {
+    heap.push(p)
+    for (let i = heap.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1
+      if (compareStrings(heap[parent] as string, heap[i] as string) <= 0) break
+      ;[heap[parent], heap[i]] = [heap[i] as string, heap[parent] as string]
+      i = parent
+    }
+  }
+  const pop = (): string | undefined => {
+    const top = heap[0]
+    const last = heap.pop()
+    if (heap.length > 0 && last !== undefined) {
+      heap[0] = last
+      for (let i = 0; ;) {
+        const l = 2 * i + 1
+        const r = l + 1
+        let m = i
+        if (l < heap.length && compareStrings(heap[l] as string, heap[m] as string) < 0) m = l
+        if (r < heap.length && compareStrings(heap[r] as string, heap[m] as string) < 0) m = r
+        if (m === i) break
+        ;[heap[m], heap[i]] = [heap[i] as string, heap[m] as string]
+        i = m
+      }
+    }
+    return top
+  }
+  for (const p of initial) push(p)
+  return { push, pop }
+}
+
 const dotQuote = (s: string) => `"${s}"`
 const colours = ["black", "red", "green", "blue", "magenta", "burlywood"]
 
@@ -97,24 +135,63 @@ const printDotGraph = (store: StoreShape, roots: Iterable<string>) =>
   Effect.gen(function*() {
     const prefix = store.layout.storeDir.length + 1
     const base = (p: string) => p.slice(prefix)
-    const work = new Set(roots)
+    const work = makeWorkList(roots)
     const done = new Set<string>()
     const out = ["digraph G {"]
     let colour = 0
-    while (work.size > 0) {
-      const p = Array.from(work).sort(compareStrings)[0] as string
-      work.delete(p)
+    for (let p = work.pop(); p !== undefined; p = work.pop()) {
       if (done.has(p)) continue
       done.add(p)
       const name = base(p).slice(33)
       out.push(`${dotQuote(base(p))} [label = ${dotQuote(name)}, shape = box, style = filled, fillcolor = ${dotQuote("#ff0000")}];`)
       for (const r of (yield* requireInfo(store, p)).references) {
         if (r === p) continue
-        work.add(r)
+        if (!done.has(r)) work.push(r)
         out.push(`${dotQuote(base(r))} -> ${dotQuote(base(p))} [color = ${dotQuote(colours[colour++ % colours.length] as string)}];`)
       }
     }
     out.push("}")
+    return out
+  })
+
+/** Nix's `symbolicName`: the name up to and including its first `-` (empty without one). */
+const symbolicName = (name: string) => name.slice(0, name.indexOf("-") + 1)
+
+/** `-q --graphml`: the references graph as Nix's printGraphML writes it (paths in sorted order). */
+const printGraphML = (store: StoreShape, roots: Iterable<string>) =>
+  Effect.gen(function*() {
+    const prefix = store.layout.storeDir.length + 1
+    const base = (p: string) => p.slice(prefix)
+    const work = makeWorkList(roots)
+    const done = new Set<string>()
+    const out = [
+      "<?xml version='1.0' encoding='utf-8'?>",
+      "<graphml xmlns='http://graphml.graphdrawing.org/xmlns'",
+      "    xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance'",
+      "    xsi:schemaLocation='http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd'>",
+      "<key id='narSize' for='node' attr.name='narSize' attr.type='int'/>" +
+      "<key id='name' for='node' attr.name='name' attr.type='string'/>" +
+      "<key id='type' for='node' attr.name='type' attr.type='string'/>" +
+      "<graph id='G' edgedefault='directed'>"
+    ]
+    for (let p = work.pop(); p !== undefined; p = work.pop()) {
+      if (done.has(p)) continue
+      done.add(p)
+      const info = yield* requireInfo(store, p)
+      out.push(
+        `  <node id="${base(p)}">`,
+        `    <data key="narSize">${info.narSize}</data>`,
+        `    <data key="name">${symbolicName(base(p).slice(33))}</data>`,
+        `    <data key="type">${isDerivationPath(p) ? "derivation" : "output-path"}</data>`,
+        "  </node>"
+      )
+      for (const r of [...info.references].sort(compareStrings)) {
+        if (r === p) continue
+        if (!done.has(r)) work.push(r)
+        out.push(`  <edge source="${base(p)}" target="${base(r)}"/>`)
+      }
+    }
+    out.push("</graph>", "</graphml>")
     return out
   })
 
@@ -123,7 +200,7 @@ export const queryOperation: Operation = Effect.gen(function*() {
   const { parsed, layout } = yield* Cli
   const kinds = queryTypes.filter((q) => parsed.flags.has(q))
   for (const f of parsed.flags) {
-    if (!(queryTypes as ReadonlyArray<string>).includes(f) && !modifiers.includes(f)) {
+    if (!(queryTypes as ReadonlyArray<string>).includes(f) && !modifiers.includes(f) && !globalFlags.has(f)) {
       return yield* new UsageError({ message: `unknown flag '--${f}'` })
     }
   }
@@ -134,7 +211,15 @@ export const queryOperation: Operation = Effect.gen(function*() {
   }
   const useOutput = parsed.flags.has("use-output")
   const includeOutputs = parsed.flags.has("include-outputs")
-  const args = yield* followLinksToStorePaths(layout, parsed.args)
+  // As in nix-store, --binding takes the first argument as the binding's name.
+  let rawArgs = parsed.args
+  let bindingName = ""
+  if (query === "binding") {
+    if (rawArgs.length === 0) return yield* new UsageError({ message: "expected binding name" })
+    bindingName = rawArgs[0] as string
+    rawArgs = rawArgs.slice(1)
+  }
+  const args = yield* followLinksToStorePaths(layout, rawArgs)
   yield* withStore(Effect.gen(function*() {
     const store = yield* Store
     switch (query) {
@@ -177,6 +262,23 @@ export const queryOperation: Operation = Effect.gen(function*() {
         for (const p of args) yield* printLines(yield* store.queryValidDerivers(p))
         return
       }
+      case "binding": {
+        yield* withDerivations(Effect.gen(function*() {
+          const derivations = yield* Derivations
+          for (const a of args) {
+            const drvPath = yield* useDeriver(store, a)
+            const drv = yield* derivationFromPath(store, derivations, drvPath)
+            const v = drv.env.get(bindingName)
+            if (v === undefined) {
+              return yield* new DerivationArgError({
+                message: `derivation '${drvPath}' has no environment binding named '${bindingName}'`
+              })
+            }
+            yield* writeStdout(Buffer.from(`${v}\n`, "latin1"))
+          }
+        }))
+        return
+      }
       case "hash":
       case "size": {
         const out: Array<string> = []
@@ -202,6 +304,12 @@ export const queryOperation: Operation = Effect.gen(function*() {
         const roots: Array<string> = []
         for (const a of args) roots.push(...(yield* maybeUseOutputs(store, a, useOutput)))
         yield* printLines(yield* printDotGraph(store, roots))
+        return
+      }
+      case "graphml": {
+        const roots: Array<string> = []
+        for (const a of args) roots.push(...(yield* maybeUseOutputs(store, a, useOutput)))
+        yield* printLines(yield* printGraphML(store, roots))
         return
       }
       case "roots":

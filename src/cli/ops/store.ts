@@ -9,6 +9,7 @@
  */
 import { Effect, Either, Option, Stream } from "effect"
 import * as fs from "node:fs"
+import * as path from "node:path"
 import { parseHashAlgo, printHashWithAlgo } from "../../core/hash.js"
 import { makeValidityParser, printDumpDb, type ValidityParseError } from "../../db/dumpDb.js"
 import { narHashPath } from "../../nar/dump.js"
@@ -16,21 +17,24 @@ import { toRealPath } from "../../schema/StoreLayout.js"
 import { Store } from "../../services/Store.js"
 import type { PathRegistration } from "../../services/StoreDb.js"
 import { canonicalisePath } from "../../store/canonicalise.js"
-import { derivationOutputsOfFile, isDerivationPath } from "../../store/drvOutputs.js"
+import type { DerivationsShape } from "../../services/Derivations.js"
+import { isDerivationPath } from "../../store/drvOutputs.js"
 import { BadInputError } from "../../store/errors.js"
 import { nixPrintError } from "../../store/verify.js"
-import { UsageError } from "../argv.js"
+import { globalFlags, UsageError } from "../argv.js"
 import { Cli, ExitWith } from "../context.js"
+import { Derivations, notADerivation, withDerivations } from "../derivationArg.js"
+import { inNixWords } from "../fsErrors.js"
 import { printLines, stdinStream, streamToStdout } from "../io.js"
 import { enlargeStdoutPipe } from "../pipeBuffer.js"
 import type { Operation } from "../operation.js"
 import { withStore } from "../storeLayers.js"
-import { followLinksToStorePaths } from "../storePathArg.js"
+import { ArgumentStatError, followLinksToStorePaths } from "../storePathArg.js"
 
 const noFlags = (allowed: ReadonlyArray<string> = []) =>
   Effect.flatMap(Cli, ({ parsed }) => {
     for (const f of parsed.flags) {
-      if (!allowed.includes(f)) return Effect.fail(new UsageError({ message: `unknown flag '--${f}'` }))
+      if (!allowed.includes(f) && !globalFlags.has(f)) return Effect.fail(new UsageError({ message: `unknown flag '--${f}'` }))
     }
     return Effect.void
   })
@@ -38,13 +42,41 @@ const noFlags = (allowed: ReadonlyArray<string> = []) =>
 const noArgs = Effect.flatMap(Cli, ({ parsed }) =>
   parsed.args.length > 0 ? Effect.fail(new UsageError({ message: "no arguments expected" })) : Effect.void)
 
+/** Nix's `baseNameOf`: the text after the last `/`, ignoring one trailing `/`. */
+export const nixBaseNameOf = (p: string): string => {
+  if (p === "") return ""
+  let last = p.length - 1
+  if (p[last] === "/" && last > 0) last--
+  const slash = p.lastIndexOf("/", last)
+  return p.slice(slash + 1, last + 1)
+}
+
+/**
+ * The name nix-store gives the path it adds for the argument `arg`:
+ * `baseNameOf(arg)` as written. Where that is `.`, `..` or empty (Nix 2.8
+ * makes `…-.` and `…-..` paths, names tsnix refuses everywhere, and fails on
+ * an empty one), the base name of the absolute, canonical path instead.
+ */
+export const addedName = (arg: string): string => {
+  const name = nixBaseNameOf(arg)
+  return name === "" || name === "." || name === ".." ? path.basename(path.resolve(arg)) : name
+}
+
+/** The source of an add must exist: Nix's lstat message, naming `shown` (as Nix names it). */
+const statSource = (file: string, shown: string) =>
+  Effect.tryPromise({ try: () => fs.promises.lstat(file), catch: (cause) => new ArgumentStatError({ path: shown, cause }) })
+
 /** `--add PATHS`: add each path (recursive, sha256) and print its store path. */
 export const addOperation: Operation = Effect.gen(function*() {
   yield* noFlags()
   const { parsed } = yield* Cli
   yield* withStore(Effect.gen(function*() {
     const store = yield* Store
-    for (const p of parsed.args) yield* printLines([yield* store.addToStore(p)])
+    for (const p of parsed.args) {
+      // nix-store --add names the absolute path in its errors.
+      yield* statSource(p, path.resolve(p))
+      yield* printLines([yield* store.addToStore(p, { name: addedName(p) }).pipe(inNixWords(true))])
+    }
   }))
 })
 
@@ -54,11 +86,15 @@ export const addFixedOperation: Operation = Effect.gen(function*() {
   const { parsed } = yield* Cli
   const [algoText, ...paths] = parsed.args
   if (algoText === undefined) return yield* new UsageError({ message: "first argument must be hash algorithm" })
-  const algo = yield* parseHashAlgo(algoText)
+  const algo = yield* Either.mapLeft(parseHashAlgo(algoText), (e) => new UsageError({ message: e.message }))
   const method = parsed.flags.has("recursive") ? "recursive" as const : "flat" as const
   yield* withStore(Effect.gen(function*() {
     const store = yield* Store
-    for (const p of paths) yield* printLines([yield* store.addToStore(p, { method, algo })])
+    for (const p of paths) {
+      // nix-store --add-fixed names the argument as given in its errors.
+      yield* statSource(p, p)
+      yield* printLines([yield* store.addToStore(p, { method, algo, name: addedName(p) }).pipe(inNixWords(false))])
+    }
   }))
 })
 
@@ -175,12 +211,28 @@ const readValidityRecords = (hashGiven: boolean) =>
     return yield* Either.mapLeft(parser.end(), badInput)
   })
 
+/**
+ * The outputs to record for a `.drv` being registered, read through the
+ * Derivations service. A missing or unparsable file fails the whole input,
+ * as in Nix (nothing is registered).
+ */
+const registeredOutputs = (derivations: DerivationsShape, drvPath: string) =>
+  derivations.read(drvPath).pipe(
+    Effect.catchTag("DerivationParseError", (e) => Effect.fail(notADerivation(drvPath, e))),
+    Effect.map((drv) => {
+      const out: Record<string, string> = {}
+      for (const [name, o] of drv.outputs) if (o.path !== "") out[name] = o.path
+      return out
+    })
+  )
+
 const registerValidity = (reregister: boolean, hashGiven: boolean, canonicalise: boolean) =>
   Effect.gen(function*() {
     const { layout } = yield* Cli
     const records = yield* readValidityRecords(hashGiven)
-    yield* withStore(Effect.gen(function*() {
+    yield* withStore(withDerivations(Effect.gen(function*() {
       const store = yield* Store
+      const derivations = yield* Derivations
       // With --reregister (and --load-db) every record is registered: no need to ask which are valid.
       const valid = reregister ? new Set<string>() : new Set(yield* store.queryValidPaths(records.map((r) => r.path)))
       // The last record of a path wins, as in Nix's insert_or_assign.
@@ -196,9 +248,7 @@ const registerValidity = (reregister: boolean, hashGiven: boolean, canonicalise:
           narHash = printHashWithAlgo({ algo: "sha256", bytes: h.narHash }, "base16")
           narSize = h.narSize
         }
-        const derivationOutputs = isDerivationPath(r.path) && fs.existsSync(real)
-          ? yield* derivationOutputsOfFile(real)
-          : undefined
+        const derivationOutputs = isDerivationPath(r.path) ? yield* registeredOutputs(derivations, r.path) : undefined
         byPath.set(r.path, {
           path: r.path,
           narHash,
@@ -210,7 +260,7 @@ const registerValidity = (reregister: boolean, hashGiven: boolean, canonicalise:
       }
       records.length = 0
       yield* store.registerValidPaths([...byPath.values()])
-    }))
+    })))
   })
 
 /** `--load-db`: register the records of a `--dump-db` (hashes given, no canonicalisation). */

@@ -1,0 +1,138 @@
+/**
+ * `nix-store -r/--realise PATHS [--add-root PATH [--indirect]] [--no-output]`
+ * (a path may be `DRV!OUT1,OUT2`, some outputs of a derivation),
+ * for what needs no builder: a valid path is printed (or its root, with
+ * `--add-root`); a `.drv` whose outputs are all valid prints its outputs (or
+ * their roots). Invalid paths fail as Nix fails when nothing can build or
+ * substitute them ("don't know how to build these paths:" … "build of … failed").
+ * A derivation with an invalid output needs a builder, which tsnix does not
+ * have yet: it is refused before anything is written.
+ *
+ * Roots are named as nix-store names them: the first `ROOT`, then `ROOT-2`,
+ * `ROOT-3`… per argument, with `-OUTPUT` appended for outputs other than `out`.
+ *
+ * @since 0.1.0
+ */
+import { Data, Effect } from "effect"
+import { compareStrings } from "../../core/topoSort.js"
+import { addPermRoot } from "../../gc/permRoots.js"
+import { Lock } from "../../services/Lock.js"
+import { Store } from "../../services/Store.js"
+import { isDerivationPath } from "../../store/drvOutputs.js"
+import { globalFlags, UsageError } from "../argv.js"
+import { Cli } from "../context.js"
+import { Derivations, derivationFromPath, withDerivations } from "../derivationArg.js"
+import { printLines } from "../io.js"
+import type { Operation } from "../operation.js"
+import { withStore } from "../storeLayers.js"
+import { followLinksToStorePath } from "../storePathArg.js"
+
+/** Realising failed: something would have to be built or substituted (Nix's wording in `message`). */
+export class RealiseError extends Data.TaggedError("RealiseError")<{ readonly message: string }> {}
+
+const gcWarning = "you did not specify '--add-root'; the result might be removed by the garbage collector"
+
+const quoted = (paths: ReadonlyArray<string>) => paths.map((p) => `'${p}'`).join(", ")
+
+/** The `-r` operation. */
+export const realiseOperation: Operation = Effect.gen(function*() {
+  const { parsed, layout } = yield* Cli
+  for (const f of parsed.flags) if (!globalFlags.has(f)) return yield* new UsageError({ message: `unknown flag '--${f}'` })
+  // Nix makes --add-root absolute when it reads it, relative to the working directory.
+  const gcRoot = parsed.values.get("add-root")
+  const noOutput = parsed.flags.has("no-output")
+  // `DRV!OUT1,OUT2` names some outputs of a derivation (Nix's followLinksToStorePathWithOutputs).
+  const wanted = new Map<string, ReadonlySet<string>>()
+  const paths: Array<string> = []
+  for (const arg of parsed.args) {
+    const bang = arg.indexOf("!")
+    const p = yield* followLinksToStorePath(layout, bang < 0 ? arg : arg.slice(0, bang))
+    if (bang >= 0) wanted.set(p, new Set(arg.slice(bang + 1).split(",").filter((o) => o !== "")))
+    paths.push(p)
+  }
+  yield* withStore(withDerivations(Effect.gen(function*() {
+    const store = yield* Store
+    const lock = yield* Lock
+    const derivations = yield* Derivations
+    // What Nix's queryMissing would find: paths nothing can produce, derivations that need building.
+    const unknown = new Set<string>()
+    const willBuild = new Set<string>()
+    const outputsOf = new Map<string, ReadonlyArray<readonly [string, string]>>()
+    for (const p of paths) {
+      if (!(yield* store.isValidPath(p))) {
+        unknown.add(p)
+        continue
+      }
+      if (!isDerivationPath(p)) continue
+      const drv = yield* derivationFromPath(store, derivations, p)
+      const want = wanted.get(p)
+      const missing = [...(want ?? [])].filter((o) => !drv.outputs.has(o)).sort(compareStrings)
+      if (missing.length > 0) {
+        return yield* new RealiseError({ message: `derivation '${p}' does not have wanted outputs ${quoted(missing)}` })
+      }
+      const outs = [...drv.outputs]
+        .filter(([name]) => want === undefined || want.size === 0 || want.has(name))
+        .map(([name, o]) => [name, o.path] as const)
+        .sort((a, b) => compareStrings(a[0], b[0]))
+      outputsOf.set(p, outs)
+      const valid = new Set(yield* store.queryValidPaths(outs.map(([, o]) => o).filter((o) => o !== "")))
+      if (outs.some(([, o]) => !valid.has(o))) willBuild.add(p)
+    }
+    if (willBuild.size > 0) {
+      const drvs = [...willBuild].sort(compareStrings)
+      yield* Effect.logInfo(drvs.length === 1 ? "this derivation will be built:" : `these ${drvs.length} derivations will be built:`)
+      for (const d of drvs) yield* Effect.logInfo(`  ${d}`)
+    }
+    if (unknown.size > 0) {
+      yield* Effect.logInfo("don't know how to build these paths:")
+      for (const u of [...unknown].sort(compareStrings)) yield* Effect.logInfo(`  ${u}`)
+    }
+    if (willBuild.size > 0) {
+      return yield* new RealiseError({
+        message: `cannot build ${quoted([...willBuild].sort(compareStrings))}: tsnix has no builder yet`
+      })
+    }
+    if (unknown.size > 0) {
+      const failed = [...unknown].sort(compareStrings)
+      // One failed goal reports its own error; several, "build of … failed" (Nix's buildPaths).
+      const only = failed.length === 1 ? failed[0] : undefined
+      return yield* new RealiseError({
+        message: only !== undefined && isDerivationPath(only)
+          ? `cannot build missing derivation '${only}'`
+          : `build of ${quoted(failed)} failed`
+      })
+    }
+
+    let rootNr = 0
+    let warned = false
+    const root = (storePath: string, rootName: string) =>
+      Effect.zipRight(lock.addTempRoot(storePath), addPermRoot(layout, storePath, rootName))
+    for (const p of paths) {
+      const printed: Array<string> = []
+      const outs = outputsOf.get(p)
+      if (outs !== undefined) {
+        rootNr++
+        for (const [name, out] of outs) {
+          if (gcRoot === undefined) {
+            warned = true
+            printed.push(out)
+          } else {
+            let rootName = gcRoot
+            if (rootNr > 1) rootName += `-${rootNr}`
+            if (name !== "out") rootName += `-${name}`
+            printed.push(yield* root(out, rootName))
+          }
+        }
+      } else if (gcRoot === undefined) {
+        warned = true
+        printed.push(p)
+      } else {
+        rootNr++
+        printed.push(yield* root(p, rootNr > 1 ? `${gcRoot}-${rootNr}` : gcRoot))
+      }
+      // Nix prints each argument's results as a set: sorted, without repeats.
+      if (!noOutput) yield* printLines([...new Set(printed)].sort(compareStrings))
+    }
+    if (warned) yield* Effect.logWarning(gcWarning)
+  })))
+})
