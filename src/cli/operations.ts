@@ -39,5 +39,6 @@ export const operations: Readonly<Record<string, Operation>> = {
   gc: lazy(gc, (m) => m.gcOperation),
   "show-derivation": lazy(() => import("./ops/derivation.js"), (m) => m.showDerivationOperation),
   derivation: lazy(() => import("./ops/derivation.js"), (m) => m.derivationOperation),
-  demo: lazy(() => import("./ops/demo.js"), (m) => m.demoOperation)
+  demo: lazy(() => import("./ops/demo.js"), (m) => m.demoOperation),
+  optimise: lazy(store, (m) => m.optimiseOperation)
 }

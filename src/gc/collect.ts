@@ -30,6 +30,7 @@ import { classifyEntries, hashPartOf } from "./liveness.js"
 import type { StoreEntries } from "./liveness.js"
 import { removeEntry } from "./remove.js"
 import type { GcSession } from "./session.js"
+import { deleteUnusedLinksStep } from "./unusedLinks.js"
 
 /** What a collection did or found. */
 export interface GcResult {
@@ -280,7 +281,10 @@ const ordered = (ctx: GcContext, paths: ReadonlyArray<string>) =>
 export const deleteDead = (ctx: GcContext, session: GcSession, a: Analysis, maxFreed: number | undefined) =>
   Effect.gen(function*() {
     const progress: Progress = { deleted: [], bytesFreed: 0, stopped: false }
-    if (maxFreed !== undefined && maxFreed <= 0) return { paths: [], bytesFreed: 0 } satisfies GcResult
+    if (maxFreed !== undefined && maxFreed <= 0) {
+      yield* deleteUnusedLinksStep(ctx)
+      return { paths: [], bytesFreed: 0 } satisfies GcResult
+    }
     yield* Effect.logInfo("deleting garbage...")
     yield* deleteValid(ctx, session, a, yield* ordered(ctx, a.deadValid), progress, maxFreed)
     const base = (p: string) => p.slice(ctx.layout.storeDir.length + 1)
@@ -290,6 +294,7 @@ export const deleteDead = (ctx: GcContext, session: GcSession, a: Analysis, maxF
       ...a.entries.others
     ]
     yield* deleteEntries(ctx, session, a, stray, progress, maxFreed)
+    yield* deleteUnusedLinksStep(ctx)
     return { paths: progress.deleted, bytesFreed: progress.bytesFreed } satisfies GcResult
   }).pipe(Effect.withSpan("gc.deleteDead"))
 
@@ -329,5 +334,6 @@ export const deleteSpecific = (ctx: GcContext, session: GcSession, a: Analysis, 
     const done = new Set(progress.deleted)
     const notDeleted = validReq.find((p) => !done.has(p))
     if (notDeleted !== undefined) return yield* new PathAliveError({ path: notDeleted })
+    yield* deleteUnusedLinksStep(ctx)
     return { paths: progress.deleted, bytesFreed: progress.bytesFreed } satisfies GcResult
   }).pipe(Effect.withSpan("gc.deleteSpecific"))

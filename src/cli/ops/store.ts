@@ -10,6 +10,7 @@
 import { Effect, Either, Option, Stream } from "effect"
 import * as fs from "node:fs"
 import { parseHashAlgo, printHashWithAlgo } from "../../core/hash.js"
+import { showBytes } from "../../gc/liveness.js"
 import { makeValidityParser, printDumpDb, type ValidityParseError } from "../../db/dumpDb.js"
 import { narHashPath } from "../../nar/dump.js"
 import { toRealPath } from "../../schema/StoreLayout.js"
@@ -245,4 +246,12 @@ export const clearFailedPathsOperation: Operation = Effect.gen(function*() {
   const all = parsed.args.length === 1 && parsed.args[0] === "*"
   const paths = all ? [] : yield* followLinksToStorePaths(layout, parsed.args)
   yield* withStore(Effect.flatMap(Store, (s) => s.clearFailedPaths(all ? "all" : paths)))
+})
+
+/** `--optimise`: hard-link identical files; prints Nix's `X.YZ MiB freed by hard-linking N files`. */
+export const optimiseOperation: Operation = Effect.gen(function*() {
+  const { parsed } = yield* Cli
+  if (parsed.flags.size > 0 || parsed.args.length > 0) return yield* new UsageError({ message: "no arguments expected" })
+  const stats = yield* withStore(Effect.flatMap(Store, (s) => s.optimiseStore()))
+  yield* Effect.logInfo(`${showBytes(stats.bytesFreed)} freed by hard-linking ${stats.filesLinked} files`)
 })
