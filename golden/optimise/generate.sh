@@ -11,6 +11,8 @@
 #   nix/verify-bad.{stderr,status}   the same with a bogus .links entry (nix/bogus.name, contents "bogus")
 #   nix/gc.{stdout,stderr}    --gc with roots on the a and c paths; nix/gc.json the store after it
 #   nix/delete.{stdout,stderr}  --delete of top.txt (re-added) afterwards; nix/delete.json
+#   nix/printf.txt            "N X" lines: X is C's printf("%.2f", N / 1048576.0) (awk's printf, a double
+#                             as Nix's showBytes and GC note have), ties and negative values included
 #   nix/tie.stderr            --optimise of a store whose only duplicate is 131072 bytes (0.125 MiB:
 #                             printf's "%.2f" rounds the tie to even, "0.12")
 # Usage: golden/optimise/generate.sh   (needs nix-store and node)
@@ -69,3 +71,13 @@ R="$work/tie"
 mapfile -t tie < <(names tie)
 (cd "$work/in-tie" && ns --add "${tie[@]}") > "$out/tie.stdout"
 ns --optimise 2>&1 >/dev/null | unroot > "$out/tie.stderr"
+
+# C's %.2f of byte counts in MiB: ties (odd multiples of 128 KiB, of 5 KiB·2^k), values near
+# them, negatives (the GC note goes negative), zero and large counts.
+{
+  for k in 1 3 5 7 9 11 13 15 17 19 21 23 25 27 29 31 33 35 37 39 41 43 45 47 49 99 101 999 1001; do
+    for d in 0 1 -1; do echo $((k * 131072 + d)); echo $((-(k * 131072 + d))); done
+  done
+  for n in 0 1 5 4096 -4096 5242 5243 10485 10486 15728 15729 1048575 1048576 104857 1000000 123456789 99999999999 -1 -5243; do echo $n; done
+  for k in 1 3 5 7; do echo $((k * 5120 * 1024)); echo $((k * 10240 * 1024 + 5)); done
+} | awk '{ printf "%s %.2f\n", $1, $1 / 1048576 }' > "$out/printf.txt"
