@@ -2,7 +2,7 @@
  * nix-store's operations on the store's contents and database: `--add`,
  * `--add-fixed`, `--export`, `--import`, `--verify`, `--verify-path`,
  * `--check-validity`, `--dump-db`, `--load-db`, `--register-validity`,
- * `--query-failed-paths`, `--clear-failed-paths`. Output and exit statuses
+ * `--query-failed-paths`, `--clear-failed-paths`, `--optimise`. Output and exit statuses
  * follow nix-store's.
  *
  * @since 0.1.0
