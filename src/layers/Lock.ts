@@ -126,9 +126,20 @@ export const make = (layout: StoreLayout): Effect.Effect<LockShape, never, Scope
         yield* waitFor(attempt, files.gcLock, "waiting for the garbage collector to accept a temporary root...")
       }).pipe(Effect.withSpan("Lock.addTempRoot", { attributes: { storePath } }))
 
+    const addTempRoots = (storePaths: ReadonlyArray<string>): Effect.Effect<void, LockError> =>
+      Effect.gen(function*() {
+        if (storePaths.length === 0) return
+        for (const p of storePaths) yield* checkStorePath(layout.storeDir, p)
+        const file = yield* ownFile
+        if (yield* underSharedGcLock(appendOwnTempRoot(file, Buffer.concat(storePaths.map(encodeTempRoot))))) return
+        // The collector is running: path by path, each sent to it first.
+        for (const p of storePaths) yield* addTempRoot(p)
+      }).pipe(Effect.withSpan("Lock.addTempRoots", { attributes: { count: storePaths.length } }))
+
     return {
       ...ops,
       addTempRoot,
+      addTempRoots,
       readTempRoots: (options) =>
         readTempRootsDir(files.tempRootsDir, options?.removeDead ?? true).pipe(Effect.withSpan("Lock.readTempRoots")),
       serveTempRoots: (onRoot) => serveGcRoots(files.gcSocket, onRoot).pipe(Effect.withSpan("Lock.serveTempRoots"))

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Runtime } from "effect"
+import { Effect, FiberRef, LogLevel, Runtime } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { StoreLayout } from "../schema/StoreLayout.js"
@@ -36,15 +36,18 @@ export type { OptimiseStats } from "./optimiseFs.js"
 export const linksDirOf = (layout: StoreLayout): string => path.join(layout.realStoreDir, ".links")
 
 /** The walk's messages through the current fiber's logger (as Nix's levels map to tsnix's). */
-export const currentOptimiseLog = Effect.map(Effect.runtime<never>(), (rt): OptimiseLog => {
-  const run = Runtime.runSync(rt)
-  return {
+export const currentOptimiseLog = Effect.gen(function*() {
+  const run = Runtime.runSync(yield* Effect.runtime<never>())
+  // Debug lines come per file: when they would be dropped anyway, they are not even built.
+  const debugOn = LogLevel.lessThanEqual(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
+  const log: OptimiseLog = {
     warn: (m) => run(Effect.logWarning(m)),
     info: (m) => run(Effect.logInfo(m)),
     // Nix's printError without the prefix (see nixPrintError).
     error: (m) => run(Effect.logInfo(m)),
-    debug: (m) => run(Effect.logDebug(m))
+    debug: debugOn ? (m) => run(Effect.logDebug(m)) : () => undefined
   }
+  return log
 })
 
 /** A walk's failure as a store error (Nix's message, the system's reason). */
@@ -93,6 +96,9 @@ export const optimisePath = (layout: StoreLayout, real: string): Effect.Effect<O
 export const autoOptimise = (parts: StoreParts, real: string): Effect.Effect<void, StoreIoError> =>
   parts.autoOptimise === true ? Effect.asVoid(optimisePath(parts.layout, real)) : Effect.void
 
+/** Paths rooted, checked and walked together by {@link optimiseStore}. */
+const CHUNK = 256
+
 /** `nix-store --optimise`: optimises every valid path and returns what it did. */
 export const optimiseStore = (parts: StoreParts) =>
   Effect.gen(function*() {
@@ -107,14 +113,26 @@ export const optimiseStore = (parts: StoreParts) =>
     })
     yield* Effect.logDebug(`loaded ${inodes.size} hash inodes`)
     const ctx = { realStoreDir: Buffer.from(layout.realStoreDir), linksDir, inodes, stats: emptyStats(), log: yield* currentOptimiseLog }
-    let done = 0
-    for (const p of paths) {
-      yield* reportProgress({ activity: "optimising store", done, total: paths.length, unit: "paths" })
-      yield* lock.addTempRoot(p)
-      if (!(yield* db.isValidPath(p))) continue // collected meanwhile
-      yield* Effect.logDebug(`optimising path '${p}'`)
-      yield* walk(ctx, toRealPath(layout, p))
-      done++
+    // A chunk at a time: its paths are rooted (one temp-roots write) and checked (one query)
+    // together; rooting a path a little before Nix would is as safe.
+    for (let i = 0; i < paths.length; i += CHUNK) {
+      yield* reportProgress({ activity: "optimising store", done: i, total: paths.length, unit: "paths" })
+      const chunk = paths.slice(i, i + CHUNK)
+      yield* lock.addTempRoots(chunk)
+      const valid = new Set(yield* db.queryValidPaths(chunk)) // others were collected meanwhile
+      const reals = chunk.filter((p) => valid.has(p))
+      yield* Effect.tryPromise({
+        try: async (signal) => {
+          for (const p of reals) {
+            ctx.log.debug(`optimising path '${p}'`)
+            const real = toRealPath(layout, p)
+            await optimiseTree({ ...ctx, signal }, Buffer.from(real)).catch((e: unknown) => {
+              throw e instanceof OptimiseFsError ? e : new OptimiseFsError("optimising", real, e)
+            })
+          }
+        },
+        catch: toStoreError(layout.realStoreDir)
+      })
     }
     yield* clearProgress
     return ctx.stats

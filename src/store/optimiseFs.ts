@@ -10,6 +10,12 @@
  * directory is made writable meanwhile (unless it is the store directory) and
  * canonicalised afterwards (mode 0555, mtime 1), as Nix does.
  *
+ * Inode numbers are JavaScript numbers: one above 2^53 (some overlay file
+ * systems) may compare equal to another, which can only make a file look
+ * already linked and be left alone, never replace it wrongly (contents are
+ * compared through their hash, and a rename only ever installs a link of the
+ * same hash).
+ *
  * The system calls are synchronous (one libuv round trip per lstat costs more
  * than the call), but the walk gives the event loop a turn every few
  * milliseconds and stops when its AbortSignal fires.
@@ -17,7 +23,8 @@
  * Races with a collector (which deletes `.links` entries whose link count is
  * 1) and with other optimisers are retried rather than reported: a link that
  * vanishes between our lstat and our link, or a temporary link deleted before
- * our rename, starts the file over. No step can lose a file's contents: the
+ * our rename, starts the file over (a few times; then the file stays as it
+ * is, unshared). No step can lose a file's contents: the
  * only replacement is a rename of a hard link to identical contents.
  *
  * @since 0.1.0
@@ -75,7 +82,7 @@ export interface OptimiseContext {
   /** `realStoreDir/.links`. */
   readonly linksDir: Buffer
   /** Inodes known to be in `.links` (Nix's InodeHash). */
-  readonly inodes: Set<bigint>
+  readonly inodes: Set<number>
   readonly stats: OptimiseStats
   readonly log: OptimiseLog
   /** Stops the walk between two files. */
@@ -105,7 +112,7 @@ export const showPath = (p: Uint8Array): string => Buffer.from(p).toString("utf8
 
 const codeOf = (e: unknown): string | undefined => (e as { code?: string } | undefined)?.code
 
-const lstatOrUndefined = (p: Buffer): fs.BigIntStats | undefined => fs.lstatSync(p, { bigint: true, throwIfNoEntry: false })
+const lstatOrUndefined = (p: Buffer): fs.Stats | undefined => fs.lstatSync(p, { throwIfNoEntry: false })
 
 /** Bytes read at once while hashing a file. */
 const READ_CHUNK = 1 << 20
@@ -115,17 +122,17 @@ const READ_CHUNK = 1 << 20
  * `hashPath(htSHA256, path)` for a leaf), streamed in chunks. Fails if the
  * file changes size while it is read.
  */
-export const hashLeaf = async (p: Buffer, st: fs.BigIntStats, signal?: AbortSignal): Promise<Uint8Array> => {
+export const hashLeaf = async (p: Buffer, st: fs.Stats | fs.BigIntStats, signal?: AbortSignal): Promise<Uint8Array> => {
   const h = crypto.createHash("sha256")
   h.update(MAGIC_BYTES)
   if (st.isSymbolicLink()) {
     h.update(symlinkNode(fs.readlinkSync(p, { encoding: "buffer" })))
     return new Uint8Array(h.digest())
   }
-  const executable = (st.mode & 0o100n) !== 0n
+  const executable = (Number(st.mode) & 0o100) !== 0
   const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
   try {
-    const size = Number(fs.fstatSync(fd, { bigint: true }).size)
+    const size = fs.fstatSync(fd).size
     h.update(executable ? EXECUTABLE_PREFIX : REGULAR_PREFIX)
     h.update(encodeU64(size))
     const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size, 1)))
@@ -148,7 +155,7 @@ export const hashLeaf = async (p: Buffer, st: fs.BigIntStats, signal?: AbortSign
 }
 
 /** The `.links` name of a leaf: the nix32 form of {@link hashLeaf}. */
-export const linkName = async (p: Buffer, st: fs.BigIntStats, signal?: AbortSignal): Promise<string> =>
+export const linkName = async (p: Buffer, st: fs.Stats | fs.BigIntStats, signal?: AbortSignal): Promise<string> =>
   encodeNix32(await hashLeaf(p, st, signal))
 
 /** Nix's `canonicaliseTimestampAndPermissions` (of a directory or file; symlinks keep their mode). */
@@ -182,13 +189,13 @@ const dirOf = (p: Buffer): Buffer => {
   return i <= 0 ? Buffer.from("/") : p.subarray(0, i)
 }
 
-/** How many times one file is started over after losing a race. */
+/** How many times one file is started over after losing a race (then it is left unshared). */
 const MAX_RETRIES = 16
 
 type LinkOutcome = "done" | "retry"
 
 /** One attempt at linking the leaf `p` (hash `name`) through `.links`. */
-const linkLeaf = (ctx: OptimiseContext, p: Buffer, st: fs.BigIntStats, name: string): LinkOutcome => {
+const linkLeaf = (ctx: OptimiseContext, p: Buffer, st: fs.Stats, name: string): LinkOutcome => {
   const linkPath = joinBytes(ctx.linksDir, name)
   const shown = showPath(p)
   const linkShown = showPath(linkPath)
@@ -243,7 +250,7 @@ const linkLeaf = (ctx: OptimiseContext, p: Buffer, st: fs.BigIntStats, name: str
       const code = codeOf(e)
       if (code === "EMLINK") {
         // Too many links to the same file (likely an empty one): leave this file alone.
-        if (st.size !== 0n) ctx.log.info(`'${linkShown}' has maximum number of links`)
+        if (st.size !== 0) ctx.log.info(`'${linkShown}' has maximum number of links`)
         return "done"
       }
       if (code === "ENOENT") return "retry" // the link was deleted after our lstat
@@ -267,11 +274,13 @@ const linkLeaf = (ctx: OptimiseContext, p: Buffer, st: fs.BigIntStats, name: str
       throw new OptimiseFsError(`cannot rename '${showPath(tempLink)}' to`, shown, e)
     }
     // rename(2) between two links of one inode does nothing (another optimiser linked the
-    // file meanwhile): the temporary link would stay behind.
-    try {
-      fs.unlinkSync(tempLink)
-    } catch {
-      // ENOENT: the usual case.
+    // file meanwhile): the temporary link would stay behind. (Usually it is gone: no exception then.)
+    if (lstatOrUndefined(tempLink) !== undefined) {
+      try {
+        fs.unlinkSync(tempLink)
+      } catch {
+        // gone meanwhile
+      }
     }
   } finally {
     // When done, make the directory read-only again and reset its timestamp.
@@ -284,8 +293,8 @@ const linkLeaf = (ctx: OptimiseContext, p: Buffer, st: fs.BigIntStats, name: str
     }
   }
   ctx.stats.filesLinked++
-  ctx.stats.bytesFreed += Number(st.size)
-  ctx.stats.blocksFreed += Number(st.blocks)
+  ctx.stats.bytesFreed += st.size
+  ctx.stats.blocksFreed += st.blocks
   return "done"
 }
 
@@ -297,7 +306,7 @@ const linkLeaf = (ctx: OptimiseContext, p: Buffer, st: fs.BigIntStats, name: str
  */
 export const optimiseTree = async (ctx: OptimiseContext, p: Buffer, child = false): Promise<void> => {
   await tick(ctx.signal)
-  const st = fs.lstatSync(p, { bigint: true })
+  const st = fs.lstatSync(p)
   if (child && ctx.inodes.has(st.ino)) {
     ctx.log.debug(`'${showPath(p)}' is already linked`)
     return
@@ -309,20 +318,22 @@ export const optimiseTree = async (ctx: OptimiseContext, p: Buffer, child = fals
   // Regular files and symlinks (link(2) links a symlink itself on Linux).
   if (!st.isFile() && !st.isSymbolicLink()) return
   // Files in the store may have been modified by accident: skip the writable ones.
-  if (st.isFile() && (st.mode & 0o200n) !== 0n) {
+  if (st.isFile() && (st.mode & 0o200) !== 0) {
     ctx.log.warn(`skipping suspicious writable file '${showPath(p)}'`)
     return
   }
   // This can still happen on top-level files.
-  if (st.nlink > 1n && ctx.inodes.has(st.ino)) {
-    ctx.log.debug(`'${showPath(p)}' is already linked, with ${st.nlink - 2n} other file(s)`)
+  if (st.nlink > 1 && ctx.inodes.has(st.ino)) {
+    ctx.log.debug(`'${showPath(p)}' is already linked, with ${st.nlink - 2} other file(s)`)
     return
   }
   const name = await linkName(p, st, ctx.signal)
   ctx.log.debug(`'${showPath(p)}' has hash 'sha256:${name}'`)
   for (let attempt = 0; linkLeaf(ctx, p, st, name) === "retry"; attempt++) {
     if (attempt >= MAX_RETRIES) {
-      throw new OptimiseFsError("linking", showPath(p), new Error("the links directory keeps changing"))
+      // Someone keeps deleting the link under us: leave this file as it is (unshared, intact).
+      ctx.log.debug(`giving up linking '${showPath(p)}': its link keeps disappearing`)
+      return
     }
   }
 }
@@ -331,8 +342,8 @@ export const optimiseTree = async (ctx: OptimiseContext, p: Buffer, child = fals
  * Nix's `loadInodeHash`: the inodes of the entries of `.links` (Node's
  * readdir gives no inode numbers, so each entry is lstat'ed).
  */
-export const loadInodeHash = async (linksDir: Buffer, signal?: AbortSignal): Promise<Set<bigint>> => {
-  const inodes = new Set<bigint>()
+export const loadInodeHash = async (linksDir: Buffer, signal?: AbortSignal): Promise<Set<number>> => {
+  const inodes = new Set<number>()
   for (const name of fs.readdirSync(linksDir, { encoding: "buffer" })) {
     await tick(signal)
     const st = lstatOrUndefined(joinBytes(linksDir, name))
@@ -355,8 +366,8 @@ export interface UnusedLinksResult {
  * what hard linking saves. A missing `.links` counts as empty.
  */
 export const deleteUnusedLinks = async (linksDir: Buffer, log: OptimiseLog, signal?: AbortSignal): Promise<UnusedLinksResult> => {
-  let actualSize = 0n
-  let unsharedSize = 0n
+  let actualSize = 0
+  let unsharedSize = 0
   let deleted = 0
   let names: Array<Buffer>
   try {
@@ -370,9 +381,9 @@ export const deleteUnusedLinks = async (linksDir: Buffer, log: OptimiseLog, sign
     const p = joinBytes(linksDir, name)
     const st = lstatOrUndefined(p)
     if (st === undefined) continue
-    if (st.nlink !== 1n) {
+    if (st.nlink !== 1) {
       actualSize += st.size
-      unsharedSize += (st.nlink - 1n) * st.size
+      unsharedSize += (st.nlink - 1) * st.size
       continue
     }
     log.debug(`deleting unused link '${showPath(p)}'`)
@@ -383,6 +394,6 @@ export const deleteUnusedLinks = async (linksDir: Buffer, log: OptimiseLog, sign
       if (codeOf(e) !== "ENOENT") throw new OptimiseFsError("deleting", showPath(p), e)
     }
   }
-  const overhead = fs.statSync(linksDir, { bigint: true }).blocks * 512n
-  return { deleted, savedBytes: Number(unsharedSize - actualSize - overhead) }
+  const overhead = fs.statSync(linksDir).blocks * 512
+  return { deleted, savedBytes: unsharedSize - actualSize - overhead }
 }

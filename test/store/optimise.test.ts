@@ -73,7 +73,7 @@ describe("optimise", () => {
         fs.chmodSync(d, 0o555)
       }
       const stats = emptyStats()
-      const ctx = { realStoreDir: Buffer.from(store), linksDir: Buffer.from(links), inodes: new Set<bigint>(), stats, log: quietLog() }
+      const ctx = { realStoreDir: Buffer.from(store), linksDir: Buffer.from(links), inodes: new Set<number>(), stats, log: quietLog() }
       for (const d of dirs) yield* Effect.promise(() => optimiseTree(ctx, d))
       expect(stats.filesLinked).toBe(3)
       expect(fs.readdirSync(links).length).toBe(3)
@@ -99,7 +99,7 @@ describe("optimise", () => {
       const name = encodeNix32(yield* Effect.promise(() => hashLeaf(Buffer.from(f1), fs.lstatSync(f1, { bigint: true }))))
       fs.writeFileSync(path.join(links, name), "corrupt, and longer\n", { mode: 0o444 })
       const lines: Array<string> = []
-      const ctx = { realStoreDir: Buffer.from(store), linksDir: Buffer.from(links), inodes: new Set<bigint>(), stats: emptyStats(), log: quietLog(lines) }
+      const ctx = { realStoreDir: Buffer.from(store), linksDir: Buffer.from(links), inodes: new Set<number>(), stats: emptyStats(), log: quietLog(lines) }
       yield* Effect.promise(() => optimiseTree(ctx, Buffer.from(f1)))
       yield* Effect.promise(() => optimiseTree(ctx, Buffer.from(f2)))
       expect(lines).toEqual([
