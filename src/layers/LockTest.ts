@@ -183,7 +183,12 @@ export const make = (options: LockTestOptions = {}): Effect.Effect<LockShape, ne
         )
       })
 
-    const addTempRoots: LockShape["addTempRoots"] = (storePaths) => Effect.forEach(storePaths, addTempRoot, { discard: true })
+    const addTempRoots: LockShape["addTempRoots"] = (storePaths) =>
+      Effect.zipRight(
+        // All checked first, as the live layer does: a bad path adds none.
+        Effect.forEach(storePaths, (p) => checkStorePath(layout.storeDir, p), { discard: true }),
+        Effect.forEach(storePaths, addTempRoot, { discard: true })
+      )
 
     return { ...makeLockOps(backend, keys), addTempRoot, addTempRoots, readTempRoots, serveTempRoots } satisfies LockShape
   })
