@@ -20,12 +20,21 @@ export interface RunResult {
 /** Runs `tsnix ARGS` with optional stdin and extra environment. */
 export const runTsnix = (
   args: ReadonlyArray<string>,
-  options: { readonly input?: Uint8Array | string; readonly env?: Record<string, string>; readonly cwd?: string } = {}
+  options: {
+    readonly input?: Uint8Array | string
+    readonly env?: Record<string, string>
+    readonly cwd?: string
+    /** Run as this user and group (the test must be root). */
+    readonly uid?: number
+    readonly gid?: number
+  } = {}
 ): Promise<RunResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [tsnixBin, ...args], {
       env: { ...process.env, NIX_CONFIG: "", ...options.env },
       cwd: options.cwd,
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
       stdio: ["pipe", "pipe", "pipe"]
     })
     const out: Array<Buffer> = []
