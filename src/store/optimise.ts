@@ -38,14 +38,17 @@ export const linksDirOf = (layout: StoreLayout): string => path.join(layout.real
 /** The walk's messages through the current fiber's logger (as Nix's levels map to tsnix's). */
 export const currentOptimiseLog = Effect.gen(function*() {
   const run = Runtime.runSync(yield* Effect.runtime<never>())
-  // Debug lines come per file: when they would be dropped anyway, they are not even built.
-  const debugOn = LogLevel.lessThanEqual(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
+  // Per-file lines: when they would be dropped anyway, they are not even sent.
+  const level = yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
+  const off = () => undefined
   const log: OptimiseLog = {
     warn: (m) => run(Effect.logWarning(m)),
     info: (m) => run(Effect.logInfo(m)),
     // Nix's printError without the prefix (see nixPrintError).
     error: (m) => run(Effect.logInfo(m)),
-    debug: debugOn ? (m) => run(Effect.logDebug(m)) : () => undefined
+    // Nix's -v level is tsnix's Debug (shown with -v); Nix's debug level is Trace (with -vv).
+    talkative: LogLevel.lessThanEqual(level, LogLevel.Debug) ? (m) => run(Effect.logDebug(m)) : off,
+    debug: LogLevel.lessThanEqual(level, LogLevel.Trace) ? (m) => run(Effect.logTrace(m)) : off
   }
   return log
 })
@@ -106,7 +109,7 @@ export const optimiseStore = (parts: StoreParts) =>
     yield* ensureLinksDir(layout)
     const paths = yield* db.queryAllValidPaths
     const linksDir = Buffer.from(linksDirOf(layout))
-    yield* Effect.logDebug("loading hash inodes in memory")
+    yield* Effect.logTrace("loading hash inodes in memory")
     const inodes = yield* Effect.tryPromise({
       try: (signal) => loadInodeHash(linksDir, signal),
       catch: (cause) => new StoreIoError({ path: linksDirOf(layout), operation: "reading directory", cause })
@@ -124,7 +127,7 @@ export const optimiseStore = (parts: StoreParts) =>
       yield* Effect.tryPromise({
         try: async (signal) => {
           for (const p of reals) {
-            ctx.log.debug(`optimising path '${p}'`)
+            ctx.log.talkative(`optimising path '${p}'...`)
             const real = toRealPath(layout, p)
             await optimiseTree({ ...ctx, signal }, Buffer.from(real)).catch((e: unknown) => {
               throw e instanceof OptimiseFsError ? e : new OptimiseFsError("optimising", real, e)

@@ -63,7 +63,9 @@ export interface OptimiseLog {
   readonly info: (message: string) => void
   /** Nix's `printError` without the `error: ` prefix. */
   readonly error: (message: string) => void
-  /** Nix's talkative and debug levels. */
+  /** Nix's talkative level (`-v`). */
+  readonly talkative: (message: string) => void
+  /** Nix's debug level. */
   readonly debug: (message: string) => void
 }
 
@@ -237,7 +239,7 @@ const linkLeaf = (ctx: OptimiseContext, p: Buffer, st: fs.Stats, name: string): 
     ctx.log.debug(`'${shown}' is already linked to '${linkShown}'`)
     return "done"
   }
-  ctx.log.debug(`linking '${shown}' to '${linkShown}'`)
+  ctx.log.talkative(`linking '${shown}' to '${linkShown}'`)
   // Make the containing directory writable, unless it is the store itself.
   const dir = dirOf(p)
   const mustToggle = !dir.equals(ctx.realStoreDir)
@@ -340,10 +342,11 @@ export const optimiseTree = async (ctx: OptimiseContext, p: Buffer, child = fals
 
 /**
  * Nix's `loadInodeHash`: the inodes of the entries of `.links` (Node's
- * readdir gives no inode numbers, so each entry is lstat'ed).
+ * readdir gives no inode numbers, so each entry is lstat'ed), `.` and `..`
+ * included as readdir(3) gives them to Nix (so "loaded N hash inodes" agrees).
  */
 export const loadInodeHash = async (linksDir: Buffer, signal?: AbortSignal): Promise<Set<number>> => {
-  const inodes = new Set<number>()
+  const inodes = new Set<number>([fs.statSync(linksDir).ino, fs.statSync(dirOf(linksDir)).ino])
   for (const name of fs.readdirSync(linksDir, { encoding: "buffer" })) {
     await tick(signal)
     const st = lstatOrUndefined(joinBytes(linksDir, name))
@@ -386,7 +389,7 @@ export const deleteUnusedLinks = async (linksDir: Buffer, log: OptimiseLog, sign
       unsharedSize += (st.nlink - 1) * st.size
       continue
     }
-    log.debug(`deleting unused link '${showPath(p)}'`)
+    log.talkative(`deleting unused link '${showPath(p)}'`)
     try {
       fs.unlinkSync(p)
       deleted++

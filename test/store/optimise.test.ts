@@ -24,6 +24,7 @@ const quietLog = (lines: Array<string> = []): OptimiseLog => ({
   warn: (m) => lines.push(`warning: ${m}`),
   info: (m) => lines.push(m),
   error: (m) => lines.push(m),
+  talkative: () => undefined,
   debug: () => undefined
 })
 
