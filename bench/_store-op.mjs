@@ -7,9 +7,9 @@
 // Prints the paths (qR/referrers) on stdout and a JSON line with timings on stderr.
 import { readFileSync } from "node:fs"
 import { Context, Effect, Either, Layer } from "effect"
-import { parseValidity } from "../dist/db/dumpDb.js"
+import { parseValidity } from "../dist/stores/local/db/dumpDb.js"
 import { StoreDb } from "../dist/services/StoreDb.js"
-import { makeStoreLayout } from "../dist/schema/StoreLayout.js"
+import { makeStoreLayout } from "../dist/core/storeLayout.js"
 
 // The statement queryPathInfo runs (for the raw better-sqlite3 reference figure).
 const infoSql = `select p.path as path, p.hash as hash, p.registrationTime as registrationTime, p.deriver as deriver,

@@ -4,8 +4,8 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as LiveLock from "../dist/layers/Lock.js"
-import { makeStoreLayout } from "../dist/schema/StoreLayout.js"
+import * as LiveLock from "../dist/stores/local/lock/layer.js"
+import { makeStoreLayout } from "../dist/core/storeLayout.js"
 
 const n = Number(process.argv[2] ?? 2000)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-lockbench-"))

@@ -35,10 +35,10 @@ await build({
   logLevel: "warning"
 })
 
-// The NAR dump worker (src/nar/dumpWorker.ts), which the bundle starts from its own directory
+// The NAR dump worker (src/io/dumpWorker.ts), which the bundle starts from its own directory
 // (new URL("./dumpWorker.js", import.meta.url)): a small ES module of its own, without Effect.
 await build({
-  entryPoints: ["dist/nar/dumpWorker.js"],
+  entryPoints: ["dist/io/dumpWorker.js"],
   bundle: true,
   platform: "node",
   format: "esm",

@@ -36,23 +36,23 @@ export type { DerivationsShape } from "./services/Derivations.js"
 
 // Layers
 /** The local store (Store + StoreDb + Lock): `layer({ layout })`, `layerTest`. */
-export * as StoreLayer from "./layers/Store.js"
+export * as StoreLayer from "./stores/local/layer.js"
 /** flock(2) locks on Nix's lock files: `layer(layout)`. */
-export * as LockLayer from "./layers/Lock.js"
+export * as LockLayer from "./stores/local/lock/layer.js"
 /** An in-process Lock service with the same semantics, for tests. */
-export * as LockTestLayer from "./layers/LockTest.js"
+export * as LockTestLayer from "./testing/LockTest.js"
 /** The garbage collector over a store: `layer(settings)` (needs Store, StoreDb, Lock), `layerTest`. */
-export * as GarbageCollectorLayer from "./layers/GarbageCollector.js"
+export * as GarbageCollectorLayer from "./stores/local/gc/layer.js"
 /** Progress displays: `layerStderr` (a status line on a terminal), `layerSilent`. */
 export * as ProgressLayer from "./layers/Progress.js"
 /** Derivation parsing, printing, JSON and output paths: `layer(layout)`, `layerTest(files)`. */
-export * as DerivationsLayer from "./layers/Derivations.js"
+export * as DerivationsLayer from "./stores/local/derivations.js"
 
 // Schema and configuration
-export { makeStoreLayout, localStoreLayout, toRealPath, defaultStoreDir, defaultStateDir, defaultLogDir } from "./schema/StoreLayout.js"
-export type { StoreLayout, StoreLayoutSettings } from "./schema/StoreLayout.js"
-export { Settings } from "./schema/Settings.js"
-export * as Derivation from "./schema/Derivation.js"
+export { makeStoreLayout, localStoreLayout, toRealPath, defaultStoreDir, defaultStateDir, defaultLogDir } from "./core/storeLayout.js"
+export type { StoreLayout, StoreLayoutSettings } from "./core/storeLayout.js"
+export { Settings } from "./config/schema.js"
+export * as Derivation from "./core/derivation/schema.js"
 
 // Pure core
 /** Nix base32. */
@@ -64,7 +64,7 @@ export * as StorePath from "./core/storePath.js"
 /** NAR framing and the strict incremental parser. */
 export * as NarCore from "./core/nar/index.js"
 /** NAR dump and restore of file trees, as byte streams. */
-export * as Nar from "./nar/index.js"
+export * as Nar from "./io/index.js"
 /** ATerm parser and printer, show-derivation JSON, hashDerivationModulo, output paths. */
 export * as DerivationCore from "./core/derivation/index.js"
 /** Nix's topological sort of store paths. */

@@ -6,8 +6,8 @@
  */
 import { Context, Data } from "effect"
 import type { ParsedArgs } from "./argv.js"
-import type { Settings } from "../schema/Settings.js"
-import type { StoreLayout } from "../schema/StoreLayout.js"
+import type { Settings } from "../config/schema.js"
+import type { StoreLayout } from "../core/storeLayout.js"
 
 /** The invocation an operation runs for. */
 export interface CliInvocation {

@@ -10,11 +10,11 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Data, Effect, Layer, Option } from "effect"
 import type { DerivationParseError } from "../core/derivation/errors.js"
-import * as DerivationsLive from "../layers/Derivations.js"
-import type { Derivation } from "../schema/Derivation.js"
+import * as DerivationsLive from "../stores/local/derivations.js"
+import type { Derivation } from "../core/derivation/schema.js"
 import { Derivations, type DerivationsShape } from "../services/Derivations.js"
 import type { StoreShape } from "../services/Store.js"
-import { isDerivationPath } from "../store/drvOutputs.js"
+import { isDerivationPath } from "../stores/local/ops/drvOutputs.js"
 import { Cli } from "./context.js"
 
 /** The Derivations service reading the current invocation's store. */

@@ -6,9 +6,9 @@
  */
 import { Effect } from "effect"
 import { Cli } from "./context.js"
-import type { UpgradeProgress } from "../db/upgrade.js"
+import type { UpgradeProgress } from "../stores/local/db/upgrade.js"
 import { makeTerminal } from "../layers/Progress.js"
-import * as StoreLive from "../layers/Store.js"
+import * as StoreLive from "../stores/local/layer.js"
 
 /** Shows a schema upgrade: one message (as Nix prints), then a status line on a terminal. */
 const upgradeDisplay = () => {

@@ -10,7 +10,7 @@ import { Data, Effect, Either } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { storePathToString, toStorePath } from "../core/storePath.js"
-import type { StoreLayout } from "../schema/StoreLayout.js"
+import type { StoreLayout } from "../core/storeLayout.js"
 import { sysErrorText } from "../core/sysError.js"
 
 /** The argument does not lead into the store. */

@@ -14,7 +14,7 @@ import {
   ignoredNixSettings,
   Settings,
   settingNames
-} from "../schema/Settings.js"
+} from "./schema.js"
 
 /** A known setting was given a value its type does not accept. */
 export class InvalidSettingError extends Data.TaggedError("InvalidSettingError")<{

@@ -22,7 +22,7 @@ export * as NarCore from "./nar/index.js"
 /** ATerm parser and printer, show-derivation JSON, hashDerivationModulo, output paths. */
 export * as DerivationCore from "./derivation/index.js"
 /** The derivation's Schema types the derivation codec reads and writes. */
-export * as Derivation from "../schema/Derivation.js"
+export * as Derivation from "./derivation/schema.js"
 /** Nix's topological sort of store paths. */
 export * as TopoSort from "./topoSort.js"
 /** Wire primitives: u64, padded strings, string lists, framed streams; incremental decoders. */

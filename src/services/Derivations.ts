@@ -1,13 +1,13 @@
 /**
  * The Derivations service: parse, print, read, JSON, modulo hashes, output
  * paths and validation of Nix derivations. Implementations live in
- * `src/layers/Derivations.ts`; the pure codecs in `src/core/derivation/`.
+ * `src/stores/local/derivations.ts`; the pure codecs in `src/core/derivation/`.
  *
  * @since 0.1.0
  */
 import { Context, Data } from "effect"
 import type { Effect } from "effect"
-import type { Derivation } from "../schema/Derivation.js"
+import type { Derivation } from "../core/derivation/schema.js"
 import type {
   DerivationJsonError,
   DerivationParseError,

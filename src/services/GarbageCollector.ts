@@ -12,14 +12,14 @@
  */
 import { Context } from "effect"
 import type { Effect, Option } from "effect"
-import type { DatabaseBusyError, PathInUseError, PathNotValidError, ReadOnlyStoreError, StoreDbError } from "../db/errors.js"
-import type { GcSettings } from "../gc/context.js"
-import type { GcIoError, GcRootsError, PathAliveError } from "../gc/errors.js"
-import type { WhyAlive } from "../gc/liveness.js"
+import type { DatabaseBusyError, PathInUseError, PathNotValidError, ReadOnlyStoreError, StoreDbError } from "../stores/local/db/errors.js"
+import type { GcSettings } from "../stores/local/gc/context.js"
+import type { GcIoError, GcRootsError, PathAliveError } from "../stores/local/gc/errors.js"
+import type { WhyAlive } from "../stores/local/gc/liveness.js"
 import type { LockError } from "./Lock.js"
 
-export type { GcSettings } from "../gc/context.js"
-export type { WhyAlive } from "../gc/liveness.js"
+export type { GcSettings } from "../stores/local/gc/context.js"
+export type { WhyAlive } from "../stores/local/gc/liveness.js"
 
 /** Every failure of a collector operation. */
 export type GcError =

@@ -2,7 +2,7 @@
  * The `Lock` service: the store's inter-process locks, compatible with Nix 2.8.
  *
  * Nix 2.8 takes `flock(2)` locks on these files, and so does the live layer
- * (`src/layers/Lock.ts`), so tsnix and Nix never hold the same lock at once:
+ * (`src/stores/local/lock/layer.ts`), so tsnix and Nix never hold the same lock at once:
  *
  * - `<state>/db/big-lock`: shared by every store user, exclusive for a schema
  *   upgrade ({@link LockShape.bigLock});

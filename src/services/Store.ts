@@ -23,11 +23,11 @@ import type {
   PathNotValidError,
   ReadOnlyStoreError,
   StoreDbError
-} from "../db/errors.js"
-import type { NarDumpError, NarParseError, NarRestoreFsError } from "../nar/errors.js"
-import type { StoreLayout } from "../schema/StoreLayout.js"
-import type { CanonicaliseError } from "../store/canonicalise.js"
-import type { BadExportStreamError, HashMismatchError, StoreIoError } from "../store/errors.js"
+} from "../stores/local/db/errors.js"
+import type { NarDumpError, NarParseError, NarRestoreFsError } from "../io/errors.js"
+import type { StoreLayout } from "../core/storeLayout.js"
+import type { CanonicaliseError } from "../stores/local/ops/canonicalise.js"
+import type { BadExportStreamError, HashMismatchError, StoreIoError } from "../stores/local/ops/errors.js"
 import type { LockError } from "./Lock.js"
 import type { StoreDbShape } from "./StoreDb.js"
 

@@ -13,10 +13,10 @@ import type {
   PathNotValidError,
   ReadOnlyStoreError,
   StoreDbError
-} from "../db/errors.js"
+} from "../stores/local/db/errors.js"
 import type { ReferenceCycleError } from "../core/topoSort.js"
-import { makeStoreDb, type StoreDbOptions } from "../db/makeStoreDb.js"
-import type { OpenDbError } from "../db/open.js"
+import { makeStoreDb, type StoreDbOptions } from "../stores/local/db/makeStoreDb.js"
+import type { OpenDbError } from "../stores/local/db/open.js"
 
 /** What the database knows about one valid path (Nix's ValidPathInfo). */
 export interface ValidPathInfo {

@@ -11,7 +11,7 @@
  *
  * Not here yet (issue 12): a test layer built from a partial store that
  * stubs the rest, and the Store conformance suite parameterised by layer
- * (today in test/store/conformance.ts).
+ * (today in test/stores/local/ops/conformance.ts).
  *
  * ```ts
  * import { Effect } from "effect"
@@ -24,10 +24,10 @@
  *
  * @since 0.1.0
  */
-import * as DerivationsLayer from "../layers/Derivations.js"
-import * as GarbageCollectorLayer from "../layers/GarbageCollector.js"
-import * as LockTestLayer from "../layers/LockTest.js"
-import * as StoreLayer from "../layers/Store.js"
+import * as DerivationsLayer from "../stores/local/derivations.js"
+import * as GarbageCollectorLayer from "../stores/local/gc/layer.js"
+import * as LockTestLayer from "./LockTest.js"
+import * as StoreLayer from "../stores/local/layer.js"
 
 /** A local store in a fresh temporary directory (Store, StoreDb and Lock). */
 export const storeLayerTest = StoreLayer.layerTest
@@ -42,4 +42,4 @@ export const derivationsLayerTest = DerivationsLayer.layerTest
 export const garbageCollectorLayerTest = GarbageCollectorLayer.layerTest
 
 /** The in-process Lock's simulated processes: `makeWorld`, `kill`, `make`, `layer`. */
-export * as LockTest from "../layers/LockTest.js"
+export * as LockTest from "./LockTest.js"

@@ -104,7 +104,7 @@ describe("tsnix --dump / --restore / hash", () => {
     fs.mkdirSync(path.join(tree, "small"), { recursive: true })
     for (let i = 0; i < 24; i++) fs.writeFileSync(path.join(tree, `f${String(i).padStart(2, "0")}`), Buffer.alloc(1 << 20, i))
     for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(tree, "small", `s${i}`), `${i}\n`)
-    const { walkChunks } = await import("../../src/nar/walk.js")
+    const { walkChunks } = await import("../../src/io/walk.js")
     const nar = Buffer.concat([...walkChunks(Buffer.from(tree))].map((c) => Buffer.from(c)))
     const { spawn } = await import("node:child_process")
     // A slow reader (a pause after every chunk): the dump lasts long enough for the worker to start.

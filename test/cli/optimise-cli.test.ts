@@ -13,7 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { printfFixed2 } from "../../src/core/printf.js"
-import { describeStore, makeInputs, nixOut, nixStore, savedBytes } from "../store/optimiseGolden.js"
+import { describeStore, makeInputs, nixOut, nixStore, savedBytes } from "../stores/local/ops/optimiseGolden.js"
 import { runTsnix } from "./helpers.js"
 
 let work = ""

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { describeStore, makeInputs } from "../store/optimiseGolden.js"
+import { describeStore, makeInputs } from "../stores/local/ops/optimiseGolden.js"
 import { runTsnix } from "./helpers.js"
 
 const hasNix = spawnSync("nix-store", ["--version"], { stdio: "ignore" }).status === 0

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { goldenAll, goldenBytes, goldenError, goldenPaths, goldenQueries, goldenStoreDir, goldenText, named } from "../store/golden.js"
+import { goldenAll, goldenBytes, goldenError, goldenPaths, goldenQueries, goldenStoreDir, goldenText, named } from "../stores/local/ops/golden.js"
 import { runTsnixBatch } from "./cliBatch.js"
 import { tsnixBin } from "./helpers.js"
 
@@ -93,7 +93,7 @@ describe("nix-store interop (golden/store)", () => {
 })
 
 describe("a store written by Nix 2.8 (golden/db/nix-store-fixture)", () => {
-  const dbGolden = path.resolve(goldenStoreDir, "../db")
+  const dbGolden = path.resolve(goldenStoreDir, "../stores/local/db")
   it("verifies with --check-contents and answers like Nix", async () => {
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-nix-fixture-"))
     try {
@@ -129,7 +129,7 @@ describe("nix-store operations: exit statuses, messages, dump-db/load-db, regist
     return r
   }
   afterAll(() => roots.forEach(rmStore))
-  const dbGolden = path.resolve(goldenStoreDir, "../db")
+  const dbGolden = path.resolve(goldenStoreDir, "../stores/local/db")
 
   it("delete, check-validity, add, verify, load-db and register-validity behave as nix-store", async () => {
     const root = mk()

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { goldenAll, goldenBytes, goldenQueries, goldenStoreDir } from "../store/golden.js"
+import { goldenAll, goldenBytes, goldenQueries, goldenStoreDir } from "../stores/local/ops/golden.js"
 import { runTsnixBatch } from "./cliBatch.js"
 
 const hasNix = spawnSync("nix-store", ["--version"], { stdio: "ignore" }).status === 0

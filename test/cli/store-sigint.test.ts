@@ -7,7 +7,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { goldenBytes } from "../store/golden.js"
+import { goldenBytes } from "../stores/local/ops/golden.js"
 import { runTsnixBatch } from "./cliBatch.js"
 import { tsnixBin } from "./helpers.js"
 

@@ -16,7 +16,7 @@ import {
 import { encodeNar } from "../../src/core/nar/encode.js"
 import { NarParseError } from "../../src/core/nar/errors.js"
 import { concatBytes, encodePadded, encodeU64, WireReader, WireTruncatedError } from "../../src/core/wire/index.js"
-import { goldenAll, goldenBytes, goldenPaths } from "../store/golden.js"
+import { goldenAll, goldenBytes, goldenPaths } from "../stores/local/ops/golden.js"
 import { arbTree } from "./nar/arbitrary.js"
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")

@@ -1,7 +1,7 @@
 /**
  * `tsnix/core` (src/core/index.ts) reaches only pure modules: its import graph
  * holds no package but `effect` and Node's built-ins, and no file outside
- * src/core but the derivation schema. (test/packaging/pack.test.ts checks the
+ * src/core. (test/packaging/pack.test.ts checks the
  * same at run time on the packed package: importing it loads no native addon.)
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -48,13 +48,13 @@ describe("tsnix/core import graph", () => {
     const g = graph(path.join(src, "core", "index.ts"))
     expect(g.files).toContain("core/wire/index.ts")
     expect(g.files).toContain("core/exportFormat.ts")
-    for (const f of g.files) expect(f.startsWith("core/") || f === "schema/Derivation.ts", f).toBe(true)
+    for (const f of g.files) expect(f.startsWith("core/"), f).toBe(true)
     for (const s of g.external) expect(s === "effect" || s.startsWith("node:"), s).toBe(true)
   })
 
   it("the wire encoders import nothing, so the NAR dump worker thread stays without Effect", () => {
     expect(graph(path.join(src, "core", "wire", "encode.ts"))).toEqual({ files: ["core/wire/encode.ts"], external: [] })
-    const worker = graph(path.join(src, "nar", "dumpWorker.ts"))
+    const worker = graph(path.join(src, "io", "dumpWorker.ts"))
     expect(worker.files).toContain("core/wire/encode.ts")
     for (const s of worker.external) expect(s.startsWith("node:"), s).toBe(true)
   })

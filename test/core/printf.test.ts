@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc } from "effect"
 import { printfFixed2 } from "../../src/core/printf.js"
-import { nixOut } from "../store/optimiseGolden.js"
+import { nixOut } from "../stores/local/ops/optimiseGolden.js"
 
 describe("printfFixed2", () => {
   it("formats byte counts in MiB as C's printf does, ties to even and signed zero included", () => {

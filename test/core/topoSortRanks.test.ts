@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { topoSortPaths } from "../../src/core/topoSort.js"
-import { fakePath } from "../db/helpers.js"
+import { fakePath } from "../stores/local/db/helpers.js"
 
 describe("topoSortPaths", () => {
   it("puts referrers first, ties in path order, ignoring self and outside references", () => {

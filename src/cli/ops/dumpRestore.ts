@@ -16,8 +16,8 @@ import { enlargeStdoutPipe } from "../pipeBuffer.js"
 import type { Operation } from "../operation.js"
 import { ArgumentStatError } from "../storePathArg.js"
 import { inNixWords } from "../fsErrors.js"
-import { dumpPathToWritable } from "../../nar/dump.js"
-import { restorePath } from "../../nar/restore.js"
+import { dumpPathToWritable } from "../../io/dump.js"
+import { restorePath } from "../../io/restore.js"
 
 const onePath = (op: string) =>
   Effect.flatMap(Cli, ({ parsed }) =>

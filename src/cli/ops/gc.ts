@@ -15,8 +15,8 @@
  * @since 0.1.0
  */
 import { Effect, Option } from "effect"
-import * as GcLive from "../../layers/GarbageCollector.js"
-import { showBytes } from "../../gc/liveness.js"
+import * as GcLive from "../../stores/local/gc/layer.js"
+import { showBytes } from "../../stores/local/gc/liveness.js"
 import { GarbageCollector } from "../../services/GarbageCollector.js"
 import type { GcResult } from "../../services/GarbageCollector.js"
 import { UsageError } from "../argv.js"

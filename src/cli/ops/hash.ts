@@ -26,8 +26,8 @@ import {
   parseHashAlgo,
   printHash
 } from "../../core/hash.js"
-import { dumpPath, narHashPath } from "../../nar/dump.js"
-import type { NarDumpError } from "../../nar/errors.js"
+import { dumpPath, narHashPath } from "../../io/dump.js"
+import type { NarDumpError } from "../../io/errors.js"
 
 /** Reading a file to hash it failed. */
 export class HashInputError extends Data.TaggedError("HashInputError")<{ readonly path: string; readonly cause: unknown }> {

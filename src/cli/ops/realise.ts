@@ -15,10 +15,10 @@
  */
 import { Data, Effect } from "effect"
 import { compareStrings } from "../../core/topoSort.js"
-import { addPermRoot } from "../../gc/permRoots.js"
+import { addPermRoot } from "../../stores/local/gc/permRoots.js"
 import { Lock } from "../../services/Lock.js"
 import { Store } from "../../services/Store.js"
-import { isDerivationPath } from "../../store/drvOutputs.js"
+import { isDerivationPath } from "../../stores/local/ops/drvOutputs.js"
 import { globalFlags, UsageError } from "../argv.js"
 import { Cli } from "../context.js"
 import { Derivations, derivationFromPath, withDerivations } from "../derivationArg.js"

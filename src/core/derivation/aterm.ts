@@ -14,7 +14,7 @@
  */
 import { Buffer } from "node:buffer"
 import { Either } from "effect"
-import type { Derivation, DerivationOutput } from "../../schema/Derivation.js"
+import type { Derivation, DerivationOutput } from "./schema.js"
 import { DerivationParseError } from "./errors.js"
 
 /** Options for {@link parseDerivation}. */

@@ -11,8 +11,8 @@
  */
 import { Buffer } from "node:buffer"
 import { Either, ParseResult, Schema } from "effect"
-import { byteStringFromUtf8, byteStringToUtf8, outputKind } from "../../schema/Derivation.js"
-import type { Derivation, DerivationOutput } from "../../schema/Derivation.js"
+import { byteStringFromUtf8, byteStringToUtf8, outputKind } from "./schema.js"
+import type { Derivation, DerivationOutput } from "./schema.js"
 import { derivationNameFromPath } from "./aterm.js"
 import { DerivationJsonError } from "./errors.js"
 import { fixedOutputPath } from "./outputs.js"

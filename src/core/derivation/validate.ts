@@ -5,8 +5,8 @@
  */
 import { Either } from "effect"
 import { parseStorePath, validateStorePathName } from "../storePath.js"
-import { outputKind } from "../../schema/Derivation.js"
-import type { Derivation } from "../../schema/Derivation.js"
+import { outputKind } from "./schema.js"
+import type { Derivation } from "./schema.js"
 import { DerivationValidationError } from "./errors.js"
 import { derivationType, fixedOutputPath, validateOutputName } from "./outputs.js"
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Buffer } from "node:buffer"
 import { Either, FastCheck as fc } from "effect"
 import { DerivationParseError, derivationNameFromPath, parseDerivation, printDerivation } from "../../../src/core/derivation/index.js"
-import type { Derivation, DerivationOutput } from "../../../src/schema/Derivation.js"
+import type { Derivation, DerivationOutput } from "../../../src/core/derivation/schema.js"
 import { goldenDrvs } from "./golden.js"
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, "latin1"))

@@ -14,7 +14,7 @@ import {
   validateDerivationShape
 } from "../../../src/core/derivation/index.js"
 import type { DrvHashModulo } from "../../../src/core/derivation/index.js"
-import type { Derivation } from "../../../src/schema/Derivation.js"
+import type { Derivation } from "../../../src/core/derivation/schema.js"
 import { goldenAllJson, goldenDrvs, goldenIndex } from "./golden.js"
 
 const parsed = new Map<string, Derivation>(

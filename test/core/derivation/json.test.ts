@@ -10,8 +10,8 @@ import {
   printShowDerivationJson,
   showDerivationJson
 } from "../../../src/core/derivation/index.js"
-import { byteStringFromUtf8 } from "../../../src/schema/Derivation.js"
-import type { Derivation } from "../../../src/schema/Derivation.js"
+import { byteStringFromUtf8 } from "../../../src/core/derivation/schema.js"
+import type { Derivation } from "../../../src/core/derivation/schema.js"
 
 const text = (b: Uint8Array) => Buffer.from(b).toString("latin1")
 const drv: Derivation = {

@@ -6,7 +6,7 @@ import {
   parseDerivation,
   validateDerivationShape
 } from "../../../src/core/derivation/index.js"
-import type { Derivation, DerivationOutput } from "../../../src/schema/Derivation.js"
+import type { Derivation, DerivationOutput } from "../../../src/core/derivation/schema.js"
 import { goldenDrvs } from "./golden.js"
 
 const load = (suffix: string): Derivation => {

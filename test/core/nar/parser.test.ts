@@ -5,7 +5,7 @@ import { decodeNar } from "../../../src/core/nar/decode.js"
 import { concatBytes, encodeNar, encodeU64, MAGIC_BYTES, type NarTree, str } from "../../../src/core/nar/encode.js"
 import { NarParseError, type NarParseErrorKind } from "../../../src/core/nar/errors.js"
 import { type NarEvent, NarParser } from "../../../src/core/nar/parser.js"
-import { plain } from "../../nar/helpers.js"
+import { plain } from "../../io/helpers.js"
 import { arbTree } from "./arbitrary.js"
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")

@@ -1,5 +1,0 @@
-/** The Store conformance suite against the local store's test layer. */
-import * as StoreLive from "../../src/layers/Store.js"
-import { storeConformance } from "./conformance.js"
-
-storeConformance("local store (layerTest)", StoreLive.layerTest)

@@ -1,0 +1,54 @@
+/** The local Store layer: layerTest and layer({layout, readOnly}) over a store Nix wrote. */
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Option } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as StoreLive from "../../../src/stores/local/layer.js"
+import { makeStoreLayout } from "../../../src/core/storeLayout.js"
+import { Store } from "../../../src/services/Store.js"
+
+const dbGolden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../golden/db")
+const paths = Object.fromEntries(
+  fs.readFileSync(path.join(dbGolden, "paths.txt"), "utf8").trim().split("\n").map((l) => l.split("=") as [string, string])
+)
+
+const copies: Array<string> = []
+afterAll(() => copies.forEach((c) => fs.rmSync(c, { recursive: true, force: true })))
+
+const fixtureCopy = () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-layer-"))
+  copies.push(root)
+  fs.cpSync(path.join(dbGolden, "nix-store-fixture"), root, { recursive: true, verbatimSymlinks: true })
+  return root
+}
+
+describe("Store layer", () => {
+  it.effect("layer({readOnly}) over a Nix-written store: answers queries, verifies, refuses writes", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      expect(yield* store.isValidPath(paths["top"] as string)).toBe(true)
+      const info = Option.getOrThrow(yield* store.queryPathInfo(paths["top"] as string))
+      expect([...info.references].sort()).toEqual([paths["leaf"], paths["mid"]].sort())
+      yield* store.verifyPath(paths["dir"] as string)
+      const before = fs.readdirSync(store.layout.realStoreDir).sort()
+      const e = yield* Effect.flip(store.addTextToStore("x", "y", []))
+      expect(e._tag).toBe("ReadOnlyStoreError")
+      const src = path.join(store.layout.root, "src.txt")
+      fs.writeFileSync(src, "z")
+      expect((yield* Effect.flip(store.addToStore(src)))._tag).toBe("ReadOnlyStoreError")
+      expect((yield* Effect.flip(store.deletePaths([paths["top"] as string])))._tag).toBe("ReadOnlyStoreError")
+      // Refused before touching anything: no temporary copies, no lock files.
+      expect(fs.readdirSync(store.layout.realStoreDir).sort()).toEqual(before)
+    }).pipe(Effect.provide(StoreLive.layer({ layout: makeStoreLayout(fixtureCopy()), readOnly: true }))))
+
+  it.effect("layerTest gives an empty store in a fresh directory each time", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      expect(yield* store.queryAllValidPaths).toEqual([])
+      const p = yield* store.addTextToStore("foo", "bar", [])
+      expect(p).toBe("/nix/store/vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo")
+      expect(store.layout.root.startsWith(os.tmpdir())).toBe(true)
+    }).pipe(Effect.provide(StoreLive.layerTest)))
+})

@@ -1,0 +1,262 @@
+/**
+ * A conformance suite for the {@link Store} interface, parameterised by the
+ * layer that provides it (the local store's `layerTest` now; the daemon
+ * client later). Each test runs against a FRESH store (the layer is built per
+ * test). Expected values come from Nix 2.8 (golden/core, golden/store).
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Either, Option, Stream } from "effect"
+import type { Layer } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { printDumpDb } from "../../../../src/stores/local/db/dumpDb.js"
+import { Store } from "../../../../src/services/Store.js"
+import { tempPrefix } from "../../../../src/stores/local/ops/tempPath.js"
+import { goldenInput, goldenPaths as corePaths } from "../../../core/goldenCore.js"
+import { goldenAll, goldenBytes, goldenPaths, goldenText, named } from "./golden.js"
+
+const collect = <E>(s: Stream.Stream<Uint8Array, E>) =>
+  Effect.map(Stream.runCollect(s), (c) => Buffer.concat(Chunk.toReadonlyArray(c)))
+
+const dumpDbText = Effect.gen(function*() {
+  const store = yield* Store
+  const infos = yield* store.queryPathInfos()
+  return printDumpDb(infos.map((i) => ({
+    path: i.path, narHash: i.narHash, narSize: i.narSize, deriver: Option.getOrUndefined(i.deriver), references: i.references
+  })))
+})
+
+/** Entries of the real store directory that are temporary leftovers. */
+const leftovers = Effect.map(Store, (store) =>
+  fs.existsSync(store.layout.realStoreDir)
+    ? fs.readdirSync(store.layout.realStoreDir).filter((n) => n.startsWith(tempPrefix))
+    : [])
+
+const tmpTree = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-conf-src-"))
+  fs.mkdirSync(path.join(dir, "tree", "sub"), { recursive: true })
+  fs.writeFileSync(path.join(dir, "tree", "a"), "a\n", { mode: 0o666 })
+  fs.writeFileSync(path.join(dir, "tree", "sub", "run.sh"), "#!/bin/sh\necho hi\n", { mode: 0o777 })
+  fs.symlinkSync("a", path.join(dir, "tree", "link"))
+  return dir
+}
+
+const importGolden = (name: string) =>
+  Effect.flatMap(Store, (store) => store.importPaths(Stream.make(new Uint8Array(goldenBytes(name)))))
+
+/** Registers the Store conformance tests for `layer` under `describe(name)`. */
+export const storeConformance = <E>(name: string, layer: Layer.Layer<Store, E>) =>
+  describe(`Store conformance: ${name}`, () => {
+    const run = <A, E2>(eff: Effect.Effect<A, E2, Store>) => Effect.provide(eff, layer)
+
+    it.live("addToStore / addTextToStore give Nix's paths; re-adding does no work", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-conf-in-"))
+        let checked = 0
+        for (const g of corePaths.paths) {
+          if (!g.path.startsWith("/nix/store/")) continue
+          if ((g.kind === "source" || g.kind === "fixed") && g.input !== undefined) {
+            const bytes = goldenInput(g.input)
+            if (bytes === undefined) continue
+            const src = path.join(dir, g.input)
+            fs.writeFileSync(src, bytes)
+            const p = yield* store.addToStore(src, { name: g.name, method: g.method, algo: g.algo })
+            expect(p, `${g.kind} ${g.input} ${g.method} ${g.algo}`).toBe(g.path)
+            checked++
+          } else if (g.kind === "text" && g.references.length === 0 && g.contents !== undefined) {
+            expect(yield* store.addTextToStore(g.name, g.contents, [])).toBe(g.path)
+            checked++
+          }
+        }
+        expect(checked).toBeGreaterThan(20)
+        const all = yield* store.queryPathInfos()
+        const before = new Map(all.map((i) => [i.path, i.registrationTime]))
+        const fooReal = path.join(store.layout.realStoreDir, "vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo")
+        const inode = fs.statSync(fooReal).ino
+        yield* Effect.sleep("1100 millis")
+        const again = yield* store.addTextToStore("foo", "bar", [])
+        expect(again).toBe("/nix/store/vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo")
+        const info = Option.getOrThrow(yield* store.queryPathInfo(again))
+        expect(info.registrationTime).toBe(before.get(again))
+        expect(fs.statSync(fooReal).ino).toBe(inode)
+        expect(yield* leftovers).toEqual([])
+        fs.rmSync(dir, { recursive: true, force: true })
+      })), 30_000)
+
+    it.effect("files are canonical: mtime 1, no write bits, 0444/0555", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        const dir = tmpTree()
+        const p = yield* store.addToStore(path.join(dir, "tree"))
+        expect(p).toBe(goldenPaths["tree"])
+        const real = path.join(store.layout.realStoreDir, path.basename(p))
+        const check = (f: string, mode: number) => {
+          const st = fs.lstatSync(f)
+          expect(st.mtimeMs, f).toBe(1000)
+          if (!st.isSymbolicLink()) expect(st.mode & 0o7777, f).toBe(mode)
+        }
+        check(real, 0o555)
+        check(path.join(real, "a"), 0o444)
+        check(path.join(real, "sub"), 0o555)
+        check(path.join(real, "sub", "run.sh"), 0o555)
+        check(path.join(real, "link"), 0)
+        fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+    it.effect("bad names and dangling references fail with typed errors and leave nothing", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-conf-bad-"))
+        fs.writeFileSync(path.join(dir, "a b"), "x")
+        const e1 = yield* Effect.flip(store.addToStore(path.join(dir, "a b")))
+        expect(e1._tag).toBe("InvalidStorePathError")
+        expect(e1.message).toContain("a b")
+        const e2 = yield* Effect.flip(store.addTextToStore("ok", "x", ["/nix/store/00000000000000000000000000000000-missing"]))
+        expect(["DanglingReferenceError", "PathNotValidError"]).toContain(e2._tag)
+        expect(yield* store.queryAllValidPaths).toEqual([])
+        expect(yield* leftovers).toEqual([])
+        const entries = fs.existsSync(store.layout.realStoreDir) ? fs.readdirSync(store.layout.realStoreDir) : []
+        expect(entries.filter((n) => !n.endsWith(".lock") && n !== ".links")).toEqual([])
+        fs.rmSync(dir, { recursive: true, force: true })
+      })))
+
+    it.effect("imports Nix's export: same dump-db, closures, referrers; exports it back byte for byte", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        const imported = yield* importGolden("export.nar")
+        expect([...imported].sort()).toEqual(goldenAll)
+        expect(yield* dumpDbText).toBe(goldenText("dump-db.txt"))
+        const qR = goldenText("queries/qR-top.out").trim().split("\n")
+        expect([...(yield* store.computeClosure([goldenPaths["top"] as string], {}))].sort()).toEqual([...qR].sort())
+        const referrers = goldenText("queries/referrers-leaf.out").trim().split("\n")
+        expect([...(yield* store.queryReferrers(goldenPaths["leaf"] as string))].sort()).toEqual([...referrers].sort())
+        expect((yield* collect(store.exportPaths(goldenAll))).equals(goldenBytes("export.nar"))).toBe(true)
+        expect((yield* collect(store.exportPaths([...goldenAll].reverse()))).equals(goldenBytes("export.nar"))).toBe(true)
+        // Importing again changes nothing.
+        const before = yield* dumpDbText
+        yield* importGolden("export.nar")
+        expect(yield* dumpDbText).toBe(before)
+        const report = yield* store.verifyStore({ checkContents: true })
+        expect(report).toEqual({ errors: false, invalidated: [], missingWithReferrers: [], modified: [], modifiedLinks: [] })
+      })))
+
+    it.effect("every truncation of an export stream fails typed, registers nothing, leaves no temp files", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        // The closure of mid.txt (leaf, then mid): self-contained, two paths.
+        const bytes = new Uint8Array(goldenBytes("export-mid.nar"))
+        const names = [goldenPaths["leaf"], goldenPaths["mid"]].map((p) => path.basename(p as string))
+        for (let n = 0; n < bytes.length; n++) {
+          const r = yield* Effect.either(store.importPaths(Stream.make(bytes.slice(0, n))))
+          if (Either.isRight(r)) throw new Error(`a truncation to ${n} bytes was accepted`)
+          expect(typeof r.left._tag, `truncated at ${n}`).toBe("string")
+          expect(yield* store.queryAllValidPaths, `truncated at ${n}`).toEqual([])
+        }
+        expect(yield* leftovers).toEqual([])
+        for (const n of names) expect(fs.existsSync(path.join(store.layout.realStoreDir, n))).toBe(false)
+        // The whole stream imports.
+        expect(yield* store.importPaths(Stream.make(bytes))).toEqual([goldenPaths["leaf"], goldenPaths["mid"]])
+      })), 60_000)
+
+    it.effect("byte flips: either a typed failure with nothing registered, or a consistent import", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        const bytes = new Uint8Array(goldenBytes("export.nar"))
+        let seed = 12345
+        const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+        let failures = 0
+        for (let k = 0; k < 60; k++) {
+          const copy = bytes.slice()
+          const pos = Math.floor(rand() * copy.length)
+          copy[pos] = (copy[pos] as number) ^ (1 + Math.floor(rand() * 255))
+          const before = yield* dumpDbText
+          const r = yield* Effect.either(store.importPaths(Stream.make(copy)))
+          if (Either.isLeft(r)) {
+            failures++
+            expect(typeof r.left._tag).toBe("string")
+            expect(yield* dumpDbText, `flip at ${pos}`).toBe(before)
+          } else {
+            // A flip inside file contents is a different but well-formed stream (Nix accepts it
+            // too): whatever got registered must match its files.
+            const report = yield* store.verifyStore({ checkContents: true })
+            expect(report.errors, `flip at ${pos}`).toBe(false)
+          }
+          expect(yield* leftovers).toEqual([])
+        }
+        expect(failures).toBeGreaterThan(15)
+      })), 60_000)
+
+    it.effect("verify: vanished paths are invalidated referrers first; a vanished path with a live referrer is an error", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        yield* importGolden("export.nar")
+        const real = (p: string) => path.join(store.layout.realStoreDir, path.basename(p))
+        const rm = (p: string) => {
+          fs.chmodSync(real(p), 0o644)
+          fs.rmSync(real(p), { recursive: true, force: true })
+        }
+        // out and hello vanish together (out refers to hello, nothing refers to out): both are invalidated.
+        const { top, mid, out, leaf, hello } = named
+        rm(out); rm(hello)
+        const r1 = yield* store.verifyStore({ checkContents: false })
+        expect([...r1.invalidated].sort()).toEqual([out, hello].sort())
+        expect(r1.errors).toBe(false)
+        expect(yield* store.queryValidPaths([out, hello])).toEqual([])
+        // top and mid vanish while app.drv (present) refers to top, and top to mid: both reported, both stay valid.
+        rm(top); rm(mid)
+        const r3 = yield* store.verifyStore({ checkContents: false })
+        expect([...r3.missingWithReferrers].sort()).toEqual([top, mid].sort())
+        expect(r3.invalidated).toEqual([])
+        expect(yield* store.queryValidPaths([top, mid])).toHaveLength(2)
+        // leaf vanishes while the drvs that refer to it stay: reported, left valid.
+        rm(leaf)
+        const r2 = yield* store.verifyStore({ checkContents: false })
+        expect(r2.errors).toBe(true)
+        expect([...r2.missingWithReferrers].sort()).toEqual([leaf, mid, top].sort())
+        expect(yield* store.isValidPath(leaf)).toBe(true)
+      })))
+
+    it.effect("verify --check-contents and verifyPath detect a modified file; export refuses it", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        yield* importGolden("export.nar")
+        const hello = goldenPaths["hello"] as string
+        const real = path.join(store.layout.realStoreDir, path.basename(hello))
+        fs.chmodSync(real, 0o644)
+        fs.writeFileSync(real, "HELLO\n")
+        const report = yield* store.verifyStore({ checkContents: true })
+        expect(report.modified).toEqual([hello])
+        expect(report.errors).toBe(true)
+        const e = yield* Effect.flip(store.verifyPath(hello))
+        expect(e.message).toBe(goldenText("errors/verify-path-modified.stderr").trim())
+        const e2 = yield* Effect.flip(collect(store.exportPaths([hello])))
+        expect(`error: ${e2.message}`).toBe(goldenText("errors/export-modified.stderr").trim())
+      })))
+
+    it.effect("deletePaths refuses a path that valid paths outside the set refer to", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        yield* importGolden("export.nar")
+        const leaf = goldenPaths["leaf"] as string
+        const e = yield* Effect.flip(store.deletePaths([leaf]))
+        expect(e._tag).toBe("PathInUseError")
+        expect(yield* store.isValidPath(leaf)).toBe(true)
+        expect(fs.existsSync(path.join(store.layout.realStoreDir, path.basename(leaf)))).toBe(true)
+      })))
+
+    it.effect("narFromPath streams the registered NAR (hash and size match); an invalid path is a typed error", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        const p = yield* store.addToStore(path.join(tmpTree(), "tree"))
+        const nar = yield* collect(store.narFromPath(p))
+        const info = Option.getOrThrow(yield* store.queryPathInfo(p))
+        const { createHash } = yield* Effect.promise(() => import("node:crypto"))
+        expect(`sha256:${createHash("sha256").update(nar).digest("hex")}`).toBe(info.narHash)
+        expect(nar.length).toBe(info.narSize)
+        const missing = `${store.layout.storeDir}/${"0".repeat(32)}-missing`
+        const e = yield* Effect.flip(collect(store.narFromPath(missing)))
+        expect(e._tag).toBe("PathNotValidError")
+      })))
+  })
