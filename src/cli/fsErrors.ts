@@ -9,7 +9,7 @@
 import { Data, Effect } from "effect"
 import * as path from "node:path"
 import { errnoCode, strerror } from "../core/sysError.js"
-import { NarDumpError } from "../io/errors.js"
+import { NarDumpError } from "../core/nar/ioErrors.js"
 
 /** A system call on an argument's files failed (Nix's wording in `message`). */
 export class ArgumentFsError extends Data.TaggedError("ArgumentFsError")<{ readonly message: string }> {}

@@ -12,7 +12,7 @@
 import { Effect, Option, Sink, Stream } from "effect"
 import type { Writable } from "node:stream"
 import { type DumpWorker, startDumpWorker } from "./dumpWorkerClient.js"
-import { NarDumpError, NarWriteError } from "./errors.js"
+import { NarDumpError, NarWriteError } from "../core/nar/ioErrors.js"
 import { makeNarHasher, type NarHasher, type NarHashResult, tapNarHasher } from "./hash.js"
 import { ChunkPool, DumpFailure, walkChunks } from "./walk.js"
 

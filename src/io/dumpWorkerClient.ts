@@ -25,7 +25,7 @@ import {
   SLOT_SIZE,
   SLOTS
 } from "./dumpRing.js"
-import { NarDumpError } from "./errors.js"
+import { NarDumpError } from "../core/nar/ioErrors.js"
 import { toPortable, type WalkState } from "./walk.js"
 
 // Beside this module: dist/io/dumpWorker.js, or dist/bundle/dumpWorker.js in the CLI bundle

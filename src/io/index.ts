@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 export * from "./dump.js"
-export * from "./errors.js"
+export * from "../core/nar/ioErrors.js"
 export * from "./hash.js"
 export * from "./parse.js"
 export * from "./restore.js"

@@ -13,7 +13,7 @@
  */
 import { Effect, Exit, type Stream } from "effect"
 import * as fs from "node:fs"
-import { NarRestoreFsError, type NarParseError } from "./errors.js"
+import { NarRestoreFsError, type NarParseError } from "../core/nar/ioErrors.js"
 import * as fsOps from "./fsOps.js"
 import type { NarHashResult } from "./hash.js"
 import { type NarEntryEvent, parseNarFrom, parseNarStream } from "./parse.js"

@@ -12,9 +12,9 @@
  */
 import { Context } from "effect"
 import type { Effect, Option } from "effect"
-import type { DatabaseBusyError, PathInUseError, PathNotValidError, ReadOnlyStoreError, StoreDbError } from "../stores/local/db/errors.js"
+import type { DatabaseBusyError, PathInUseError, PathNotValidError, ReadOnlyStoreError, StoreDbError } from "./errors/database.js"
 import type { GcSettings } from "../stores/local/gc/context.js"
-import type { GcIoError, GcRootsError, PathAliveError } from "../stores/local/gc/errors.js"
+import type { GcIoError, GcRootsError, PathAliveError } from "./errors/gc.js"
 import type { WhyAlive } from "../stores/local/gc/liveness.js"
 import type { LockError } from "./Lock.js"
 

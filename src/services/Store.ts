@@ -23,11 +23,11 @@ import type {
   PathNotValidError,
   ReadOnlyStoreError,
   StoreDbError
-} from "../stores/local/db/errors.js"
-import type { NarDumpError, NarParseError, NarRestoreFsError } from "../io/errors.js"
+} from "./errors/database.js"
+import type { NarDumpError, NarParseError, NarRestoreFsError } from "../core/nar/ioErrors.js"
 import type { StoreLayout } from "../core/storeLayout.js"
 import type { CanonicaliseError } from "../stores/local/ops/canonicalise.js"
-import type { BadExportStreamError, HashMismatchError, StoreIoError } from "../stores/local/ops/errors.js"
+import type { BadExportStreamError, HashMismatchError, StoreIoError } from "./errors/store.js"
 import type { LockError } from "./Lock.js"
 import type { StoreDbShape } from "./StoreDb.js"
 

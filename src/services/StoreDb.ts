@@ -13,7 +13,7 @@ import type {
   PathNotValidError,
   ReadOnlyStoreError,
   StoreDbError
-} from "../stores/local/db/errors.js"
+} from "./errors/database.js"
 import type { ReferenceCycleError } from "../core/topoSort.js"
 import { makeStoreDb, type StoreDbOptions } from "../stores/local/db/makeStoreDb.js"
 import type { OpenDbError } from "../stores/local/db/open.js"

@@ -8,7 +8,7 @@ import * as path from "node:path"
 import { decodeNar } from "../../src/core/nar/decode.js"
 import { encodeNar } from "../../src/core/nar/encode.js"
 import { dumpPath, dumpPathToSink, dumpPathToWritable, narHashPath } from "../../src/io/dump.js"
-import { NarDumpError } from "../../src/io/errors.js"
+import { NarDumpError } from "../../src/core/nar/ioErrors.js"
 import { narHashSink } from "../../src/io/hash.js"
 import { collectBytes, hex, plain, readTree, tempDir } from "./helpers.js"
 

@@ -19,7 +19,7 @@ import { byteStringToBytes, type Derivation } from "../../core/derivation/schema
 import { Derivations } from "../../services/Derivations.js"
 import { Store, type StoreShape } from "../../services/Store.js"
 import { isDerivationPath } from "../../stores/local/ops/drvOutputs.js"
-import { BadInputError } from "../../stores/local/ops/errors.js"
+import { BadInputError } from "../../services/errors/store.js"
 import { globalFlags, UsageError } from "../argv.js"
 import { Cli } from "../context.js"
 import {

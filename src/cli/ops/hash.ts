@@ -27,7 +27,7 @@ import {
   printHash
 } from "../../core/hash.js"
 import { dumpPath, narHashPath } from "../../io/dump.js"
-import type { NarDumpError } from "../../io/errors.js"
+import type { NarDumpError } from "../../core/nar/ioErrors.js"
 
 /** Reading a file to hash it failed. */
 export class HashInputError extends Data.TaggedError("HashInputError")<{ readonly path: string; readonly cause: unknown }> {

@@ -9,7 +9,7 @@
  */
 import { Duration, Effect, Schedule } from "effect"
 import { SqlError } from "@effect/sql/SqlError"
-import { DatabaseBusyError } from "./errors.js"
+import { DatabaseBusyError } from "../../../services/errors/database.js"
 
 /** SQLite result codes that mean "someone else holds the lock; try again". */
 const busyCodes = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY", "SQLITE_BUSY_TIMEOUT", "SQLITE_LOCKED", "SQLITE_LOCKED_SHAREDCACHE"])

@@ -17,7 +17,7 @@ import type {
   StoreDbShape,
   ValidPathInfo
 } from "../../../services/StoreDb.js"
-import { PathInUseError, PathNotValidError } from "./errors.js"
+import { PathInUseError, PathNotValidError } from "../../../services/errors/database.js"
 import { openDb, type OpenDbOptions } from "./open.js"
 import { registerBatch } from "./register.js"
 import { failedPathsStatement, hasFailedPathsQuery } from "./schema.js"

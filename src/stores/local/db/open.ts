@@ -33,7 +33,7 @@ import {
   StoreDbError,
   StoreNotWritableError,
   UpgradeLockError
-} from "./errors.js"
+} from "../../../services/errors/database.js"
 import { currentSchemaVersion, oldestUpgradableVersion, schemaStatements } from "./schema.js"
 import { readSchemaVersion, writeSchemaVersion } from "./schemaFile.js"
 import { makeTransactor, toStoreDbError, type Transactor } from "./transaction.js"

@@ -15,7 +15,7 @@ import { Effect } from "effect"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { PathRegistration } from "../../../services/StoreDb.js"
-import { DanglingReferenceError } from "./errors.js"
+import { DanglingReferenceError } from "../../../services/errors/database.js"
 
 /** Rows per statement execution. */
 const chunkSize = 4000

@@ -6,7 +6,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Effect } from "effect"
-import { CorruptSchemaFileError, DbIoError } from "./errors.js"
+import { CorruptSchemaFileError, DbIoError } from "../../../services/errors/database.js"
 
 /** Path of the schema version file in a database directory. */
 export const schemaFilePath = (dbDir: string): string => path.join(dbDir, "schema")

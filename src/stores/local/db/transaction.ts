@@ -25,7 +25,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import { type BusyPolicy, defaultBusyPolicy, retryBusy } from "./busy.js"
-import { DatabaseBusyError, ReadOnlyStoreError, StoreDbError } from "./errors.js"
+import { DatabaseBusyError, ReadOnlyStoreError, StoreDbError } from "../../../services/errors/database.js"
 
 /** `IMMEDIATE` takes the write lock at BEGIN; `DEFERRED` only reads until it writes. */
 export type TransactionMode = "IMMEDIATE" | "DEFERRED"

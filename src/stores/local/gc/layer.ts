@@ -8,7 +8,7 @@
  */
 import { Effect, Layer } from "effect"
 import { compareStrings } from "../../../core/topoSort.js"
-import { ReadOnlyStoreError } from "../db/errors.js"
+import { ReadOnlyStoreError } from "../../../services/errors/database.js"
 import { analyse, deleteDead, deleteSpecific, printableDead } from "./collect.js"
 import { defaultGcSettings } from "./context.js"
 import type { GcContext, GcSettings } from "./context.js"

@@ -14,7 +14,7 @@ import * as path from "node:path"
 import { hashBytes } from "../../../core/hash.js"
 import { encodeNix32 } from "../../../core/nix32.js"
 import type { StoreLayout } from "../../../core/storeLayout.js"
-import { GcIoError } from "./errors.js"
+import { GcIoError } from "../../../services/errors/gc.js"
 
 /** A root could not be made where it was asked for (Nix's wording). */
 export class GcRootRefusedError extends Data.TaggedError("GcRootRefusedError")<{ readonly message: string }> {}

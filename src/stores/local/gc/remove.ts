@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import { displayPath } from "../../../io/fsOps.js"
 import { removeTreeSync } from "../ops/removeTree.js"
-import { GcIoError } from "./errors.js"
+import { GcIoError } from "../../../services/errors/gc.js"
 
 /** Removes the entry at `real` (made writable first; a byte path keeps any name) and returns the bytes freed. */
 export const removeEntry = (real: string | Buffer): Effect.Effect<number, GcIoError> =>

@@ -25,7 +25,7 @@ import * as path from "node:path"
 import { parseStorePathBaseName, storePathToString, toStorePath } from "../../../core/storePath.js"
 import { dirnameBytes, displayPath, joinBytes, resolveBytes } from "../../../io/fsOps.js"
 import type { StoreLayout } from "../../../core/storeLayout.js"
-import { GcRootsError } from "./errors.js"
+import { GcRootsError } from "../../../services/errors/gc.js"
 
 /** Store path → the links (or pseudo-links such as `{temp:123}`) that root it. */
 export type RootMap = Map<string, Set<string>>

@@ -19,7 +19,7 @@ import { printfFixed2 } from "../../../core/printf.js"
 import { currentOptimiseLog, linksDirOf } from "../ops/optimise.js"
 import { deleteUnusedLinks, OptimiseFsError } from "../ops/optimiseFs.js"
 import type { GcContext } from "./context.js"
-import { GcIoError } from "./errors.js"
+import { GcIoError } from "../../../services/errors/gc.js"
 
 /** Deletes unused `.links` entries and prints Nix's two lines; returns the number deleted. */
 export const deleteUnusedLinksStep = (ctx: GcContext): Effect.Effect<number, GcIoError> =>

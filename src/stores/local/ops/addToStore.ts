@@ -38,7 +38,7 @@ import type { PathRegistration } from "../../../services/StoreDb.js"
 import { canonicalisePath } from "./canonicalise.js"
 import { removeTree } from "./removeTree.js"
 import type { StoreParts } from "./context.js"
-import { StoreIoError } from "./errors.js"
+import { StoreIoError } from "../../../services/errors/store.js"
 import { autoOptimise } from "./optimise.js"
 import { scopedTempPath } from "./tempPath.js"
 

@@ -12,7 +12,7 @@
  */
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import { PathInUseError } from "../db/errors.js"
+import { PathInUseError } from "../../../services/errors/database.js"
 import { toRealPath } from "../../../core/storeLayout.js"
 import type { DeleteResult } from "../../../services/Store.js"
 import type { StoreParts } from "./context.js"

@@ -8,7 +8,7 @@
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import { parseDerivation } from "../../../core/derivation/aterm.js"
-import { StoreIoError } from "./errors.js"
+import { StoreIoError } from "../../../services/errors/store.js"
 
 /** True for store paths of derivations. */
 export const isDerivationPath = (p: string): boolean => p.endsWith(".drv")

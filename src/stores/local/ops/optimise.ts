@@ -19,7 +19,7 @@ import type { StoreLayout } from "../../../core/storeLayout.js"
 import { toRealPath } from "../../../core/storeLayout.js"
 import { clearProgress, reportProgress } from "../../../services/Progress.js"
 import type { StoreParts } from "./context.js"
-import { StoreIoError } from "./errors.js"
+import { StoreIoError } from "../../../services/errors/store.js"
 import {
   emptyStats,
   loadInodeHash,

@@ -12,7 +12,7 @@
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import { pathBytes, walkTreeSync } from "../../../io/fsOps.js"
-import { StoreIoError } from "./errors.js"
+import { StoreIoError } from "../../../services/errors/store.js"
 
 /** Removes the tree at `p` (a missing `p` is fine) and returns the bytes freed; throws on I/O errors. */
 export const removeTreeSync = (p: string | Uint8Array): number => {

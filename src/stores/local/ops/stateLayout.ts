@@ -14,7 +14,7 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { DbIoError, StoreNotWritableError } from "../db/errors.js"
+import { DbIoError, StoreNotWritableError } from "../../../services/errors/database.js"
 import { nearestExistingDir } from "../db/open.js"
 import type { StoreLayout } from "../../../core/storeLayout.js"
 

@@ -22,11 +22,11 @@ import { type StoreLayout, toRealPath } from "../../../core/storeLayout.js"
 import { clearProgress, reportProgress } from "../../../services/Progress.js"
 import type { VerifyReport } from "../../../services/Store.js"
 import type { StoreParts } from "./context.js"
-import { HashMismatchError, StoreIoError } from "./errors.js"
+import { HashMismatchError, StoreIoError } from "../../../services/errors/store.js"
 import { missingPaths } from "./missingPaths.js"
 import { linksDirOf } from "./optimise.js"
 import { joinBytes, linkName, showPath } from "./optimiseFs.js"
-import { PathNotValidError } from "../db/errors.js"
+import { PathNotValidError } from "../../../services/errors/database.js"
 
 /**
  * Nix's `printError`: a message at error level printed WITHOUT the `error: `

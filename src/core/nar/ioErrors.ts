@@ -4,10 +4,10 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
-import { NarParseError } from "../core/nar/errors.js"
+import { NarParseError } from "./errors.js"
 
 export { NarParseError }
-export type { NarParseErrorKind } from "../core/nar/errors.js"
+export type { NarParseErrorKind } from "./errors.js"
 
 const causeText = (cause: unknown): string => {
   if (cause instanceof Error) return cause.message

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
-import { ioFailureMessage } from "../ops/errors.js"
+import { ioFailureMessage } from "./store.js"
 
 /** A roots directory (or a file inside it) could not be read: the collection is aborted, not skipped. */
 export class GcRootsError extends Data.TaggedError("GcRootsError")<{

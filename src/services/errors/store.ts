@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
-import { sysErrorText } from "../../../core/sysError.js"
+import { sysErrorText } from "../../core/sysError.js"
 
 /** The message of a failed file operation: `OPERATION 'PATH': REASON` (errno spelt as Nix does). */
 export const ioFailureMessage = (operation: string, path: string, cause: unknown): string =>
