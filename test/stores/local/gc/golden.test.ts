@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
-import { GarbageCollector } from "../../../../src/services/GarbageCollector.js"
+import { GarbageCollector } from "../../../../src/services/GcStore.js"
 import { Store } from "../../../../src/services/Store.js"
 import { goldenLines, goldenNames, unbase, withGoldenStore } from "./helpers.js"
 

@@ -8,7 +8,7 @@ import * as GcLive from "../../../../src/stores/local/gc/layer.js"
 import * as StoreLive from "../../../../src/stores/local/layer.js"
 import type { GcSettings } from "../../../../src/stores/local/gc/context.js"
 import { makeStoreLayout, type StoreLayout } from "../../../../src/core/storeLayout.js"
-import { GarbageCollector } from "../../../../src/services/GarbageCollector.js"
+import { GarbageCollector } from "../../../../src/services/GcStore.js"
 import { Store } from "../../../../src/services/Store.js"
 import { removeTree } from "../../../../src/stores/local/ops/removeTree.js"
 
