@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs"
 import { Context, Effect, Either, Layer } from "effect"
 import { parseValidity } from "../dist/stores/local/db/dumpDb.js"
 import { StoreDb } from "../dist/services/StoreDb.js"
+import * as StoreDbLayer from "../dist/stores/local/db/layer.js"
 import { makeStoreLayout } from "../dist/core/storeLayout.js"
 
 // The statement queryPathInfo runs (for the raw better-sqlite3 reference figure).
@@ -20,7 +21,7 @@ const infoSql = `select p.path as path, p.hash as hash, p.registrationTime as re
 const [op, root, arg] = process.argv.slice(2)
 const t0 = performance.now()
 const program = Effect.gen(function*() {
-  const db = Context.get(yield* Layer.build(StoreDb.layer({ layout: makeStoreLayout(root) })), StoreDb)
+  const db = Context.get(yield* Layer.build(StoreDbLayer.layer({ layout: makeStoreLayout(root) })), StoreDb)
   const tOpen = performance.now()
   const report = { op, openMs: tOpen - t0 }
   if (op === "load") {

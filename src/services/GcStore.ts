@@ -1,5 +1,6 @@
 /**
- * The `GarbageCollector` service: Nix 2.8's garbage collector for a local
+ * The `GcStore` contract (Nix's GcStore capability; `GarbageCollector` is its
+ * older name, kept as an alias): Nix 2.8's garbage collector for a
  * store (roots, liveness with keep-outputs / keep-derivations, deletion of
  * dead paths or of specific paths, and explanations).
  *
@@ -13,15 +14,38 @@
 import { Context } from "effect"
 import type { Effect, Option } from "effect"
 import type { DatabaseBusyError, PathInUseError, PathNotValidError, ReadOnlyStoreError, StoreDbError } from "./errors/database.js"
-import type { GcSettings } from "../stores/local/gc/context.js"
 import type { GcIoError, GcRootsError, PathAliveError } from "./errors/gc.js"
-import type { WhyAlive } from "../stores/local/gc/liveness.js"
 import type { LockError } from "./Lock.js"
 
-export type { GcSettings } from "../stores/local/gc/context.js"
-export type { WhyAlive } from "../stores/local/gc/liveness.js"
+/** The collector's settings (nix.conf names in comments). */
+export interface GcSettings {
+  /** `keep-outputs` (default false): a live derivation keeps its valid outputs alive. */
+  readonly keepOutputs: boolean
+  /** `keep-derivations` (default true): a live path keeps its valid deriver alive. */
+  readonly keepDerivations: boolean
+  /** `gc-runtime-roots` (tsnix, default true): paths used by running processes are roots (Linux). */
+  readonly gcRuntimeRoots: boolean
+}
 
-/** Every failure of a collector operation. */
+/** How one path keeps the next one alive. */
+export type LiveEdge = "reference" | "output" | "deriver"
+
+/** One step of a {@link WhyAlive} chain. */
+export interface ChainStep {
+  /** The path reached. */
+  readonly path: string
+  /** How the previous path keeps it alive (`root` for the first step). */
+  readonly via: LiveEdge | "root"
+}
+
+/** Why a path is alive: a root (with the links rooting it) and a chain from it to the path. */
+export interface WhyAlive {
+  readonly root: string
+  readonly links: ReadonlyArray<string>
+  readonly chain: ReadonlyArray<ChainStep>
+}
+
+/** Every failure of a collector operation (each method's own union is below). */
 export type GcError =
   | GcRootsError
   | GcIoError
@@ -31,6 +55,15 @@ export type GcError =
   | ReadOnlyStoreError
   | PathInUseError
   | PathNotValidError
+
+/** Failures of reading the roots (findRoots, queryRoots). */
+export type FindRootsError = GcRootsError | GcIoError | LockError | StoreDbError | DatabaseBusyError | PathNotValidError
+/** Failures of computing liveness (liveness, whyAlive). */
+export type LivenessError = FindRootsError
+/** Failures of a collection. */
+export type CollectGarbageError = FindRootsError | ReadOnlyStoreError | PathInUseError
+/** Failures of deleting specific paths (a live one: PathAliveError). */
+export type GcDeletePathsError = CollectGarbageError | PathAliveError
 
 /** What a collection did. */
 export interface GcResult {
@@ -53,7 +86,7 @@ export interface RootLink {
 }
 
 /** The operations of the collector. */
-export interface GarbageCollectorShape {
+export interface GcStoreShape {
   /** The settings in force. */
   readonly settings: GcSettings
   /**
@@ -61,11 +94,11 @@ export interface GarbageCollectorShape {
    * then target, as `nix-store --gc --print-roots` prints them. Stale links
    * in `gcroots/auto` are removed on the way.
    */
-  readonly findRoots: (options?: { readonly censor?: boolean }) => Effect.Effect<ReadonlyArray<RootLink>, GcError>
+  readonly findRoots: (options?: { readonly censor?: boolean }) => Effect.Effect<ReadonlyArray<RootLink>, FindRootsError>
   /** The live and dead sets (under the GC lock); deletes nothing. */
-  readonly liveness: Effect.Effect<Liveness, GcError>
+  readonly liveness: Effect.Effect<Liveness, LivenessError>
   /** Deletes the dead paths (stopping once more than `maxFreed` bytes are freed; 0: nothing). */
-  readonly collectGarbage: (options?: { readonly maxFreed?: number | undefined }) => Effect.Effect<GcResult, GcError>
+  readonly collectGarbage: (options?: { readonly maxFreed?: number | undefined }) => Effect.Effect<GcResult, CollectGarbageError>
   /**
    * Deletes exactly `paths` (`nix-store --delete`). A path still alive (rooted,
    * or kept by a path not being deleted) fails with {@link PathAliveError} and
@@ -75,12 +108,19 @@ export interface GarbageCollectorShape {
   readonly deletePaths: (
     paths: ReadonlyArray<string>,
     options?: { readonly ignoreLiveness?: boolean | undefined }
-  ) => Effect.Effect<GcResult, GcError | PathAliveError>
+  ) => Effect.Effect<GcResult, GcDeletePathsError>
   /** The roots whose target is in the referrers closure (with keep-*) of `paths` (`nix-store -q --roots`). */
-  readonly queryRoots: (paths: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<RootLink>, GcError>
+  readonly queryRoots: (paths: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<RootLink>, FindRootsError>
   /** A chain from a root to `path`, or None when it is dead. */
-  readonly whyAlive: (path: string) => Effect.Effect<Option.Option<WhyAlive>, GcError>
+  readonly whyAlive: (path: string) => Effect.Effect<Option.Option<WhyAlive>, LivenessError>
 }
 
-/** The garbage collector. */
-export class GarbageCollector extends Context.Tag("tsnix/GarbageCollector")<GarbageCollector, GarbageCollectorShape>() {}
+/** A store that can collect garbage. */
+export class GcStore extends Context.Tag("tsnix/GcStore")<GcStore, GcStoreShape>() {}
+
+/** The older name of {@link GcStore}. */
+export const GarbageCollector = GcStore
+/** The older name of {@link GcStore}. */
+export type GarbageCollector = GcStore
+/** The older name of {@link GcStoreShape}. */
+export type GarbageCollectorShape = GcStoreShape

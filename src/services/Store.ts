@@ -1,21 +1,24 @@
 /**
- * The `Store` service: a local Nix store (files under the layout's real store
- * directory, metadata in SQLite), with nix-store's operations.
+ * The `Store` contract: what any Nix store can do (Nix's `Store` class),
+ * whether it is the local SQLite store, a daemon client or a binary cache.
  *
- * Paths are logical store paths (`/nix/store/…`). Every operation fails with a
- * typed error; writes are transactional (all-or-nothing) and hold the locks
- * Nix would hold, so tsnix and Nix can share a store. The metadata queries are
- * those of {@link StoreDbShape}; this service adds the operations that touch
- * files.
+ * Paths are logical store paths (`/nix/store/…`). Every method has its own
+ * error union. The local-only capabilities (the layout, registering and
+ * deleting paths, failed paths, optimising) are in {@link LocalStore}; the
+ * garbage collector is {@link GcStore}. `closure` and `topoSortPaths` can be
+ * derived from the queries (`stores/generic`); an implementation may
+ * override them with something faster (the local store: one SQL statement).
  *
  * @since 0.1.0
  */
 import { Context } from "effect"
-import type { Effect, Stream } from "effect"
+import type { Effect, Option, Stream } from "effect"
 import type { HashAlgo } from "../core/hash.js"
-import type { InvalidStorePathError } from "../core/storePath.js"
-import type { CycleError } from "../core/topoSort.js"
 import type { DerivationParseError } from "../core/derivation/errors.js"
+import type { NarParseError } from "../core/nar/errors.js"
+import type { NarDumpError, NarRestoreFsError } from "../core/nar/ioErrors.js"
+import type { InvalidStorePathError } from "../core/storePath.js"
+import type { ReferenceCycleError } from "../core/topoSort.js"
 import type {
   DanglingReferenceError,
   DatabaseBusyError,
@@ -24,32 +27,9 @@ import type {
   ReadOnlyStoreError,
   StoreDbError
 } from "./errors/database.js"
-import type { NarDumpError, NarParseError, NarRestoreFsError } from "../core/nar/ioErrors.js"
-import type { StoreLayout } from "../core/storeLayout.js"
-import type { CanonicaliseError } from "../stores/local/ops/canonicalise.js"
-import type { BadExportStreamError, HashMismatchError, StoreIoError } from "./errors/store.js"
+import type { BadExportStreamError, CanonicaliseError, HashMismatchError, PathIsTempRootError, StoreIoError } from "./errors/store.js"
 import type { LockError } from "./Lock.js"
-import type { StoreDbShape } from "./StoreDb.js"
-
-/** Every failure a store operation can report. */
-export type StoreError =
-  | StoreDbError
-  | DatabaseBusyError
-  | ReadOnlyStoreError
-  | PathNotValidError
-  | DanglingReferenceError
-  | PathInUseError
-  | LockError
-  | StoreIoError
-  | HashMismatchError
-  | BadExportStreamError
-  | NarDumpError
-  | NarParseError
-  | NarRestoreFsError
-  | CanonicaliseError
-  | InvalidStorePathError
-  | DerivationParseError
-  | CycleError
+import type { ClosureOptions, PathRegistration, ValidPathInfo } from "./StoreDb.js"
 
 /** How to add a file system object. */
 export interface AddToStoreOptions {
@@ -75,16 +55,6 @@ export interface VerifyReport {
   readonly modifiedLinks: ReadonlyArray<string>
 }
 
-/** What an optimisation did (Nix's OptimiseStats). */
-export interface OptimiseResult {
-  /** Files replaced by a hard link to their `.links` copy. */
-  readonly filesLinked: number
-  /** The sum of their sizes: nix-store's "freed" figure. */
-  readonly bytesFreed: number
-  /** The sum of their 512-byte blocks. */
-  readonly blocksFreed: number
-}
-
 /** The outcome of deleting paths. */
 export interface DeleteResult {
   readonly deleted: ReadonlyArray<string>
@@ -92,43 +62,165 @@ export interface DeleteResult {
   readonly bytesFreed: number
 }
 
-/** The operations of a store. */
-export interface StoreShape extends StoreDbShape {
-  /** The directories this store lives in. */
-  readonly layout: StoreLayout
+/** Failures of a query (the store's metadata could not be read). */
+export type QueryError = StoreDbError | DatabaseBusyError
+/** Failures of a query about one path, which must be valid. */
+export type PathQueryError = QueryError | PathNotValidError
+/** Failures of a closure. */
+export type ClosureError = PathQueryError
+/** Failures of a topological sort (a cycle: ReferenceCycleError). */
+export type TopoSortError = PathQueryError | ReferenceCycleError
+/** Failures of `narFromPath`. */
+export type NarFromPathError = PathQueryError | NarDumpError
+/** Failures of `addToStore`. */
+export type AddToStoreError =
+  | InvalidStorePathError
+  | NarParseError
+  | NarDumpError
+  | NarRestoreFsError
+  | ReadOnlyStoreError
+  | DanglingReferenceError
+  | QueryError
+  | CanonicaliseError
+  | StoreIoError
+  | LockError
+/** Failures of `addTextToStore` (a `.drv` must parse). */
+export type AddTextToStoreError =
+  | InvalidStorePathError
+  | ReadOnlyStoreError
+  | DanglingReferenceError
+  | QueryError
+  | CanonicaliseError
+  | StoreIoError
+  | LockError
+  | DerivationParseError
+/** Failures of `addToStoreNar`: a NAR that does not match the info is HashMismatchError (nothing added). */
+export type AddToStoreNarError =
+  | InvalidStorePathError
+  | HashMismatchError
+  | NarParseError
+  | NarRestoreFsError
+  | ReadOnlyStoreError
+  | DanglingReferenceError
+  | QueryError
+  | CanonicaliseError
+  | StoreIoError
+  | LockError
+  | DerivationParseError
+/** Failures of `exportPaths` (a modified path: HashMismatchError). */
+export type ExportPathsError = PathQueryError | NarDumpError | ReferenceCycleError | HashMismatchError
+/** Failures of `importPaths` (any malformed or truncated stream: BadExportStreamError). */
+export type ImportPathsError =
+  | NarRestoreFsError
+  | ReadOnlyStoreError
+  | DanglingReferenceError
+  | QueryError
+  | CanonicaliseError
+  | StoreIoError
+  | BadExportStreamError
+  | LockError
+  | DerivationParseError
+/** Failures of `verifyStore`. */
+export type VerifyStoreError =
+  | ReadOnlyStoreError
+  | DanglingReferenceError
+  | PathInUseError
+  | PathNotValidError
+  | QueryError
+  | StoreIoError
+  | LockError
+/** Failures of `verifyPath` (modified contents: HashMismatchError). */
+export type VerifyPathError = PathQueryError | NarDumpError | HashMismatchError
+/** Failures of `addTempRoot`. */
+export type AddTempRootError = LockError
+/** Failures of `deletePaths` (a temporary root of a running process: PathIsTempRootError). */
+export type DeletePathsError = ReadOnlyStoreError | PathInUseError | PathIsTempRootError | QueryError | StoreIoError | LockError
+
+/** Every failure a Store method can report (the union of the per-method unions). */
+export type StoreError =
+  | AddToStoreError
+  | AddTextToStoreError
+  | AddToStoreNarError
+  | ExportPathsError
+  | ImportPathsError
+  | VerifyStoreError
+  | VerifyPathError
+  | TopoSortError
+  | NarFromPathError
+  | DeletePathsError
+
+/** The primitive queries every store implements; the rest of {@link StoreShape} can be derived from them. */
+export interface StorePrimitives {
+  /** The logical store directory paths live in. */
+  readonly storeDir: string
+  /** True when writes are refused (ReadOnlyStoreError). */
+  readonly readOnly: boolean
+  readonly isValidPath: (path: string) => Effect.Effect<boolean, QueryError>
+  /** The subset of `paths` that is valid (input order kept). */
+  readonly queryValidPaths: (paths: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, QueryError>
+  /** All valid paths, sorted. */
+  readonly queryAllValidPaths: Effect.Effect<ReadonlyArray<string>, QueryError>
+  readonly queryPathInfo: (path: string) => Effect.Effect<Option.Option<ValidPathInfo>, QueryError>
+  /** Infos of many paths at once, in input order (invalid ones omitted); all valid paths, sorted, when `paths` is undefined. */
+  readonly queryPathInfos: (paths?: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ValidPathInfo>, QueryError>
+  readonly queryReferences: (path: string) => Effect.Effect<ReadonlyArray<string>, PathQueryError>
+  /** Valid paths referring to `path` (itself included if self-referencing), sorted. */
+  readonly queryReferrers: (path: string) => Effect.Effect<ReadonlyArray<string>, PathQueryError>
+  readonly queryDeriver: (path: string) => Effect.Effect<Option.Option<string>, PathQueryError>
+  /** Valid derivations that list `path` as an output, sorted. */
+  readonly queryValidDerivers: (path: string) => Effect.Effect<ReadonlyArray<string>, QueryError>
+  /** Output paths of a valid derivation, sorted. */
+  readonly queryDerivationOutputs: (drvPath: string) => Effect.Effect<ReadonlyArray<string>, PathQueryError>
+  /** Output name → path of a valid derivation. */
+  readonly queryDerivationOutputMap: (drvPath: string) => Effect.Effect<Readonly<Record<string, string>>, PathQueryError>
+  /** The valid path whose hash part is `hashPart`, if any. */
+  readonly queryPathFromHashPart: (hashPart: string) => Effect.Effect<Option.Option<string>, QueryError>
+}
+
+/** The operations derived from the primitives (generically in `stores/generic`, or overridden). */
+export interface StoreDerived {
+  /** The closure of `paths` (they included), sorted (Nix's computeFSClosure). */
+  readonly computeClosure: (paths: ReadonlyArray<string>, options?: ClosureOptions) => Effect.Effect<ReadonlyArray<string>, ClosureError>
+  /**
+   * Nix's topological order of `paths` (referrers before references; ties by path).
+   * `nix-store -qR` / `--referrers-closure` print the reverse of this.
+   */
+  readonly topoSortPaths: (paths: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string>, TopoSortError>
+}
+
+/** The operations of any store. */
+export interface StoreShape extends StorePrimitives, StoreDerived {
   /** Copies a file system object into the store (content-addressed) and returns its path. */
-  readonly addToStore: (srcPath: string, options?: AddToStoreOptions) => Effect.Effect<string, StoreError>
+  readonly addToStore: (srcPath: string, options?: AddToStoreOptions) => Effect.Effect<string, AddToStoreError>
   /** Adds bytes as a text path with the given references (which must be valid) and returns its path. */
   readonly addTextToStore: (
     name: string,
     contents: Uint8Array | string,
     references: ReadonlyArray<string>
-  ) => Effect.Effect<string, StoreError>
+  ) => Effect.Effect<string, AddTextToStoreError>
+  /**
+   * Adds a path given its info and its NAR serialisation (Nix's addToStore(info, narSource)).
+   * The NAR must match `info.narHash` (and `info.narSize` when not 0); a path already valid
+   * is left alone (the NAR is not read). References must be valid or the path itself.
+   */
+  readonly addToStoreNar: <E>(info: PathRegistration, nar: Stream.Stream<Uint8Array, E>) => Effect.Effect<void, AddToStoreNarError | E>
   /** The NAR serialisation of a valid path's files. */
-  readonly narFromPath: (path: string) => Stream.Stream<Uint8Array, StoreError>
+  readonly narFromPath: (path: string) => Stream.Stream<Uint8Array, NarFromPathError>
   /** nix-store --export of `paths` (each must be valid and unmodified), references first. */
-  readonly exportPaths: (paths: ReadonlyArray<string>) => Stream.Stream<Uint8Array, StoreError>
+  readonly exportPaths: (paths: ReadonlyArray<string>) => Stream.Stream<Uint8Array, ExportPathsError>
   /** nix-store --import: all-or-nothing; returns the paths in stream order. */
-  readonly importPaths: <E>(stream: Stream.Stream<Uint8Array, E>) => Effect.Effect<ReadonlyArray<string>, StoreError | E>
+  readonly importPaths: <E>(stream: Stream.Stream<Uint8Array, E>) => Effect.Effect<ReadonlyArray<string>, ImportPathsError | E>
+  /**
+   * Makes `path` a temporary root of this process until the process ends (Nix's addTempRoot):
+   * a collector, tsnix's or Nix's, does not delete it meanwhile. For roots released
+   * earlier (a long-running program), see `Lock.scopedTempRoots`.
+   */
+  readonly addTempRoot: (path: string) => Effect.Effect<void, AddTempRootError>
   /** Checks the database against the files (and their contents, optionally). */
-  readonly verifyStore: (options: { readonly checkContents: boolean }) => Effect.Effect<VerifyReport, StoreError>
+  readonly verifyStore: (options: { readonly checkContents: boolean }) => Effect.Effect<VerifyReport, VerifyStoreError>
   /** Recomputes a valid path's NAR hash; fails with HashMismatchError when it differs. */
-  readonly verifyPath: (path: string) => Effect.Effect<void, StoreError>
-  /**
-   * Deletes paths: invalidates them (referrers first) in one transaction, then
-   * removes their files. Refuses paths that other valid paths outside the set
-   * refer to, or that are temporary roots of running processes. (Liveness with
-   * respect to GC roots is the GarbageCollector's job.)
-   */
-  readonly deletePaths: (paths: ReadonlyArray<string>) => Effect.Effect<DeleteResult, StoreError>
-  /**
-   * nix-store --optimise: replaces identical files of all valid paths by hard
-   * links to one copy under `STORE/.links/`.
-   */
-  readonly optimiseStore: () => Effect.Effect<OptimiseResult, StoreError>
-  /** Optimises one valid path's files (what auto-optimise-store does for each new path). */
-  readonly optimisePath: (path: string) => Effect.Effect<OptimiseResult, StoreError>
+  readonly verifyPath: (path: string) => Effect.Effect<void, VerifyPathError>
 }
 
-/** The store. */
+/** Any store. */
 export class Store extends Context.Tag("tsnix/Store")<Store, StoreShape>() {}

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Layer } from "effect"
+import { Context } from "effect"
 import type { Effect, Option } from "effect"
 import type {
   DanglingReferenceError,
@@ -15,8 +15,6 @@ import type {
   StoreDbError
 } from "./errors/database.js"
 import type { ReferenceCycleError } from "../core/topoSort.js"
-import { makeStoreDb, type StoreDbOptions } from "../stores/local/db/makeStoreDb.js"
-import type { OpenDbError } from "../stores/local/db/open.js"
 
 /** What the database knows about one valid path (Nix's ValidPathInfo). */
 export interface ValidPathInfo {
@@ -73,9 +71,6 @@ export interface FailedPath {
 
 /** Errors of every operation. */
 export type DbFailure = StoreDbError | DatabaseBusyError
-
-/** Errors of opening (and possibly creating or upgrading) the database. */
-export type OpenError = OpenDbError
 
 /** Operations on the store metadata database. */
 export interface StoreDbShape {
@@ -140,9 +135,5 @@ export interface StoreDbShape {
   readonly clearFailedPaths: (paths: ReadonlyArray<string> | "all") => Effect.Effect<void, DbFailure | ReadOnlyStoreError>
 }
 
-/** The store metadata database. */
-export class StoreDb extends Context.Tag("tsnix/StoreDb")<StoreDb, StoreDbShape>() {
-  /** Opens (creating or upgrading if needed) the database of `options.layout`; closed with the scope. */
-  static readonly layer = (options: StoreDbOptions): Layer.Layer<StoreDb, OpenError> =>
-    Layer.scoped(StoreDb, makeStoreDb(options))
-}
+/** The store metadata database (its SQLite implementation: `stores/local/db/layer.ts`). */
+export class StoreDb extends Context.Tag("tsnix/StoreDb")<StoreDb, StoreDbShape>() {}

@@ -147,7 +147,7 @@ export const derivationAddOperation: Operation = Effect.gen(function*() {
       }
       yield* derivations.validate(drv)
       const info = yield* derivations.storePath(drv)
-      const name = info.path.slice(store.layout.storeDir.length + 34)
+      const name = info.path.slice(store.storeDir.length + 34)
       const added = yield* store.addTextToStore(name, info.bytes, info.references)
       out.push(added)
     }

@@ -49,7 +49,7 @@ const requireInfo = (store: StoreShape, p: string) =>
 const derivationOutputPaths = (store: StoreShape, drvPath: string) =>
   Effect.gen(function*() {
     if (!(yield* store.isValidPath(drvPath))) return yield* new PathNotValidError({ path: drvPath })
-    const real = toRealPath(store.layout, drvPath)
+    const real = toRealPath((yield* Cli).layout, drvPath)
     const bytes = yield* Effect.tryPromise({
       try: () => fs.readFile(real),
       catch: (cause) => new StoreIoError({ path: drvPath, operation: "reading derivation", cause })
@@ -133,7 +133,7 @@ const colours = ["black", "red", "green", "blue", "magenta", "burlywood"]
 
 const printDotGraph = (store: StoreShape, roots: Iterable<string>) =>
   Effect.gen(function*() {
-    const prefix = store.layout.storeDir.length + 1
+    const prefix = store.storeDir.length + 1
     const base = (p: string) => p.slice(prefix)
     const work = makeWorkList(roots)
     const done = new Set<string>()
@@ -160,7 +160,7 @@ const symbolicName = (name: string) => name.slice(0, name.indexOf("-") + 1)
 /** `-q --graphml`: the references graph as Nix's printGraphML writes it (paths in sorted order). */
 const printGraphML = (store: StoreShape, roots: Iterable<string>) =>
   Effect.gen(function*() {
-    const prefix = store.layout.storeDir.length + 1
+    const prefix = store.storeDir.length + 1
     const base = (p: string) => p.slice(prefix)
     const work = makeWorkList(roots)
     const done = new Set<string>()

@@ -15,6 +15,7 @@ import { showBytes } from "../../stores/local/gc/liveness.js"
 import { makeValidityParser, printDumpDb, type ValidityParseError } from "../../stores/local/db/dumpDb.js"
 import { narHashPath } from "../../io/dump.js"
 import { toRealPath } from "../../core/storeLayout.js"
+import { LocalStore } from "../../services/LocalStore.js"
 import { Store } from "../../services/Store.js"
 import type { PathRegistration } from "../../services/StoreDb.js"
 import { canonicalisePath } from "../../stores/local/ops/canonicalise.js"
@@ -260,7 +261,7 @@ const registerValidity = (reregister: boolean, hashGiven: boolean, canonicalise:
         })
       }
       records.length = 0
-      yield* store.registerValidPaths([...byPath.values()])
+      yield* (yield* LocalStore).registerValidPaths([...byPath.values()])
     })))
   })
 
@@ -284,7 +285,7 @@ export const queryFailedPathsOperation: Operation = Effect.gen(function*() {
   yield* noFlags()
   yield* noArgs
   yield* withStore(Effect.gen(function*() {
-    const failed = yield* (yield* Store).queryFailedPaths
+    const failed = yield* (yield* LocalStore).queryFailedPaths
     yield* printLines(failed.map((f) => f.path))
   }))
 })
@@ -295,13 +296,13 @@ export const clearFailedPathsOperation: Operation = Effect.gen(function*() {
   const { parsed, layout } = yield* Cli
   const all = parsed.args.length === 1 && parsed.args[0] === "*"
   const paths = all ? [] : yield* followLinksToStorePaths(layout, parsed.args)
-  yield* withStore(Effect.flatMap(Store, (s) => s.clearFailedPaths(all ? "all" : paths)))
+  yield* withStore(Effect.flatMap(LocalStore, (s) => s.clearFailedPaths(all ? "all" : paths)))
 })
 
 /** `--optimise`: hard-link identical files; prints Nix's `X.YZ MiB freed by hard-linking N files`. */
 export const optimiseOperation: Operation = Effect.gen(function*() {
   const { parsed } = yield* Cli
   if (parsed.flags.size > 0 || parsed.args.length > 0) return yield* new UsageError({ message: "no arguments expected" })
-  const stats = yield* withStore(Effect.flatMap(Store, (s) => s.optimiseStore()))
+  const stats = yield* withStore(Effect.flatMap(LocalStore, (s) => s.optimiseStore()))
   yield* Effect.logInfo(`${showBytes(stats.bytesFreed)} freed by hard-linking ${stats.filesLinked} files`)
 })

@@ -55,3 +55,25 @@ export class BadInputError extends Data.TaggedError("BadInputError")<{ readonly 
     return this.reason
   }
 }
+
+/**
+ * A path cannot be deleted: it is a temporary root of a running process
+ * (which may be about to use it). Nothing was deleted.
+ */
+export class PathIsTempRootError extends Data.TaggedError("PathIsTempRootError")<{
+  readonly path: string
+}> {
+  override get message() {
+    return `cannot delete path '${this.path}' since it is a temporary root of a running process`
+  }
+}
+
+/** Changing the metadata of a file under the store failed. */
+export class CanonicaliseError extends Data.TaggedError("CanonicaliseError")<{
+  readonly path: string
+  readonly cause: unknown
+}> {
+  override get message() {
+    return `canonicalising '${this.path}': ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
+  }
+}

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Stream } from "effect"
+import { Context, Effect, Layer, Stream } from "effect"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as os from "node:os"
@@ -22,9 +22,13 @@ import { PathNotValidError, ReadOnlyStoreError } from "../../services/errors/dat
 import { dumpPath } from "../../io/dump.js"
 import { makeStoreLayout, toRealPath, type StoreLayout } from "../../core/storeLayout.js"
 import { Lock, type LockError } from "../../services/Lock.js"
-import { Store, type StoreError, type StoreShape } from "../../services/Store.js"
-import { StoreDb, type OpenError } from "../../services/StoreDb.js"
+import { LocalStore, type LocalStoreShape } from "../../services/LocalStore.js"
+import { Store, type NarFromPathError, type StorePrimitives, type StoreShape } from "../../services/Store.js"
+import { StoreDb } from "../../services/StoreDb.js"
+import type { OpenError } from "./db/layer.js"
+import * as GenericStore from "../generic/make.js"
 import { addTextToStore, addToStore } from "./ops/addToStore.js"
+import { addToStoreNar } from "./ops/addToStoreNar.js"
 import type { StoreParts } from "./ops/context.js"
 import { deletePaths } from "./ops/deletePaths.js"
 import { removeTree } from "./ops/removeTree.js"
@@ -110,11 +114,22 @@ export const storeDbLayer = (options: StoreOptions): Layer.Layer<StoreDb, OpenEr
     })
   )
 
-/** Builds the Store service from StoreDb and Lock. */
-export const make = (
+/** The local store's two services: any store's operations, and the local-only ones. */
+export interface LocalStoreServices {
+  readonly store: StoreShape
+  readonly local: LocalStoreShape
+}
+
+/**
+ * Builds the Store and LocalStore services from StoreDb and Lock.
+ * `generic: true` leaves out the bulk SQL closure and topological sort, so
+ * the generic versions derived from the queries run instead (the conformance
+ * suite compares both).
+ */
+export const makeServices = (
   layout: StoreLayout,
-  options: { readonly autoOptimise?: boolean | undefined } = {}
-): Effect.Effect<StoreShape, never, StoreDb | Lock> =>
+  options: { readonly autoOptimise?: boolean | undefined; readonly generic?: boolean | undefined } = {}
+): Effect.Effect<LocalStoreServices, never, StoreDb | Lock> =>
   Effect.gen(function*() {
     const db = yield* StoreDb
     const lock = yield* Lock
@@ -122,9 +137,29 @@ export const make = (
     // In a read-only store, writes fail before they touch any file (no temp copies, no lock files).
     const writable = <A, E, R>(operation: string, eff: Effect.Effect<A, E, R>) =>
       db.readOnly ? Effect.fail(new ReadOnlyStoreError({ operation })) : eff
-    const shape: StoreShape = {
-      ...db,
-      layout,
+    const primitives: StorePrimitives = {
+      storeDir: db.storeDir,
+      readOnly: db.readOnly,
+      isValidPath: db.isValidPath,
+      queryValidPaths: db.queryValidPaths,
+      queryAllValidPaths: db.queryAllValidPaths,
+      queryPathInfo: db.queryPathInfo,
+      queryPathInfos: db.queryPathInfos,
+      queryReferences: db.queryReferences,
+      queryReferrers: db.queryReferrers,
+      queryDeriver: db.queryDeriver,
+      queryValidDerivers: db.queryValidDerivers,
+      queryDerivationOutputs: db.queryDerivationOutputs,
+      queryDerivationOutputMap: db.queryDerivationOutputMap,
+      queryPathFromHashPart: db.queryPathFromHashPart
+    }
+    const derived = GenericStore.makeDerived(
+      primitives,
+      options.generic === true ? {} : { computeClosure: db.computeClosure, topoSortPaths: db.topoSortPaths }
+    )
+    const store: StoreShape = {
+      ...primitives,
+      ...derived,
       addToStore: (src, options = {}) => writable("add to the store", addToStore(parts, src, options)),
       addTextToStore: (name, contents, references) =>
         writable("add to the store", Effect.gen(function*() {
@@ -133,16 +168,27 @@ export const make = (
           const derivationOutputs = yield* derivationOutputsFromBytes(bytes, name)
           return yield* addTextToStore(parts, name, bytes, references, { derivationOutputs })
         })),
+      addToStoreNar: (info, nar) => writable("add to the store", addToStoreNar(parts, info, nar)),
       narFromPath: (p) =>
-        Stream.unwrap(Effect.map(db.isValidPath(p), (valid): Stream.Stream<Uint8Array, StoreError> =>
+        Stream.unwrap(Effect.map(db.isValidPath(p), (valid): Stream.Stream<Uint8Array, NarFromPathError> =>
           valid ? dumpPath(toRealPath(layout, p)) : Stream.fail(new PathNotValidError({ path: p })))).pipe(
             Stream.withSpan("Store.narFromPath", { attributes: { path: p } })
           ),
       exportPaths: (paths) => exportPaths(parts, paths),
       importPaths: (stream) => writable("import paths", importPaths(parts, stream)),
+      addTempRoot: (p) => lock.addTempRoot(p),
       verifyStore: (options) => verifyStore(parts, options),
-      verifyPath: (p) => verifyPath(parts, p),
+      verifyPath: (p) => verifyPath(parts, p)
+    }
+    const local: LocalStoreShape = {
+      layout,
+      registerValidPaths: db.registerValidPaths,
+      invalidatePaths: db.invalidatePaths,
       deletePaths: (paths) => writable("delete paths", deletePaths(parts, paths)),
+      registerFailedPaths: db.registerFailedPaths,
+      isFailedPath: db.isFailedPath,
+      queryFailedPaths: db.queryFailedPaths,
+      clearFailedPaths: db.clearFailedPaths,
       optimiseStore: () => writable("optimise the store", optimiseStore(parts)),
       optimisePath: (p) =>
         writable("optimise the store", Effect.gen(function*() {
@@ -151,21 +197,44 @@ export const make = (
           return yield* optimisePath(layout, toRealPath(layout, p))
         }))
     }
-    return shape
+    return { store, local }
   })
 
+/** Builds the Store service from StoreDb and Lock. */
+export const make = (
+  layout: StoreLayout,
+  options: { readonly autoOptimise?: boolean | undefined } = {}
+): Effect.Effect<StoreShape, never, StoreDb | Lock> => Effect.map(makeServices(layout, options), (s) => s.store)
+
 /**
- * A local store with its StoreDb and Lock services, for `options.layout`.
+ * The local store's Store, LocalStore and StoreDb services, taking the Lock
+ * service from its environment (the flock layer, or the in-memory test Lock).
+ */
+export const layerWith = (
+  options: StoreOptions & { readonly generic?: boolean | undefined }
+): Layer.Layer<Store | LocalStore | StoreDb, OpenError | LockError | StateLayoutError, Lock> =>
+  Layer.unwrapEffect(Effect.sync(() => {
+    const readOnly = options.readOnly === true || existingStoreIsReadOnly(options.layout)
+    const services = Layer.effectContext(Effect.map(
+      makeServices(options.layout, { autoOptimise: options.autoOptimise, generic: options.generic }),
+      ({ local, store }) => Context.make(Store, store).pipe(Context.add(LocalStore, local))
+    ))
+    return services.pipe(Layer.provideMerge(storeDbLayer({ ...options, readOnly })))
+  }))
+
+/**
+ * A local store with its StoreDb and Lock (flock) services, for `options.layout`.
  * Read-only (asked for, or an existing store this process may not write):
  * nothing in the store is created, written or locked for writing.
  */
-export const layer = (options: StoreOptions) =>
+export const layerLive = (options: StoreOptions & { readonly generic?: boolean | undefined }) =>
   Layer.unwrapEffect(Effect.sync(() => {
     const readOnly = options.readOnly === true || existingStoreIsReadOnly(options.layout)
-    const lockLayer = LockLive.layer(options.layout, { readOnly })
-    const dbLayer = storeDbLayer({ ...options, readOnly }).pipe(Layer.provideMerge(lockLayer))
-    return Layer.effect(Store, make(options.layout, { autoOptimise: options.autoOptimise })).pipe(Layer.provideMerge(dbLayer))
+    return layerWith(options).pipe(Layer.provideMerge(LockLive.layer(options.layout, { readOnly })))
   }))
+
+/** Alias of {@link layerLive}. */
+export const layer = layerLive
 
 /** A local store in a fresh temporary directory (removed when the layer's scope closes). */
 export const layerTest = Layer.unwrapScoped(

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url"
 import * as StoreLive from "../../../src/stores/local/layer.js"
 import { makeStoreLayout } from "../../../src/core/storeLayout.js"
 import { Store } from "../../../src/services/Store.js"
+import { LocalStore } from "../../../src/services/LocalStore.js"
 
 const dbGolden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../golden/db")
 const paths = Object.fromEntries(
@@ -32,15 +33,15 @@ describe("Store layer", () => {
       const info = Option.getOrThrow(yield* store.queryPathInfo(paths["top"] as string))
       expect([...info.references].sort()).toEqual([paths["leaf"], paths["mid"]].sort())
       yield* store.verifyPath(paths["dir"] as string)
-      const before = fs.readdirSync(store.layout.realStoreDir).sort()
+      const before = fs.readdirSync((yield* LocalStore).layout.realStoreDir).sort()
       const e = yield* Effect.flip(store.addTextToStore("x", "y", []))
       expect(e._tag).toBe("ReadOnlyStoreError")
-      const src = path.join(store.layout.root, "src.txt")
+      const src = path.join((yield* LocalStore).layout.root, "src.txt")
       fs.writeFileSync(src, "z")
       expect((yield* Effect.flip(store.addToStore(src)))._tag).toBe("ReadOnlyStoreError")
-      expect((yield* Effect.flip(store.deletePaths([paths["top"] as string])))._tag).toBe("ReadOnlyStoreError")
+      expect((yield* Effect.flip((yield* LocalStore).deletePaths([paths["top"] as string])))._tag).toBe("ReadOnlyStoreError")
       // Refused before touching anything: no temporary copies, no lock files.
-      expect(fs.readdirSync(store.layout.realStoreDir).sort()).toEqual(before)
+      expect(fs.readdirSync((yield* LocalStore).layout.realStoreDir).sort()).toEqual(before)
     }).pipe(Effect.provide(StoreLive.layer({ layout: makeStoreLayout(fixtureCopy()), readOnly: true }))))
 
   it.effect("layerTest gives an empty store in a fresh directory each time", () =>
@@ -49,6 +50,6 @@ describe("Store layer", () => {
       expect(yield* store.queryAllValidPaths).toEqual([])
       const p = yield* store.addTextToStore("foo", "bar", [])
       expect(p).toBe("/nix/store/vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo")
-      expect(store.layout.root.startsWith(os.tmpdir())).toBe(true)
+      expect((yield* LocalStore).layout.root.startsWith(os.tmpdir())).toBe(true)
     }).pipe(Effect.provide(StoreLive.layerTest)))
 })

@@ -12,13 +12,12 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type {
   ClosureOptions,
   FailedPath,
-  OpenError,
   PathRegistration,
   StoreDbShape,
   ValidPathInfo
 } from "../../../services/StoreDb.js"
 import { PathInUseError, PathNotValidError } from "../../../services/errors/database.js"
-import { openDb, type OpenDbOptions } from "./open.js"
+import { openDb, type OpenDbError, type OpenDbOptions } from "./open.js"
 import { registerBatch } from "./register.js"
 import { failedPathsStatement, hasFailedPathsQuery } from "./schema.js"
 import { toStoreDbError } from "./transaction.js"
@@ -126,7 +125,7 @@ const sortedLines = (s: unknown): Array<string> => {
 }
 
 /** Opens the database and builds the service (closed with the scope). */
-export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape, OpenError, Scope.Scope> =>
+export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape, OpenDbError, Scope.Scope> =>
   Effect.gen(function*() {
     const { sql, tx, readOnly } = yield* openDb(options)
     // sql-sqlite-node has exactly one connection; `reserve` hands it out (and the

@@ -18,7 +18,7 @@ import { whyAlive } from "./whyAlive.js"
 import { GarbageCollector } from "../../../services/GcStore.js"
 import type { GarbageCollectorShape, RootLink } from "../../../services/GcStore.js"
 import { Lock } from "../../../services/Lock.js"
-import { Store } from "../../../services/Store.js"
+import { LocalStore } from "../../../services/LocalStore.js"
 import { StoreDb } from "../../../services/StoreDb.js"
 import * as StoreLive from "../layer.js"
 
@@ -28,7 +28,7 @@ const sortLinks = (links: Array<RootLink>): Array<RootLink> =>
 /** Builds the collector from the store's services. */
 export const make = (settings: Partial<GcSettings> = {}) =>
   Effect.gen(function*() {
-    const store = yield* Store
+    const store = yield* LocalStore
     const ctx: GcContext = {
       layout: store.layout,
       db: yield* StoreDb,
@@ -95,7 +95,7 @@ export const make = (settings: Partial<GcSettings> = {}) =>
   })
 
 /** The collector with the given settings; requires the store's Store, StoreDb and Lock services. */
-export const layer = (settings: Partial<GcSettings> = {}): Layer.Layer<GarbageCollector, never, Store | StoreDb | Lock> =>
+export const layer = (settings: Partial<GcSettings> = {}): Layer.Layer<GarbageCollector, never, LocalStore | StoreDb | Lock> =>
   Layer.effect(GarbageCollector, make(settings))
 
 /** The collector over a fresh temporary store (runtime roots off unless asked for). */

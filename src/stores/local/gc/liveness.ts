@@ -18,6 +18,7 @@ import type { CycleError } from "../../../core/topoSort.js"
 import { hashPartLength, parseStorePathBaseName } from "../../../core/storePath.js"
 import { displayPath, isUtf8, pathBytes } from "../../../io/fsOps.js"
 import { tempPathOwner } from "../ops/tempPath.js"
+import type { ChainStep, LiveEdge, WhyAlive } from "../../../services/GcStore.js"
 
 /** The hash part of a logical store path (`/nix/store/<hash>-name` → `<hash>`). */
 export const hashPartOf = (storeDir: string, storePath: string): string =>
@@ -70,23 +71,7 @@ export const deletionOrder = (
   references: (path: string) => ReadonlyArray<string>
 ): Either.Either<Array<string>, CycleError> => topoSort(paths, references)
 
-/** How one path keeps the next one alive. */
-export type LiveEdge = "reference" | "output" | "deriver"
-
-/** One step of a {@link WhyAlive} chain. */
-export interface ChainStep {
-  /** The path reached. */
-  readonly path: string
-  /** How the previous path keeps it alive (`root` for the first step). */
-  readonly via: LiveEdge | "root"
-}
-
-/** Why a path is alive: a root (with the links rooting it) and a chain from it to the path. */
-export interface WhyAlive {
-  readonly root: string
-  readonly links: ReadonlyArray<string>
-  readonly chain: ReadonlyArray<ChainStep>
-}
+export type { ChainStep, LiveEdge, WhyAlive } from "../../../services/GcStore.js"
 
 /**
  * A shortest chain from a root to `target` following `edges` (breadth-first,

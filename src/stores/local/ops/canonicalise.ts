@@ -11,19 +11,13 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import { displayPath, walkTreeSync } from "../../../io/fsOps.js"
+import { CanonicaliseError } from "../../../services/errors/store.js"
 
-/** Changing the metadata of a file under the store failed. */
-export class CanonicaliseError extends Data.TaggedError("CanonicaliseError")<{
-  readonly path: string
-  readonly cause: unknown
-}> {
-  override get message() {
-    return `canonicalising '${this.path}': ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
-  }
-}
+export { CanonicaliseError } from "../../../services/errors/store.js"
+
 
 const mtime = new Date(1000)
 

@@ -12,7 +12,7 @@
  */
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import { PathInUseError } from "../../../services/errors/database.js"
+import { PathIsTempRootError } from "../../../services/errors/store.js"
 import { toRealPath } from "../../../core/storeLayout.js"
 import type { DeleteResult } from "../../../services/Store.js"
 import type { StoreParts } from "./context.js"
@@ -28,7 +28,7 @@ export const deletePaths = (parts: StoreParts, paths: ReadonlyArray<string>) =>
       const valid = yield* db.queryValidPaths([...set])
       const temp = yield* lock.readTempRoots()
       const rooted = valid.find((p) => temp.roots.has(p))
-      if (rooted !== undefined) return yield* new PathInUseError({ path: rooted, referrers: [] })
+      if (rooted !== undefined) return yield* new PathIsTempRootError({ path: rooted })
       const locks = yield* lock.lockPaths(valid)
       // Refuses (PathInUseError, nothing changed) if valid paths outside the set refer to any of them.
       yield* db.invalidatePaths(valid)

@@ -6,6 +6,7 @@ import * as path from "node:path"
 import { Context, Effect, Layer } from "effect"
 import type { StoreDbOptions } from "../../../../src/stores/local/db/makeStoreDb.js"
 import { StoreDb } from "../../../../src/services/StoreDb.js"
+import * as StoreDbLayer from "../../../../src/stores/local/db/layer.js"
 import { makeStoreLayout, type StoreLayout } from "../../../../src/core/storeLayout.js"
 
 /** The committed goldens of golden/db. */
@@ -47,7 +48,7 @@ export const fakeHash = (n: number): string => `sha256:${n.toString(16).padStart
 
 /** Opens a StoreDb in the current scope. */
 export const openStoreDb = (options: StoreDbOptions) =>
-  Effect.map(Layer.build(StoreDb.layer(options)), (ctx) => Context.get(ctx, StoreDb))
+  Effect.map(Layer.build(StoreDbLayer.layer(options)), (ctx) => Context.get(ctx, StoreDb))
 
 /** The few better-sqlite3 methods the tests use (the package ships no types). */
 export interface RawDb {

@@ -14,6 +14,7 @@ import { GarbageCollector } from "../../../../src/services/GcStore.js"
 import { Lock } from "../../../../src/services/Lock.js"
 import { Store } from "../../../../src/services/Store.js"
 import { storeLayers, tempBase } from "./helpers.js"
+import { LocalStore } from "../../../../src/services/LocalStore.js"
 
 /** A store with a chain c → b → a and an unrelated d, with `root` linked to c. */
 const chainStore = (settings: Parameters<typeof storeLayers>[1] = {}) =>
@@ -52,7 +53,7 @@ describe("GarbageCollector", () => {
         expect(r.paths).toEqual([d])
         expect(r.bytesFreed).toBe(3000000)
         expect(yield* store.queryAllValidPaths).toEqual([a, b, c].sort())
-        expect(fs.existsSync(path.join(store.layout.root, d))).toBe(false)
+        expect(fs.existsSync(path.join((yield* LocalStore).layout.root, d))).toBe(false)
       })))
 
   it.scoped("--max-freed stops once enough is freed, 0 deletes nothing", () =>

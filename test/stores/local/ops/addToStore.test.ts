@@ -16,6 +16,7 @@ import { canonicalisePath } from "../../../../src/stores/local/ops/canonicalise.
 import { scopedTempPath, tempPrefix } from "../../../../src/stores/local/ops/tempPath.js"
 import { toNix32Form } from "../../../../src/stores/local/ops/verify.js"
 import { flatAdds, flatSource, materializeNamesTree, namesBytes, namesTreeFacts } from "./namesGolden.js"
+import { LocalStore } from "../../../../src/services/LocalStore.js"
 
 const collect = <E>(s: Stream.Stream<Uint8Array, E>) =>
   Effect.map(Stream.runCollect(s), (c) => Buffer.concat(Chunk.toReadonlyArray(c)))
@@ -50,7 +51,7 @@ describe("addToStore", () => {
           const info = Option.getOrThrow(yield* store.queryPathInfo(p))
           expect(toNix32Form(info.narHash), what).toBe(g.narHash)
           expect(info.narSize, what).toBe(g.narSize)
-          expect((fs.statSync(path.join(store.layout.root, p)).mode & 0o7777).toString(8), what).toBe(g.mode)
+          expect((fs.statSync(path.join((yield* LocalStore).layout.root, p)).mode & 0o7777).toString(8), what).toBe(g.mode)
           expect((yield* collect(store.exportPaths([p]))).equals(g.exportBytes), what).toBe(true)
           // The registered hash is the stored file's: verify agrees.
           yield* store.verifyPath(p)
@@ -82,7 +83,7 @@ describe("addToStore", () => {
         expect((yield* collect(store.exportPaths([added]))).equals(namesBytes("tree-export.nar"))).toBe(true)
         const report = yield* store.verifyStore({ checkContents: true })
         expect(report.errors).toBe(false)
-        expect(storeEntries(store.layout.realStoreDir).filter((n) => n.startsWith(hexPrefix))).toEqual([])
+        expect(storeEntries((yield* LocalStore).layout.realStoreDir).filter((n) => n.startsWith(hexPrefix))).toEqual([])
       }), layerTest)
     }))
 
@@ -105,7 +106,7 @@ describe("addToStore", () => {
           const e = yield* Effect.flip(store.addToStore(src.toString(), options))
           expect(e.message).toContain(asRoot ? "fifo" : "ok")
           expect(yield* store.queryAllValidPaths).toEqual([])
-          expect(storeEntries(store.layout.realStoreDir).filter((n) => !n.endsWith(Buffer.from(".lock").toString("hex")))).toEqual([])
+          expect(storeEntries((yield* LocalStore).layout.realStoreDir).filter((n) => !n.endsWith(Buffer.from(".lock").toString("hex")))).toEqual([])
         }
       }), layerTest)
     }))
@@ -114,14 +115,14 @@ describe("addToStore", () => {
     Effect.gen(function*() {
       yield* Effect.provide(Effect.gen(function*() {
         const store = yield* Store
-        fs.mkdirSync(store.layout.realStoreDir, { recursive: true })
+        fs.mkdirSync((yield* LocalStore).layout.realStoreDir, { recursive: true })
         yield* Effect.scoped(Effect.gen(function*() {
-          const temp = yield* scopedTempPath(store.layout)
+          const temp = yield* scopedTempPath((yield* LocalStore).layout)
           materializeNamesTree(temp)
           yield* canonicalisePath(temp)
           expect(fs.statSync(temp).mode & 0o777).toBe(0o555)
         }))
-        expect(storeEntries(store.layout.realStoreDir)).toEqual([])
+        expect(storeEntries((yield* LocalStore).layout.realStoreDir)).toEqual([])
       }), layerTest)
     }))
 })

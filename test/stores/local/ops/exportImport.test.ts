@@ -14,6 +14,7 @@ import * as StoreLive from "../../../../src/stores/local/layer.js"
 import { Store } from "../../../../src/services/Store.js"
 import { tempPrefix } from "../../../../src/stores/local/ops/tempPath.js"
 import { goldenBytes } from "./golden.js"
+import { LocalStore } from "../../../../src/services/LocalStore.js"
 
 const leaf = "/nix/store/0g15fd8vnnjpmkhl6fhrqw6ngz4b3a1j-leaf.txt"
 const other = "/nix/store/1g15fd8vnnjpmkhl6fhrqw6ngz4b3a1j-other"
@@ -31,7 +32,7 @@ const importFails = (bytes: Uint8Array, chunk = bytes.length || 1) =>
     for (let i = 0; i < bytes.length; i += chunk) chunks.push(bytes.slice(i, i + chunk))
     const e = yield* Effect.flip(store.importPaths(Stream.fromIterable(chunks)))
     expect(yield* store.queryAllValidPaths).toEqual([])
-    expect(fs.readdirSync(store.layout.realStoreDir).filter((n) => n.startsWith(tempPrefix))).toEqual([])
+    expect(fs.readdirSync((yield* LocalStore).layout.realStoreDir).filter((n) => n.startsWith(tempPrefix))).toEqual([])
     return `${e._tag}: ${e.message}`
   }).pipe(Effect.provide(StoreLive.layerTest))
 

@@ -24,6 +24,7 @@ import { removeTreeSync } from "../../../../src/stores/local/ops/removeTree.js"
 import { storeLayers, tempBase } from "../gc/helpers.js"
 import { readTree } from "../../../io/helpers.js"
 import { hexToNarTree, namesBytes, namesTree } from "./namesGolden.js"
+import { LocalStore } from "../../../../src/services/LocalStore.js"
 
 const collect = <E>(s: Stream.Stream<Uint8Array, E>) =>
   Effect.map(Stream.runCollect(s), (c) => Buffer.concat(Chunk.toReadonlyArray(c)))
@@ -155,7 +156,7 @@ const roundTrip = (tree: NarTree, handOffAt: number) =>
     }), storeLayers(s1)))
     yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
       const store = yield* Store
-      expect((yield* store.deletePaths([p1])).deleted).toEqual([p1])
+      expect((yield* (yield* LocalStore).deletePaths([p1])).deleted).toEqual([p1])
       expect((yield* (yield* GarbageCollector).collectGarbage()).paths).toEqual([p])
       expect(storeEntries(s1.realStoreDir)).toEqual([])
     }), storeLayers(s1)))
