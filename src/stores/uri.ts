@@ -17,7 +17,7 @@
 import { Config, type ConfigError, Effect, Option } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
-import { UsageError } from "./argv.js"
+import { UsageError } from "../cli/argv.js"
 import { defaultLogDir, defaultStateDir, defaultStoreDir, localStoreLayout, type StoreLayout } from "../core/storeLayout.js"
 
 /** The store parameters that choose directories (Nix's LocalFSStoreConfig and StoreConfig). */
