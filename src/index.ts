@@ -7,41 +7,96 @@
  *
  * ```ts
  * import { Effect } from "effect"
- * import { Store, StoreLayer, makeStoreLayout } from "tsnix"
+ * import { Store, StoreFromUri } from "tsnix"
  *
  * const program = Effect.gen(function*() {
  *   const store = yield* Store
  *   const path = yield* store.addTextToStore("hello", "Hello, world\n", [])
  *   return yield* store.computeClosure([path])
  * })
- * Effect.runPromise(program.pipe(Effect.provide(StoreLayer.layer({ layout: makeStoreLayout("/tmp/root") }))))
+ * Effect.runPromise(program.pipe(Effect.provide(StoreFromUri.layer("local?root=/tmp/root"))))
  * ```
  *
  * @since 0.1.0
  */
 
-// Services (tags and interfaces)
+// Contracts (tags and interfaces)
 export { Store } from "./services/Store.js"
-export type { StoreShape, StoreError, AddToStoreOptions, VerifyReport, DeleteResult } from "./services/Store.js"
+export type {
+  StoreShape,
+  StorePrimitives,
+  StoreDerived,
+  StoreError,
+  AddToStoreOptions,
+  VerifyReport,
+  DeleteResult,
+  QueryError,
+  PathQueryError,
+  ClosureError,
+  TopoSortError,
+  NarFromPathError,
+  AddToStoreError,
+  AddTextToStoreError,
+  AddToStoreNarError,
+  ExportPathsError,
+  ImportPathsError,
+  VerifyStoreError,
+  VerifyPathError,
+  AddTempRootError,
+  DeletePathsError
+} from "./services/Store.js"
+export { LocalStore } from "./services/LocalStore.js"
+export type {
+  LocalStoreShape,
+  OptimiseResult,
+  RegisterValidPathsError,
+  InvalidatePathsError,
+  FailedPathsError,
+  OptimiseStoreError,
+  OptimisePathError
+} from "./services/LocalStore.js"
+export { GarbageCollector, GcStore } from "./services/GcStore.js"
+export type {
+  GarbageCollectorShape,
+  GcStoreShape,
+  GcResult,
+  Liveness,
+  RootLink,
+  GcSettings,
+  GcError,
+  WhyAlive,
+  ChainStep,
+  FindRootsError,
+  LivenessError,
+  CollectGarbageError,
+  GcDeletePathsError
+} from "./services/GcStore.js"
 export { StoreDb } from "./services/StoreDb.js"
 export type { StoreDbShape, ValidPathInfo, PathRegistration, ClosureOptions, FailedPath } from "./services/StoreDb.js"
 export { Lock } from "./services/Lock.js"
 export type { LockShape, LockMode, LockWaitOptions, HeldLock, PathLocks, TempRoots, LockError } from "./services/Lock.js"
-export { GarbageCollector } from "./services/GcStore.js"
-export type { GarbageCollectorShape, GcResult, Liveness, RootLink, GcSettings, GcError } from "./services/GcStore.js"
 export { Progress, reportProgress } from "./services/Progress.js"
 export type { ProgressShape, ProgressReport } from "./services/Progress.js"
 export { Derivations } from "./services/Derivations.js"
 export type { DerivationsShape } from "./services/Derivations.js"
+/** Every error class of the contracts. */
+export * from "./services/errors/index.js"
 
-// Layers
-/** The local store (Store + StoreDb + Lock): `layer({ layout })`, `layerTest`. */
+// Stores and layers
+/** Store URI → Layer: `layer(uri)`, `layerConfig()` (TSNIX_STORE, NIX_STORE_DIR, NIX_CONFIG), `resolve(uri)`. */
+export * as StoreFromUri from "./stores/fromUri.js"
+export { InvalidStoreUriError, parseStoreUri, selectStore } from "./stores/uri.js"
+/** The local store (Store + LocalStore + StoreDb + Lock): `layerLive({ layout })` (alias `layer`), `layerWith` (Lock from the environment), `layerTest`. */
+export * as LocalStoreLayer from "./stores/local/layer.js"
+/** The older name of {@link LocalStoreLayer}. */
 export * as StoreLayer from "./stores/local/layer.js"
+/** The SQLite StoreDb service alone: `layer(options)`. */
+export * as StoreDbLayer from "./stores/local/db/layer.js"
+/** The generic store: closure and topological sort derived from a store's queries (`make`, `makeDerived`). */
+export * as GenericStore from "./stores/generic/make.js"
 /** flock(2) locks on Nix's lock files: `layer(layout)`. */
 export * as LockLayer from "./stores/local/lock/layer.js"
-/** An in-process Lock service with the same semantics, for tests. */
-export * as LockTestLayer from "./testing/LockTest.js"
-/** The garbage collector over a store: `layer(settings)` (needs Store, StoreDb, Lock), `layerTest`. */
+/** The garbage collector of a local store: `layer(settings)` (needs LocalStore, StoreDb, Lock), `layerTest`. */
 export * as GarbageCollectorLayer from "./stores/local/gc/layer.js"
 /** Progress displays: `layerStderr` (a status line on a terminal), `layerSilent`. */
 export * as ProgressLayer from "./layers/Progress.js"

@@ -10,7 +10,7 @@ import { Cli, ExitWith } from "./context.js"
 import { helpText } from "./help.js"
 import { cliLoggerLayer } from "./logger.js"
 import { operations } from "./operations.js"
-import { selectStore } from "../stores/uri.js"
+import * as StoreFromUri from "../stores/fromUri.js"
 import { parseNixConf, type ConfAssignment } from "../config/nixConf.js"
 import { resolveSettings } from "../config/settings.js"
 import { version } from "../version.js"
@@ -58,7 +58,9 @@ export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
     }
     const { settings, unknown } = yield* resolveSettings(yield* collectAssignments(parsed))
     for (const name of unknown) yield* Effect.logWarning(`unknown setting '${name}'`)
-    const layout = yield* selectStore(parsed.values.get("store"))
+    const { layout } = yield* StoreFromUri.resolve(parsed.values.get("store")).pipe(
+      Effect.catchTag("InvalidStoreUriError", (e) => Effect.fail(new UsageError({ message: e.message })))
+    )
     const op = operations[parsed.operation]
     if (op === undefined) {
       return yield* new UsageError({ message: `operation '${parsed.operation}' is not supported by tsnix yet` })

@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import { Cli } from "./context.js"
 import type { UpgradeProgress } from "../stores/local/db/upgrade.js"
 import { makeTerminal } from "../layers/Progress.js"
-import * as StoreLive from "../stores/local/layer.js"
+import * as StoreFromUri from "../stores/fromUri.js"
 
 /** Shows a schema upgrade: one message (as Nix prints), then a status line on a terminal. */
 const upgradeDisplay = () => {
@@ -25,10 +25,9 @@ const upgradeDisplay = () => {
   }
 }
 
-/** The local store layer (Store, StoreDb, Lock) for the current invocation. */
+/** The store layer (Store, LocalStore, StoreDb, Lock) for the current invocation, from `--store` as resolved by stores/fromUri. */
 export const storeLayerFor = Effect.map(Cli, ({ layout, settings }) =>
-  StoreLive.layer({
-    layout,
+  StoreFromUri.layerFromSpec({ _tag: "local", layout }, {
     readOnly: settings.readOnly,
     fsyncMetadata: settings.fsyncMetadata,
     busyMaxWaitSeconds: settings.dbBusyMaxWait,

@@ -1,5 +1,6 @@
 /**
- * Which store the CLI talks to.
+ * Store URIs and the store a program talks to (the CLI's `--store`, and
+ * `layerConfig` for a library user: one resolution for both).
  *
  * `--store` takes Nix 2.8's local-store spellings: a path (`/tmp/root`,
  * `./root`: anything with a `/` and no `://`) is a chroot store at that root;
@@ -14,11 +15,13 @@
  *
  * @since 0.1.0
  */
-import { Config, type ConfigError, Effect, Option } from "effect"
+import { Config, type ConfigError, Data, Effect, Option } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
-import { UsageError } from "../cli/argv.js"
 import { defaultLogDir, defaultStateDir, defaultStoreDir, localStoreLayout, type StoreLayout } from "../core/storeLayout.js"
+
+/** A store URI tsnix cannot open, or a bad parameter or directory in it (the CLI reports it as a usage error). */
+export class InvalidStoreUriError extends Data.TaggedError("InvalidStoreUriError")<{ readonly message: string }> {}
 
 /** The store parameters that choose directories (Nix's LocalFSStoreConfig and StoreConfig). */
 const directoryParams = ["root", "store", "state", "real", "log"] as const
@@ -60,7 +63,7 @@ const percentDecode = (s: string): string | undefined => {
 }
 
 /** Nix's decodeQuery: `k=v` pairs split on `&`; the first of a repeated key wins; a pair without `=` is dropped. */
-const decodeQuery = (uri: string, query: string): Effect.Effect<Map<string, string>, UsageError> =>
+const decodeQuery = (uri: string, query: string): Effect.Effect<Map<string, string>, InvalidStoreUriError> =>
   Effect.gen(function*() {
     const out = new Map<string, string>()
     for (const s of query.split("&")) {
@@ -68,7 +71,7 @@ const decodeQuery = (uri: string, query: string): Effect.Effect<Map<string, stri
       const e = s.indexOf("=")
       if (e < 0) continue
       const value = percentDecode(s.slice(e + 1))
-      if (value === undefined) return yield* new UsageError({ message: `invalid URI parameter '${s}' in store '${uri}'` })
+      if (value === undefined) return yield* new InvalidStoreUriError({ message: `invalid URI parameter '${s}' in store '${uri}'` })
       const key = s.slice(0, e)
       if (!out.has(key)) out.set(key, value)
     }
@@ -84,7 +87,7 @@ const isNonUriPath = (spec: string): boolean => !spec.includes("://") && spec.in
  * "unknown setting"); a directory that is not absolute is Nix's
  * "not an absolute path" error.
  */
-export const parseStoreUri = (uri: string): Effect.Effect<StoreUri, UsageError> =>
+export const parseStoreUri = (uri: string): Effect.Effect<StoreUri, InvalidStoreUriError> =>
   Effect.gen(function*() {
     const q = uri.indexOf("?")
     const base = q < 0 ? uri : uri.slice(0, q)
@@ -93,13 +96,13 @@ export const parseStoreUri = (uri: string): Effect.Effect<StoreUri, UsageError> 
     if (base === "" || base === "auto" || base === "local") root = undefined
     else if (isNonUriPath(base)) root = path.resolve(base)
     else {
-      return yield* new UsageError({
+      return yield* new InvalidStoreUriError({
         message: `don't know how to open Nix store '${uri}' (tsnix supports local stores: a root directory or local?root=DIR)`
       })
     }
     for (const key of params.keys()) {
       if (!(directoryParams as ReadonlyArray<string>).includes(key) && !ignoredParams.has(key)) {
-        return yield* new UsageError({
+        return yield* new InvalidStoreUriError({
           message: `unknown setting '${key}' in store '${uri}' (a local store takes ${directoryParams.join(", ")})`
         })
       }
@@ -109,7 +112,7 @@ export const parseStoreUri = (uri: string): Effect.Effect<StoreUri, UsageError> 
       const v = params.get(key)
       if (v === undefined) continue
       if (v === "" && key === "root") continue
-      if (!v.startsWith("/")) return yield* new UsageError({ message: `not an absolute path: '${v}'` })
+      if (!v.startsWith("/")) return yield* new InvalidStoreUriError({ message: `not an absolute path: '${v}'` })
       out[key] = v
     }
     // A path spelling sets the root, over any root= parameter (Nix's params2["root"] = absPath(uri)).
@@ -118,18 +121,18 @@ export const parseStoreUri = (uri: string): Effect.Effect<StoreUri, UsageError> 
   })
 
 /** Parses a `--store` value into a chroot root directory (`""` for a store without one). */
-export const storeRootFromUri = (uri: string): Effect.Effect<string, UsageError> =>
+export const storeRootFromUri = (uri: string): Effect.Effect<string, InvalidStoreUriError> =>
   Effect.map(parseStoreUri(uri), (u) => u.root ?? "")
 
 /** Reads an absolute directory from the environment (Nix's canonPath: relative is an error). */
-const envDir = (name: string): Effect.Effect<Option.Option<string>, UsageError | ConfigError.ConfigError> =>
+const envDir = (name: string): Effect.Effect<Option.Option<string>, InvalidStoreUriError | ConfigError.ConfigError> =>
   Effect.flatMap(Config.option(Config.string(name)), (o) =>
     Option.isSome(o) && o.value !== "" && !o.value.startsWith("/")
-      ? Effect.fail(new UsageError({ message: `not an absolute path: '${o.value}' (${name})` }))
+      ? Effect.fail(new InvalidStoreUriError({ message: `not an absolute path: '${o.value}' (${name})` }))
       : Effect.succeed(Option.filter(o, (v) => v !== "")))
 
 /** Resolves the store layout from `--store` and the environment. */
-export const selectStore = (storeFlag: string | undefined): Effect.Effect<StoreLayout, UsageError | ConfigError.ConfigError> =>
+export const selectStore = (storeFlag: string | undefined): Effect.Effect<StoreLayout, InvalidStoreUriError | ConfigError.ConfigError> =>
   Effect.gen(function*() {
     const envStore = yield* envDir("NIX_STORE_DIR")
     const storeDir = Option.isSome(envStore)

@@ -30,9 +30,9 @@ export interface ConformanceOptions<R> {
   /** The `golden/` directory of a tsnix checkout. */
   readonly golden: string
   /** Where a valid store path's files are (for the tests that damage them); without it those tests are skipped. */
-  readonly realPath?: ((storePath: string) => Effect.Effect<string, never, R>) | undefined
+  readonly realPath?: ((storePath: string) => Effect.Effect<string, never, Store | R>) | undefined
   /** Files the store holds that are neither valid paths nor its own bookkeeping (temporaries left behind); default none. */
-  readonly strayFiles?: Effect.Effect<ReadonlyArray<string>, never, R> | undefined
+  readonly strayFiles?: Effect.Effect<ReadonlyArray<string>, never, Store | R> | undefined
 }
 
 const collect = <E>(s: Stream.Stream<Uint8Array, E>) =>

@@ -7,11 +7,12 @@
  * - `lockLayerTest`: an in-process Lock with flock's semantics, and its
  *   simulated processes (`LockTest.makeWorld`, `LockTest.kill`);
  * - `derivationsLayerTest`: `.drv` files served from memory;
- * - `garbageCollectorLayerTest`: a collector over a fresh temporary store.
- *
- * Not here yet (issue 12): a test layer built from a partial store that
- * stubs the rest, and the Store conformance suite parameterised by layer
- * (today in test/stores/local/ops/conformance.ts).
+ * - `garbageCollectorLayerTest`: a collector over a fresh temporary store;
+ * - `storeLayerFromPartial(partial)`: a Store built from the methods a test
+ *   provides, every other method dying with a message that names it;
+ * - in `tsnix/testing/conformance` (it needs `@effect/vitest`):
+ *   `storeConformance(name, layer, options)`, the Store conformance suite
+ *   for any layer providing Store.
  *
  * ```ts
  * import { Effect } from "effect"
@@ -43,3 +44,5 @@ export const garbageCollectorLayerTest = GarbageCollectorLayer.layerTest
 
 /** The in-process Lock's simulated processes: `makeWorld`, `kill`, `make`, `layer`. */
 export * as LockTest from "./LockTest.js"
+
+export { makePartialStore, storeLayerFromPartial } from "./partialStore.js"

@@ -18,7 +18,7 @@ import { LocalStore } from "../../../../src/services/LocalStore.js"
 
 /** A store with a chain c → b → a and an unrelated d, with `root` linked to c. */
 const chainStore = (settings: Parameters<typeof storeLayers>[1] = {}) =>
-  <A, E>(f: (ctx: { base: string; root: string; a: string; b: string; c: string; d: string }) => Effect.Effect<A, E, GarbageCollector | Store | Lock | Scope.Scope>) =>
+  <A, E>(f: (ctx: { base: string; root: string; a: string; b: string; c: string; d: string }) => Effect.Effect<A, E, GarbageCollector | Store | LocalStore | Lock | Scope.Scope>) =>
     Effect.scoped(Effect.gen(function*() {
       const base = yield* tempBase
       const root = path.join(base, "root")

@@ -114,7 +114,6 @@ describe("addToStore", () => {
   it.scoped("an add's temporary is removed whatever it holds: non-UTF-8 names, canonicalised (read-only)", () =>
     Effect.gen(function*() {
       yield* Effect.provide(Effect.gen(function*() {
-        const store = yield* Store
         fs.mkdirSync((yield* LocalStore).layout.realStoreDir, { recursive: true })
         yield* Effect.scoped(Effect.gen(function*() {
           const temp = yield* scopedTempPath((yield* LocalStore).layout)

@@ -1,5 +1,91 @@
-/** The Store conformance suite against the local store's test layer. */
-import * as StoreLive from "../../../../src/stores/local/layer.js"
-import { storeConformance } from "./conformance.js"
+/**
+ * The Store conformance suite (src/testing/conformance.ts) against the local
+ * store obtained through the URI factory, once with its bulk SQL closure and
+ * topological sort and once with the generic ones derived from the queries.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { toRealPath } from "../../../../src/core/storeLayout.js"
+import { LocalStore } from "../../../../src/services/LocalStore.js"
+import { Store } from "../../../../src/services/Store.js"
+import * as StoreFromUri from "../../../../src/stores/fromUri.js"
+import { removeTree } from "../../../../src/stores/local/ops/removeTree.js"
+import { storeConformance } from "../../../../src/testing/conformance.js"
+import { goldenBytes, goldenPaths } from "./golden.js"
 
-storeConformance("local store (layerTest)", StoreLive.layerTest)
+const golden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../golden")
+
+/** A fresh local store, through the URI factory: `local?root=DIR` in a temporary directory. */
+const viaUri = (options: StoreFromUri.StoreLayerOptions = {}) =>
+  Layer.unwrapScoped(Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-conformance-"))),
+      (dir) => Effect.ignore(removeTree(dir))
+    ),
+    (dir) => StoreFromUri.layer(`local?root=${dir}`, { fsyncMetadata: false, ...options })
+  ))
+
+const hooks = {
+  golden,
+  realPath: (p: string) => Effect.map(LocalStore, (l) => toRealPath(l.layout, p)),
+  // Whatever is in the real store directory but is neither a valid path nor the store's own (locks, .links).
+  strayFiles: Effect.gen(function*() {
+    const { layout } = yield* LocalStore
+    const store = yield* Store
+    if (!fs.existsSync(layout.realStoreDir)) return []
+    const names = fs.readdirSync(layout.realStoreDir).filter((n) => n !== ".links" && !n.endsWith(".lock"))
+    const valid = new Set(yield* Effect.orDie(store.queryValidPaths(names.map((n) => `${layout.storeDir}/${n}`))))
+    return names.filter((n) => !valid.has(`${layout.storeDir}/${n}`))
+  })
+}
+
+storeConformance("local store (local?root=…)", viaUri(), hooks)
+storeConformance("local store, generic closure and topological sort", viaUri({ generic: true }), hooks)
+
+describe("generic closure and topological sort", () => {
+  it.effect("agree with the local store's SQL on the golden store, in every direction and option", () =>
+    Effect.gen(function*() {
+      const exportNar = new Uint8Array(goldenBytes("export.nar"))
+      const answers = (layer: Layer.Layer<Store, unknown>) =>
+        Effect.provide(Effect.gen(function*() {
+          const store = yield* Store
+          const all = yield* store.importPaths(Stream.make(exportNar))
+          const out: Array<unknown> = []
+          for (const p of all) {
+            for (const direction of ["references", "referrers"] as const) {
+              for (const includeOutputs of [false, true]) {
+                for (const includeDerivers of [false, true]) {
+                  out.push(yield* store.computeClosure([p], { direction, includeOutputs, includeDerivers }))
+                }
+              }
+            }
+          }
+          out.push(yield* store.topoSortPaths(all))
+          out.push(yield* Effect.either(store.computeClosure([`${store.storeDir}/${"0".repeat(32)}-x`])))
+          return out
+        }), layer)
+      const sql = yield* answers(viaUri())
+      const generic = yield* answers(viaUri({ generic: true }))
+      expect(generic).toEqual(sql)
+      expect(sql.length).toBeGreaterThan(goldenPaths["top"] === undefined ? 0 : 8)
+    }))
+
+  it.effect("deletePaths refuses a path that valid paths outside the set refer to (local store)", () =>
+    Effect.provide(
+      Effect.gen(function*() {
+        const store = yield* Store
+        const local = yield* LocalStore
+        yield* store.importPaths(Stream.make(new Uint8Array(goldenBytes("export.nar"))))
+        const leaf = goldenPaths["leaf"] as string
+        const e = yield* Effect.flip(local.deletePaths([leaf]))
+        expect(e._tag).toBe("PathInUseError")
+        expect(yield* store.isValidPath(leaf)).toBe(true)
+        expect(fs.existsSync(toRealPath(local.layout, leaf))).toBe(true)
+      }),
+      viaUri()
+    ))
+})

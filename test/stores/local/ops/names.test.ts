@@ -155,7 +155,6 @@ const roundTrip = (tree: NarTree, handOffAt: number) =>
       return { p, p1, exported: yield* collect(store.exportPaths([p])) }
     }), storeLayers(s1)))
     yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-      const store = yield* Store
       expect((yield* (yield* LocalStore).deletePaths([p1])).deleted).toEqual([p1])
       expect((yield* (yield* GarbageCollector).collectGarbage()).paths).toEqual([p])
       expect(storeEntries(s1.realStoreDir)).toEqual([])

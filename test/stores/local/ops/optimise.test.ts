@@ -16,6 +16,7 @@ import * as StoreLive from "../../../../src/stores/local/layer.js"
 import { narHashPath } from "../../../../src/io/dump.js"
 import { makeStoreLayout } from "../../../../src/core/storeLayout.js"
 import { GarbageCollector } from "../../../../src/services/GcStore.js"
+import { LocalStore } from "../../../../src/services/LocalStore.js"
 import { Store } from "../../../../src/services/Store.js"
 import { emptyStats, hashLeaf, joinBytes, type OptimiseLog, optimiseTree } from "../../../../src/stores/local/ops/optimiseFs.js"
 import { tempBase } from "../gc/helpers.js"
@@ -143,8 +144,8 @@ describe("optimise", () => {
         expect(linkCount(path.join(real(imported as string), "y"))).toBe(7)
         expect(fs.readdirSync(path.join(root, "nix/store/.links")).length).toBe(1)
         // Nothing left to do.
-        expect(yield* s.optimiseStore()).toEqual({ filesLinked: 0, bytesFreed: 0, blocksFreed: 0 })
-        expect((yield* s.optimisePath(d)).filesLinked).toBe(0)
+        expect(yield* (yield* LocalStore).optimiseStore()).toEqual({ filesLinked: 0, bytesFreed: 0, blocksFreed: 0 })
+        expect((yield* (yield* LocalStore).optimisePath(d)).filesLinked).toBe(0)
         const v = yield* s.verifyStore({ checkContents: true })
         expect(v.errors).toBe(false)
       }), layers(root, true)))
@@ -166,7 +167,7 @@ describe("optimise", () => {
         const s = yield* Store
         yield* s.addToStore(path.join(src, "b"))
         const a = yield* s.addToStore(path.join(src, "a"))
-        const st = yield* s.optimiseStore()
+        const st = yield* (yield* LocalStore).optimiseStore()
         expect(st).toEqual({ filesLinked: 1, bytesFreed: 4, blocksFreed: expect.any(Number) })
         return a
       }), layers(root)))
