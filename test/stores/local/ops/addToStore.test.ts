@@ -26,9 +26,11 @@ const tempSrc = Effect.acquireRelease(
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
 
-/** Every entry of the real store directory, as bytes in hex (a leftover may have any name). */
+/** Every entry of the real store directory but `.links` (the store's own), as bytes in hex (a leftover may have any name). */
 const storeEntries = (realStoreDir: string): Array<string> =>
-  fs.existsSync(realStoreDir) ? fs.readdirSync(realStoreDir, { encoding: "buffer" }).map((b) => b.toString("hex")) : []
+  fs.existsSync(realStoreDir)
+    ? fs.readdirSync(realStoreDir, { encoding: "buffer" }).filter((b) => b.toString("latin1") !== ".links").map((b) => b.toString("hex"))
+    : []
 
 const hexPrefix = Buffer.from(tempPrefix).toString("hex")
 

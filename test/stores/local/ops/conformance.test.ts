@@ -75,17 +75,33 @@ describe("generic closure and topological sort", () => {
     }))
 
   it.effect("deletePaths refuses a path that valid paths outside the set refer to (local store)", () =>
-    Effect.provide(
-      Effect.gen(function*() {
-        const store = yield* Store
-        const local = yield* LocalStore
-        yield* store.importPaths(Stream.make(new Uint8Array(goldenBytes("export.nar"))))
-        const leaf = goldenPaths["leaf"] as string
-        const e = yield* Effect.flip(local.deletePaths([leaf]))
-        expect(e._tag).toBe("PathInUseError")
-        expect(yield* store.isValidPath(leaf)).toBe(true)
-        expect(fs.existsSync(toRealPath(local.layout, leaf))).toBe(true)
-      }),
-      viaUri()
-    ))
+    Effect.gen(function*() {
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-conformance-"))),
+        (d) => Effect.ignore(removeTree(d))
+      )
+      const layer = StoreFromUri.layer(`local?root=${dir}`, { fsyncMetadata: false })
+      // Imported by one store session, whose temporary roots go when it closes...
+      yield* Effect.provide(
+        Effect.flatMap(Store, (store) => store.importPaths(Stream.make(new Uint8Array(goldenBytes("export.nar"))))),
+        layer
+      )
+      // ...so that another one sees only the references.
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          const store = yield* Store
+          const local = yield* LocalStore
+          const leaf = goldenPaths["leaf"] as string
+          const e = yield* Effect.flip(local.deletePaths([leaf]))
+          expect(e._tag).toBe("PathInUseError")
+          expect(yield* store.isValidPath(leaf)).toBe(true)
+          expect(fs.existsSync(toRealPath(local.layout, leaf))).toBe(true)
+          // A path this process holds as a temporary root is refused as such.
+          yield* store.addTempRoot(goldenPaths["top"] as string)
+          const e2 = yield* Effect.flip(local.deletePaths([goldenPaths["top"] as string]))
+          expect(e2._tag).toBe("PathIsTempRootError")
+        }),
+        layer
+      )
+    }).pipe(Effect.scoped))
 })
