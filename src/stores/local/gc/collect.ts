@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import { Effect, Either, Option } from "effect"
+import { nixInfo } from "../../../core/nixLog.js"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { compareStrings, makeRankGraph, topoSortRanks } from "../../../core/topoSort.js"
@@ -92,7 +93,7 @@ export const analyse = (
   Effect.gen(function*() {
     const { db, layout } = ctx
     const { keepOutputs, keepDerivations } = options
-    yield* Effect.logInfo("finding garbage collector roots...")
+    yield* nixInfo("finding garbage collector roots...")
     const roots = options.ignoreLiveness ? new Map<string, Set<string>>() : yield* findRootsNoTemp(ctx, true)
     const allValid = yield* db.queryAllValidPaths
     const entries = classifyEntries(layout.storeDir, yield* listStoreDir(layout.realStoreDir))
@@ -200,13 +201,13 @@ const deleteValid = (
             }))
         )
         for (const p of invalidated) {
-          yield* Effect.logInfo(`deleting '${p}'`)
+          yield* nixInfo(`deleting '${p}'`)
           progress.bytesFreed += yield* removeEntry(toRealPath(layout, p))
           // A client waiting to add this path as a temporary root may go on now (it re-creates the path).
           session.pending.delete(hashPartOf(layout.storeDir, p))
           progress.deleted.push(p)
           if (maxFreed !== undefined && progress.bytesFreed > maxFreed) {
-            yield* Effect.logInfo(`deleted more than ${maxFreed} bytes; stopping`)
+            yield* nixInfo(`deleted more than ${maxFreed} bytes; stopping`)
             progress.stopped = true
           }
         }
@@ -247,7 +248,7 @@ const deleteEntries = (
           return true
         }))
         if (!ok) return
-        yield* Effect.logInfo(`deleting '${logical}'`)
+        yield* nixInfo(`deleting '${logical}'`)
         const remove = removeEntry(typeof name === "string" ? path.join(layout.realStoreDir, name) : joinBytes(realStoreDir, name))
         const freed = tolerant
           ? yield* remove.pipe(
@@ -258,7 +259,7 @@ const deleteEntries = (
         progress.bytesFreed += freed
         progress.deleted.push(logical)
         if (maxFreed !== undefined && progress.bytesFreed > maxFreed) {
-          yield* Effect.logInfo(`deleted more than ${maxFreed} bytes; stopping`)
+          yield* nixInfo(`deleted more than ${maxFreed} bytes; stopping`)
           progress.stopped = true
         }
       }).pipe(Effect.ensuring(Effect.sync(() => session.pending.clear()))))
@@ -345,7 +346,7 @@ export const deleteDead = (ctx: GcContext, session: GcSession, a: Analysis, maxF
       yield* deleteUnusedLinksStep(ctx)
       return { paths: [], bytesFreed: 0 } satisfies GcResult
     }
-    yield* Effect.logInfo("deleting garbage...")
+    yield* nixInfo("deleting garbage...")
     yield* deleteValid(ctx, session, a, yield* ordered(ctx, a.deadValid), progress, maxFreed)
     const base = (p: string) => p.slice(ctx.layout.storeDir.length + 1)
     const stray = [

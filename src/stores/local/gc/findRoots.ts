@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
+import { nixInfo } from "../../../core/nixLog.js"
 import type { GcContext } from "./context.js"
 import { addRoot, findPermanentRoots } from "./roots.js"
 import type { RootMap } from "./roots.js"
@@ -30,7 +31,7 @@ export const findRootsNoTemp = (ctx: GcContext, censor: boolean) =>
     const out: RootMap = new Map()
     for (const [p, links] of roots) {
       if (valid.has(p)) out.set(p, links)
-      else for (const l of links) if (!l.startsWith("/proc/") && l !== "{censored}") yield* Effect.logInfo(`skipping invalid root from '${l}' to '${p}'`)
+      else for (const l of links) if (!l.startsWith("/proc/") && l !== "{censored}") yield* nixInfo(`skipping invalid root from '${l}' to '${p}'`)
     }
     return out
   })

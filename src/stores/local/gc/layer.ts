@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Effect, Layer } from "effect"
+import { nixInfo } from "../../../core/nixLog.js"
 import { compareStrings } from "../../../core/topoSort.js"
 import { ReadOnlyStoreError } from "../../../services/errors/database.js"
 import { analyse, deleteDead, deleteSpecific, printableDead } from "./collect.js"
@@ -48,7 +49,7 @@ export const make = (settings: Partial<GcSettings> = {}) =>
         const session = yield* openSession(ctx)
         const a = yield* analyse(ctx, session, { ignoreLiveness: false, ...flags })
         // Nix prints this after "finding garbage collector roots..." (printed by analyse).
-        yield* Effect.logInfo("determining live/dead paths...")
+        yield* nixInfo("determining live/dead paths...")
         const dead = printableDead(ctx, a)
         // Nix 2.8 lists stray (non-store-path) entries in both answers: it deletes them even in these modes.
         const named = new Set(a.entries.storePaths)

@@ -20,6 +20,7 @@
  * @since 0.1.0
  */
 import { Effect, Either } from "effect"
+import { nixInfo } from "../../../core/nixLog.js"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { parseStorePathBaseName, storePathToString, toStorePath } from "../../../core/storePath.js"
@@ -148,7 +149,7 @@ export const scanRootsDir = (
       try: () => walk(Buffer.from(dir), true),
       catch: (e) => (e instanceof GcRootsError ? e : fail(dir, "scanning roots")(e))
     })
-    for (const l of logs) yield* Effect.logInfo(l)
+    for (const l of logs) yield* nixInfo(l)
   })
 
 /** The permanent roots of a store: `<state>/gcroots` and `<state>/profiles` (candidates, not yet checked for validity). */

@@ -14,6 +14,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
+import { nixInfo } from "../../../core/nixLog.js"
 import * as fs from "node:fs"
 import { printfFixed2 } from "../../../core/printf.js"
 import { currentOptimiseLog, linksDirOf } from "../ops/optimise.js"
@@ -24,7 +25,7 @@ import { GcIoError } from "../../../services/errors/gc.js"
 /** Deletes unused `.links` entries and prints Nix's two lines; returns the number deleted. */
 export const deleteUnusedLinksStep = (ctx: GcContext): Effect.Effect<number, GcIoError> =>
   Effect.gen(function*() {
-    yield* Effect.logInfo("deleting unused links...")
+    yield* nixInfo("deleting unused links...")
     const dir = linksDirOf(ctx.layout)
     // Nix's stores always have it (every store open creates it): so does the first collection here.
     yield* Effect.try({
@@ -39,6 +40,6 @@ export const deleteUnusedLinksStep = (ctx: GcContext): Effect.Effect<number, GcI
           ? new GcIoError({ path: cause.path, operation: cause.operation, cause: cause.cause })
           : new GcIoError({ path: dir, operation: "deleting unused links in", cause })
     })
-    yield* Effect.logInfo(`note: currently hard linking saves ${printfFixed2(r.savedBytes / (1024 * 1024))} MiB`)
+    yield* nixInfo(`note: currently hard linking saves ${printfFixed2(r.savedBytes / (1024 * 1024))} MiB`)
     return r.deleted
   }).pipe(Effect.withSpan("gc.deleteUnusedLinks"))

@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Fiber, Option, Schedule, Scope } from "effect"
+import { nixInfo } from "../../../core/nixLog.js"
 import { LockTimeoutError } from "../../../services/Lock.js"
 import type { LockWaitOptions } from "../../../services/Lock.js"
 
@@ -54,7 +55,7 @@ export const waitFor = <A, E, R>(
   const message = options.waitMessage ?? defaultMessage
   const waiting = Effect.gen(function*() {
     const logger = yield* Effect.fork(
-      Effect.logInfo(message).pipe(Effect.annotateLogs("lock", lock), Effect.delay(options.messageDelay ?? defaultMessageDelay))
+      nixInfo(message).pipe(Effect.annotateLogs("lock", lock), Effect.delay(options.messageDelay ?? defaultMessageDelay))
     )
     return yield* attempt.pipe(Effect.retry({ schedule, while: isBusy }), Effect.ensuring(Fiber.interrupt(logger)))
   })

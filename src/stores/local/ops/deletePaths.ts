@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
+import { nixInfo } from "../../../core/nixLog.js"
 import * as fs from "node:fs"
 import { PathIsTempRootError } from "../../../services/errors/store.js"
 import { toRealPath } from "../../../core/storeLayout.js"
@@ -38,7 +39,7 @@ export const deletePaths = (parts: StoreParts, paths: ReadonlyArray<string>) =>
       for (const p of [...set].sort()) {
         const real = toRealPath(layout, p)
         if (!validSet.has(p) && !fs.existsSync(real)) continue
-        yield* Effect.logInfo(`deleting '${p}'`)
+        yield* nixInfo(`deleting '${p}'`)
         bytesFreed += yield* removeTree(real)
         deleted.push(p)
       }

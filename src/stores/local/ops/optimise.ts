@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 import { Effect, FiberRef, LogLevel, Runtime } from "effect"
+import { nixLog } from "../../../core/nixLog.js"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { StoreLayout } from "../../../core/storeLayout.js"
@@ -43,12 +44,12 @@ export const currentOptimiseLog = Effect.gen(function*() {
   const off = () => undefined
   const log: OptimiseLog = {
     warn: (m) => run(Effect.logWarning(m)),
-    info: (m) => run(Effect.logInfo(m)),
+    info: (m) => run(nixLog("info", m)),
     // Nix's printError without the prefix (see nixPrintError).
-    error: (m) => run(Effect.logInfo(m)),
-    // Nix's -v level is tsnix's Debug (shown with -v); Nix's debug level is Trace (with -vv).
-    talkative: LogLevel.lessThanEqual(level, LogLevel.Debug) ? (m) => run(Effect.logDebug(m)) : off,
-    debug: LogLevel.lessThanEqual(level, LogLevel.Trace) ? (m) => run(Effect.logTrace(m)) : off
+    error: (m) => run(nixLog("error", m)),
+    // Nix's talkative and debug levels are Trace (the CLI shows them with -v, -vv).
+    talkative: LogLevel.lessThanEqual(level, LogLevel.Trace) ? (m) => run(nixLog("talkative", m)) : off,
+    debug: LogLevel.lessThanEqual(level, LogLevel.Trace) ? (m) => run(nixLog("debug", m)) : off
   }
   return log
 })

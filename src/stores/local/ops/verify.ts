@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { Effect, Option } from "effect"
+import { nixInfo } from "../../../core/nixLog.js"
 import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
 import { parseHash, printHashWithAlgo } from "../../../core/hash.js"
@@ -33,7 +34,7 @@ import { PathNotValidError } from "../../../services/errors/database.js"
  * prefix (that prefix is only for the failure that ends a command). The CLI
  * logger prefixes Effect's Error level, so these go out at Info level.
  */
-export const nixPrintError = (message: string) => Effect.logInfo(message)
+export const nixPrintError = (message: string) => nixInfo(message)
 
 /** An all-zero registered hash means "unknown" (old stores): it is filled in, never compared. */
 export const zeroHash = `sha256:${"0".repeat(64)}`
@@ -90,7 +91,7 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
   Effect.scoped(
     Effect.gen(function*() {
       const { db, layout, lock } = parts
-      yield* Effect.logInfo("reading the Nix store...")
+      yield* nixInfo("reading the Nix store...")
       yield* lock.gcLock("shared", { waitMessage: "waiting for the big garbage collector lock..." })
       // The directory is read on libuv's thread pool while the database is read here: both at once.
       const [entries, all] = yield* Effect.all([
@@ -100,7 +101,7 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
         }),
         db.queryAllValidPaths
       ], { concurrency: 2 })
-      yield* Effect.logInfo("checking path existence...")
+      yield* nixInfo("checking path existence...")
       const vanished = missingPaths(all, layout.storeDir.length + 1, entries)
       const vanishedSet = new Set(vanished)
       // A vanished path stays valid (an error) if a present path refers to it, directly or
@@ -122,16 +123,16 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
         for (const p of nixVanishedOrder(vanished, (q) => refs.get(q) ?? [])) {
           yield* blocked.has(p)
             ? nixPrintError(`path '${p}' disappeared, but it still has valid referrers!`)
-            : Effect.logInfo(`path '${p}' disappeared, removing from database...`)
+            : nixInfo(`path '${p}' disappeared, removing from database...`)
         }
       }
       if (invalidated.length > 0) yield* db.invalidatePaths(invalidated)
       const modified: Array<string> = []
       const modifiedLinks: Array<string> = []
       if (options.checkContents) {
-        yield* Effect.logInfo("checking link hashes...")
+        yield* nixInfo("checking link hashes...")
         modifiedLinks.push(...(yield* checkLinks(layout)))
-        yield* Effect.logInfo("checking store hashes...")
+        yield* nixInfo("checking store hashes...")
         // The paths still valid, in order, with their infos read a page at a time: holding all
         // 100k infos at once made V8 let the heap grow to ~3x that (peak RSS 740 MB) between GCs.
         // (Vanished paths are either invalidated now or blocked: neither is checked.)
@@ -155,8 +156,8 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
               )
               modified.push(info.path)
             } else if (info.narHash === zeroHash || info.narSize === 0) {
-              if (info.narHash === zeroHash) yield* Effect.logInfo(`fixing missing hash on '${info.path}'`)
-              if (info.narSize === 0) yield* Effect.logInfo(`updating size field on '${info.path}' to ${r.right.narSize}`)
+              if (info.narHash === zeroHash) yield* nixInfo(`fixing missing hash on '${info.path}'`)
+              if (info.narSize === 0) yield* nixInfo(`updating size field on '${info.path}' to ${r.right.narSize}`)
               yield* db.registerValidPaths([{
                 path: info.path,
                 narHash: actual,
