@@ -27,9 +27,9 @@ const nixStore = (root: string, args: ReadonlyArray<string>) =>
     maxBuffer: 1 << 26
   })
 
-/** Entries of a store directory as hex bytes (any name), sorted. */
+/** Entries of a store directory but `.links` (the store's own) as hex bytes (any name), sorted. */
 const entriesHex = (realStoreDir: string): Array<string> =>
-  fs.readdirSync(realStoreDir, { encoding: "buffer" }).map((b) => b.toString("hex")).sort()
+  fs.readdirSync(realStoreDir, { encoding: "buffer" }).filter((b) => b.toString("latin1") !== ".links").map((b) => b.toString("hex")).sort()
 
 const hex = (s: string) => Buffer.from(s, "latin1").toString("hex")
 /** A pid no process has (above any pid_max). */

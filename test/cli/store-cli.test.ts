@@ -93,7 +93,7 @@ describe("nix-store interop (golden/store)", () => {
 })
 
 describe("a store written by Nix 2.8 (golden/db/nix-store-fixture)", () => {
-  const dbGolden = path.resolve(goldenStoreDir, "../stores/local/db")
+  const dbGolden = path.resolve(goldenStoreDir, "../db")
   it("verifies with --check-contents and answers like Nix", async () => {
     const copy = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-nix-fixture-"))
     try {
@@ -129,7 +129,7 @@ describe("nix-store operations: exit statuses, messages, dump-db/load-db, regist
     return r
   }
   afterAll(() => roots.forEach(rmStore))
-  const dbGolden = path.resolve(goldenStoreDir, "../stores/local/db")
+  const dbGolden = path.resolve(goldenStoreDir, "../db")
 
   it("delete, check-validity, add, verify, load-db and register-validity behave as nix-store", async () => {
     const root = mk()
