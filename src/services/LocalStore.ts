@@ -11,7 +11,8 @@ import { Context } from "effect"
 import type { Effect } from "effect"
 import type { StoreLayout } from "../core/storeLayout.js"
 import type { DanglingReferenceError, PathInUseError, PathNotValidError, ReadOnlyStoreError } from "./errors/database.js"
-import type { StoreIoError } from "./errors/store.js"
+import type { NarDumpError } from "../core/nar/ioErrors.js"
+import type { CanonicaliseError, StoreIoError } from "./errors/store.js"
 import type { LockError } from "./Lock.js"
 import type { DeletePathsError, DeleteResult, QueryError } from "./Store.js"
 import type { FailedPath, PathRegistration } from "./StoreDb.js"
@@ -28,6 +29,21 @@ export interface OptimiseResult {
 
 /** Failures of `registerValidPaths` (a reference neither valid nor in the batch: DanglingReferenceError). */
 export type RegisterValidPathsError = QueryError | ReadOnlyStoreError | DanglingReferenceError
+/** A path to register whose files are in the store already (`--register-validity`, `--load-db`). */
+export interface ValidityRegistration {
+  readonly path: string
+  /** `sha256:<base16>`; computed from the files when undefined. */
+  readonly narHash?: string | undefined
+  readonly narSize?: number | undefined
+  readonly deriver?: string | undefined
+  readonly references: ReadonlyArray<string>
+  /** For a `.drv`: output name → output path. */
+  readonly derivationOutputs?: Readonly<Record<string, string>> | undefined
+}
+
+/** Failures of `registerValidity`. */
+export type RegisterValidityError = RegisterValidPathsError | CanonicaliseError | NarDumpError
+
 /** Failures of invalidating paths (valid referrers outside the set: PathInUseError). */
 export type InvalidatePathsError = QueryError | ReadOnlyStoreError | PathInUseError
 /** Failures of writing failed-path records. */
@@ -43,6 +59,15 @@ export interface LocalStoreShape {
   readonly layout: StoreLayout
   /** Registers (or re-registers) a batch in one transaction (`--register-validity`, `--load-db`); files are the caller's. */
   readonly registerValidPaths: (infos: ReadonlyArray<PathRegistration>) => Effect.Effect<void, RegisterValidPathsError>
+  /**
+   * Registers paths whose files are already in the store, in one transaction:
+   * canonicalises their files first when `canonicalise`, and computes the NAR
+   * hash and size of those given without a hash.
+   */
+  readonly registerValidity: (
+    records: ReadonlyArray<ValidityRegistration>,
+    options: { readonly canonicalise: boolean }
+  ) => Effect.Effect<void, RegisterValidityError>
   /** Invalidates a set of paths in one transaction; referrers outside the set make it fail (PathInUseError). */
   readonly invalidatePaths: (paths: ReadonlyArray<string>) => Effect.Effect<void, InvalidatePathsError>
   /**

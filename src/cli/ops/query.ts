@@ -8,14 +8,11 @@
  * @since 0.1.0
  */
 import { Effect, Either, Option } from "effect"
-import * as fs from "node:fs/promises"
 import { parseHash, printHashWithAlgo } from "../../core/hash.js"
 import { compareStrings, topoSort } from "../../core/topoSort.js"
 import { PathNotValidError } from "../../services/errors/database.js"
-import { toRealPath } from "../../core/storeLayout.js"
 import { Store, type StoreShape } from "../../services/Store.js"
-import { derivationOutputsFromBytes, isDerivationPath } from "../../stores/local/ops/drvOutputs.js"
-import { StoreIoError } from "../../services/errors/store.js"
+import { isDerivationPath } from "../../stores/local/ops/drvOutputs.js"
 import { globalFlags, UsageError } from "../argv.js"
 import { Cli } from "../context.js"
 import { DerivationArgError, Derivations, derivationFromPath, useDeriver, withDerivations } from "../derivationArg.js"
@@ -45,17 +42,14 @@ const requireInfo = (store: StoreShape, p: string) =>
     onSome: Effect.succeed
   }))
 
-/** The outputs of a `.drv` (read from the store, which must have it valid), sorted by path. */
+/** The outputs of a `.drv` (read through the Derivations service; the store must have it valid), sorted by path. */
 const derivationOutputPaths = (store: StoreShape, drvPath: string) =>
   Effect.gen(function*() {
     if (!(yield* store.isValidPath(drvPath))) return yield* new PathNotValidError({ path: drvPath })
-    const real = toRealPath((yield* Cli).layout, drvPath)
-    const bytes = yield* Effect.tryPromise({
-      try: () => fs.readFile(real),
-      catch: (cause) => new StoreIoError({ path: drvPath, operation: "reading derivation", cause })
-    })
-    const outputs = yield* derivationOutputsFromBytes(bytes, drvPath)
-    return Object.values(outputs).sort(compareStrings)
+    const drv = yield* withDerivations(Effect.flatMap(Derivations, (derivations) => derivations.read(drvPath)))
+    const outputs: Array<string> = []
+    for (const [, o] of drv.outputs) if (o.path !== "") outputs.push(o.path)
+    return outputs.sort(compareStrings)
   })
 
 /** nix-store's `maybeUseOutputs`. */

@@ -10,15 +10,11 @@
 import { Effect, Either, Option, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { parseHashAlgo, printHashWithAlgo } from "../../core/hash.js"
+import { parseHashAlgo } from "../../core/hash.js"
 import { showBytes } from "../../stores/local/gc/liveness.js"
 import { makeValidityParser, printDumpDb, type ValidityParseError } from "../../stores/local/db/dumpDb.js"
-import { narHashPath } from "../../io/dump.js"
-import { toRealPath } from "../../core/storeLayout.js"
-import { LocalStore } from "../../services/LocalStore.js"
+import { LocalStore, type ValidityRegistration } from "../../services/LocalStore.js"
 import { Store } from "../../services/Store.js"
-import type { PathRegistration } from "../../services/StoreDb.js"
-import { canonicalisePath } from "../../stores/local/ops/canonicalise.js"
 import type { DerivationsShape } from "../../services/Derivations.js"
 import { isDerivationPath } from "../../stores/local/ops/drvOutputs.js"
 import { BadInputError } from "../../services/errors/store.js"
@@ -230,7 +226,6 @@ const registeredOutputs = (derivations: DerivationsShape, drvPath: string) =>
 
 const registerValidity = (reregister: boolean, hashGiven: boolean, canonicalise: boolean) =>
   Effect.gen(function*() {
-    const { layout } = yield* Cli
     const records = yield* readValidityRecords(hashGiven)
     yield* withStore(withDerivations(Effect.gen(function*() {
       const store = yield* Store
@@ -238,30 +233,22 @@ const registerValidity = (reregister: boolean, hashGiven: boolean, canonicalise:
       // With --reregister (and --load-db) every record is registered: no need to ask which are valid.
       const valid = reregister ? new Set<string>() : new Set(yield* store.queryValidPaths(records.map((r) => r.path)))
       // The last record of a path wins, as in Nix's insert_or_assign.
-      const byPath = new Map<string, PathRegistration>()
+      const byPath = new Map<string, ValidityRegistration>()
       for (const r of records) {
         if (valid.has(r.path)) continue
-        const real = toRealPath(layout, r.path)
-        if (canonicalise) yield* canonicalisePath(real)
-        let narHash = r.narHash
-        let narSize = r.narSize
-        if (!hashGiven || narHash === undefined) {
-          const h = yield* narHashPath(real)
-          narHash = printHashWithAlgo({ algo: "sha256", bytes: h.narHash }, "base16")
-          narSize = h.narSize
-        }
         const derivationOutputs = isDerivationPath(r.path) ? yield* registeredOutputs(derivations, r.path) : undefined
         byPath.set(r.path, {
           path: r.path,
-          narHash,
-          narSize: narSize ?? 0,
+          narHash: hashGiven ? r.narHash : undefined,
+          narSize: hashGiven ? r.narSize : undefined,
           deriver: r.deriver,
           references: r.references,
           derivationOutputs
         })
       }
       records.length = 0
-      yield* (yield* LocalStore).registerValidPaths([...byPath.values()])
+      // The store canonicalises the files (unless --load-db) and hashes those without a given hash.
+      yield* (yield* LocalStore).registerValidity([...byPath.values()], { canonicalise })
     })))
   })
 

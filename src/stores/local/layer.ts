@@ -29,6 +29,7 @@ import type { OpenError } from "./db/layer.js"
 import * as GenericStore from "../generic/make.js"
 import { addTextToStore, addToStore } from "./ops/addToStore.js"
 import { addToStoreNar } from "./ops/addToStoreNar.js"
+import { registerValidity } from "./ops/registerValidity.js"
 import type { StoreParts } from "./ops/context.js"
 import { deletePaths } from "./ops/deletePaths.js"
 import { removeTree } from "./ops/removeTree.js"
@@ -183,6 +184,8 @@ export const makeServices = (
     const local: LocalStoreShape = {
       layout,
       registerValidPaths: db.registerValidPaths,
+      // Read-only: the registration fails as registerValidPaths does.
+      registerValidity: (records, options) => registerValidity(parts, records, options),
       invalidatePaths: db.invalidatePaths,
       deletePaths: (paths) => writable("delete paths", deletePaths(parts, paths)),
       registerFailedPaths: db.registerFailedPaths,
