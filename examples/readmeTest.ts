@@ -6,7 +6,10 @@ import { storeLayerFromPartial } from "../src/testing/index.js"
 
 /** The unit under test: how many other paths `path` refers to. */
 export const referenceCount = (path: string) =>
-  Effect.map(Effect.flatMap(Store, (store) => store.queryReferences(path)), (refs) => refs.filter((r) => r !== path).length)
+  Effect.map(
+    Effect.flatMap(Store, (store) => store.queryReferences(path)),
+    (refs) => refs.filter((r) => r !== path).length
+  )
 
 describe("referenceCount", () => {
   const app = "/nix/store/00000000000000000000000000000000-app"

@@ -19,7 +19,11 @@ export const nixLevelAnnotation = "nixLevel"
 
 /** Logs `message` as a message Nix prints at `level` (see the module comment). */
 export const nixLog = (level: NixLevel, message: string): Effect.Effect<void> =>
-  Effect.annotateLogs(level === "talkative" || level === "debug" ? Effect.logTrace(message) : Effect.logDebug(message), nixLevelAnnotation, level)
+  Effect.annotateLogs(
+    level === "talkative" || level === "debug" ? Effect.logTrace(message) : Effect.logDebug(message),
+    nixLevelAnnotation,
+    level
+  )
 
 /** A message Nix prints at its info level (`nix-store` shows it without `-v`). */
 export const nixInfo = (message: string): Effect.Effect<void> => nixLog("info", message)

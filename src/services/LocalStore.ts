@@ -10,7 +10,12 @@
 import { Context } from "effect"
 import type { Effect } from "effect"
 import type { StoreLayout } from "../core/storeLayout.js"
-import type { DanglingReferenceError, PathInUseError, PathNotValidError, ReadOnlyStoreError } from "./errors/database.js"
+import type {
+  DanglingReferenceError,
+  PathInUseError,
+  PathNotValidError,
+  ReadOnlyStoreError
+} from "./errors/database.js"
 import type { NarDumpError } from "../core/nar/ioErrors.js"
 import type { CanonicaliseError, StoreIoError } from "./errors/store.js"
 import type { LockError } from "./Lock.js"

@@ -27,7 +27,13 @@ import type {
   ReadOnlyStoreError,
   StoreDbError
 } from "./errors/database.js"
-import type { BadExportStreamError, CanonicaliseError, HashMismatchError, PathIsTempRootError, StoreIoError } from "./errors/store.js"
+import type {
+  BadExportStreamError,
+  CanonicaliseError,
+  HashMismatchError,
+  PathIsTempRootError,
+  StoreIoError
+} from "./errors/store.js"
 import type { LockError } from "./Lock.js"
 import type { ClosureOptions, PathRegistration, ValidPathInfo } from "./StoreDb.js"
 
@@ -134,7 +140,13 @@ export type VerifyPathError = PathQueryError | NarDumpError | HashMismatchError
 /** Failures of `addTempRoot`. */
 export type AddTempRootError = LockError
 /** Failures of `deletePaths` (a temporary root of a running process: PathIsTempRootError). */
-export type DeletePathsError = ReadOnlyStoreError | PathInUseError | PathIsTempRootError | QueryError | StoreIoError | LockError
+export type DeletePathsError =
+  | ReadOnlyStoreError
+  | PathInUseError
+  | PathIsTempRootError
+  | QueryError
+  | StoreIoError
+  | LockError
 
 /** Every failure a Store method can report (the union of the per-method unions). */
 export type StoreError =
@@ -172,7 +184,9 @@ export interface StorePrimitives {
   /** Output paths of a valid derivation, sorted. */
   readonly queryDerivationOutputs: (drvPath: string) => Effect.Effect<ReadonlyArray<string>, PathQueryError>
   /** Output name → path of a valid derivation. */
-  readonly queryDerivationOutputMap: (drvPath: string) => Effect.Effect<Readonly<Record<string, string>>, PathQueryError>
+  readonly queryDerivationOutputMap: (
+    drvPath: string
+  ) => Effect.Effect<Readonly<Record<string, string>>, PathQueryError>
   /** The valid path whose hash part is `hashPart`, if any. */
   readonly queryPathFromHashPart: (hashPart: string) => Effect.Effect<Option.Option<string>, QueryError>
 }
@@ -180,7 +194,10 @@ export interface StorePrimitives {
 /** The operations derived from the primitives (generically in `stores/generic`, or overridden). */
 export interface StoreDerived {
   /** The closure of `paths` (they included), sorted (Nix's computeFSClosure). */
-  readonly computeClosure: (paths: ReadonlyArray<string>, options?: ClosureOptions) => Effect.Effect<ReadonlyArray<string>, ClosureError>
+  readonly computeClosure: (
+    paths: ReadonlyArray<string>,
+    options?: ClosureOptions
+  ) => Effect.Effect<ReadonlyArray<string>, ClosureError>
   /**
    * Nix's topological order of `paths` (referrers before references; ties by path).
    * `nix-store -qR` / `--referrers-closure` print the reverse of this.
@@ -203,13 +220,18 @@ export interface StoreShape extends StorePrimitives, StoreDerived {
    * The NAR must match `info.narHash` (and `info.narSize` when not 0); a path already valid
    * is left alone (the NAR is not read). References must be valid or the path itself.
    */
-  readonly addToStoreNar: <E>(info: PathRegistration, nar: Stream.Stream<Uint8Array, E>) => Effect.Effect<void, AddToStoreNarError | E>
+  readonly addToStoreNar: <E>(
+    info: PathRegistration,
+    nar: Stream.Stream<Uint8Array, E>
+  ) => Effect.Effect<void, AddToStoreNarError | E>
   /** The NAR serialisation of a valid path's files. */
   readonly narFromPath: (path: string) => Stream.Stream<Uint8Array, NarFromPathError>
   /** nix-store --export of `paths` (each must be valid and unmodified), references first. */
   readonly exportPaths: (paths: ReadonlyArray<string>) => Stream.Stream<Uint8Array, ExportPathsError>
   /** nix-store --import: all-or-nothing; returns the paths in stream order. */
-  readonly importPaths: <E>(stream: Stream.Stream<Uint8Array, E>) => Effect.Effect<ReadonlyArray<string>, ImportPathsError | E>
+  readonly importPaths: <E>(
+    stream: Stream.Stream<Uint8Array, E>
+  ) => Effect.Effect<ReadonlyArray<string>, ImportPathsError | E>
   /**
    * Makes `path` a temporary root of this process until the process ends (Nix's addTempRoot):
    * a collector, tsnix's or Nix's, does not delete it meanwhile. For roots released

@@ -30,7 +30,9 @@ export type StoreLayerOptions = Omit<Local.StoreOptions, "layout"> & {
  * store), reading NIX_STORE_DIR, NIX_STATE_DIR and NIX_LOG_DIR from Config,
  * as the CLI does.
  */
-export const resolve = (uri: string | undefined): Effect.Effect<StoreSpec, InvalidStoreUriError | ConfigError.ConfigError> =>
+export const resolve = (
+  uri: string | undefined
+): Effect.Effect<StoreSpec, InvalidStoreUriError | ConfigError.ConfigError> =>
   Effect.map(selectStore(uri), (layout) => ({ _tag: "local", layout }))
 
 /** The layer of a resolved store: Store, LocalStore, StoreDb and Lock for a local store. */
@@ -53,7 +55,9 @@ export type SettingsError = NixConfParseError | InvalidSettingError | ConfigErro
 export const layerConfig = (options: StoreLayerOptions = {}) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const conf = yield* Config.option(Config.string("NIX_CONFIG"))
-    const assignments: ReadonlyArray<ConfAssignment> = Option.isSome(conf) ? yield* parseNixConf(conf.value, "NIX_CONFIG") : []
+    const assignments: ReadonlyArray<ConfAssignment> = Option.isSome(conf)
+      ? yield* parseNixConf(conf.value, "NIX_CONFIG")
+      : []
     const { settings } = yield* resolveSettings(assignments)
     const spec = yield* resolve(undefined)
     return layerFromSpec(spec, {

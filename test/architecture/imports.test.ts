@@ -18,7 +18,8 @@ const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../sr
 
 const walk = (dir: string): Array<string> =>
   fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : [])
+    e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []
+  )
 
 /** Every import specifier of a module: static (type-only included), re-exports and dynamic imports. */
 export const specifiers = (text: string): Array<string> => {
@@ -41,8 +42,9 @@ const graph = () => {
     const locals: Array<string> = []
     const externals: Array<string> = []
     for (const s of specifiers(text)) {
-      if (s.startsWith(".")) locals.push(path.relative(src, path.resolve(path.dirname(file), s.replace(/\.js$/, ".ts"))))
-      else externals.push(s)
+      if (s.startsWith(".")) {
+        locals.push(path.relative(src, path.resolve(path.dirname(file), s.replace(/\.js$/, ".ts"))))
+      } else externals.push(s)
     }
     local.set(rel, locals)
     external.set(rel, externals)

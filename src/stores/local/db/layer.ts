@@ -14,4 +14,5 @@ import type { OpenDbError } from "./open.js"
 export type OpenError = OpenDbError
 
 /** The StoreDb service over the SQLite database of `options.layout`. */
-export const layer = (options: StoreDbOptions): Layer.Layer<StoreDb, OpenError> => Layer.scoped(StoreDb, makeStoreDb(options))
+export const layer = (options: StoreDbOptions): Layer.Layer<StoreDb, OpenError> =>
+  Layer.scoped(StoreDb, makeStoreDb(options))

@@ -30,7 +30,10 @@ export const addToStoreNar = <E>(parts: StoreParts, info: PathRegistration, nar:
   Effect.scoped(
     Effect.gen(function*() {
       const { db, layout, lock } = parts
-      yield* Either.match(parseStorePath(layout.storeDir, info.path), { onLeft: Effect.fail, onRight: () => Effect.void })
+      yield* Either.match(parseStorePath(layout.storeDir, info.path), {
+        onLeft: Effect.fail,
+        onRight: () => Effect.void
+      })
       yield* lock.addTempRoot(info.path)
       if (yield* db.isValidPath(info.path)) return
       const temp = yield* scopedTempPath(layout)
@@ -41,7 +44,9 @@ export const addToStoreNar = <E>(parts: StoreParts, info: PathRegistration, nar:
       if (actual !== expected || (info.narSize !== 0 && info.narSize !== got.narSize)) {
         return yield* new HashMismatchError({
           path: info.path,
-          expected: info.narSize !== 0 && info.narSize !== got.narSize ? `${expected} (${info.narSize} bytes)` : expected,
+          expected: info.narSize !== 0 && info.narSize !== got.narSize
+            ? `${expected} (${info.narSize} bytes)`
+            : expected,
           actual: info.narSize !== 0 && info.narSize !== got.narSize ? `${actual} (${got.narSize} bytes)` : actual
         })
       }

@@ -34,54 +34,72 @@ describe("addToStoreNar", () => {
       const src = path.join(a, "src.txt")
       fs.writeFileSync(src, "some bytes\n")
       // In store A: a path and one referring to it; their infos and NARs.
-      const copied = yield* Effect.provide(Effect.gen(function*() {
-        const store = yield* Store
-        const lib = yield* store.addToStore(src)
-        const app = yield* store.addTextToStore("app", `uses ${lib}\n`, [lib])
-        const out = []
-        for (const p of [lib, app]) {
-          const info = Option.getOrThrow(yield* store.queryPathInfo(p))
-          out.push({ info, nar: yield* collect(store.narFromPath(p)) })
-        }
-        return out
-      }), storeAt(a))
-      yield* Effect.provide(Effect.gen(function*() {
-        const store = yield* Store
-        const local = yield* LocalStore
-        const [lib, app] = copied as [typeof copied[0], typeof copied[0]]
-        const reg = (i: typeof lib.info) => ({
-          path: i.path,
-          narHash: i.narHash,
-          narSize: i.narSize,
-          references: i.references,
-          ca: Option.getOrUndefined(i.ca)
-        })
-        // A reference that is not valid yet: refused, nothing left.
-        const dangling = yield* Effect.flip(store.addToStoreNar(reg(app.info), Stream.make(new Uint8Array(app.nar))))
-        expect(dangling._tag).toBe("DanglingReferenceError")
-        // A NAR whose bytes differ from the info's hash: HashMismatchError, nothing registered or left.
-        // (One bit of the file's contents: still a well-formed NAR.)
-        const flipped = new Uint8Array(lib.nar)
-        const at = lib.nar.indexOf("some bytes")
-        flipped[at] = (flipped[at] as number) ^ 1
-        const bad = yield* Effect.flip(store.addToStoreNar(reg(lib.info), Stream.make(flipped)))
-        expect(bad._tag).toBe("HashMismatchError")
-        const short = yield* Effect.flip(store.addToStoreNar({ ...reg(lib.info), narSize: lib.info.narSize + 1 }, Stream.make(new Uint8Array(lib.nar))))
-        expect(short._tag).toBe("HashMismatchError")
-        expect(yield* store.queryAllValidPaths).toEqual([])
-        const entries = fs.readdirSync(local.layout.realStoreDir).filter((n) => n !== ".links" && !n.endsWith(".lock"))
-        expect(entries).toEqual([])
-        // The real thing: both paths, same infos, same NARs; adding again is a no-op.
-        yield* store.addToStoreNar(reg(lib.info), Stream.make(new Uint8Array(lib.nar)))
-        yield* store.addToStoreNar(reg(app.info), Stream.make(new Uint8Array(app.nar)))
-        yield* store.addToStoreNar(reg(app.info), Stream.fail("not read"))
-        for (const { info, nar } of copied) {
-          const got = Option.getOrThrow(yield* store.queryPathInfo(info.path))
-          expect([got.narHash, got.narSize, got.references, got.ca]).toEqual([info.narHash, info.narSize, info.references, info.ca])
-          expect((yield* collect(store.narFromPath(info.path))).equals(nar)).toBe(true)
-        }
-        expect((yield* store.verifyStore({ checkContents: true })).errors).toBe(false)
-      }), storeAt(b))
+      const copied = yield* Effect.provide(
+        Effect.gen(function*() {
+          const store = yield* Store
+          const lib = yield* store.addToStore(src)
+          const app = yield* store.addTextToStore("app", `uses ${lib}\n`, [lib])
+          const out = []
+          for (const p of [lib, app]) {
+            const info = Option.getOrThrow(yield* store.queryPathInfo(p))
+            out.push({ info, nar: yield* collect(store.narFromPath(p)) })
+          }
+          return out
+        }),
+        storeAt(a)
+      )
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          const store = yield* Store
+          const local = yield* LocalStore
+          const [lib, app] = copied as [typeof copied[0], typeof copied[0]]
+          const reg = (i: typeof lib.info) => ({
+            path: i.path,
+            narHash: i.narHash,
+            narSize: i.narSize,
+            references: i.references,
+            ca: Option.getOrUndefined(i.ca)
+          })
+          // A reference that is not valid yet: refused, nothing left.
+          const dangling = yield* Effect.flip(store.addToStoreNar(reg(app.info), Stream.make(new Uint8Array(app.nar))))
+          expect(dangling._tag).toBe("DanglingReferenceError")
+          // A NAR whose bytes differ from the info's hash: HashMismatchError, nothing registered or left.
+          // (One bit of the file's contents: still a well-formed NAR.)
+          const flipped = new Uint8Array(lib.nar)
+          const at = lib.nar.indexOf("some bytes")
+          flipped[at] = (flipped[at] as number) ^ 1
+          const bad = yield* Effect.flip(store.addToStoreNar(reg(lib.info), Stream.make(flipped)))
+          expect(bad._tag).toBe("HashMismatchError")
+          const short = yield* Effect.flip(
+            store.addToStoreNar(
+              { ...reg(lib.info), narSize: lib.info.narSize + 1 },
+              Stream.make(new Uint8Array(lib.nar))
+            )
+          )
+          expect(short._tag).toBe("HashMismatchError")
+          expect(yield* store.queryAllValidPaths).toEqual([])
+          const entries = fs.readdirSync(local.layout.realStoreDir).filter((n) =>
+            n !== ".links" && !n.endsWith(".lock")
+          )
+          expect(entries).toEqual([])
+          // The real thing: both paths, same infos, same NARs; adding again is a no-op.
+          yield* store.addToStoreNar(reg(lib.info), Stream.make(new Uint8Array(lib.nar)))
+          yield* store.addToStoreNar(reg(app.info), Stream.make(new Uint8Array(app.nar)))
+          yield* store.addToStoreNar(reg(app.info), Stream.fail("not read"))
+          for (const { info, nar } of copied) {
+            const got = Option.getOrThrow(yield* store.queryPathInfo(info.path))
+            expect([got.narHash, got.narSize, got.references, got.ca]).toEqual([
+              info.narHash,
+              info.narSize,
+              info.references,
+              info.ca
+            ])
+            expect((yield* collect(store.narFromPath(info.path))).equals(nar)).toBe(true)
+          }
+          expect((yield* store.verifyStore({ checkContents: true })).errors).toBe(false)
+        }),
+        storeAt(b)
+      )
     }))
 })
 

@@ -51,23 +51,26 @@ describe("generic closure and topological sort", () => {
     Effect.gen(function*() {
       const exportNar = new Uint8Array(goldenBytes("export.nar"))
       const answers = (layer: Layer.Layer<Store, unknown>) =>
-        Effect.provide(Effect.gen(function*() {
-          const store = yield* Store
-          const all = yield* store.importPaths(Stream.make(exportNar))
-          const out: Array<unknown> = []
-          for (const p of all) {
-            for (const direction of ["references", "referrers"] as const) {
-              for (const includeOutputs of [false, true]) {
-                for (const includeDerivers of [false, true]) {
-                  out.push(yield* store.computeClosure([p], { direction, includeOutputs, includeDerivers }))
+        Effect.provide(
+          Effect.gen(function*() {
+            const store = yield* Store
+            const all = yield* store.importPaths(Stream.make(exportNar))
+            const out: Array<unknown> = []
+            for (const p of all) {
+              for (const direction of ["references", "referrers"] as const) {
+                for (const includeOutputs of [false, true]) {
+                  for (const includeDerivers of [false, true]) {
+                    out.push(yield* store.computeClosure([p], { direction, includeOutputs, includeDerivers }))
+                  }
                 }
               }
             }
-          }
-          out.push(yield* store.topoSortPaths(all))
-          out.push(yield* Effect.either(store.computeClosure([`${store.storeDir}/${"0".repeat(32)}-x`])))
-          return out
-        }), layer)
+            out.push(yield* store.topoSortPaths(all))
+            out.push(yield* Effect.either(store.computeClosure([`${store.storeDir}/${"0".repeat(32)}-x`])))
+            return out
+          }),
+          layer
+        )
       const sql = yield* answers(viaUri())
       const generic = yield* answers(viaUri({ generic: true }))
       expect(generic).toEqual(sql)
