@@ -30,7 +30,7 @@ import * as GarbageCollectorLayer from "../stores/local/gc/layer.js"
 import * as LockTestLayer from "./LockTest.js"
 import * as StoreLayer from "../stores/local/layer.js"
 
-/** A local store in a fresh temporary directory (Store, StoreDb and Lock). */
+/** A local store in a fresh temporary directory (Store, LocalStore, StoreDb and Lock). */
 export const storeLayerTest = StoreLayer.layerTest
 
 /** An in-process Lock service with flock's semantics (options: a shared world of simulated processes). */

@@ -1,9 +1,11 @@
 /**
- * The local store: the {@link Store} service over SQLite metadata
- * ({@link StoreDb}) and `flock(2)` locks ({@link Lock}).
+ * The local store: the {@link Store} and {@link LocalStore} services over
+ * SQLite metadata ({@link StoreDb}) and `flock(2)` locks ({@link Lock}).
  *
- * `layer(options)` gives a ready store (and its StoreDb and Lock services) for
- * one layout: it takes the big lock shared for its whole life (exclusive only
+ * `layerLive(options)` (alias `layer`) gives a ready store (and its StoreDb
+ * and Lock services) for one layout; `layerWith(options)` the same with the
+ * Lock taken from its environment (the in-memory test Lock can stand in).
+ * It takes the big lock shared for its whole life (exclusive only
  * while upgrading an old schema, as Nix does), opens, creates or upgrades the
  * database, and closes everything with its scope. `layerTest` is the same
  * over a fresh temporary directory, removed afterwards.

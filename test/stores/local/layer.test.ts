@@ -1,6 +1,6 @@
 /** The local Store layer: layerTest and layer({layout, readOnly}) over a store Nix wrote. */
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -9,6 +9,8 @@ import * as StoreLive from "../../../src/stores/local/layer.js"
 import { makeStoreLayout } from "../../../src/core/storeLayout.js"
 import { Store } from "../../../src/services/Store.js"
 import { LocalStore } from "../../../src/services/LocalStore.js"
+import { Lock } from "../../../src/services/Lock.js"
+import * as LockTest from "../../../src/testing/LockTest.js"
 
 const dbGolden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../golden/db")
 const paths = Object.fromEntries(
@@ -52,4 +54,25 @@ describe("Store layer", () => {
       expect(p).toBe("/nix/store/vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo")
       expect((yield* LocalStore).layout.root.startsWith(os.tmpdir())).toBe(true)
     }).pipe(Effect.provide(StoreLive.layerTest)))
+
+  it.scoped("layerWith takes the Lock from its environment: the in-memory test Lock stands in for flock", () =>
+    Effect.gen(function*() {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-layerwith-"))
+      const layout = makeStoreLayout(root)
+      const world = LockTest.makeWorld()
+      const layer = StoreLive.layerWith({ layout, fsyncMetadata: false }).pipe(Layer.provideMerge(LockTest.layer({ world, layout })))
+      const p = yield* Effect.provide(
+        Effect.gen(function*() {
+          const p = yield* (yield* Store).addTextToStore("foo", "bar", [])
+          // The temp root went to the in-memory lock table, not to a file.
+          expect((yield* (yield* Lock).readTempRoots()).roots.has(p)).toBe(true)
+          return p
+        }),
+        layer
+      )
+      expect(p).toBe("/nix/store/vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo")
+      const tempRoots = path.join(layout.stateDir, "temproots")
+      expect(fs.existsSync(tempRoots) ? fs.readdirSync(tempRoots) : []).toEqual([])
+      fs.rmSync(root, { recursive: true, force: true })
+    }))
 })

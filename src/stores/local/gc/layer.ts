@@ -95,7 +95,7 @@ export const make = (settings: Partial<GcSettings> = {}) =>
     return shape
   })
 
-/** The collector with the given settings; requires the store's Store, StoreDb and Lock services. */
+/** The collector with the given settings; requires the local store's LocalStore, StoreDb and Lock services. */
 export const layer = (settings: Partial<GcSettings> = {}): Layer.Layer<GarbageCollector, never, LocalStore | StoreDb | Lock> =>
   Layer.effect(GarbageCollector, make(settings))
 

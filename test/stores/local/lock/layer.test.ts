@@ -5,7 +5,7 @@
  * lock-process.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Logger, Option, Ref, Scope } from "effect"
+import { Effect, Exit, Fiber, Logger, LogLevel, Option, Ref, Scope } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -132,7 +132,9 @@ for (const h of harnesses) {
         const logger = Logger.make(({ message }) => {
           Effect.runSync(Ref.update(messages, (ms) => [...ms, String(Array.isArray(message) ? message.join(" ") : message)]))
         })
-        const logged = Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        // The library logs the wait at Debug (with Nix's level annotated: the CLI shows it).
+        const logged = <A, E, R>(eff: Effect.Effect<A, E, R>) =>
+          eff.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.Debug))
         yield* Effect.scoped(a.lockPaths([sp("m")], { waitMessage: "waiting for m", messageDelay: "50 millis" })).pipe(logged)
         expect(yield* Ref.get(messages)).toEqual([])
         const held = yield* hold(a.lockPaths([sp("m")]))

@@ -9,7 +9,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FastCheck as fc, Layer, Logger, Stream } from "effect"
+import { Effect, FastCheck as fc, Layer, Logger, LogLevel, Stream } from "effect"
 import { encodeNix32 } from "../../../../src/core/nix32.js"
 import * as GcLive from "../../../../src/stores/local/gc/layer.js"
 import * as StoreLive from "../../../../src/stores/local/layer.js"
@@ -160,7 +160,11 @@ describe("optimise", () => {
       fs.writeFileSync(path.join(src, "a"), "one\n")
       fs.writeFileSync(path.join(src, "b"), "one\n")
       const lines: Array<string> = []
-      const logger = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => lines.push(String(message))))
+      // The library logs Nix's info lines at Debug (the CLI shows them by default).
+      const logger = Layer.merge(
+        Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => lines.push(String(message)))),
+        Logger.minimumLogLevel(LogLevel.Debug)
+      )
       // Added and optimised (which roots every path temporarily, as in Nix) by another store
       // instance: this one's temporary roots would keep b alive.
       const a = yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
