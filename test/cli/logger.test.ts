@@ -36,7 +36,7 @@ const printedAt = (verbosity: number, effect: Effect.Effect<void>) =>
   Effect.gen(function*() {
     const original = process.stderr.write.bind(process.stderr)
     const printed: Array<string> = []
-    process.stderr.write = ((chunk: string) => (printed.push(String(chunk).replace(/^\r\x1b\[K/, "")), true)) as typeof process.stderr.write
+    process.stderr.write = ((chunk: string) => (printed.push(String(chunk).replace(`\r${String.fromCharCode(27)}[K`, "")), true)) as typeof process.stderr.write
     try {
       yield* effect.pipe(Effect.provide(cliLoggerLayer(verbosity)))
     } finally {
