@@ -13,8 +13,14 @@
  */
 import { Context } from "effect"
 import type { Effect, Option } from "effect"
-import type { DatabaseBusyError, PathInUseError, PathNotValidError, ReadOnlyStoreError, StoreDbError } from "./errors/database.js"
-import type { GcIoError, GcRootsError, PathAliveError } from "./errors/gc.js"
+import type {
+  DatabaseBusyError,
+  PathInUseError,
+  PathNotValidError,
+  ReadOnlyStoreError,
+  StoreDbError
+} from "./errors/database.js"
+import type { GcIoError, GcRootRefusedError, GcRootsError, PathAliveError } from "./errors/gc.js"
 import type { LockError } from "./Lock.js"
 
 /** The collector's settings (nix.conf names in comments). */
@@ -65,6 +71,9 @@ export type CollectGarbageError = FindRootsError | ReadOnlyStoreError | PathInUs
 /** Failures of deleting specific paths (a live one: PathAliveError). */
 export type GcDeletePathsError = CollectGarbageError | PathAliveError
 
+/** Failures of adding or removing a root (a root in the store, or over another file: GcRootRefusedError). */
+export type AddRootError = GcRootRefusedError | GcIoError
+
 /** What a collection did. */
 export interface GcResult {
   /** The deleted paths (logical), in deletion order. */
@@ -94,11 +103,15 @@ export interface GcStoreShape {
    * then target, as `nix-store --gc --print-roots` prints them. Stale links
    * in `gcroots/auto` are removed on the way.
    */
-  readonly findRoots: (options?: { readonly censor?: boolean }) => Effect.Effect<ReadonlyArray<RootLink>, FindRootsError>
+  readonly findRoots: (
+    options?: { readonly censor?: boolean }
+  ) => Effect.Effect<ReadonlyArray<RootLink>, FindRootsError>
   /** The live and dead sets (under the GC lock); deletes nothing. */
   readonly liveness: Effect.Effect<Liveness, LivenessError>
   /** Deletes the dead paths (stopping once more than `maxFreed` bytes are freed; 0: nothing). */
-  readonly collectGarbage: (options?: { readonly maxFreed?: number | undefined }) => Effect.Effect<GcResult, CollectGarbageError>
+  readonly collectGarbage: (
+    options?: { readonly maxFreed?: number | undefined }
+  ) => Effect.Effect<GcResult, CollectGarbageError>
   /**
    * Deletes exactly `paths` (`nix-store --delete`). A path still alive (rooted,
    * or kept by a path not being deleted) fails with {@link PathAliveError} and
@@ -111,6 +124,16 @@ export interface GcStoreShape {
   ) => Effect.Effect<GcResult, GcDeletePathsError>
   /** The roots whose target is in the referrers closure (with keep-*) of `paths` (`nix-store -q --roots`). */
   readonly queryRoots: (paths: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<RootLink>, FindRootsError>
+  /**
+   * Nix's addPermRoot: makes `rootPath` a symlink to `storePath` and registers
+   * it as an indirect root (`gcroots/auto`); returns the root's absolute path.
+   * The path is held as a temporary root meanwhile.
+   */
+  readonly addPermRoot: (storePath: string, rootPath: string) => Effect.Effect<string, AddRootError | LockError>
+  /** Registers `rootPath` (whatever it links to, now or later) as an indirect root. */
+  readonly addIndirectRoot: (rootPath: string) => Effect.Effect<void, AddRootError>
+  /** Removes a permanent root: the symlink at `rootPath` (if it points into the store) and its indirect root. */
+  readonly removeRoot: (rootPath: string) => Effect.Effect<void, AddRootError>
   /** A chain from a root to `path`, or None when it is dead. */
   readonly whyAlive: (path: string) => Effect.Effect<Option.Option<WhyAlive>, LivenessError>
 }

@@ -15,8 +15,8 @@
  */
 import { Data, Effect } from "effect"
 import { compareStrings } from "../../core/topoSort.js"
-import { addPermRoot } from "../../stores/local/gc/permRoots.js"
-import { Lock } from "../../services/Lock.js"
+import { GcStore } from "../../services/GcStore.js"
+import * as GcLive from "../../stores/local/gc/layer.js"
 import { Store } from "../../services/Store.js"
 import { isDerivationPath } from "../../stores/local/ops/drvOutputs.js"
 import { globalFlags, UsageError } from "../argv.js"
@@ -35,6 +35,9 @@ const gcWarning = "you did not specify '--add-root'; the result might be removed
 const quoted = (paths: ReadonlyArray<string>) => paths.map((p) => `'${p}'`).join(", ")
 
 /** The `-r` operation. */
+/** The roots of `--realise` go through the store's GcStore (its settings do not matter for roots). */
+const withRoots = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, GcLive.layer({ gcRuntimeRoots: false }))
+
 export const realiseOperation: Operation = Effect.gen(function*() {
   const { parsed, layout } = yield* Cli
   for (const f of parsed.flags) if (!globalFlags.has(f)) return yield* new UsageError({ message: `unknown flag '--${f}'` })
@@ -50,9 +53,9 @@ export const realiseOperation: Operation = Effect.gen(function*() {
     if (bang >= 0) wanted.set(p, new Set(arg.slice(bang + 1).split(",").filter((o) => o !== "")))
     paths.push(p)
   }
-  yield* withStore(withDerivations(Effect.gen(function*() {
+  yield* withStore(withRoots(withDerivations(Effect.gen(function*() {
     const store = yield* Store
-    const lock = yield* Lock
+    const gc = yield* GcStore
     const derivations = yield* Derivations
     // What Nix's queryMissing would find: paths nothing can produce, derivations that need building.
     const unknown = new Set<string>()
@@ -106,7 +109,7 @@ export const realiseOperation: Operation = Effect.gen(function*() {
     let rootNr = 0
     let warned = false
     const root = (storePath: string, rootName: string) =>
-      Effect.zipRight(lock.addTempRoot(storePath), addPermRoot(layout, storePath, rootName))
+      gc.addPermRoot(storePath, rootName)
     for (const p of paths) {
       const printed: Array<string> = []
       const outs = outputsOf.get(p)
@@ -134,5 +137,5 @@ export const realiseOperation: Operation = Effect.gen(function*() {
       if (!noOutput) yield* printLines([...new Set(printed)].sort(compareStrings))
     }
     if (warned) yield* Effect.logWarning(gcWarning)
-  })))
+  }))))
 })

@@ -39,3 +39,6 @@ export class PathAliveError extends Data.TaggedError("PathAliveError")<{
     return `Cannot delete path '${this.path}' since it is still alive. To find out why, use: nix-store --query --roots`
   }
 }
+
+/** A root could not be made where it was asked for (Nix's wording). */
+export class GcRootRefusedError extends Data.TaggedError("GcRootRefusedError")<{ readonly message: string }> {}

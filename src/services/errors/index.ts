@@ -28,7 +28,7 @@ export {
   PathIsTempRootError,
   StoreIoError
 } from "./store.js"
-export { GcIoError, GcRootsError, PathAliveError } from "./gc.js"
+export { GcIoError, GcRootRefusedError, GcRootsError, PathAliveError } from "./gc.js"
 export { NarDumpError, NarRestoreFsError, NarWriteError } from "../../core/nar/ioErrors.js"
 export { NarParseError } from "../../core/nar/errors.js"
 export { InvalidContentAddressError, InvalidStorePathError } from "../../core/storePath.js"

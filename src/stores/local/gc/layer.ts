@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Effect, Layer } from "effect"
+import * as path from "node:path"
 import { nixInfo } from "../../../core/nixLog.js"
 import { compareStrings } from "../../../core/topoSort.js"
 import { ReadOnlyStoreError } from "../../../services/errors/database.js"
@@ -14,6 +15,7 @@ import { analyse, deleteDead, deleteSpecific, printableDead } from "./collect.js
 import { defaultGcSettings } from "./context.js"
 import type { GcContext, GcSettings } from "./context.js"
 import { findAllRoots } from "./findRoots.js"
+import { addIndirectRoot, addPermRoot, removeRoot } from "./permRoots.js"
 import { openSession } from "./session.js"
 import { whyAlive } from "./whyAlive.js"
 import { GarbageCollector } from "../../../services/GcStore.js"
@@ -70,18 +72,24 @@ export const make = (settings: Partial<GcSettings> = {}) =>
           if (ctx.db.readOnly) return yield* new ReadOnlyStoreError({ operation: "delete paths" })
           const session = yield* openSession(ctx)
           // --ignore-liveness also disables keep-* (as Nix 2.8 does).
-          const a = yield* analyse(ctx, session, ignore
-            ? { ignoreLiveness: true, keepOutputs: false, keepDerivations: false }
-            : { ignoreLiveness: false, ...flags })
+          const a = yield* analyse(
+            ctx,
+            session,
+            ignore
+              ? { ignoreLiveness: true, keepOutputs: false, keepDerivations: false }
+              : { ignoreLiveness: false, ...flags }
+          )
           return yield* deleteSpecific(ctx, session, a, paths)
         })).pipe(Effect.withSpan("GarbageCollector.deletePaths", { attributes: { count: paths.length } })),
       queryRoots: (paths) =>
         Effect.gen(function*() {
-          const referrers = new Set(yield* ctx.db.computeClosure(paths, {
-            direction: "referrers",
-            includeOutputs: flags.keepOutputs,
-            includeDerivers: flags.keepDerivations
-          }))
+          const referrers = new Set(
+            yield* ctx.db.computeClosure(paths, {
+              direction: "referrers",
+              includeOutputs: flags.keepOutputs,
+              includeDerivers: flags.keepDerivations
+            })
+          )
           const roots = yield* findAllRoots(ctx)
           const out: Array<RootLink> = []
           for (const target of [...roots.keys()].sort(compareStrings)) {
@@ -90,14 +98,19 @@ export const make = (settings: Partial<GcSettings> = {}) =>
           }
           return out
         }).pipe(Effect.withSpan("GarbageCollector.queryRoots")),
+      addPermRoot: (storePath, rootPath) =>
+        Effect.zipRight(ctx.lock.addTempRoot(storePath), addPermRoot(ctx.layout, storePath, rootPath)),
+      addIndirectRoot: (rootPath) => addIndirectRoot(ctx.layout, path.resolve(rootPath)),
+      removeRoot: (rootPath) => removeRoot(ctx.layout, rootPath),
       whyAlive: (p) => whyAlive(ctx, p).pipe(Effect.withSpan("GarbageCollector.whyAlive"))
     }
     return shape
   })
 
 /** The collector with the given settings; requires the local store's LocalStore, StoreDb and Lock services. */
-export const layer = (settings: Partial<GcSettings> = {}): Layer.Layer<GarbageCollector, never, LocalStore | StoreDb | Lock> =>
-  Layer.effect(GarbageCollector, make(settings))
+export const layer = (
+  settings: Partial<GcSettings> = {}
+): Layer.Layer<GarbageCollector, never, LocalStore | StoreDb | Lock> => Layer.effect(GarbageCollector, make(settings))
 
 /** The collector over a fresh temporary store (runtime roots off unless asked for). */
 export const layerTest = (settings: Partial<GcSettings> = {}) =>

@@ -7,17 +7,16 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect } from "effect"
+import { Effect } from "effect"
 import { randomInt } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { hashBytes } from "../../../core/hash.js"
 import { encodeNix32 } from "../../../core/nix32.js"
 import type { StoreLayout } from "../../../core/storeLayout.js"
-import { GcIoError } from "../../../services/errors/gc.js"
+import { GcIoError, GcRootRefusedError } from "../../../services/errors/gc.js"
 
-/** A root could not be made where it was asked for (Nix's wording). */
-export class GcRootRefusedError extends Data.TaggedError("GcRootRefusedError")<{ readonly message: string }> {}
+export { GcRootRefusedError } from "../../../services/errors/gc.js"
 
 /** The name of the `gcroots/auto` link for a root at `rootPath` (absolute): nix32 of its SHA-1. */
 export const indirectRootName = (rootPath: string): string => encodeNix32(hashBytes("sha1", rootPath).bytes)
@@ -59,7 +58,9 @@ export const addPermRoot = (layout: StoreLayout, storePath: string, rootPath: st
     }
     const existing = yield* Effect.promise(() => fs.lstat(root).catch(() => undefined))
     if (existing !== undefined) {
-      const target = existing.isSymbolicLink() ? yield* Effect.promise(() => fs.readlink(root).catch(() => "")) : undefined
+      const target = existing.isSymbolicLink()
+        ? yield* Effect.promise(() => fs.readlink(root).catch(() => ""))
+        : undefined
       if (target === undefined || !isInStore(layout.storeDir, target)) {
         return yield* new GcRootRefusedError({ message: `cannot create symlink '${root}'; already exists` })
       }
@@ -67,4 +68,26 @@ export const addPermRoot = (layout: StoreLayout, storePath: string, rootPath: st
     yield* makeSymlink(root, storePath)
     yield* addIndirectRoot(layout, root)
     return root
+  })
+
+/**
+ * Removes a permanent root made by {@link addPermRoot}: the symlink at
+ * `rootPath` (only if it points into the store) and its indirect root.
+ */
+export const removeRoot = (layout: StoreLayout, rootPath: string) =>
+  Effect.gen(function*() {
+    const root = path.resolve(rootPath)
+    const target = yield* Effect.promise(() => fs.readlink(root).catch(() => undefined))
+    if (target !== undefined && isInStore(layout.storeDir, target)) {
+      yield* Effect.tryPromise({
+        try: () => fs.unlink(root),
+        catch: (cause) => new GcIoError({ path: root, operation: "removing", cause })
+      })
+    }
+    const auto = path.join(layout.stateDir, "gcroots", "auto", indirectRootName(root))
+    yield* Effect.tryPromise({
+      try: () =>
+        fs.unlink(auto).catch((e: NodeJS.ErrnoException) => e.code === "ENOENT" ? undefined : Promise.reject(e)),
+      catch: (cause) => new GcIoError({ path: auto, operation: "removing", cause })
+    })
   })

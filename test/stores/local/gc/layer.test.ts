@@ -159,3 +159,32 @@ describe("GarbageCollector", () => {
         expect(roots.some((r) => r.target === d && r.link === `/proc/${child.pid}/fd/0`)).toBe(true)
       })))
 })
+
+describe("GcStore roots", () => {
+  it.scoped("addPermRoot keeps a path alive across sessions, removeRoot lets it go; a root in the store is refused", () =>
+    Effect.gen(function*() {
+      const base = yield* tempBase
+      const layout = makeStoreLayout(path.join(base, "root"))
+      const link = path.join(base, "result")
+      const added = yield* Effect.scoped(Effect.provide(
+        Effect.gen(function*() {
+          const p = yield* (yield* Store).addTextToStore("rooted", "kept\n", [])
+          const gc = yield* GarbageCollector
+          expect(yield* gc.addPermRoot(p, link)).toBe(link)
+          const refused = yield* Effect.flip(gc.addPermRoot(p, path.join(layout.storeDir, "x")))
+          expect(refused._tag).toBe("GcRootRefusedError")
+          return p
+        }),
+        storeLayers(layout)
+      ))
+      expect(fs.readlinkSync(link)).toBe(added)
+      const collect = Effect.scoped(Effect.provide(
+        Effect.flatMap(GarbageCollector, (gc) => Effect.map(gc.collectGarbage(), (r) => r.paths)),
+        storeLayers(layout)
+      ))
+      expect(yield* collect).toEqual([])
+      yield* Effect.scoped(Effect.provide(Effect.flatMap(GarbageCollector, (gc) => gc.removeRoot(link)), storeLayers(layout)))
+      expect(fs.existsSync(link)).toBe(false)
+      expect(yield* collect).toEqual([added])
+    }))
+})
