@@ -84,8 +84,8 @@ interface WalkFrame {
 /**
  * A walk of the tree at `root` that can stop and go on (for `runInSlices`
  * in eventLoop.ts): each call to the returned step walks
- * on until the tree is done (true) or `due()` answers true between two nodes
- * (false; call it again to go on). Same order and visits as
+ * on until the tree is done (true) or `due()` answers true after a node
+ * (false; call it again to go on: every call visits at least one node). Same order and visits as
  * {@link walkTreeSync}. The fs errors it meets are thrown as they are.
  */
 export const makeTreeWalk = (
@@ -104,18 +104,19 @@ export const makeTreeWalk = (
       started = true
       enter(root, rootStat ?? fs.lstatSync(root))
     }
+    // At least one node per call, so that the walk always gets on.
     for (;;) {
       const top = stack[stack.length - 1]
       if (top === undefined) return true
-      if (due()) return false
       const name = top.names[top.index++]
       if (name === undefined) {
         stack.pop()
         visitor.leaveDirectory?.(top.path, top.st)
-        continue
+      } else {
+        const child = joinBytes(top.path, name)
+        enter(child, fs.lstatSync(child))
       }
-      const child = joinBytes(top.path, name)
-      enter(child, fs.lstatSync(child))
+      if (stack.length > 0 && due()) return false
     }
   }
 }
