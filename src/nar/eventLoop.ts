@@ -45,12 +45,9 @@ export const yieldIfSliceUsedUp: Effect.Effect<void> = Effect.suspend(() => (sli
 export const runInSlices = <E>(
   step: (due: () => boolean) => boolean,
   onError: (cause: unknown) => E
-): Effect.Effect<void, E> =>
-  Effect.gen(function*() {
-    yield* yieldIfSliceUsedUp
-    for (;;) {
-      const done = yield* Effect.try({ try: () => step(sliceUsedUp), catch: onError })
-      if (done) return
-      yield* yieldToEventLoop
-    }
-  })
+): Effect.Effect<void, E> => {
+  // No generator: the collector runs this once per dead path, most of them a single small file.
+  const slice = Effect.try({ try: () => step(sliceUsedUp), catch: onError })
+  const loop: Effect.Effect<void, E> = Effect.flatMap(slice, (done) => (done ? Effect.void : Effect.zipRight(yieldToEventLoop, loop)))
+  return Effect.zipRight(yieldIfSliceUsedUp, loop)
+}
