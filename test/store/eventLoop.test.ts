@@ -166,9 +166,9 @@ const withLagMeter = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<[A
   )
 
 const quiet = Logger.minimumLogLevel(LogLevel.Warning)
-const storeLayers = () =>
+const storeLayers = (storeRoot = root) =>
   GcLive.layer({ gcRuntimeRoots: false }).pipe(
-    Layer.provideMerge(StoreLive.layer({ layout: makeStoreLayout(root), fsyncMetadata: false })),
+    Layer.provideMerge(StoreLive.layer({ layout: makeStoreLayout(storeRoot), fsyncMetadata: false })),
     Layer.provideMerge(quiet)
   )
 
@@ -191,7 +191,7 @@ let added = ""
 let addedForGc = ""
 let restored = ""
 
-/** The NAR file read with synchronous reads, 1 MiB per pull: a source that never yields by itself. */
+/** A file read with synchronous reads, 1 MiB per pull: a source that never yields by itself. */
 const readNarSync = (file: string): Stream.Stream<Uint8Array> =>
   Stream.unwrapScoped(Effect.map(
     Effect.acquireRelease(Effect.sync(() => fs.openSync(file, "r")), (fd) => Effect.sync(() => fs.closeSync(fd))),
@@ -261,6 +261,26 @@ describe("long operations yield to the event loop", () => {
     expectResponsive("canonicalisePath", lag2)
     const st = fs.statSync(path.join(restored, "d0"))
     expect([st.mode & 0o777, st.mtimeMs]).toEqual([0o555, 1000])
+  }, 120_000)
+
+  it("exportPaths, and importPaths into another store (from a synchronous source)", async () => {
+    const exportFile = path.join(base, "tree.export")
+    const [, lag] = await rt.runPromise(withLagMeter(Effect.flatMap(Store, (s) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => fs.openSync(exportFile, "w")),
+        (fd) => Stream.runForEach(s.exportPaths([added]), (chunk) => Effect.sync(() => void fs.writeSync(fd, chunk))),
+        (fd) => Effect.sync(() => fs.closeSync(fd))
+      ))))
+    expectResponsive("exportPaths", lag)
+    const other = ManagedRuntime.make(storeLayers(path.join(base, "other")))
+    try {
+      const [paths, lag2] = await other.runPromise(withLagMeter(Effect.flatMap(Store, (s) => s.importPaths(readNarSync(exportFile)))))
+      expectResponsive("importPaths", lag2)
+      expect(paths).toEqual([added])
+    } finally {
+      await other.dispose()
+      fs.rmSync(exportFile)
+    }
   }, 120_000)
 
   it("optimiseStore, after a second add", async () => {
