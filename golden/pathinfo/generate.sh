@@ -11,6 +11,7 @@
 #   and every registrationTime set to a fixed value (so regenerating gives the same files).
 # Recorded (all committed; tests read them, CI has no nix):
 #   paths.txt        named paths (key=path)
+#   public-key.txt   the public half of the signing key (tests check the signatures with it)
 #   store.nar        nix-store --export of every valid path (what the test imports with tsnix)
 #   meta.txt         what an export cannot carry, from Nix's database, one path a line:
 #                    path<TAB>registrationTime<TAB>ultimate (0/1)<TAB>sigs<TAB>ca
@@ -56,6 +57,7 @@ printf 'output of dep\n' > "$R$DEPOUT"
 } | ns --load-db
 nix-store --generate-binary-cache-key pathinfo-test-1 "$TMP/sk" "$TMP/pk"
 nix --store "$R" store sign -k "$TMP/sk" "$FSHA256" "$G_out" 2> /dev/null
+cp "$TMP/pk" "$HERE/public-key.txt"
 sqlite3 "$DB" "update ValidPaths set ultimate = 1 where path = '$SMALL'"
 sqlite3 "$DB" "update ValidPaths set registrationTime = 1700000000 + id"
 
