@@ -2,7 +2,7 @@
 # Generates the `nix path-info` goldens with Nix 2.8 (nix-bin). Run from anywhere:
 #   bash golden/pathinfo/generate.sh
 # The store: golden/store/export.nar imported into a chroot store, plus
-#   --add of a small file and a 5 kB file (for -h's K suffix), --add-fixed sha256 and md5 of a file,
+#   --add of a small file, a 5 kB file (for -h's K suffix) and two files whose sizes are -h ties, --add-fixed sha256 and md5 of a file,
 #   --add-fixed --recursive sha1 and sha512 of a directory, builtins.toFile text paths (one referring
 #   to another), chain.nix instantiated (two derivations, c2 using c1, nothing built),
 #   a fake output of dep.drv registered with --load-db (so every output of dep.drv is valid),
@@ -32,9 +32,13 @@ ns --import < "$HERE/../store/export.nar" > /dev/null
 source <(sed 's/^/G_/' "$HERE/../store/paths.txt")
 printf 'small\n' > "$TMP/small.txt"
 head -c 5000 /dev/zero | tr '\0' 'z' > "$TMP/big.txt"
+# NAR sizes 1280 and 1792 bytes: 1.25K and 1.75K, ties for -h's %.1f (rounded half to even: 1.2K, 1.8K).
+head -c 1168 /dev/zero | tr '\0' 'a' > "$TMP/tie1.txt"; head -c 1680 /dev/zero | tr '\0' 'b' > "$TMP/tie2.txt"
 mkdir -p "$TMP/dir/sub"; printf 'x\n' > "$TMP/dir/x"; printf 'y\n' > "$TMP/dir/sub/y"
 SMALL=$(ns --add "$TMP/small.txt")
 BIG=$(ns --add "$TMP/big.txt")
+TIE1=$(ns --add "$TMP/tie1.txt")
+TIE2=$(ns --add "$TMP/tie2.txt")
 FSHA256=$(ns --add-fixed sha256 "$TMP/small.txt")
 FMD5=$(ns --add-fixed md5 "$TMP/small.txt")
 RSHA1=$(ns --add-fixed --recursive sha1 "$TMP/dir")
@@ -63,7 +67,7 @@ sqlite3 "$DB" "update ValidPaths set registrationTime = 1700000000 + id"
 
 {
   sed 's/^//' "$HERE/../store/paths.txt"
-  echo "small=$SMALL"; echo "big=$BIG"; echo "fsha256=$FSHA256"; echo "fmd5=$FMD5"; echo "rsha1b=$RSHA1"
+  echo "small=$SMALL"; echo "big=$BIG"; echo "tie1=$TIE1"; echo "tie2=$TIE2"; echo "fsha256=$FSHA256"; echo "fmd5=$FMD5"; echo "rsha1b=$RSHA1"
   echo "rsha512=$RSHA512"; echo "c1=$C1"; echo "c2=$C2"; echo "note=$NOTE"; echo "ref=$REF"; echo "depout=$DEPOUT"
 } > "$HERE/paths.txt"
 mapfile -t ALL < <(sqlite3 "$DB" 'select path from ValidPaths order by path')
@@ -93,6 +97,7 @@ c sizes -rsS "$P_out"
 c size-only -s "$P_big" "$P_hello"
 c closure-only -S "$P_top" "$P_leaf"
 c human -rsSh "$P_out" "$P_big"
+c human-ties -s -h "$P_tie1" "$P_tie2"
 c human-long -s --human-readable --closure-size "$P_big"
 c sigs --sigs "$P_small" "$P_fsha256" "$P_fmd5" "$P_rsha1b" "$P_rsha512" "$P_out" "$P_ref" "$P_c1"
 c sigs-sizes -s -S --sigs "$P_small" "$P_fsha256" "$P_out"
