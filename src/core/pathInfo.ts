@@ -81,26 +81,42 @@ export const fromDbRow = (storeDir: string, row: PathInfoRow): Either.Either<Val
   Either.gen(function*() {
     const bad = (field: InvalidPathInfoRowError["field"], reason: string) =>
       Either.left(new InvalidPathInfoRowError({ path: row.path, field, reason }))
-    const path = yield* Either.mapLeft(parseStorePath(storeDir, row.path), (e) =>
-      new InvalidPathInfoRowError({ path: row.path, field: "path", reason: e.reason }))
-    const narHash = yield* Either.mapLeft(parseHash(row.narHash), (e) =>
-      new InvalidPathInfoRowError({ path: row.path, field: "narHash", reason: e.reason }))
+    const path = yield* Either.mapLeft(
+      parseStorePath(storeDir, row.path),
+      (e) => new InvalidPathInfoRowError({ path: row.path, field: "path", reason: e.reason })
+    )
+    const narHash = yield* Either.mapLeft(
+      parseHash(row.narHash),
+      (e) => new InvalidPathInfoRowError({ path: row.path, field: "narHash", reason: e.reason })
+    )
     if (!isSize(row.narSize)) return yield* bad("narSize", `not a size: ${row.narSize}`)
     if (!isSize(row.registrationTime)) return yield* bad("registrationTime", `not a time: ${row.registrationTime}`)
     let deriver = Option.none<StorePath>()
     if (Option.isSome(row.deriver)) {
-      deriver = Option.some(yield* Either.mapLeft(parseStorePath(storeDir, row.deriver.value), (e) =>
-        new InvalidPathInfoRowError({ path: row.path, field: "deriver", reason: e.message })))
+      deriver = Option.some(
+        yield* Either.mapLeft(
+          parseStorePath(storeDir, row.deriver.value),
+          (e) => new InvalidPathInfoRowError({ path: row.path, field: "deriver", reason: e.message })
+        )
+      )
     }
     const references: Array<StorePath> = []
     for (const r of row.references) {
-      references.push(yield* Either.mapLeft(parseStorePath(storeDir, r), (e) =>
-        new InvalidPathInfoRowError({ path: row.path, field: "references", reason: e.message })))
+      references.push(
+        yield* Either.mapLeft(
+          parseStorePath(storeDir, r),
+          (e) => new InvalidPathInfoRowError({ path: row.path, field: "references", reason: e.message })
+        )
+      )
     }
     let ca = Option.none<ContentAddress>()
     if (Option.isSome(row.ca)) {
-      ca = Option.some(yield* Either.mapLeft(parseCa(row.ca.value), (e) =>
-        new InvalidPathInfoRowError({ path: row.path, field: "ca", reason: e.reason })))
+      ca = Option.some(
+        yield* Either.mapLeft(
+          parseCa(row.ca.value),
+          (e) => new InvalidPathInfoRowError({ path: row.path, field: "ca", reason: e.reason })
+        )
+      )
     }
     return {
       path,
@@ -143,7 +159,9 @@ export const fingerprint = (info: ValidPathInfo): Either.Either<string, Fingerpr
   info.narSize === 0
     ? Either.left(new FingerprintError({ path: info.path }))
     : Either.right(
-      `1;${info.path};${printHashWithAlgo(info.narHash, "nix32")};${info.narSize};${uniqueSorted(info.references).join(",")}`
+      `1;${info.path};${printHashWithAlgo(info.narHash, "nix32")};${info.narSize};${
+        uniqueSorted(info.references).join(",")
+      }`
     )
 
 // ---------------------------------------------------------------------------
@@ -179,10 +197,13 @@ const NonNegativeInt = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 /** `narHash` as `nix path-info --json` prints it: SRI (`sha256-<base64>`); decoding also accepts `algo:<digest>`. */
 export const NarHashFromString: Schema.Schema<Hash, string> = Schema.transformOrFail(
   Schema.String,
-  Schema.declare((u: unknown): u is Hash =>
-    typeof u === "object" && u !== null && "algo" in u && "bytes" in u && u.bytes instanceof Uint8Array &&
-    (u.algo === "md5" || u.algo === "sha1" || u.algo === "sha256" || u.algo === "sha512") &&
-    u.bytes.length === hashSize(u.algo), { identifier: "Hash" }),
+  Schema.declare(
+    (u: unknown): u is Hash =>
+      typeof u === "object" && u !== null && "algo" in u && "bytes" in u && u.bytes instanceof Uint8Array &&
+      (u.algo === "md5" || u.algo === "sha1" || u.algo === "sha256" || u.algo === "sha512") &&
+      u.bytes.length === hashSize(u.algo),
+    { identifier: "Hash" }
+  ),
   {
     strict: true,
     decode: (s, _, ast) =>

@@ -26,7 +26,8 @@ export const parse = (storeDir: string, s: string): Either.Either<StorePath, Inv
  * Brands a string already known to be a valid store path (read back from a
  * store that validated it). Throws `InvalidStorePathError` if it is not.
  */
-export const unsafeMake = (storeDir: string, s: string): StorePath => Either.getOrThrowWith(parse(storeDir, s), (e) => e)
+export const unsafeMake = (storeDir: string, s: string): StorePath =>
+  Either.getOrThrowWith(parse(storeDir, s), (e) => e)
 
 /** The base name `<hash>-<name>` of a store path. */
 export const baseName = (p: StorePath): string => p.slice(p.lastIndexOf("/") + 1)

@@ -38,10 +38,15 @@ describe("tsnix path-info (golden/pathinfo)", () => {
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-pathinfo-"))
     root = path.join(tmp, "root")
-    const [imported] = await runTsnixBatch([{ args: ["--store", root, "--import"], stdinFile: path.join(golden, "store.nar") }])
+    const [imported] = await runTsnixBatch([{
+      args: ["--store", root, "--import"],
+      stdinFile: path.join(golden, "store.nar")
+    }])
     if (imported?.status !== 0) throw new Error(`import failed: ${imported?.stderr}`)
     const db = openDb(path.join(root, "nix/var/nix/db/db.sqlite"))
-    const update = db.prepare("update ValidPaths set registrationTime = ?, ultimate = ?, sigs = ?, ca = ? where path = ?")
+    const update = db.prepare(
+      "update ValidPaths set registrationTime = ?, ultimate = ?, sigs = ?, ca = ? where path = ?"
+    )
     for (const line of read("meta.txt").trim().split("\n")) {
       const [p, time, ultimate, sigs, ca] = line.split("\t")
       update.run(Number(time), Number(ultimate), sigs === "" ? null : sigs, ca === "" ? null : ca, p)
@@ -53,7 +58,9 @@ describe("tsnix path-info (golden/pathinfo)", () => {
   })
 
   it("prints what nix path-info printed, byte for byte, with Nix's errors and exit statuses", async () => {
-    const results = await runTsnixBatch(cases.map((c) => ({ args: ["--store", root, "path-info", ...c.args], cwd: tmp })))
+    const results = await runTsnixBatch(
+      cases.map((c) => ({ args: ["--store", root, "path-info", ...c.args], cwd: tmp }))
+    )
     const got = cases.map((c, i) => ({
       name: c.name,
       status: results[i]?.status,

@@ -32,7 +32,9 @@ describe("ContentAddress", () => {
       expect(renderContentAddress(ca.method, ca.hash)).toBe(s)
       expect(Schema.encodeSync(CA.ContentAddressFromString)(Schema.decodeSync(CA.ContentAddressFromString)(s))).toBe(s)
     }
-    for (const m of ["text:sha256", "recursive:sha256", "flat:sha256", "flat:md5", "recursive:sha1", "recursive:sha512"]) {
+    for (
+      const m of ["text:sha256", "recursive:sha256", "flat:sha256", "flat:md5", "recursive:sha1", "recursive:sha512"]
+    ) {
       expect(methods).toContain(m)
     }
   })
@@ -78,12 +80,16 @@ describe("ContentAddress", () => {
     expect(Either.isLeft(Schema.decodeEither(CA.ContentAddressFromString)("text:md5:x"))).toBe(true)
   })
 
-  it.effect.prop("arbitrary strings parse or fail with a typed error, never throw", [fc.string({ maxLength: 80 })], ([s]) =>
-    Effect.sync(() => {
-      const r = CA.parse(s)
-      if (Either.isLeft(r)) expect(r.left._tag).toBe("InvalidContentAddressError")
-      else expect(CA.render(r.right).split(":")[0]).toMatch(/^(text|fixed)$/)
-    }))
+  it.effect.prop(
+    "arbitrary strings parse or fail with a typed error, never throw",
+    [fc.string({ maxLength: 80 })],
+    ([s]) =>
+      Effect.sync(() => {
+        const r = CA.parse(s)
+        if (Either.isLeft(r)) expect(r.left._tag).toBe("InvalidContentAddressError")
+        else expect(CA.render(r.right).split(":")[0]).toMatch(/^(text|fixed)$/)
+      })
+  )
 
   it("text addresses must be sha256", () => {
     expect(() => CA.text({ algo: "sha1", bytes: new Uint8Array(20) })).toThrow(/sha256/)

@@ -31,7 +31,10 @@ const storePathArb = fc.tuple(
 ).map(([h, n]) => `${sd}/${h.join("")}-${n.join("")}`)
   .filter((p) => Either.isRight(StorePath.parse(sd, p)))
   .map((p) => StorePath.unsafeMake(sd, p))
-const sha256Arb: fc.Arbitrary<Hash> = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => ({ algo: "sha256", bytes }))
+const sha256Arb: fc.Arbitrary<Hash> = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => ({
+  algo: "sha256",
+  bytes
+}))
 const caArb = fc.oneof(
   sha256Arb.map(CA.text),
   fc.tuple(fc.constantFrom<"flat" | "recursive">("flat", "recursive"), sha256Arb).map(([m, h]) => CA.fixed(m, h))
@@ -73,31 +76,37 @@ describe("PathInfo JSON (nix path-info --json)", () => {
     expect(all.some((e) => e._tag === "Invalid")).toBe(true)
     expect(all.some((e) => e._tag === "Valid" && Option.isSome(e.closureSize))).toBe(true)
     const infos = validInfos()
-    for (const pred of [
-      (i: PathInfo.ValidPathInfo) => Option.isSome(i.ca),
-      (i: PathInfo.ValidPathInfo) => Option.isSome(i.deriver),
-      (i: PathInfo.ValidPathInfo) => i.ultimate,
-      (i: PathInfo.ValidPathInfo) => i.sigs.length > 0
-    ]) expect(infos.some(pred)).toBe(true)
+    for (
+      const pred of [
+        (i: PathInfo.ValidPathInfo) => Option.isSome(i.ca),
+        (i: PathInfo.ValidPathInfo) => Option.isSome(i.deriver),
+        (i: PathInfo.ValidPathInfo) => i.ultimate,
+        (i: PathInfo.ValidPathInfo) => i.sigs.length > 0
+      ]
+    ) expect(infos.some(pred)).toBe(true)
   })
 
-  it.effect.prop("typed → JSON → typed is the identity", [fc.array(entryArb, { maxLength: 4 })], ([entries]) =>
-    Effect.gen(function*() {
-      const text = PathInfo.printJson(sd, entries)
-      const back = yield* Schema.decodeUnknown(PathInfo.PathInfoJsonList(sd))(JSON.parse(text))
-      expect(back.length).toBe(entries.length)
-      back.forEach((b, i) => {
-        const e = entries[i]
-        if (e === undefined) throw new Error("missing entry")
-        expect(b._tag).toBe(e._tag)
-        if (b._tag === "Valid" && e._tag === "Valid") {
-          sameInfo(b.info, e.info)
-          expect(b.closureSize).toEqual(e.closureSize)
-        } else expect(b).toEqual(e)
+  it.effect.prop(
+    "typed → JSON → typed is the identity",
+    [fc.array(entryArb, { maxLength: 4 })],
+    ([entries]) =>
+      Effect.gen(function*() {
+        const text = PathInfo.printJson(sd, entries)
+        const back = yield* Schema.decodeUnknown(PathInfo.PathInfoJsonList(sd))(JSON.parse(text))
+        expect(back.length).toBe(entries.length)
+        back.forEach((b, i) => {
+          const e = entries[i]
+          if (e === undefined) throw new Error("missing entry")
+          expect(b._tag).toBe(e._tag)
+          if (b._tag === "Valid" && e._tag === "Valid") {
+            sameInfo(b.info, e.info)
+            expect(b.closureSize).toEqual(e.closureSize)
+          } else expect(b).toEqual(e)
+        })
+        // And JSON → typed → JSON gives the same bytes.
+        expect(PathInfo.printJson(sd, back)).toBe(text)
       })
-      // And JSON → typed → JSON gives the same bytes.
-      expect(PathInfo.printJson(sd, back)).toBe(text)
-    }))
+  )
 
   it("prints strings as Nix's JSON writer escapes them", () => {
     expect(PathInfo.printNixJson({ a: "q\"b\\n\nr\rt\t\u0001\b\fé" })).toBe(
@@ -146,7 +155,8 @@ describe("PathInfo database rows", () => {
     expect(field({ ...row, references: ["/nix/store/bad"] })).toBe("references")
     expect(field({ ...row, ca: Option.some("fixed:") })).toBe("ca")
     expect(field({ ...row, references: [...row.references, ...row.references].reverse() })).toBe("ok")
-    const sorted = Either.getOrThrow(PathInfo.fromDbRow(sd, { ...row, references: [...row.references].reverse() })).references
+    const sorted =
+      Either.getOrThrow(PathInfo.fromDbRow(sd, { ...row, references: [...row.references].reverse() })).references
     expect(sorted).toEqual([...sorted].sort())
   })
 })
@@ -194,7 +204,13 @@ describe("StorePath brand", () => {
     expect(StorePath.name(p)).toBe("app")
     expect(StorePath.baseName(p)).toBe("x4gpy7m16216pzcgybhfk2k6fxsifidf-app")
     expect(StorePath.storeDirOf(p)).toBe(sd)
-    for (const bad of ["/nix/store/short", "/other/x4gpy7m16216pzcgybhfk2k6fxsifidf-app", "/nix/store/x4gpy7m16216pzcgybhfk2k6fxsifidf-app/sub"]) {
+    for (
+      const bad of [
+        "/nix/store/short",
+        "/other/x4gpy7m16216pzcgybhfk2k6fxsifidf-app",
+        "/nix/store/x4gpy7m16216pzcgybhfk2k6fxsifidf-app/sub"
+      ]
+    ) {
       expect(Either.isLeft(StorePath.parse(sd, bad)), bad).toBe(true)
       expect(() => StorePath.unsafeMake(sd, bad)).toThrow()
     }

@@ -137,7 +137,12 @@ const printMissing = (
   })
 
 /** The store paths the arguments stand for (before `-r`), as Nix's `toBuiltPaths`. */
-const resolveArguments = (store: StoreShape, derivations: DerivationsShape, args: ReadonlyArray<string>, derivation: boolean) =>
+const resolveArguments = (
+  store: StoreShape,
+  derivations: DerivationsShape,
+  args: ReadonlyArray<string>,
+  derivation: boolean
+) =>
   Effect.gen(function*() {
     const drvCache = new Map<string, Derivation>()
     const out: Array<string> = []
@@ -193,12 +198,18 @@ const closureSize = (store: StoreShape, path: string) =>
 export const pathInfoOperation: Operation = Effect.gen(function*() {
   const { parsed, layout } = yield* Cli
   for (const f of parsed.flags) {
-    if (!allowedFlags.includes(f) && !globalFlags.has(f)) return yield* new UsageError({ message: `unrecognised flag '--${f}'` })
+    if (!allowedFlags.includes(f) && !globalFlags.has(f)) {
+      return yield* new UsageError({ message: `unrecognised flag '--${f}'` })
+    }
   }
   const flag = (name: string) => parsed.flags.has(name)
-  if (flag("all") && parsed.args.length > 0) return yield* new UsageError({ message: "'--all' does not expect arguments" })
+  if (flag("all") && parsed.args.length > 0) {
+    return yield* new UsageError({ message: "'--all' does not expect arguments" })
+  }
   if (!flag("all") && parsed.args.length === 0) {
-    return yield* new UsageError({ message: "'path-info' needs store paths (tsnix has no flakes; --all means every valid path)" })
+    return yield* new UsageError({
+      message: "'path-info' needs store paths (tsnix has no flakes; --all means every valid path)"
+    })
   }
   const args: Array<string> = []
   for (const a of parsed.args) args.push(yield* followLinksToStorePath(layout, a))
@@ -209,7 +220,7 @@ export const pathInfoOperation: Operation = Effect.gen(function*() {
     if (flag("all")) roots = (yield* store.queryPathInfos()).map((i) => i.path)
     else roots = yield* resolveArguments(store, derivations, args, flag("derivation"))
     const set = new Set(roots)
-    if (flag("recursive") && !flag("all")) for (const p of yield* store.computeClosure([...set])) set.add(p)
+    if (flag("recursive") && !flag("all")) { for (const p of yield* store.computeClosure([...set])) set.add(p) }
     const paths = [...set]
 
     if (flag("json")) {
@@ -233,11 +244,16 @@ export const pathInfoOperation: Operation = Effect.gen(function*() {
     for (const p of sorted) {
       const found = yield* typedInfo(store, p)
       if (Option.isNone(found)) {
-        return { text: lines.join(""), failure: Option.some(new PathInfoError({ message: `path '${p}' is not valid` })) }
+        return {
+          text: lines.join(""),
+          failure: Option.some(new PathInfoError({ message: `path '${p}' is not valid` }))
+        }
       }
       const info = found.value
       let line: string = info.path
-      if (flag("size") || flag("closure-size") || flag("sigs")) line += " ".repeat(Math.max(0, pathLen - info.path.length))
+      if (flag("size") || flag("closure-size") || flag("sigs")) {
+        line += " ".repeat(Math.max(0, pathLen - info.path.length))
+      }
       if (flag("size")) line += formatSize(info.narSize, human)
       if (flag("closure-size")) line += formatSize(yield* closureSize(store, p), human)
       if (flag("sigs")) {
