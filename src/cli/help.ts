@@ -34,6 +34,7 @@ Operations:
                                register paths given on standard input as valid
   --query-failed-paths         list paths recorded as failed builds
   --clear-failed-paths PATHS   forget failed paths ('*' for all)
+  --optimise                   hard-link identical files through STORE/.links (as nix-store does)
 
 Query flags (with -q):
   --outputs, -R/--requisites [--include-outputs], --references, --referrers, --referrers-closure,

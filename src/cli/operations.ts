@@ -42,5 +42,6 @@ export const operations: Readonly<Record<string, Operation>> = {
   "print-env": lazy(() => import("./ops/derivation.js"), (m) => m.printEnvOperation),
   realise: lazy(() => import("./ops/realise.js"), (m) => m.realiseOperation),
   derivation: lazy(() => import("./ops/derivation.js"), (m) => m.derivationOperation),
-  demo: lazy(() => import("./ops/demo.js"), (m) => m.demoOperation)
+  demo: lazy(() => import("./ops/demo.js"), (m) => m.demoOperation),
+  optimise: lazy(store, (m) => m.optimiseOperation)
 }

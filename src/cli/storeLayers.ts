@@ -32,6 +32,7 @@ export const storeLayerFor = Effect.map(Cli, ({ layout, settings }) =>
     readOnly: settings.readOnly,
     fsyncMetadata: settings.fsyncMetadata,
     busyMaxWaitSeconds: settings.dbBusyMaxWait,
+    autoOptimise: settings.autoOptimiseStore,
     onUpgradeProgress: upgradeDisplay()
   }))
 

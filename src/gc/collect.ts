@@ -32,6 +32,7 @@ import type { StoreEntries } from "./liveness.js"
 import { nixDeleteOrder } from "./deleteOrder.js"
 import { removeEntry } from "./remove.js"
 import type { GcSession } from "./session.js"
+import { deleteUnusedLinksStep } from "./unusedLinks.js"
 
 /** What a collection did or found. */
 export interface GcResult {
@@ -340,7 +341,10 @@ const nixOrdered = (ctx: GcContext, a: Analysis, paths: ReadonlyArray<string>) =
 export const deleteDead = (ctx: GcContext, session: GcSession, a: Analysis, maxFreed: number | undefined) =>
   Effect.gen(function*() {
     const progress: Progress = { deleted: [], bytesFreed: 0, stopped: false }
-    if (maxFreed !== undefined && maxFreed <= 0) return { paths: [], bytesFreed: 0 } satisfies GcResult
+    if (maxFreed !== undefined && maxFreed <= 0) {
+      yield* deleteUnusedLinksStep(ctx)
+      return { paths: [], bytesFreed: 0 } satisfies GcResult
+    }
     yield* Effect.logInfo("deleting garbage...")
     yield* deleteValid(ctx, session, a, yield* ordered(ctx, a.deadValid), progress, maxFreed)
     const base = (p: string) => p.slice(ctx.layout.storeDir.length + 1)
@@ -351,6 +355,7 @@ export const deleteDead = (ctx: GcContext, session: GcSession, a: Analysis, maxF
       ...a.entries.undecodable
     ]
     yield* deleteEntries(ctx, session, a, stray, progress, maxFreed, true)
+    yield* deleteUnusedLinksStep(ctx)
     return { paths: progress.deleted, bytesFreed: progress.bytesFreed } satisfies GcResult
   }).pipe(Effect.withSpan("gc.deleteDead"))
 
@@ -390,5 +395,6 @@ export const deleteSpecific = (ctx: GcContext, session: GcSession, a: Analysis, 
     const done = new Set(progress.deleted)
     const notDeleted = validReq.find((p) => !done.has(p))
     if (notDeleted !== undefined) return yield* new PathAliveError({ path: notDeleted })
+    yield* deleteUnusedLinksStep(ctx)
     return { paths: progress.deleted, bytesFreed: progress.bytesFreed } satisfies GcResult
   }).pipe(Effect.withSpan("gc.deleteSpecific"))

@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { Either } from "effect"
+import { printfFixed2 } from "../core/printf.js"
 import { compareStrings, topoSort } from "../core/topoSort.js"
 import type { CycleError } from "../core/topoSort.js"
 import { hashPartLength, parseStorePathBaseName } from "../core/storePath.js"
@@ -131,4 +132,4 @@ export const findChain = (
 }
 
 /** Formats bytes as nix-store does in its summary (`%.2f MiB`). */
-export const showBytes = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(2)} MiB`
+export const showBytes = (bytes: number): string => `${printfFixed2(bytes / (1024 * 1024))} MiB`

@@ -162,9 +162,20 @@ export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Eff
         yield* waitFor(attempt, files.gcLock, "waiting for the garbage collector to accept a temporary root...")
       }).pipe(Effect.withSpan("Lock.addTempRoot", { attributes: { storePath } }))
 
+    const addTempRoots = (storePaths: ReadonlyArray<string>): Effect.Effect<void, LockError> =>
+      Effect.gen(function*() {
+        if (storePaths.length === 0) return
+        for (const p of storePaths) yield* checkStorePath(layout.storeDir, p)
+        const file = yield* ownFile
+        if (yield* underSharedGcLock(appendOwnTempRoot(file, Buffer.concat(storePaths.map(encodeTempRoot))))) return
+        // The collector is running: path by path, each sent to it first.
+        for (const p of storePaths) yield* addTempRoot(p)
+      }).pipe(Effect.withSpan("Lock.addTempRoots", { attributes: { count: storePaths.length } }))
+
     return {
       ...ops,
       addTempRoot,
+      addTempRoots,
       readTempRoots: (options) =>
         readTempRootsDir(files.tempRootsDir, options?.removeDead ?? true, readOnly).pipe(Effect.withSpan("Lock.readTempRoots")),
       // Read-only: no socket (it would be a file in the state directory); a read-only collector deletes nothing.

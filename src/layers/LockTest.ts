@@ -183,7 +183,14 @@ export const make = (options: LockTestOptions = {}): Effect.Effect<LockShape, ne
         )
       })
 
-    return { ...makeLockOps(backend, keys), addTempRoot, readTempRoots, serveTempRoots } satisfies LockShape
+    const addTempRoots: LockShape["addTempRoots"] = (storePaths) =>
+      Effect.zipRight(
+        // All checked first, as the live layer does: a bad path adds none.
+        Effect.forEach(storePaths, (p) => checkStorePath(layout.storeDir, p), { discard: true }),
+        Effect.forEach(storePaths, addTempRoot, { discard: true })
+      )
+
+    return { ...makeLockOps(backend, keys), addTempRoot, addTempRoots, readTempRoots, serveTempRoots } satisfies LockShape
   })
 
 /** The in-memory Lock layer (see {@link LockTestOptions}). */

@@ -30,6 +30,7 @@ import { deletePaths } from "../store/deletePaths.js"
 import { removeTree } from "../store/removeTree.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "../store/drvOutputs.js"
 import { exportPaths, importPaths } from "../store/exportImport.js"
+import { optimisePath, optimiseStore } from "../store/optimise.js"
 import { verifyPath, verifyStore } from "../store/verify.js"
 import { ensureStateLayout, type StateLayoutError } from "../store/stateLayout.js"
 import * as LockLive from "./Lock.js"
@@ -45,6 +46,8 @@ export interface StoreOptions {
   readonly busyMaxWaitSeconds?: number | undefined
   /** Reports schema-upgrade progress (the CLI shows it on a terminal). */
   readonly onUpgradeProgress?: ((progress: UpgradeProgress) => void) | undefined
+  /** `auto-optimise-store`: hard-link each new path's files through `.links` (default false). */
+  readonly autoOptimise?: boolean | undefined
 }
 
 /**
@@ -108,11 +111,14 @@ export const storeDbLayer = (options: StoreOptions): Layer.Layer<StoreDb, OpenEr
   )
 
 /** Builds the Store service from StoreDb and Lock. */
-export const make = (layout: StoreLayout): Effect.Effect<StoreShape, never, StoreDb | Lock> =>
+export const make = (
+  layout: StoreLayout,
+  options: { readonly autoOptimise?: boolean | undefined } = {}
+): Effect.Effect<StoreShape, never, StoreDb | Lock> =>
   Effect.gen(function*() {
     const db = yield* StoreDb
     const lock = yield* Lock
-    const parts: StoreParts = { layout, db, lock }
+    const parts: StoreParts = { layout, db, lock, autoOptimise: options.autoOptimise === true }
     // In a read-only store, writes fail before they touch any file (no temp copies, no lock files).
     const writable = <A, E, R>(operation: string, eff: Effect.Effect<A, E, R>) =>
       db.readOnly ? Effect.fail(new ReadOnlyStoreError({ operation })) : eff
@@ -136,7 +142,14 @@ export const make = (layout: StoreLayout): Effect.Effect<StoreShape, never, Stor
       importPaths: (stream) => writable("import paths", importPaths(parts, stream)),
       verifyStore: (options) => verifyStore(parts, options),
       verifyPath: (p) => verifyPath(parts, p),
-      deletePaths: (paths) => writable("delete paths", deletePaths(parts, paths))
+      deletePaths: (paths) => writable("delete paths", deletePaths(parts, paths)),
+      optimiseStore: () => writable("optimise the store", optimiseStore(parts)),
+      optimisePath: (p) =>
+        writable("optimise the store", Effect.gen(function*() {
+          yield* lock.addTempRoot(p)
+          if (!(yield* db.isValidPath(p))) return yield* new PathNotValidError({ path: p })
+          return yield* optimisePath(layout, toRealPath(layout, p))
+        }))
     }
     return shape
   })
@@ -151,7 +164,7 @@ export const layer = (options: StoreOptions) =>
     const readOnly = options.readOnly === true || existingStoreIsReadOnly(options.layout)
     const lockLayer = LockLive.layer(options.layout, { readOnly })
     const dbLayer = storeDbLayer({ ...options, readOnly }).pipe(Layer.provideMerge(lockLayer))
-    return Layer.effect(Store, make(options.layout)).pipe(Layer.provideMerge(dbLayer))
+    return Layer.effect(Store, make(options.layout, { autoOptimise: options.autoOptimise })).pipe(Layer.provideMerge(dbLayer))
   }))
 
 /** A local store in a fresh temporary directory (removed when the layer's scope closes). */

@@ -33,7 +33,9 @@ export const Settings = Schema.Struct({
   /** `gc-runtime-roots`: treat store paths used by running processes as roots (Linux). */
   gcRuntimeRoots: NixBool,
   /** `db-busy-max-wait`: seconds to keep retrying a busy database before failing. */
-  dbBusyMaxWait: NixUInt
+  dbBusyMaxWait: NixUInt,
+  /** `auto-optimise-store`: hard-link identical files through `.links` as paths are added. */
+  autoOptimiseStore: NixBool
 })
 
 /** The resolved settings. */
@@ -51,7 +53,8 @@ export const settingNames: Readonly<Record<string, keyof Settings>> = {
   "fsync-metadata": "fsyncMetadata",
   "read-only": "readOnly",
   "gc-runtime-roots": "gcRuntimeRoots",
-  "db-busy-max-wait": "dbBusyMaxWait"
+  "db-busy-max-wait": "dbBusyMaxWait",
+  "auto-optimise-store": "autoOptimiseStore"
 }
 
 /** Defaults, in text form (Nix 2.8's defaults where Nix has the setting). */
@@ -61,7 +64,8 @@ export const defaultSettingsText: SettingsText = {
   fsyncMetadata: "true",
   readOnly: "false",
   gcRuntimeRoots: "true",
-  dbBusyMaxWait: "300"
+  dbBusyMaxWait: "300",
+  autoOptimiseStore: "false"
 }
 
 /**
@@ -73,7 +77,7 @@ export const ignoredNixSettings: ReadonlySet<string> = new Set([
   "experimental-features", "sandbox", "sandbox-fallback", "sandbox-paths", "extra-sandbox-paths",
   "build-users-group", "substituters", "trusted-substituters", "trusted-public-keys", "secret-key-files",
   "max-jobs", "cores", "system", "extra-platforms", "system-features", "builders", "builders-use-substitutes",
-  "auto-optimise-store", "min-free", "max-free", "min-free-check-interval", "allowed-users", "trusted-users",
+  "min-free", "max-free", "min-free-check-interval", "allowed-users", "trusted-users",
   "require-sigs", "narinfo-cache-positive-ttl", "narinfo-cache-negative-ttl", "connect-timeout",
   "stalled-download-timeout", "http-connections", "http2", "netrc-file", "log-lines", "keep-going",
   "keep-failed", "keep-build-log", "compress-build-log", "fallback", "warn-dirty", "flake-registry",

@@ -151,6 +151,11 @@ export interface LockShape {
    */
   readonly addTempRoot: (storePath: string) => Effect.Effect<void, LockError>
   /**
+   * {@link LockShape.addTempRoot} for many paths at once: one append (one
+   * write) while no collector runs, else each path as addTempRoot does.
+   */
+  readonly addTempRoots: (storePaths: ReadonlyArray<string>) => Effect.Effect<void, LockError>
+  /**
    * Reads the temporary roots of live processes. A file whose write lock can be
    * taken belongs to a dead process: it is reported in `deadFiles` and, unless
    * `removeDead` is false, deleted (unlinked, then `d` written into it, as Nix

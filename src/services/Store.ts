@@ -71,6 +71,18 @@ export interface VerifyReport {
   readonly missingWithReferrers: ReadonlyArray<string>
   /** With checkContents: paths whose contents no longer match their hash. */
   readonly modified: ReadonlyArray<string>
+  /** With checkContents: `.links` entries (real paths) whose contents no longer match their name. */
+  readonly modifiedLinks: ReadonlyArray<string>
+}
+
+/** What an optimisation did (Nix's OptimiseStats). */
+export interface OptimiseResult {
+  /** Files replaced by a hard link to their `.links` copy. */
+  readonly filesLinked: number
+  /** The sum of their sizes: nix-store's "freed" figure. */
+  readonly bytesFreed: number
+  /** The sum of their 512-byte blocks. */
+  readonly blocksFreed: number
 }
 
 /** The outcome of deleting paths. */
@@ -109,6 +121,13 @@ export interface StoreShape extends StoreDbShape {
    * respect to GC roots is the GarbageCollector's job.)
    */
   readonly deletePaths: (paths: ReadonlyArray<string>) => Effect.Effect<DeleteResult, StoreError>
+  /**
+   * nix-store --optimise: replaces identical files of all valid paths by hard
+   * links to one copy under `STORE/.links/`.
+   */
+  readonly optimiseStore: () => Effect.Effect<OptimiseResult, StoreError>
+  /** Optimises one valid path's files (what auto-optimise-store does for each new path). */
+  readonly optimisePath: (path: string) => Effect.Effect<OptimiseResult, StoreError>
 }
 
 /** The store. */

@@ -39,6 +39,7 @@ import { canonicalisePath } from "./canonicalise.js"
 import { removeTree } from "./removeTree.js"
 import type { StoreParts } from "./context.js"
 import { StoreIoError } from "./errors.js"
+import { autoOptimise } from "./optimise.js"
 import { scopedTempPath } from "./tempPath.js"
 
 /** Options of {@link addToStore}. */
@@ -74,8 +75,9 @@ export const installPath = (
         // A leftover of an interrupted attempt (invalid, so nobody uses it).
         yield* removeTree(realPath)
         yield* Effect.tryPromise({ try: () => fs.rename(tempPath, realPath), catch: io(realPath, "renaming into") })
-        // If registration fails or is interrupted, the files must go again.
-        yield* db.registerValidPaths([registration]).pipe(
+        // If optimising or registration fails or is interrupted, the files must go again.
+        yield* autoOptimise(parts, realPath).pipe(
+          Effect.zipRight(db.registerValidPaths([registration])),
           Effect.onError(() => Effect.ignore(removeTree(realPath)))
         )
       }

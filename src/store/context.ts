@@ -13,4 +13,6 @@ export interface StoreParts {
   readonly layout: StoreLayout
   readonly db: StoreDbShape
   readonly lock: LockShape
+  /** `auto-optimise-store`: hard-link the files of each new path through `.links` before registering it. */
+  readonly autoOptimise?: boolean | undefined
 }

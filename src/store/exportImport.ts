@@ -52,6 +52,7 @@ import { removeTree } from "./removeTree.js"
 import type { StoreParts } from "./context.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "./drvOutputs.js"
 import { BadExportStreamError, HashMismatchError, StoreIoError } from "./errors.js"
+import { autoOptimise } from "./optimise.js"
 import { makeTempPath } from "./tempPath.js"
 import { toNix32Form, zeroHash } from "./verify.js"
 
@@ -227,6 +228,7 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
           yield* removeTree(real)
           yield* Effect.tryPromise({ try: () => fs.rename(item.temp, real), catch: (cause) => new StoreIoError({ path: real, operation: "renaming into", cause }) })
           installed.push(real)
+          yield* autoOptimise(parts, real)
         }
         yield* db.registerValidPaths(Array.from(fresh.values(), (i) => i.registration))
       })

@@ -12,16 +12,20 @@
  * @since 0.1.0
  */
 import { Effect, Option } from "effect"
+import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
 import { parseHash, printHashWithAlgo } from "../core/hash.js"
 import { nixVanishedOrder } from "./verifyOrder.js"
 import { narHashPath } from "../nar/dump.js"
-import { toRealPath } from "../schema/StoreLayout.js"
+import { encodeNix32 } from "../core/nix32.js"
+import { type StoreLayout, toRealPath } from "../schema/StoreLayout.js"
 import { clearProgress, reportProgress } from "../services/Progress.js"
 import type { VerifyReport } from "../services/Store.js"
 import type { StoreParts } from "./context.js"
 import { HashMismatchError, StoreIoError } from "./errors.js"
 import { missingPaths } from "./missingPaths.js"
+import { linksDirOf } from "./optimise.js"
+import { joinBytes, linkName, showPath } from "./optimiseFs.js"
 import { PathNotValidError } from "../db/errors.js"
 
 /**
@@ -37,6 +41,46 @@ export const zeroHash = `sha256:${"0".repeat(64)}`
 /** `sha256:<base16>` → `sha256:<nix32>`, the form Nix prints in messages. */
 export const toNix32Form = (h: string): string =>
   Option.match(Option.getRight(parseHash(h)), { onNone: () => h, onSome: (x) => printHashWithAlgo(x, "nix32") })
+
+/**
+ * Verify's "checking link hashes": each `.links` entry must hash (NAR,
+ * sha256, nix32) to its own name; the ones that do not are reported with
+ * Nix's message and returned (real paths). Entries are read in byte order
+ * (Nix: in directory order). A store without `.links` has nothing to check.
+ */
+const checkLinks = (layout: StoreLayout) =>
+  Effect.gen(function*() {
+    const dir = Buffer.from(linksDirOf(layout))
+    const names = yield* Effect.try({
+      try: () => fsSync.readdirSync(dir, { encoding: "buffer" }),
+      catch: (cause) => new StoreIoError({ path: linksDirOf(layout), operation: "opening directory", cause })
+    }).pipe(Effect.catchIf((e) => (e.cause as { code?: string }).code === "ENOENT", () => Effect.succeed([])))
+    const bad: Array<string> = []
+    let checked = 0
+    for (const name of names) {
+      yield* reportProgress({ activity: "checking link hashes", done: checked++, total: names.length, unit: "links" })
+      const shownName = showPath(name)
+      yield* Effect.logDebug(`checking contents of '${shownName}'`)
+      const linkPath = joinBytes(dir, name)
+      const r = yield* Effect.either(Effect.tryPromise({
+        try: async (signal) => {
+          const st = fsSync.lstatSync(linkPath, { bigint: true })
+          if (st.isFile() || st.isSymbolicLink()) return linkName(linkPath, st, signal)
+          // Not a leaf (nothing Nix or tsnix puts there): its whole NAR.
+          return Effect.runPromise(Effect.map(narHashPath(showPath(linkPath)), (h) => encodeNix32(h.narHash)))
+        },
+        catch: (cause) => new StoreIoError({ path: showPath(linkPath), operation: "hashing", cause })
+      }))
+      if (r._tag === "Left") {
+        yield* nixPrintError(r.left.message)
+        bad.push(showPath(linkPath))
+      } else if (r.right !== shownName) {
+        yield* nixPrintError(`link '${showPath(linkPath)}' was modified! expected hash '${shownName}', got '${r.right}'`)
+        bad.push(showPath(linkPath))
+      }
+    }
+    return bad
+  })
 
 /** Paths whose infos are read at once by `--verify --check-contents`. */
 const VERIFY_PAGE = 1000
@@ -83,7 +127,10 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
       }
       if (invalidated.length > 0) yield* db.invalidatePaths(invalidated)
       const modified: Array<string> = []
+      const modifiedLinks: Array<string> = []
       if (options.checkContents) {
+        yield* Effect.logInfo("checking link hashes...")
+        modifiedLinks.push(...(yield* checkLinks(layout)))
         yield* Effect.logInfo("checking store hashes...")
         // The paths still valid, in order, with their infos read a page at a time: holding all
         // 100k infos at once made V8 let the heap grow to ~3x that (peak RSS 740 MB) between GCs.
@@ -127,10 +174,11 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
       }
       yield* clearProgress
       const report: VerifyReport = {
-        errors: missingWithReferrers.length > 0 || modified.length > 0,
+        errors: missingWithReferrers.length > 0 || modified.length > 0 || modifiedLinks.length > 0,
         invalidated,
         missingWithReferrers,
-        modified
+        modified,
+        modifiedLinks
       }
       return report
     })

@@ -49,4 +49,14 @@ describe("settings", () => {
       expect(e.name).toBe("keep-outputs")
       expect(e.message).toContain("'yes'")
     }))
+
+  it.effect("auto-optimise-store: false by default, Nix's boolean spelling", () =>
+    Effect.gen(function*() {
+      expect((yield* resolveSettings([])).settings.autoOptimiseStore).toBe(false)
+      const on = yield* resolveSettings([{ name: "auto-optimise-store", value: "true", append: false, line: 0 }])
+      expect(on.settings.autoOptimiseStore).toBe(true)
+      expect(on.unknown).toEqual([])
+      const e = yield* Effect.flip(resolveSettings([{ name: "auto-optimise-store", value: "1", append: false, line: 0 }]))
+      expect(e.name).toBe("auto-optimise-store")
+    }))
 })

@@ -48,7 +48,7 @@ describe("collector vs concurrent adders (processes)", () => {
       yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
         const store = yield* Store
         const report = yield* store.verifyStore({ checkContents: true })
-        expect(report).toEqual({ errors: false, invalidated: [], missingWithReferrers: [], modified: [] })
+        expect(report).toEqual({ errors: false, invalidated: [], missingWithReferrers: [], modified: [], modifiedLinks: [] })
         const gcroots = path.join(layout.stateDir, "gcroots")
         const rooted = fs.readdirSync(gcroots).filter((n) => !n.endsWith(".tmp") && n !== "per-user" && n !== "profiles").map((n) => fs.readlinkSync(path.join(gcroots, n)))
         expect(rooted.length).toBeGreaterThan(0)

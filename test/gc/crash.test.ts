@@ -42,7 +42,7 @@ describe("collector killed at random moments", () => {
         yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
           const store = yield* Store
           const report = yield* store.verifyStore({ checkContents: true })
-          expect(report, `round ${round}`).toEqual({ errors: false, invalidated: [], missingWithReferrers: [], modified: [] })
+          expect(report, `round ${round}`).toEqual({ errors: false, invalidated: [], missingWithReferrers: [], modified: [], modifiedLinks: [] })
           expect(yield* store.computeClosure([kept])).toHaveLength(2)
         }), storeLayers(layout)))
       }

@@ -280,6 +280,25 @@ for (const h of harnesses) {
         expect(received.length).toBe(2)
       }))
 
+    it.scopedLive("addTempRoots: many roots at once, read back; sent one by one to a serving collector", () =>
+      Effect.gen(function*() {
+        const { instance } = yield* h.setup
+        const a = yield* instance()
+        const gc = yield* instance()
+        yield* a.addTempRoots([])
+        yield* a.addTempRoots([sp("m1"), sp("m2"), sp("m3")])
+        expect([...(yield* gc.readTempRoots()).roots].sort()).toEqual([sp("m1"), sp("m2"), sp("m3")])
+        expect((yield* Effect.flip(a.addTempRoots([sp("m4"), "/tmp/nope"])))._tag).toBe("LockPathError")
+        const received: Array<string> = []
+        const held = yield* Scope.make()
+        yield* Scope.extend(gc.gcLock("exclusive"), held)
+        yield* Scope.extend(gc.serveTempRoots((p) => Effect.sync(() => received.push(p))), held)
+        yield* a.addTempRoots([sp("d1"), sp("d2")]).pipe(Effect.timeout("5 seconds"))
+        expect(received).toEqual([sp("d1"), sp("d2")])
+        yield* Scope.close(held, Exit.void)
+        expect([...(yield* gc.readTempRoots()).roots].sort()).toEqual([sp("d1"), sp("d2"), sp("m1"), sp("m2"), sp("m3")])
+      }))
+
     it.scopedLive("addTempRoot waits while the collector holds the GC lock", () =>
       Effect.gen(function*() {
         const { instance } = yield* h.setup

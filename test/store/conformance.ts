@@ -139,7 +139,7 @@ export const storeConformance = <E>(name: string, layer: Layer.Layer<Store, E>) 
         yield* importGolden("export.nar")
         expect(yield* dumpDbText).toBe(before)
         const report = yield* store.verifyStore({ checkContents: true })
-        expect(report).toEqual({ errors: false, invalidated: [], missingWithReferrers: [], modified: [] })
+        expect(report).toEqual({ errors: false, invalidated: [], missingWithReferrers: [], modified: [], modifiedLinks: [] })
       })))
 
     it.effect("every truncation of an export stream fails typed, registers nothing, leaves no temp files", () =>

@@ -2,7 +2,7 @@
  * nix-store's operations on the store's contents and database: `--add`,
  * `--add-fixed`, `--export`, `--import`, `--verify`, `--verify-path`,
  * `--check-validity`, `--dump-db`, `--load-db`, `--register-validity`,
- * `--query-failed-paths`, `--clear-failed-paths`. Output and exit statuses
+ * `--query-failed-paths`, `--clear-failed-paths`, `--optimise`. Output and exit statuses
  * follow nix-store's.
  *
  * @since 0.1.0
@@ -11,6 +11,7 @@ import { Effect, Either, Option, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { parseHashAlgo, printHashWithAlgo } from "../../core/hash.js"
+import { showBytes } from "../../gc/liveness.js"
 import { makeValidityParser, printDumpDb, type ValidityParseError } from "../../db/dumpDb.js"
 import { narHashPath } from "../../nar/dump.js"
 import { toRealPath } from "../../schema/StoreLayout.js"
@@ -295,4 +296,12 @@ export const clearFailedPathsOperation: Operation = Effect.gen(function*() {
   const all = parsed.args.length === 1 && parsed.args[0] === "*"
   const paths = all ? [] : yield* followLinksToStorePaths(layout, parsed.args)
   yield* withStore(Effect.flatMap(Store, (s) => s.clearFailedPaths(all ? "all" : paths)))
+})
+
+/** `--optimise`: hard-link identical files; prints Nix's `X.YZ MiB freed by hard-linking N files`. */
+export const optimiseOperation: Operation = Effect.gen(function*() {
+  const { parsed } = yield* Cli
+  if (parsed.flags.size > 0 || parsed.args.length > 0) return yield* new UsageError({ message: "no arguments expected" })
+  const stats = yield* withStore(Effect.flatMap(Store, (s) => s.optimiseStore()))
+  yield* Effect.logInfo(`${showBytes(stats.bytesFreed)} freed by hard-linking ${stats.filesLinked} files`)
 })
