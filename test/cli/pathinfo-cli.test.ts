@@ -12,6 +12,7 @@ import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { formatSize } from "../../src/cli/ops/pathInfo.js"
 import { runTsnixBatch } from "./cliBatch.js"
 
 const golden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../golden/pathinfo")
@@ -80,5 +81,20 @@ describe("tsnix path-info (golden/pathinfo)", () => {
     expect(bad?.stderr).toContain("unrecognised flag '--outputs'")
     expect(all?.status).toBe(1)
     expect(all?.stderr).toContain("'--all' does not expect arguments")
+  })
+})
+
+describe("path-info size columns", () => {
+  it("print as Nix's %11d and %6.1f%c (divided by 1024 while above 1024, ties to even)", () => {
+    expect(formatSize(120, false)).toBe("\t        120")
+    expect(formatSize(120, true)).toBe("\t 120.0 ")
+    expect(formatSize(1024, true)).toBe("\t1024.0 ")
+    expect(formatSize(1025, true)).toBe("\t   1.0K")
+    expect(formatSize(1280, true)).toBe("\t   1.2K")
+    expect(formatSize(1792, true)).toBe("\t   1.8K")
+    expect(formatSize(1.25 * 1024 * 1024, true)).toBe("\t   1.2M")
+    expect(formatSize(1023 * 1024 + 1000, true)).toBe("\t1024.0K")
+    expect(formatSize(5 * 1024 ** 4, true)).toBe("\t   5.0T")
+    expect(formatSize(Number.MAX_SAFE_INTEGER, true)).toBe("\t   8.0P")
   })
 })
