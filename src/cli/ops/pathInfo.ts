@@ -81,8 +81,7 @@ const referencesFirst = (store: StoreShape, paths: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const infos = yield* store.queryPathInfos([...new Set(paths)])
     const refs = new Map(infos.map((i) => [i.path, i.references] as const))
-    const sorted = yield* topoSortPaths(paths, (p) => refs.get(p) ?? [])
-    return sorted.reverse()
+    return (yield* topoSortPaths(paths, (p) => refs.get(p) ?? [])).reverse()
   })
 
 /**
@@ -102,8 +101,7 @@ const printMissing = (
     const unknown = new Set<string>()
     const done = new Set<string>()
     const queue: Array<Target> = [...targets]
-    while (queue.length > 0) {
-      const t = queue.shift() as Target
+    for (let t = queue.shift(); t !== undefined; t = queue.shift()) {
       const key = t._tag === "Opaque" ? t.path : `${t.drvPath}!${[...t.outputs].sort(compareStrings).join(",")}`
       if (done.has(key)) continue
       done.add(key)
@@ -179,19 +177,23 @@ const resolveArguments = (
     return out
   })
 
-/** The typed path info of `path`, if valid (the store's row converted once, here). */
-const typedInfo = (store: StoreShape, path: string) =>
-  Effect.flatMap(store.queryPathInfo(path), (row) =>
-    Option.isNone(row)
-      ? Effect.succeed(Option.none<PathInfo.ValidPathInfo>())
-      : Effect.map(PathInfo.fromDbRow(store.layout.storeDir, row.value), Option.some))
+/** The typed path infos of the valid ones of `paths`, by path (the store's rows converted once, here). */
+const typedInfos = (store: StoreShape, paths: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const out = new Map<string, PathInfo.ValidPathInfo>()
+    for (const row of yield* store.queryPathInfos(paths)) {
+      out.set(row.path, yield* PathInfo.fromDbRow(store.layout.storeDir, row))
+    }
+    return out
+  })
 
-/** Sum of the NAR sizes of the closure of `path` (Nix's `getClosureSize`). */
-const closureSize = (store: StoreShape, path: string) =>
+/** Sum of the NAR sizes of the closure of `path` (Nix's `getClosureSize`); `sizes` caches NAR sizes by path. */
+const closureSize = (store: StoreShape, path: string, sizes: Map<string, number>) =>
   Effect.gen(function*() {
     const closure = yield* store.computeClosure([path])
-    const infos = yield* store.queryPathInfos(closure)
-    return infos.reduce((n, i) => n + i.narSize, 0)
+    const unknown = closure.filter((p) => !sizes.has(p))
+    if (unknown.length > 0) { for (const i of yield* store.queryPathInfos(unknown)) sizes.set(i.path, i.narSize) }
+    return closure.reduce((n, p) => n + (sizes.get(p) ?? 0), 0)
   })
 
 /** The `path-info` operation. */
@@ -222,17 +224,19 @@ export const pathInfoOperation: Operation = Effect.gen(function*() {
     const set = new Set(roots)
     if (flag("recursive") && !flag("all")) { for (const p of yield* store.computeClosure([...set])) set.add(p) }
     const paths = [...set]
+    const infos = yield* typedInfos(store, paths)
+    const sizes = new Map([...infos.values()].map((i) => [i.path, i.narSize] as const))
 
     if (flag("json")) {
       const entries: Array<PathInfo.PathInfoJsonEntry> = []
       for (const p of paths.sort(compareStrings)) {
-        const info = yield* typedInfo(store, p)
-        if (Option.isNone(info)) {
+        const info = infos.get(p)
+        if (info === undefined) {
           entries.push({ _tag: "Invalid", path: yield* StorePathBrand.parse(layout.storeDir, p) })
           continue
         }
-        const size = flag("closure-size") ? Option.some(yield* closureSize(store, p)) : Option.none<number>()
-        entries.push({ _tag: "Valid", info: info.value, closureSize: size })
+        const size = flag("closure-size") ? Option.some(yield* closureSize(store, p, sizes)) : Option.none<number>()
+        entries.push({ _tag: "Valid", info, closureSize: size })
       }
       return { text: PathInfo.printJson(layout.storeDir, entries), failure: Option.none<PathInfoError>() }
     }
@@ -242,20 +246,19 @@ export const pathInfoOperation: Operation = Effect.gen(function*() {
     const human = flag("human-readable")
     const lines: Array<string> = []
     for (const p of sorted) {
-      const found = yield* typedInfo(store, p)
-      if (Option.isNone(found)) {
+      const info = infos.get(p)
+      if (info === undefined) {
         return {
           text: lines.join(""),
           failure: Option.some(new PathInfoError({ message: `path '${p}' is not valid` }))
         }
       }
-      const info = found.value
       let line: string = info.path
       if (flag("size") || flag("closure-size") || flag("sigs")) {
         line += " ".repeat(Math.max(0, pathLen - info.path.length))
       }
       if (flag("size")) line += formatSize(info.narSize, human)
-      if (flag("closure-size")) line += formatSize(yield* closureSize(store, p), human)
+      if (flag("closure-size")) line += formatSize(yield* closureSize(store, p, sizes), human)
       if (flag("sigs")) {
         const ss: Array<string> = []
         if (info.ultimate) ss.push("ultimate")
