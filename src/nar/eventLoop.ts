@@ -33,7 +33,9 @@ export const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume)
 })
 
 /** {@link yieldToEventLoop} when the current slice is used up, else nothing. */
-export const yieldIfSliceUsedUp: Effect.Effect<void> = Effect.suspend(() => (sliceUsedUp() ? yieldToEventLoop : Effect.void))
+export const yieldIfSliceUsedUp: Effect.Effect<void> = Effect.suspend(
+  () => (sliceUsedUp() ? yieldToEventLoop : Effect.void)
+)
 
 /**
  * Runs a resumable synchronous job in slices: `step(due)` works until it is
@@ -48,6 +50,9 @@ export const runInSlices = <E>(
 ): Effect.Effect<void, E> => {
   // No generator: the collector runs this once per dead path, most of them a single small file.
   const slice = Effect.try({ try: () => step(sliceUsedUp), catch: onError })
-  const loop: Effect.Effect<void, E> = Effect.flatMap(slice, (done) => (done ? Effect.void : Effect.zipRight(yieldToEventLoop, loop)))
+  const loop: Effect.Effect<void, E> = Effect.flatMap(
+    slice,
+    (done) => (done ? Effect.void : Effect.zipRight(yieldToEventLoop, loop))
+  )
   return Effect.zipRight(yieldIfSliceUsedUp, loop)
 }

@@ -77,7 +77,10 @@ describe("eventLoop", () => {
       fs.symlinkSync("a", path.join(root, "link"))
       const visits = (walk: (v: Parameters<typeof walkTreeSync>[1]) => void) => {
         const out: Array<string> = []
-        walk({ node: (p) => void out.push(`node ${p.toString("latin1")}`), leaveDirectory: (p) => void out.push(`leave ${p.toString("latin1")}`) })
+        walk({
+          node: (p) => void out.push(`node ${p.toString("latin1")}`),
+          leaveDirectory: (p) => void out.push(`leave ${p.toString("latin1")}`)
+        })
         return out
       }
       const whole = visits((v) => walkTreeSync(Buffer.from(root), v))

@@ -106,7 +106,9 @@ const withLagMeter = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<[A
       const gcPauses: Array<readonly [number, number]> = []
       const t0 = performance.now()
       const gcObserver = new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) if (e.duration > 10) gcPauses.push([Math.round(e.startTime - t0), Math.round(e.duration)])
+        for (const e of list.getEntries()) {
+          if (e.duration > 10) gcPauses.push([Math.round(e.startTime - t0), Math.round(e.duration)])
+        }
       })
       gcObserver.observe({ entryTypes: ["gc"] })
       const state = {
@@ -176,13 +178,19 @@ const storeLayers = (storeRoot = root) =>
 const expectResponsive = (what: string, lag: Lag) => {
   if (process.env.TSNIX_LAG_REPORT !== undefined) {
     process.stderr.write(
-      `${what}: wall ${lag.wallMs.toFixed(0)} ms, ${lag.ticks} ticks, timer late by at most ${lag.maxLateMs.toFixed(1)} ms` +
-        ` (${lag.maxOwnLateMs.toFixed(1)} ms without run-queue waits; histogram max ${lag.histogramMaxMs.toFixed(1)} ms)` +
+      `${what}: wall ${lag.wallMs.toFixed(0)} ms, ${lag.ticks} ticks, timer late by at most ${
+        lag.maxLateMs.toFixed(1)
+      } ms` +
+        ` (${lag.maxOwnLateMs.toFixed(1)} ms without run-queue waits; histogram max ${
+          lag.histogramMaxMs.toFixed(1)
+        } ms)` +
         (lag.lateFirings.length > 0 ? `; late firings [at, ms] ${JSON.stringify(lag.lateFirings)}` : "") +
         (lag.gcPauses.length > 0 ? `; V8 GC pauses [at, ms] ${JSON.stringify(lag.gcPauses)}` : "") + "\n"
     )
   }
-  expect(lag.maxOwnLateMs, `${what}: the 10 ms timer was late by ${lag.maxOwnLateMs.toFixed(1)} ms`).toBeLessThan(MAX_LAG_MS)
+  expect(lag.maxOwnLateMs, `${what}: the 10 ms timer was late by ${lag.maxOwnLateMs.toFixed(1)} ms`).toBeLessThan(
+    MAX_LAG_MS
+  )
 }
 
 /** The NAR file of the tree, and the paths the operations share. */
@@ -226,7 +234,9 @@ describe("long operations yield to the event loop", () => {
   })
 
   it("addToStore", async () => {
-    const [p, lag] = await rt.runPromise(withLagMeter(Effect.flatMap(Store, (s) => s.addToStore(src, { name: "tree" }))))
+    const [p, lag] = await rt.runPromise(
+      withLagMeter(Effect.flatMap(Store, (s) => s.addToStore(src, { name: "tree" })))
+    )
     added = p
     expectResponsive("addToStore", lag)
     const mine = await Effect.runPromise(narHashPath(path.join(root, added)))
@@ -235,8 +245,11 @@ describe("long operations yield to the event loop", () => {
   }, 120_000)
 
   it("narFromPath (hashed in this process)", async () => {
-    const [size, lag] = await rt.runPromise(withLagMeter(Effect.flatMap(Store, (s) =>
-      Stream.runFold(s.narFromPath(added), 0, (n, chunk) => n + chunk.length))))
+    const [size, lag] = await rt.runPromise(
+      withLagMeter(
+        Effect.flatMap(Store, (s) => Stream.runFold(s.narFromPath(added), 0, (n, chunk) => n + chunk.length))
+      )
+    )
     expectResponsive("narFromPath", lag)
     const info = await rt.runPromise(Effect.flatMap(Store, (s) => s.queryPathInfo(added))).then(Option.getOrThrow)
     expect(size).toBe(info.narSize)
@@ -274,7 +287,9 @@ describe("long operations yield to the event loop", () => {
     expectResponsive("exportPaths", lag)
     const other = ManagedRuntime.make(storeLayers(path.join(base, "other")))
     try {
-      const [paths, lag2] = await other.runPromise(withLagMeter(Effect.flatMap(Store, (s) => s.importPaths(readNarSync(exportFile)))))
+      const [paths, lag2] = await other.runPromise(
+        withLagMeter(Effect.flatMap(Store, (s) => s.importPaths(readNarSync(exportFile))))
+      )
       expectResponsive("importPaths", lag2)
       expect(paths).toEqual([added])
     } finally {
@@ -284,7 +299,9 @@ describe("long operations yield to the event loop", () => {
   }, 120_000)
 
   it("optimiseStore, after a second add", async () => {
-    const [p, lag] = await rt.runPromise(withLagMeter(Effect.flatMap(Store, (s) => s.addToStore(src, { name: "tree-gc" }))))
+    const [p, lag] = await rt.runPromise(
+      withLagMeter(Effect.flatMap(Store, (s) => s.addToStore(src, { name: "tree-gc" })))
+    )
     addedForGc = p
     expectResponsive("addToStore (second copy)", lag)
     const [stats, lag2] = await rt.runPromise(withLagMeter(Effect.flatMap(Store, (s) => s.optimiseStore())))
