@@ -11,6 +11,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { pathToFileURL } from "node:url"
 import { monitorEventLoopDelay, performance, PerformanceObserver } from "node:perf_hooks"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Option, Stream } from "effect"
@@ -264,6 +265,16 @@ describe("long operations yield to the event loop", () => {
     expectResponsive("dumpPathToWritable", lag2)
     expect(d.narHash).toEqual(h.narHash)
     expect(fs.statSync(narFile).size).toBe(h.narSize)
+  }, 120_000)
+
+  // The dump worker runs compiled JavaScript: this case uses the build in dist/ (`npm test` builds first).
+  const distDump = path.resolve(__dirname, "../../dist/nar/dump.js")
+  it.skipIf(!fs.existsSync(distDump))("narHashPath with the walk on the dump worker (dist build)", async () => {
+    const dump = (await import(pathToFileURL(distDump).href)) as typeof import("../../src/nar/dump.js")
+    const [h, lag] = await Effect.runPromise(withLagMeter(dump.narHashPath(path.join(root, added))))
+    expectResponsive("narHashPath (dump worker)", lag)
+    const mine = await Effect.runPromise(narHashPath(path.join(root, added)))
+    expect(h).toEqual(mine)
   }, 120_000)
 
   it("restore of its NAR (a synchronous source), then canonicalise", async () => {
