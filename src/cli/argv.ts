@@ -52,6 +52,8 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
     flag("recursive"), flag("check-contents"), flag("repair"), flag("reregister"), flag("hash-given"),
     flag("print-roots"), flag("print-live"), flag("print-dead"), value("max-freed"), flag("ignore-liveness"),
     flag("why-alive"), flag("print"), flag("print-invalid"),
+    // tsnix path-info (as nix path-info)
+    flag("json"), flag("closure-size"), flag("human-readable"), flag("sigs"), flag("derivation"), flag("all"),
     // tsnix hash
     value("type"), flag("base16"), flag("base32"), flag("base64"), flag("sri"), flag("flat"),
     flag("to-base16"), flag("to-base32"), flag("to-base64"), flag("to-sri")
@@ -67,13 +69,18 @@ export const shortFlags: ReadonlyMap<string, string> = new Map([
   ["b", "binding"], ["f", "force-realise"], ["u", "use-output"], ["v", "verbose"], ["h", "help"]
 ])
 
+/** Short flags of `tsnix path-info`, as `nix path-info` defines them (`-h` is not --help there). */
+const pathInfoShortFlags: ReadonlyMap<string, string> = new Map([
+  ["r", "recursive"], ["s", "size"], ["S", "closure-size"], ["h", "human-readable"]
+])
+
 /** Subcommand words and the operation they select. */
 export const subcommands: ReadonlyMap<string, string> = new Map([
   ["hash", "hash"], ["show-derivation", "show-derivation"], ["derivation", "derivation"],
   ["query", "query"], ["gc", "gc"], ["add", "add"], ["add-fixed", "add-fixed"], ["dump", "dump"],
   ["restore", "restore"], ["export", "export"], ["import", "import"], ["verify", "verify"],
   ["verify-path", "verify-path"], ["delete", "delete"], ["dump-db", "dump-db"], ["load-db", "load-db"],
-  ["register-validity", "register-validity"], ["demo", "demo"], ["help", "help"], ["version", "version"]
+  ["register-validity", "register-validity"], ["path-info", "path-info"], ["demo", "demo"], ["help", "help"], ["version", "version"]
 ])
 
 /** Query sub-operations accepted as words after `tsnix query`. */
@@ -162,7 +169,11 @@ export const parseArgv = (argv: ReadonlyArray<string>): Either.Either<ParsedArgs
     } else {
       // `show-derivation -r` (and `derivation show -r`) is --recursive, as in `nix show-derivation -r`, not --realise.
       const showing = operation === "show-derivation" || (operation === "derivation" && args[0] === "show")
-      const long = a === "-r" && showing ? "recursive" : shortFlags.get(a.slice(1))
+      const long = operation === "path-info" && pathInfoShortFlags.has(a.slice(1))
+        ? pathInfoShortFlags.get(a.slice(1))
+        : a === "-r" && showing
+        ? "recursive"
+        : shortFlags.get(a.slice(1))
       if (long === undefined) return Either.left(new UsageError({ message: `unrecognised flag '${a}'` }))
       name = long
     }

@@ -50,6 +50,11 @@ Subcommands:
   tsnix show-derivation [-r|--recursive] DRVS|OUTPUTS|FILES
                                print derivations as JSON (also: tsnix derivation show)
   tsnix derivation add         read a derivation as JSON on stdin, add it to the store
+  tsnix path-info [--json] [-r|--recursive] [-s|--size] [-S|--closure-size] [-h|--human-readable]
+                  [--sigs] [--derivation] PATHS|--all
+                               print paths (with NAR size, closure size, signatures), or their
+                               info as JSON, as nix path-info does; a .drv stands for its outputs
+                               unless --derivation is given (then an output stands for its deriver)
   tsnix gc --why-alive PATH    print the chain of references that keeps PATH alive
   tsnix query WORD PATHS       same as -q --WORD (e.g. tsnix query requisites PATH)
   tsnix demo                   add a directory to the store and query it

@@ -38,6 +38,7 @@ export const operations: Readonly<Record<string, Operation>> = {
   delete: lazy(gc, (m) => m.deleteOperation),
   gc: lazy(gc, (m) => m.gcOperation),
   "show-derivation": lazy(() => import("./ops/derivation.js"), (m) => m.showDerivationOperation),
+  "path-info": lazy(() => import("./ops/pathInfo.js"), (m) => m.pathInfoOperation),
   "print-env": lazy(() => import("./ops/derivation.js"), (m) => m.printEnvOperation),
   realise: lazy(() => import("./ops/realise.js"), (m) => m.realiseOperation),
   derivation: lazy(() => import("./ops/derivation.js"), (m) => m.derivationOperation),

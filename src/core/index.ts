@@ -29,3 +29,9 @@ export * as TopoSort from "./topoSort.js"
 export * as Wire from "./wire/index.js"
 /** The `nix-store --export` format: encoders, framing decoders, an incremental stream decoder. */
 export * as ExportFormat from "./exportFormat.js"
+/** Content addresses (`text:sha256:…`, `fixed:r:sha256:…`): the typed value, parse, render, Schema. */
+export * as ContentAddress from "./contentAddress.js"
+/** The branded, validated store path string (`StorePathBrand.StorePath`), its parser and Schema. */
+export * as StorePathBrand from "./storePathBrand.js"
+/** Typed path info (ValidPathInfo): the database row mapping, `nix path-info --json` Schema, fingerprint. */
+export * as PathInfo from "./pathInfo.js"

@@ -12,7 +12,9 @@
  */
 import { Data, Either } from "effect"
 import type { Hash } from "./hash.js"
-import { compressHash, hashBytes, parseDigest, parseHashAlgo, printHashWithAlgo } from "./hash.js"
+import { compressHash, hashBytes, printHashWithAlgo } from "./hash.js"
+import type { ContentAddress, ContentAddressMethod } from "./contentAddress.js"
+import { render as renderCa } from "./contentAddress.js"
 import { decodeNix32, encodeNix32 } from "./nix32.js"
 
 /** A store path without its store directory. */
@@ -30,16 +32,6 @@ export class InvalidStorePathError extends Data.TaggedError("InvalidStorePathErr
 }> {
   override get message(): string {
     return `invalid store path '${this.path}': ${this.reason}`
-  }
-}
-
-/** Why a string is not a valid content address (`ca` field). */
-export class InvalidContentAddressError extends Data.TaggedError("InvalidContentAddressError")<{
-  readonly input: string
-  readonly reason: string
-}> {
-  override get message(): string {
-    return `invalid content address '${this.input}': ${this.reason}`
   }
 }
 
@@ -188,60 +180,16 @@ export const makeFixedOutputPath = (
   return makeStorePath(storeDir, "output:out", inner, name)
 }
 
-/** How a content-addressed object was hashed. */
-export type ContentAddressMethod = "flat" | "recursive" | "text"
-
-/** A parsed content address (the `ca` field of path info). */
-export interface ContentAddress {
-  readonly method: ContentAddressMethod
-  readonly hash: Hash
-}
+/** Content addresses live in `contentAddress.ts`; these names stay here for existing callers. */
+export type { ContentAddress, ContentAddressMethod } from "./contentAddress.js"
+export { InvalidContentAddressError, parse as parseContentAddress } from "./contentAddress.js"
 
 /**
  * Renders a content address as Nix stores it in the `ca` column:
- * `text:sha256:<nix32>`, `fixed:r:<algo>:<nix32>`, `fixed:<algo>:<nix32>`.
+ * `text:sha256:<nix32>`, `fixed:r:<algo>:<nix32>`, `fixed:<algo>:<nix32>`
+ * (the same as `ContentAddress.render({ method, hash })`).
  */
-export const renderContentAddress = (method: ContentAddressMethod, h: Hash): string => {
-  switch (method) {
-    case "text":
-      return `text:${printHashWithAlgo(h, "nix32")}`
-    case "recursive":
-      return `fixed:r:${printHashWithAlgo(h, "nix32")}`
-    case "flat":
-      return `fixed:${printHashWithAlgo(h, "nix32")}`
-  }
-}
-
-/**
- * Parses a `ca` field (inverse of `renderContentAddress`). As in Nix the digest
- * may be base16, nix32 or base64 (its length decides); text must be sha256.
- */
-export const parseContentAddress = (s: string): Either.Either<ContentAddress, InvalidContentAddressError> => {
-  const fail = (reason: string) => Either.left(new InvalidContentAddressError({ input: s, reason }))
-  let method: ContentAddressMethod
-  let rest: string
-  if (s.startsWith("text:")) {
-    method = "text"
-    rest = s.slice(5)
-  } else if (s.startsWith("fixed:r:")) {
-    method = "recursive"
-    rest = s.slice(8)
-  } else if (s.startsWith("fixed:")) {
-    method = "flat"
-    rest = s.slice(6)
-  } else {
-    return fail("expected a 'text:' or 'fixed:' prefix")
-  }
-  const colon = rest.indexOf(":")
-  if (colon < 0) return fail("missing hash algorithm")
-  const algo = parseHashAlgo(rest.slice(0, colon))
-  if (Either.isLeft(algo)) return fail(algo.left.reason)
-  if (method === "text" && algo.right !== "sha256") return fail("text content addresses must use sha256")
-  return Either.mapBoth(parseDigest(s, rest.slice(colon + 1), algo.right, false), {
-    onLeft: (e) => new InvalidContentAddressError({ input: s, reason: e.reason }),
-    onRight: (hash) => ({ method, hash })
-  })
-}
+export const renderContentAddress = (method: ContentAddressMethod, h: Hash): string => renderCa({ method, hash: h })
 
 /**
  * The store path a content address implies for `name` with `references`

@@ -5,7 +5,9 @@
  * (8 MiB by default), the rest of the walk moves to a worker thread
  * (dumpWorker.ts) as soon as one has started, so that the file-system calls
  * overlap the hashing or writing done here; until then, and for everything
- * smaller, the walk runs on this thread.
+ * smaller, the walk runs on this thread. Either way the consumer here gives
+ * the event loop a turn between chunks once its time slice is used up
+ * (eventLoop.ts).
  *
  * @since 0.1.0
  */
@@ -13,6 +15,7 @@ import { Effect, Option, Sink, Stream } from "effect"
 import type { Writable } from "node:stream"
 import { type DumpWorker, startDumpWorker } from "./dumpWorkerClient.js"
 import { NarDumpError, NarWriteError } from "../core/nar/ioErrors.js"
+import { yieldIfSliceUsedUp } from "./eventLoop.js"
 import { makeNarHasher, type NarHasher, type NarHashResult, tapNarHasher } from "./hash.js"
 import { ChunkPool, DumpFailure, walkChunks } from "./walk.js"
 
@@ -55,7 +58,10 @@ export const dumpPath = (path: string): Stream.Stream<Uint8Array, NarDumpError> 
       ),
       (it) =>
         Stream.repeatEffectOption(
-          Effect.try({ try: () => it.next(), catch: (e) => Option.some(toDumpError(path)(e)) }).pipe(
+          Effect.zipRight(
+            yieldIfSliceUsedUp,
+            Effect.try({ try: () => it.next(), catch: (e) => Option.some(toDumpError(path)(e)) })
+          ).pipe(
             Effect.flatMap((r) => (r.done === true ? Effect.fail(Option.none()) : Effect.succeed(r.value)))
           )
         )
@@ -90,6 +96,7 @@ const foldDump = <E, R>(
       (it) =>
         Effect.gen(function*() {
           for (;;) {
+            yield* yieldIfSliceUsedUp
             const r = yield* Effect.try({ try: () => it.next(), catch: toError })
             if (r.done === true) {
               if (r.value === undefined || worker === undefined || worker === null) return hasher.result()
@@ -98,6 +105,7 @@ const foldDump = <E, R>(
               w.start(r.value)
               yield* Effect.logDebug(`dumping '${path}': a worker thread continues the walk after ${produced} bytes`)
               for (;;) {
+                yield* yieldIfSliceUsedUp
                 const chunk = yield* w.next
                 if (chunk === undefined) return hasher.result()
                 hasher.update(chunk)

@@ -82,28 +82,53 @@ interface WalkFrame {
 }
 
 /**
+ * A walk of the tree at `root` that can stop and go on (for `runInSlices`
+ * in eventLoop.ts): each call to the returned step walks
+ * on until the tree is done (true) or `due()` answers true after a node
+ * (false; call it again to go on: every call visits at least one node). Same order and visits as
+ * {@link walkTreeSync}. The fs errors it meets are thrown as they are.
+ */
+export const makeTreeWalk = (
+  root: Buffer,
+  visitor: TreeVisitor,
+  rootStat?: fs.Stats
+): (due: () => boolean) => boolean => {
+  const stack: Array<WalkFrame> = []
+  const enter = (p: Buffer, st: fs.Stats): void => {
+    if (visitor.node(p, st) === false || !st.isDirectory()) return
+    stack.push({ path: p, st, names: readDirBytesSync(p), index: 0 })
+  }
+  let started = false
+  return (due) => {
+    if (!started) {
+      started = true
+      enter(root, rootStat ?? fs.lstatSync(root))
+    }
+    // At least one node per call, so that the walk always gets on.
+    for (;;) {
+      const top = stack[stack.length - 1]
+      if (top === undefined) return true
+      const name = top.names[top.index++]
+      if (name === undefined) {
+        stack.pop()
+        visitor.leaveDirectory?.(top.path, top.st)
+      } else {
+        const child = joinBytes(top.path, name)
+        enter(child, fs.lstatSync(child))
+      }
+      if (stack.length > 0 && due()) return false
+    }
+  }
+}
+
+const never = (): boolean => false
+
+/**
  * Walks the tree at `root` (a byte path), depth first, directory entries in
  * byte order, names kept as bytes. It uses an explicit stack, so any depth
  * is fine. `rootStat` saves the first lstat when the caller has it already.
  * The fs errors it meets are thrown as they are.
  */
 export const walkTreeSync = (root: Buffer, visitor: TreeVisitor, rootStat: fs.Stats = fs.lstatSync(root)): void => {
-  const stack: Array<WalkFrame> = []
-  const enter = (p: Buffer, st: fs.Stats): void => {
-    if (visitor.node(p, st) === false || !st.isDirectory()) return
-    stack.push({ path: p, st, names: readDirBytesSync(p), index: 0 })
-  }
-  enter(root, rootStat)
-  for (;;) {
-    const top = stack[stack.length - 1]
-    if (top === undefined) return
-    const name = top.names[top.index++]
-    if (name === undefined) {
-      stack.pop()
-      visitor.leaveDirectory?.(top.path, top.st)
-      continue
-    }
-    const child = joinBytes(top.path, name)
-    enter(child, fs.lstatSync(child))
-  }
+  makeTreeWalk(root, visitor, rootStat)(never)
 }

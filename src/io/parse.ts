@@ -2,13 +2,16 @@
  * Driving the strict NAR parser over effectful byte sources: parse exactly one
  * archive (leaving what follows it in the source), or a whole stream that must
  * contain nothing but the archive. The NAR's sha256 and size are computed in
- * the same pass.
+ * the same pass. The handlers' work (a restore's system calls) is synchronous;
+ * between two events the event loop gets a turn once the time slice is used
+ * up (eventLoop.ts).
  *
  * @since 0.1.0
  */
 import { Effect, Option, Stream } from "effect"
 import { NarParseError } from "../core/nar/errors.js"
 import { type NarEvent, NarParser } from "../core/nar/parser.js"
+import { sliceUsedUp, yieldToEventLoop } from "./eventLoop.js"
 import { makeNarHasher, type NarHashResult } from "./hash.js"
 import { type ByteSource, byteSourceFromStream } from "./source.js"
 
@@ -35,6 +38,7 @@ export const parseNarFrom = <E, E2, R2>(
     const parser = new NarParser({ onConsumed: hasher.update })
     return Effect.gen(function*() {
       for (;;) {
+        if (sliceUsedUp()) yield* yieldToEventLoop
         const ev = parser.next()
         switch (ev._tag) {
           case "NarParseError":

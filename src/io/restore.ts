@@ -7,7 +7,10 @@
  * can be written through a symlink. Files are written chunk by chunk as the
  * archive streams in. On any error or interruption whatever was created is
  * removed, so nothing remains at the target. The NAR's sha256 and size are
- * computed in the same pass.
+ * computed in the same pass. Between two archive events the event loop gets
+ * a turn once the time slice is used up (parse.ts, eventLoop.ts), and large
+ * writes go through the thread pool: a write the kernel throttles (dirty
+ * page write-back) must not stop the event loop.
  *
  * @since 0.1.0
  */
@@ -43,6 +46,19 @@ const fsFail = (path: Buffer, detail: string, cause: unknown, isRoot: boolean): 
  */
 const fsStep = <A>(path: Buffer, detail: string, isRoot: boolean, f: () => A) =>
   Effect.try({ try: f, catch: (cause) => fsFail(path, detail, cause, isRoot) })
+
+/** Contents chunks from this size on are written through the thread pool (see the module comment). */
+const ASYNC_WRITE_MIN = 64 * 1024
+
+/** Writes all of `buf` at the current position of `fd`, through the thread pool. */
+const writeAllAsync = (fd: number, buf: Uint8Array): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const go = (off: number): void => {
+      if (off >= buf.length) return resolve()
+      fs.write(fd, buf, off, buf.length - off, null, (e, n) => (e ? reject(e) : go(off + n)))
+    }
+    go(0)
+  })
 
 /** Writes all of `buf` at the current position of `fd`. */
 const writeAllSync = (fd: number, buf: Uint8Array): void => {
@@ -87,7 +103,12 @@ const handleEvent =
       case "Contents": {
         const fd = st.fd
         if (fd === undefined) return Effect.dieMessage("NAR restore: contents outside a regular file")
-        return fsStep(st.target, "writing file", false, () => writeAllSync(fd, ev.chunk))
+        if (ev.chunk.length < ASYNC_WRITE_MIN) return fsStep(st.target, "writing file", false, () => writeAllSync(fd, ev.chunk))
+        // Uninterruptible: the cleanup must not close the descriptor under a write in flight.
+        return Effect.uninterruptible(Effect.tryPromise({
+          try: () => writeAllAsync(fd, ev.chunk),
+          catch: (cause) => fsFail(st.target, "writing file", cause, false)
+        }))
       }
       case "RegularEnd": {
         const fd = st.fd

@@ -4,7 +4,9 @@
  * The tree is walked with `lstat` (symlinks are stored, never followed);
  * directory entries are sorted by name bytes. Headers and small files are
  * batched into ~256 KiB output chunks; large files are read in 1 MiB chunks,
- * so memory stays flat whatever the file sizes.
+ * so memory stays flat whatever the file sizes. A batch is also handed out
+ * early once the walk has spent a few milliseconds on it (a tree of tiny
+ * files), so a consumer on the main thread can give the event loop a turn.
  *
  * This module has no Effect import: it also runs in the dump worker
  * (dumpWorker.ts), which must start fast. Failures are {@link DumpFailure}s,
@@ -13,6 +15,7 @@
  * @since 0.1.0
  */
 import * as fs from "node:fs"
+import { performance } from "node:perf_hooks"
 import {
   CLOSE_BYTES,
   DIRECTORY_PREFIX,
@@ -47,6 +50,11 @@ const BATCH_SLACK = 16 * 1024
 const SMALL_FILE = 128 * 1024
 /** Read size for large files. */
 export const CHUNK_SIZE = 1024 * 1024
+
+/** A batch is handed out once the walk has spent this long (ms) since the last one, whatever its size. */
+const BATCH_MS = 4
+/** Nodes walked between two looks at the clock. */
+const CLOCK_EVERY = 32
 
 /** Size of a batch buffer. */
 export const BATCH_CAPACITY = BATCH_SIZE + BATCH_SLACK + SMALL_FILE
@@ -186,12 +194,18 @@ export function* walkChunks(root: Uint8Array, options: WalkOptions = {}): Genera
     batch().set(bytes, len)
     len += bytes.length
   }
+  let flushedAt = performance.now()
+  let nodes = 0
   const flush = (): Uint8Array => {
     const out = batch().subarray(0, len)
     buf = undefined
     len = 0
+    flushedAt = performance.now()
     return out
   }
+  /** A batch is full, or took long enough to make. */
+  const batchDue = (): boolean =>
+    len >= BATCH_SIZE || (len > 0 && ++nodes % CLOCK_EVERY === 0 && performance.now() - flushedAt >= BATCH_MS)
 
   const stack: Array<DirFrame> = options.resume === undefined
     ? []
@@ -240,7 +254,7 @@ export function* walkChunks(root: Uint8Array, options: WalkOptions = {}): Genera
     // Find the next node: close finished entries and directories, open the next entry.
     let closeEntry = !openedDirectory
     for (;;) {
-      if (len >= BATCH_SIZE) yield flush()
+      if (batchDue()) yield flush()
       const frame = stack[stack.length - 1]
       if (frame === undefined) {
         if (len > 0) yield flush()

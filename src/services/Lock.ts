@@ -19,7 +19,7 @@
  * failure or interruption; the kernel releases it if the process dies). Waiting
  * is a loop of non-blocking attempts with a short jittered exponential backoff
  * (capped at 50 ms): it never blocks the event loop or a libuv thread, it can be
- * interrupted at any time, it logs a "waiting for …" message (Effect.logInfo)
+ * interrupted at any time, it logs a "waiting for …" message (at Debug, with Nix's info level annotated: core/nixLog)
  * after a short delay, and it fails with {@link LockTimeoutError} after the
  * optional timeout. Fibers of one process contend exactly like processes.
  *
@@ -35,7 +35,7 @@ export type LockMode = "shared" | "exclusive"
 export interface LockWaitOptions {
   /** Give up with {@link LockTimeoutError} after this long (none: wait for ever; 0: try once). */
   readonly timeout?: Duration.DurationInput
-  /** The message logged (Effect.logInfo) once the wait has lasted `messageDelay`. */
+  /** The message logged (core/nixLog.nixInfo) once the wait has lasted `messageDelay`. */
   readonly waitMessage?: string
   /** How long to wait before logging `waitMessage` (default 1 second). */
   readonly messageDelay?: Duration.DurationInput

@@ -70,4 +70,16 @@ describe("argv", () => {
     const q = ok(["query", "binding", "out", "x.drv"])
     expect({ binding: q.flags.has("binding"), args: q.args }).toEqual({ binding: true, args: ["out", "x.drv"] })
   })
+
+  it("reads path-info's short flags as nix path-info does (-r, -s, -S, -h), not nix-store's", () => {
+    const p = ok(["path-info", "-rsSh", "--sigs", "--json", "--derivation", "/nix/store/x"])
+    expect({ op: p.operation, flags: [...p.flags].sort(), args: p.args }).toEqual({
+      op: "path-info",
+      flags: ["closure-size", "derivation", "human-readable", "json", "recursive", "sigs", "size"],
+      args: ["/nix/store/x"]
+    })
+    expect(ok(["-h"]).flags.has("help")).toBe(true)
+    expect(ok(["-r", "x"]).operation).toBe("realise")
+    expect(ok(["path-info", "--all", "-s"]).flags.has("all")).toBe(true)
+  })
 })

@@ -27,9 +27,10 @@ const nixStore = (root: string, args: ReadonlyArray<string>) =>
     maxBuffer: 1 << 26
   })
 
-/** Entries of a store directory but `.links` (the store's own) as hex bytes (any name), sorted. */
+/** The store directory's entries (hex), without `.links`, which every store has (as Nix's). */
 const entriesHex = (realStoreDir: string): Array<string> =>
-  fs.readdirSync(realStoreDir, { encoding: "buffer" }).filter((b) => b.toString("latin1") !== ".links").map((b) => b.toString("hex")).sort()
+  fs.readdirSync(realStoreDir, { encoding: "buffer" }).filter((b) => b.toString("latin1") !== ".links")
+    .map((b) => b.toString("hex")).sort()
 
 const hex = (s: string) => Buffer.from(s, "latin1").toString("hex")
 /** A pid no process has (above any pid_max). */

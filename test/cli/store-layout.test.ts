@@ -140,7 +140,6 @@ describe("NIX_STORE_DIR=/x/store with --store ROOT (a store Nix 2.8 made)", () =
       const v = answer("verify")
       const r = await runTsnix([...store, ...v.args], opts)
       expect(r.status).toBe(v.rc)
-      // Nix's lines, "checking link hashes..." included (tsnix checks .links too since --optimise).
       expect(r.stderr.split("\n")).toEqual(v.err.split("\n"))
       const after = await runTsnix([...store, "--dump-db"], opts)
       expect(after.stdout.toString("utf8")).toBe(answer("dump-db-after-verify").out)

@@ -26,6 +26,7 @@ import { PathInUseError } from "../../../services/errors/database.js"
 import { toRealPath } from "../../../core/storeLayout.js"
 import type { GcContext } from "./context.js"
 import { GcIoError, PathAliveError } from "../../../services/errors/gc.js"
+import { yieldIfSliceUsedUp } from "../../../io/eventLoop.js"
 import { displayPath, joinBytes } from "../../../io/fsOps.js"
 import { findRootsNoTemp } from "./findRoots.js"
 import { classifyEntries, hashPartOf } from "./liveness.js"
@@ -285,6 +286,7 @@ const ordered = (ctx: GcContext, paths: ReadonlyArray<string>) =>
     const from: Array<number> = []
     const to: Array<number> = []
     for (let i = 0; i < sorted.length; i += orderChunk) {
+      yield* yieldIfSliceUsedUp
       for (const info of yield* ctx.db.queryPathInfos(sorted.slice(i, i + orderChunk))) {
         const r = rank.get(info.path) as number
         present[r] = 1
@@ -315,6 +317,7 @@ const nixOrdered = (ctx: GcContext, a: Analysis, paths: ReadonlyArray<string>) =
   Effect.gen(function*() {
     const infos = new Map<string, { readonly references: ReadonlyArray<string>; readonly deriver: string | undefined }>()
     for (let i = 0; i < paths.length; i += orderChunk) {
+      yield* yieldIfSliceUsedUp
       for (const info of yield* ctx.db.queryPathInfos(paths.slice(i, i + orderChunk))) {
         infos.set(info.path, { references: info.references, deriver: Option.getOrUndefined(info.deriver) })
       }

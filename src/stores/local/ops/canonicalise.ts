@@ -5,15 +5,17 @@
  * entry, symlinks included; regular files mode 0444, or 0555 when any execute
  * bit was set; directories 0555; no setuid, setgid or sticky bits and no
  * write bits anywhere. Directories are made read-only after their children.
- * Names are bytes (they need not be valid UTF-8). Synchronous, as the
- * restore before it: one thread-pool round trip per file would cost more
- * than the system calls.
+ * Names are bytes (they need not be valid UTF-8). The system calls are
+ * synchronous, as in the restore before it (one thread-pool round trip per
+ * file would cost more than the calls), but the walk runs in slices of a few
+ * milliseconds with a turn of the event loop between them.
  *
  * @since 0.1.0
  */
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import { displayPath, walkTreeSync } from "../../../io/fsOps.js"
+import { runInSlices } from "../../../io/eventLoop.js"
+import { displayPath, makeTreeWalk } from "../../../io/fsOps.js"
 import { CanonicaliseError } from "../../../services/errors/store.js"
 
 export { CanonicaliseError } from "../../../services/errors/store.js"
@@ -25,9 +27,9 @@ const mtime = new Date(1000)
 export const canonicalMode = (kind: "file" | "directory", mode: number): number =>
   kind === "directory" ? 0o555 : (mode & 0o111) !== 0 ? 0o555 : 0o444
 
-/** Canonicalises the tree at byte path `root`, children before their directory; throws on I/O errors. */
-const canonicaliseSync = (root: Buffer): void =>
-  walkTreeSync(root, {
+/** A resumable walk canonicalising the tree at byte path `root`, children before their directory; throws on I/O errors. */
+const canonicaliseWalk = (root: Buffer) =>
+  makeTreeWalk(root, {
     node: (p, st) => {
       if (st.isSymbolicLink()) fs.lutimesSync(p, mtime, mtime)
       else if (st.isFile()) {
@@ -44,4 +46,7 @@ const canonicaliseSync = (root: Buffer): void =>
 
 /** Canonicalises the tree at `p` (a real path) in place. */
 export const canonicalisePath = (p: string): Effect.Effect<void, CanonicaliseError> =>
-  Effect.try({ try: () => canonicaliseSync(Buffer.from(p)), catch: (cause) => new CanonicaliseError({ path: p, cause }) })
+  Effect.suspend(() => {
+    const walk = canonicaliseWalk(Buffer.from(p))
+    return runInSlices(walk, (cause) => new CanonicaliseError({ path: p, cause }))
+  })

@@ -25,9 +25,7 @@ const ff = Buffer.from([0xff, 0xfe])
 /** Entries of a directory as hex, lock files left out. */
 const entriesHex = (dir: string) =>
   fs.readdirSync(dir, { encoding: "buffer" })
-    .filter((b) => !b.toString("latin1").endsWith(".lock") && b.toString("latin1") !== ".links")
-    .map((b) => b.toString("hex"))
-    .sort()
+    .filter((b) => !b.toString("latin1").endsWith(".lock") && b.toString("latin1") !== ".links").map((b) => b.toString("hex")).sort()
 
 describe("the collector and names that are not UTF-8", () => {
   it("classifyEntries keeps undecodable names as bytes, decodes the others", () => {

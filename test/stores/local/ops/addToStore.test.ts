@@ -28,9 +28,8 @@ const tempSrc = Effect.acquireRelease(
 
 /** Every entry of the real store directory but `.links` (the store's own), as bytes in hex (a leftover may have any name). */
 const storeEntries = (realStoreDir: string): Array<string> =>
-  fs.existsSync(realStoreDir)
-    ? fs.readdirSync(realStoreDir, { encoding: "buffer" }).filter((b) => b.toString("latin1") !== ".links").map((b) => b.toString("hex"))
-    : []
+  fs.existsSync(realStoreDir) ? fs.readdirSync(realStoreDir, { encoding: "buffer" }).filter((b) => b.toString("latin1") !== ".links")
+      .map((b) => b.toString("hex")) : []
 
 const hexPrefix = Buffer.from(tempPrefix).toString("hex")
 

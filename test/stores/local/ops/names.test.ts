@@ -118,9 +118,7 @@ const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex")
 
 /** Entries of a real store directory that are not lock files or `.links`, as hex. */
 const storeEntries = (real: string) =>
-  fs.readdirSync(real, { encoding: "buffer" })
-    .filter((b) => !b.toString("latin1").endsWith(".lock") && b.toString("latin1") !== ".links")
-    .map((b) => b.toString("hex"))
+  fs.readdirSync(real, { encoding: "buffer" }).filter((b) => !b.toString("latin1").endsWith(".lock") && b.toString("latin1") !== ".links").map((b) => b.toString("hex"))
 
 /** Runs every step on `tree` and checks each against the pure encoder's NAR. */
 const roundTrip = (tree: NarTree, handOffAt: number) =>

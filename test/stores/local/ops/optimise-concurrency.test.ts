@@ -17,6 +17,12 @@ import { runTsnix } from "../../../cli/helpers.js"
 import { storeLayers, tempBase } from "../gc/helpers.js"
 import { runFixture } from "../gc/procs.js"
 
+/**
+ * stderr without lock-wait notices: under load a collector may hold the lock of a stale
+ * temp-roots file named after a reused pid while it examines it, and the command says it waits.
+ */
+const withoutLockWaits = (stderr: string): string => stderr.split("\n").filter((l) => !l.startsWith("waiting for ")).join("\n")
+
 describe("optimise vs concurrent adds and collections (processes)", () => {
   it.live("loses no file; links and paths verify; no temporary link left", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -51,7 +57,7 @@ describe("optimise vs concurrent adds and collections (processes)", () => {
       expect(optimisers.length).toBeGreaterThan(0)
       for (const o of optimisers) {
         expect(o.status, o.stderr).toBe(0)
-        expect(o.stderr).toMatch(/^\d+\.\d\d MiB freed by hard-linking \d+ files\n$/)
+        expect(withoutLockWaits(o.stderr)).toMatch(/^\d+\.\d\d MiB freed by hard-linking \d+ files\n$/)
       }
       // The collector deleted paths meanwhile.
       const collected = collector.stdout.split("\n").filter((l) => l.startsWith("collected ")).reduce((n, l) => n + Number(l.split(" ")[1]), 0)
@@ -141,7 +147,7 @@ describe("optimise vs concurrent adds and collections (processes)", () => {
       expect(Number(reaper.stdout.split(" ")[1])).toBeGreaterThan(0)
       for (const r of runs) {
         expect(r.status, r.stderr).toBe(0)
-        expect(r.stderr).toMatch(/^\d+\.\d\d MiB freed by hard-linking \d+ files\n$/)
+        expect(withoutLockWaits(r.stderr)).toMatch(/^\d+\.\d\d MiB freed by hard-linking \d+ files\n$/)
       }
       // Every file still has its contents and mode; the store verifies.
       for (const [i, p] of added.entries()) {
