@@ -25,7 +25,9 @@ const program = Effect.gen(function*() {
   const tOpen = performance.now()
   const report = { op, openMs: tOpen - t0 }
   if (op === "load") {
-    const records = Either.getOrThrow(parseValidity(readFileSync(arg, "latin1"), { storeDir: "/nix/store", hashGiven: true }))
+    const records = Either.getOrThrow(
+      parseValidity(readFileSync(arg, "latin1"), { storeDir: "/nix/store", hashGiven: true })
+    )
     const tParsed = performance.now()
     yield* db.registerValidPaths(records)
     report.parseMs = tParsed - tOpen

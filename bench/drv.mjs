@@ -9,11 +9,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import {
-  parseDerivation,
-  printDerivation,
-  printShowDerivationJson
-} from "../dist/core/derivation/index.js"
+import { parseDerivation, printDerivation, printShowDerivationJson } from "../dist/core/derivation/index.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const roundsArg = process.argv.indexOf("--rounds")
@@ -58,7 +54,9 @@ for (let i = 0; i < 10000; i++) {
 }
 const bigText =
   `Derive([("out","/nix/store/00000000000000000000000000000000-big","","")],[],[],"x86_64-linux","/bin/sh",["-c","true"],[` +
-  bigEnv.map(([k, v]) => `("${k}","${v.replace(/[\\"\n\t]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : "\\" + c))}")`).join(",") +
+  bigEnv.map(([k, v]) =>
+    `("${k}","${v.replace(/[\\"\n\t]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : "\\" + c))}")`
+  ).join(",") +
   `])`
 const big = new Uint8Array(Buffer.from(bigText, "latin1"))
 if (Buffer.compare(Buffer.from(printDerivation(parseDerivation(big).right)), Buffer.from(big)) !== 0) {
@@ -71,26 +69,44 @@ const golden = fs.readdirSync(goldenDir).map((f) => fs.readFileSync(path.join(go
 const small = []
 for (let i = 0; i < 10000; i++) {
   // Vary the system string so every derivation is distinct (same shape as Nix's).
-  small.push(new Uint8Array(Buffer.from(golden[i % golden.length].replace("\"x86_64-linux\"", `"x86_64-linux-${i}"`), "latin1")))
+  small.push(
+    new Uint8Array(Buffer.from(golden[i % golden.length].replace("\"x86_64-linux\"", `"x86_64-linux-${i}"`), "latin1"))
+  )
 }
 const smallBytes = small.reduce((n, b) => n + b.length, 0)
 // Order matters: parse timings come before any parse result is kept alive.
 // (Keeping 10k parsed derivations makes V8 pretenure the parser's allocation
 // sites, after which every parse's garbage goes to old space and GC dominates:
 // a property of a heap holding 10k derivations, not of parsing one.)
-const parseSmall = time(() => { for (const b of small) parseDerivation(b) })
-const bothSmall = time(() => { for (const b of small) printDerivation(parseDerivation(b).right) })
+const parseSmall = time(() => {
+  for (const b of small) parseDerivation(b)
+})
+const bothSmall = time(() => {
+  for (const b of small) printDerivation(parseDerivation(b).right)
+})
 const parseBig = time(() => parseDerivation(big))
 const bothBig = time(() => printDerivation(parseDerivation(big).right))
 const bigDrv = parseDerivation(big).right
 const printBig = time(() => printDerivation(bigDrv))
 const parsedSmall = small.map((b) => parseDerivation(b).right)
-const printSmall = time(() => { for (const d of parsedSmall) printDerivation(d) })
+const printSmall = time(() => {
+  for (const d of parsedSmall) printDerivation(d)
+})
 
 const mbs = (bytes, t) => (bytes / MB / (t / 1000)).toFixed(1)
 const line = (label, bytes, t) =>
-  console.log(`  ${label.padEnd(12)} wall ${t.wall.toFixed(1).padStart(7)} ms (${mbs(bytes, t.wall).padStart(6)} MB/s)   cpu ${t.cpu.toFixed(1).padStart(7)} ms (${mbs(bytes, t.cpu).padStart(6)} MB/s)   best wall ${t.best.toFixed(1).padStart(7)} ms (${mbs(bytes, t.best).padStart(6)} MB/s)`)
-console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? "?"} (${os.cpus().length} cpus), load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}, rounds=${rounds}; wall and cpu are medians`)
+  console.log(
+    `  ${label.padEnd(12)} wall ${t.wall.toFixed(1).padStart(7)} ms (${mbs(bytes, t.wall).padStart(6)} MB/s)   cpu ${
+      t.cpu.toFixed(1).padStart(7)
+    } ms (${mbs(bytes, t.cpu).padStart(6)} MB/s)   best wall ${t.best.toFixed(1).padStart(7)} ms (${
+      mbs(bytes, t.best).padStart(6)
+    } MB/s)`
+  )
+console.log(
+  `node ${process.version}, ${os.cpus()[0]?.model ?? "?"} (${os.cpus().length} cpus), load average ${
+    os.loadavg().map((x) => x.toFixed(1)).join(" ")
+  }, rounds=${rounds}; wall and cpu are medians`
+)
 console.log(`large derivation: ${(big.length / MB).toFixed(2)} MB, ${bigEnv.length} env entries`)
 line("parse", big.length, parseBig)
 line("print", big.length, printBig)
@@ -107,14 +123,21 @@ if (!hasNix) {
 } else {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-bench-drv-"))
   try {
-    const env = { ...process.env, NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =" }
+    const env = {
+      ...process.env,
+      NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group ="
+    }
     const expr = path.join(root, "big.nix")
     fs.writeFileSync(
       expr,
       `derivation ({ name = "big"; system = "x86_64-linux"; builder = "/bin/sh"; } // builtins.listToAttrs (builtins.genList (i: { name = "var\${toString i}"; value = "value \${toString i}: \\"quoted\\" back\\\\slash\\nnew line\\ttab padding padding padding padding padding padding padding"; }) 10000))`
     )
     const store = path.join(root, "store")
-    const drvPath = execFileSync("nix-instantiate", ["--store", store, expr], { env, encoding: "utf8", stderr: "ignore" }).trim()
+    const drvPath = execFileSync("nix-instantiate", ["--store", store, expr], {
+      env,
+      encoding: "utf8",
+      stderr: "ignore"
+    }).trim()
     const real = path.join(store, drvPath)
     const size = fs.statSync(real).size
     const nixTimes = []
@@ -137,9 +160,17 @@ if (!hasNix) {
       printShowDerivationJson([[drvPath, d]])
     })
     console.log(`show-derivation of a ${(size / MB).toFixed(2)} MB derivation (10k env entries):`)
-    console.log(`  nix show-derivation   wall ${nixTimes[2].toFixed(1)} ms (a process; 'nix --version' alone: ${startup[2].toFixed(1)} ms)`)
+    console.log(
+      `  nix show-derivation   wall ${nixTimes[2].toFixed(1)} ms (a process; 'nix --version' alone: ${
+        startup[2].toFixed(1)
+      } ms)`
+    )
     console.log(`  tsnix read+parse+JSON wall ${ours.wall.toFixed(1)} ms, cpu ${ours.cpu.toFixed(1)} ms (in process)`)
-    console.log(`  wall ratio nix/tsnix ${(nixTimes[2] / ours.wall).toFixed(1)}x; without nix's startup ${((nixTimes[2] - startup[2]) / ours.wall).toFixed(1)}x`)
+    console.log(
+      `  wall ratio nix/tsnix ${(nixTimes[2] / ours.wall).toFixed(1)}x; without nix's startup ${
+        ((nixTimes[2] - startup[2]) / ours.wall).toFixed(1)
+      }x`
+    )
   } finally {
     fs.rmSync(root, { recursive: true, force: true })
   }

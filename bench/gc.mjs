@@ -19,7 +19,17 @@
 // Usage: npm run bench -- gc [--paths N] [--runs R] [--rebuild] [--cpu-prof DIR] [--no-nix]
 import { execFileSync, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs"
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync
+} from "node:fs"
 import { createRequire } from "node:module"
 import { cpus, loadavg } from "node:os"
 import { dirname, join } from "node:path"
@@ -37,7 +47,10 @@ const runs = Number(opt("--runs", "1"))
 const cpuProf = opt("--cpu-prof", undefined)
 const dataDir = process.env.GC_BENCH_DATA ?? join(here, ".data", "gc")
 const tsnixMain = join(here, "..", "bin", "tsnix")
-const nixEnv = { ...process.env, NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =" }
+const nixEnv = {
+  ...process.env,
+  NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group ="
+}
 const hasNix = !args.includes("--no-nix") && spawnSync("nix-store", ["--version"], { stdio: "ignore" }).status === 0
 const hasTime = existsSync("/usr/bin/time")
 const storeDir = "/nix/store"
@@ -60,7 +73,9 @@ const timed = (cmd, cmdArgs, { input, env } = {}) => {
 }
 let profCount = 0
 const tsnix = (root, cliArgs, opts) => {
-  const prof = cpuProf === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", cpuProf, "--cpu-prof-name", `gc-${++profCount}-${cliArgs.join("")}.cpuprofile`]
+  const prof = cpuProf === undefined
+    ? []
+    : ["--cpu-prof", "--cpu-prof-dir", cpuProf, "--cpu-prof-name", `gc-${++profCount}-${cliArgs.join("")}.cpuprofile`]
   return timed(process.execPath, [...prof, tsnixMain, "--store", root, ...cliArgs], opts)
 }
 const nixStore = (root, cliArgs, opts) => timed("nix-store", ["--store", root, ...cliArgs], { ...opts, env: nixEnv })
@@ -143,7 +158,14 @@ const prepare = () => {
     chmodSync(file, 0o444)
     utimesSync(file, 1, 1)
     const nar = narOfFile(contents)
-    lines.push(r.path, createHash("sha256").update(nar).digest("hex"), String(nar.length), r.deriver, String(r.refs.length), ...r.refs)
+    lines.push(
+      r.path,
+      createHash("sha256").update(nar).digest("hex"),
+      String(nar.length),
+      r.deriver,
+      String(r.refs.length),
+      ...r.refs
+    )
   }
   const loadDb = join(dataDir, "load-db.txt")
   writeFileSync(loadDb, lines.join("\n") + "\n")
@@ -224,17 +246,31 @@ for (let run = 1; run <= runs; run++) {
   }
   console.log(`\nrun ${run}: load average ${laStart} → ${laEnd}; ${deadOurs.length} dead paths`)
   console.log(`  tsnix: ${oGc.stdout.trim()}${hasNix ? `\n  nix:   ${nGc.stdout.trim()}` : ""}`)
-  console.log(`  checks: ${JSON.stringify(r.checks)}${hasNix ? `; same deletion order (not required): ${r.sameDeletionOrder}` : ""}`)
+  console.log(
+    `  checks: ${JSON.stringify(r.checks)}${
+      hasNix ? `; same deletion order (not required): ${r.sameDeletionOrder}` : ""
+    }`
+  )
   results.push(r)
 }
 rmSync(work, { recursive: true, force: true })
 
-console.log("\n| run | operation | tsnix wall s | tsnix CPU s | tsnix peak RSS MB | nix wall s | nix CPU s | nix peak RSS MB | ratio wall | ratio CPU |")
+console.log(
+  "\n| run | operation | tsnix wall s | tsnix CPU s | tsnix peak RSS MB | nix wall s | nix CPU s | nix peak RSS MB | ratio wall | ratio CPU |"
+)
 console.log("|---|---|---|---|---|---|---|---|---|---|")
 for (const r of results) {
-  for (const [name, o, x] of [[`--gc --print-dead (${r.dead} paths)`, r.oDead, r.nDead], [`--gc (deletes ${r.dead})`, r.oGc, r.nGc]]) {
+  for (
+    const [name, o, x] of [[`--gc --print-dead (${r.dead} paths)`, r.oDead, r.nDead], [
+      `--gc (deletes ${r.dead})`,
+      r.oGc,
+      r.nGc
+    ]]
+  ) {
     console.log(
-      `| ${r.run} | ${name} | ${fmt(o.secs)} | ${fmt(o.cpuSecs)} | ${fmt(o.rssMB, 0)} | ${fmt(x?.secs)} | ${fmt(x?.cpuSecs)} | ` +
+      `| ${r.run} | ${name} | ${fmt(o.secs)} | ${fmt(o.cpuSecs)} | ${fmt(o.rssMB, 0)} | ${fmt(x?.secs)} | ${
+        fmt(x?.cpuSecs)
+      } | ` +
         `${fmt(x?.rssMB, 0)} | ${ratio(o.secs, x?.secs)} | ${ratio(o.cpuSecs, x?.cpuSecs)} |`
     )
   }

@@ -31,9 +31,15 @@ await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
   const other = yield* LiveLock.make(layout)
   const m = Math.max(1, Math.floor(n / 10))
   t = performance.now()
-  yield* Effect.all([lock, other].map((l) =>
-    Effect.forEach(Array.from({ length: m }), () => Effect.scoped(Effect.zipRight(l.gcLock("exclusive"), Effect.yieldNow())))
-  ), { concurrency: "unbounded" })
+  yield* Effect.all(
+    [lock, other].map((l) =>
+      Effect.forEach(
+        Array.from({ length: m }),
+        () => Effect.scoped(Effect.zipRight(l.gcLock("exclusive"), Effect.yieldNow()))
+      )
+    ),
+    { concurrency: "unbounded" }
+  )
   console.log(`contended gcLock exclusive, 2 fibers x ${m}: ${rate(2 * m, t)}`)
 })))
 fs.rmSync(dir, { recursive: true, force: true })

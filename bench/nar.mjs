@@ -99,13 +99,17 @@ const bench = (label, p) => {
   const oursPipe = best(() => timeV("bash", ["-c", `set -o pipefail; "${tsnix}" --dump "${p}" | sha256sum`]))
   const oursCat = best(() => timeV("bash", ["-c", `set -o pipefail; "${tsnix}" --dump "${p}" | cat > /dev/null`]))
   if (oursHash.stdout !== oursIn.hash) throw new Error("tsnix hash disagrees with narHashPath")
-  if (oursPipe.stdout.split(" ")[0] !== oursIn.hash) throw new Error("tsnix --dump | sha256sum disagrees with narHashPath")
+  if (oursPipe.stdout.split(" ")[0] !== oursIn.hash) {
+    throw new Error("tsnix --dump | sha256sum disagrees with narHashPath")
+  }
   const row = { label, narSize: oursIn.narSize, oursHash, oursIn, oursPipe, oursCat }
   if (hasNix) {
     row.nixHash = best(() => timeV("nix-hash", ["--type", "sha256", p]))
     row.nixPipe = best(() => timeV("bash", ["-c", `set -o pipefail; nix-store --dump "${p}" | sha256sum`]))
     row.nixCat = best(() => timeV("bash", ["-c", `set -o pipefail; nix-store --dump "${p}" | cat > /dev/null`]))
-    if (row.nixHash.stdout !== oursIn.hash) throw new Error(`hash mismatch on ${label}: nix ${row.nixHash.stdout} vs ours ${oursIn.hash}`)
+    if (row.nixHash.stdout !== oursIn.hash) {
+      throw new Error(`hash mismatch on ${label}: nix ${row.nixHash.stdout} vs ours ${oursIn.hash}`)
+    }
     if (row.nixPipe.stdout.split(" ")[0] !== oursIn.hash) throw new Error(`dump mismatch on ${label}`)
   }
   results.push(row)
@@ -122,13 +126,19 @@ bench("one 1 GiB file", bigFile)
 const mbps = (bytes, ms) => (bytes / 1e6 / (ms / 1000)).toFixed(0)
 const cpu = (os.cpus()[0]?.model ?? "unknown").trim()
 const load = os.loadavg()[0].toFixed(1)
-console.log(`NAR dump + sha256, best of ${runs} runs by wall time (node ${process.version}, ${os.cpus().length} cores, ${cpu}, load average ${load})`)
+console.log(
+  `NAR dump + sha256, best of ${runs} runs by wall time (node ${process.version}, ${os.cpus().length} cores, ${cpu}, load average ${load})`
+)
 for (const r of results) {
   console.log(`\n${r.label} (NAR ${(r.narSize / 1e6).toFixed(1)} MB)`)
-  console.log(`  ${"".padEnd(36)} ${"wall".padStart(7)} ${"MB/s".padStart(6)} ${"CPU".padStart(7)} ${"peak RSS".padStart(9)}`)
+  console.log(
+    `  ${"".padEnd(36)} ${"wall".padStart(7)} ${"MB/s".padStart(6)} ${"CPU".padStart(7)} ${"peak RSS".padStart(9)}`
+  )
   const line = (name, x) =>
     console.log(
-      `  ${name.padEnd(36)} ${(x.ms / 1000).toFixed(2).padStart(6)}s ${mbps(r.narSize, x.ms).padStart(6)} ${(x.cpuMs / 1000).toFixed(2).padStart(6)}s` +
+      `  ${name.padEnd(36)} ${(x.ms / 1000).toFixed(2).padStart(6)}s ${mbps(r.narSize, x.ms).padStart(6)} ${
+        (x.cpuMs / 1000).toFixed(2).padStart(6)
+      }s` +
         ` ${(x.rssKiB / 1024).toFixed(0).padStart(6)} MiB`
     )
   line("tsnix hash", r.oursHash)
@@ -137,15 +147,23 @@ for (const r of results) {
   if (r.nixPipe) line("nix-store --dump | sha256sum", r.nixPipe)
   line("tsnix --dump | cat > /dev/null", r.oursCat)
   if (r.nixCat) line("nix-store --dump | cat > /dev/null", r.nixCat)
-  console.log(`  narHashPath inside node (no start-up): ${(r.oursIn.ms / 1000).toFixed(2)}s, ${mbps(r.narSize, r.oursIn.ms)} MB/s`)
+  console.log(
+    `  narHashPath inside node (no start-up): ${(r.oursIn.ms / 1000).toFixed(2)}s, ${mbps(r.narSize, r.oursIn.ms)} MB/s`
+  )
   if (r.nixHash) {
     const ratio = (nix, ours) => (nix.ms / ours.ms).toFixed(2)
     console.log(
-      `  throughput ratio tsnix/nix: hash ${ratio(r.nixHash, r.oursHash)}x (narHashPath inside node ${ratio(r.nixHash, r.oursIn)}x),` +
+      `  throughput ratio tsnix/nix: hash ${ratio(r.nixHash, r.oursHash)}x (narHashPath inside node ${
+        ratio(r.nixHash, r.oursIn)
+      }x),` +
         ` dump|sha256sum ${ratio(r.nixPipe, r.oursPipe)}x, dump|cat ${ratio(r.nixCat, r.oursCat)}x`
     )
   }
 }
-console.log("\nwall: whole commands (bin/tsnix: node start-up and bundle loading included, ~0.2 s here); CPU: user+sys, pipelines included;")
-console.log("peak RSS: /usr/bin/time's (for a pipeline, its largest process). 'inside node' is narHashPath's own timer in a node child.")
+console.log(
+  "\nwall: whole commands (bin/tsnix: node start-up and bundle loading included, ~0.2 s here); CPU: user+sys, pipelines included;"
+)
+console.log(
+  "peak RSS: /usr/bin/time's (for a pipeline, its largest process). 'inside node' is narHashPath's own timer in a node child."
+)
 if (!hasNix) console.log("\n(nix-hash not installed: no comparison)")

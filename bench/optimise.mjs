@@ -28,7 +28,10 @@ const useNix = !args.includes("--no-nix") && spawnSync("nix-store", ["--version"
 const data = process.env.OPTIMISE_BENCH_DATA ?? join(here, ".data/optimise")
 const base = join(data, `base-${paths}`)
 const tsnix = join(here, "../bin/tsnix")
-const env = { ...process.env, NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =\nsubstituters =" }
+const env = {
+  ...process.env,
+  NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =\nsubstituters ="
+}
 
 if (args.includes("--rebuild")) rmSync(data, { recursive: true, force: true })
 if (!existsSync(base)) {
@@ -47,7 +50,12 @@ if (!existsSync(base)) {
     names.push(`d${i}`)
   }
   const [cmd, pre] = useNix ? ["nix-store", []] : [process.execPath, [tsnix]]
-  execFileSync(cmd, [...pre, "--store", base, "--add", ...names], { cwd: input, env, stdio: ["ignore", "ignore", "inherit"], maxBuffer: 1 << 28 })
+  execFileSync(cmd, [...pre, "--store", base, "--add", ...names], {
+    cwd: input,
+    env,
+    stdio: ["ignore", "ignore", "inherit"],
+    maxBuffer: 1 << 28
+  })
   rmSync(input, { recursive: true, force: true })
 }
 
@@ -64,7 +72,9 @@ const links = (root) => {
 }
 
 console.log(`${paths} trees, ${paths * 5} files; load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`)
-console.log("| run | operation | tsnix wall s | tsnix CPU s | tsnix peak RSS MB | nix wall s | nix CPU s | nix peak RSS MB | ratio CPU |")
+console.log(
+  "| run | operation | tsnix wall s | tsnix CPU s | tsnix peak RSS MB | nix wall s | nix CPU s | nix peak RSS MB | ratio CPU |"
+)
 console.log("|---|---|---|---|---|---|---|---|---|")
 for (let run = 1; run <= runs; run++) {
   const ours = join(data, "ours")
@@ -79,7 +89,11 @@ for (let run = 1; run <= runs; run++) {
     const n = useNix ? timed("nix-store", "nix-store", ["--store", theirs, "--optimise"]) : undefined
     if (n !== undefined && n.message !== t.message) throw new Error(`different messages:\n${t.message}\n${n.message}`)
     const f = (x) => (x === undefined ? "-" : x.toFixed(2))
-    console.log(`| ${run} | ${what}: ${t.message} | ${f(t.wall)} | ${f(t.cpu)} | ${t.rss.toFixed(0)} | ${f(n?.wall)} | ${f(n?.cpu)} | ${n ? n.rss.toFixed(0) : "-"} | ${n ? (t.cpu / n.cpu).toFixed(2) : "-"} |`)
+    console.log(
+      `| ${run} | ${what}: ${t.message} | ${f(t.wall)} | ${f(t.cpu)} | ${t.rss.toFixed(0)} | ${f(n?.wall)} | ${
+        f(n?.cpu)
+      } | ${n ? n.rss.toFixed(0) : "-"} | ${n ? (t.cpu / n.cpu).toFixed(2) : "-"} |`
+    )
   }
   if (useNix && links(ours) !== links(theirs)) throw new Error("the .links entries or their link counts differ")
   console.log(`run ${run}: same messages${useNix ? ", same .links entries and link counts" : ""}`)

@@ -6,7 +6,9 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const [name, ...rest] = process.argv.slice(2)
-const available = readdirSync(here).filter((f) => f.endsWith(".mjs") && f !== "run.mjs" && !f.startsWith("gen-") && !f.startsWith("_"))
+const available = readdirSync(here).filter((f) =>
+  f.endsWith(".mjs") && f !== "run.mjs" && !f.startsWith("gen-") && !f.startsWith("_")
+)
   .map((f) => f.slice(0, -4))
 if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench -- NAME [ARGS...]\navailable: ${available.join(", ")}`)

@@ -23,7 +23,10 @@ const keep = args.includes("--keep")
 rmSync(dir, { recursive: true, force: true })
 mkdirSync(dir, { recursive: true })
 
-const nixEnv = { ...process.env, NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =" }
+const nixEnv = {
+  ...process.env,
+  NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group ="
+}
 const hasNix = spawnSync("nix-store", ["--version"], { stdio: "ignore" }).status === 0
 const hasTime = existsSync("/usr/bin/time")
 
@@ -53,14 +56,18 @@ const cli = (cliArgs) => timed(process.execPath, [tsnixBin, ...cliArgs])
 const sortedLines = (s) => s.split("\n").filter((l) => l !== "").sort()
 const fmt = (x) => (x === undefined ? "-" : x.toFixed(2))
 
-const gen = JSON.parse(execFileSync(process.execPath, [join(here, "gen-store.mjs"), join(dir, "store.txt"), String(n)], { encoding: "utf8" }))
+const gen = JSON.parse(
+  execFileSync(process.execPath, [join(here, "gen-store.mjs"), join(dir, "store.txt"), String(n)], { encoding: "utf8" })
+)
 console.log(`synthetic store: ${gen.paths} paths (${(readFileSync(gen.file).length / 1e6).toFixed(1)} MB load-db text)`)
 
 const rows = []
 const oursRoot = join(dir, "ours")
 const nixRoot = join(dir, "nix")
 const oLoad = ours("load", oursRoot, gen.file)
-const nLoad = hasNix ? timed("nix-store", ["--store", nixRoot, "--load-db"], { input: readFileSync(gen.file), env: nixEnv }) : undefined
+const nLoad = hasNix
+  ? timed("nix-store", ["--store", nixRoot, "--load-db"], { input: readFileSync(gen.file), env: nixEnv })
+  : undefined
 rows.push(["load-db", oLoad, nLoad])
 // The whole CLI command on a second store (standard input streamed, process start-up included).
 const cliRoot = join(dir, "ours-cli")
@@ -70,13 +77,17 @@ const oQR = ours("qR", oursRoot, gen.root)
 const nQR = hasNix ? timed("nix-store", ["--store", nixRoot, "-qR", gen.root], { env: nixEnv }) : undefined
 rows.push([`-qR (${oQR.json.paths} paths)`, oQR, nQR])
 const oRef = ours("referrers", oursRoot, gen.leaf)
-const nRef = hasNix ? timed("nix-store", ["--store", nixRoot, "--query", "--referrers-closure", gen.leaf], { env: nixEnv }) : undefined
+const nRef = hasNix
+  ? timed("nix-store", ["--store", nixRoot, "--query", "--referrers-closure", gen.leaf], { env: nixEnv })
+  : undefined
 rows.push([`--referrers-closure (${oRef.json.paths} paths)`, oRef, nRef])
 if (hasNix) {
   const same = (a, b) => JSON.stringify(sortedLines(a)) === JSON.stringify(sortedLines(b))
   console.log(
     `outputs identical to nix-store (byte for byte, order included): -qR ${oQR.stdout === nQR.stdout}, ` +
-      `--referrers-closure ${oRef.stdout === nRef.stdout}; same sets: ${same(oQR.stdout, nQR.stdout)}, ${same(oRef.stdout, nRef.stdout)}`
+      `--referrers-closure ${oRef.stdout === nRef.stdout}; same sets: ${same(oQR.stdout, nQR.stdout)}, ${
+        same(oRef.stdout, nRef.stdout)
+      }`
   )
 }
 // The whole CLI (process start-up, bundle loading, store opening included).
@@ -85,10 +96,18 @@ rows.push([`tsnix CLI -qR`, { ...cQR, json: {} }, nQR])
 const cRef = cli(["--store", oursRoot, "--query", "--referrers-closure", gen.leaf])
 rows.push([`tsnix CLI --referrers-closure`, { ...cRef, json: {} }, nRef])
 if (hasNix) {
-  console.log(`tsnix CLI outputs identical to nix-store: -qR ${cQR.stdout === nQR.stdout}, --referrers-closure ${cRef.stdout === nRef.stdout}`)
+  console.log(
+    `tsnix CLI outputs identical to nix-store: -qR ${cQR.stdout === nQR.stdout}, --referrers-closure ${
+      cRef.stdout === nRef.stdout
+    }`
+  )
 }
 // --verify: every valid path present as a tiny file, in both stores.
-const names = [...new Set(readFileSync(gen.file, "utf8").split("\n").filter((l) => l.startsWith("/nix/store/")).map((l) => l.slice(11)))]
+const names = [
+  ...new Set(
+    readFileSync(gen.file, "utf8").split("\n").filter((l) => l.startsWith("/nix/store/")).map((l) => l.slice(11))
+  )
+]
 for (const r of hasNix ? [oursRoot, nixRoot] : [oursRoot]) {
   mkdirSync(join(r, "nix", "store"), { recursive: true })
   for (const name of names) writeFileSync(join(r, "nix", "store", name), "x")
@@ -97,21 +116,31 @@ const cVerify = cli(["--store", oursRoot, "--verify"])
 const nVerify = hasNix ? timed("nix-store", ["--store", nixRoot, "--verify"], { env: nixEnv }) : undefined
 rows.push(["tsnix CLI --verify", { ...cVerify, json: {} }, nVerify])
 const disappeared = (r) => (r?.stderr.match(/disappeared/g) ?? []).length
-console.log(`--verify: paths reported disappeared: tsnix ${disappeared(cVerify)}, nix ${hasNix ? disappeared(nVerify) : "-"}`)
+console.log(
+  `--verify: paths reported disappeared: tsnix ${disappeared(cVerify)}, nix ${hasNix ? disappeared(nVerify) : "-"}`
+)
 const qpi = ours("qpi", oursRoot, "")
 
-console.log("\n| operation | tsnix wall s | tsnix CPU s | tsnix peak RSS MB | nix wall s | nix CPU s | nix peak RSS MB | ratio wall | ratio CPU |")
+console.log(
+  "\n| operation | tsnix wall s | tsnix CPU s | tsnix peak RSS MB | nix wall s | nix CPU s | nix peak RSS MB | ratio wall | ratio CPU |"
+)
 console.log("|---|---|---|---|---|---|---|---|---|")
 for (const [name, o, x] of rows) {
   const ratio = (a, b) => (a !== undefined && b !== undefined ? (a / b).toFixed(3) : "-")
   console.log(
-    `| ${name} | ${fmt(o.secs)} | ${fmt(o.cpuSecs)} | ${fmt(o.json.maxRssMB ?? o.rssMB)} | ${fmt(x?.secs)} | ${fmt(x?.cpuSecs)} | ` +
+    `| ${name} | ${fmt(o.secs)} | ${fmt(o.cpuSecs)} | ${fmt(o.json.maxRssMB ?? o.rssMB)} | ${fmt(x?.secs)} | ${
+      fmt(x?.cpuSecs)
+    } | ` +
       `${fmt(x?.rssMB)} | ${ratio(o.secs, x?.secs)} | ${ratio(o.cpuSecs, x?.cpuSecs)} |`
   )
 }
-console.log(`\nload-db phases (tsnix): parse ${oLoad.json.parseMs.toFixed(0)} ms, register ${oLoad.json.registerMs.toFixed(0)} ms`)
 console.log(
-  `queryPathInfo in-process: ${qpi.json.queryPathInfoUs.toFixed(1)} µs wall, ${qpi.json.queryPathInfoCpuUs.toFixed(1)} µs CPU per call ` +
+  `\nload-db phases (tsnix): parse ${oLoad.json.parseMs.toFixed(0)} ms, register ${oLoad.json.registerMs.toFixed(0)} ms`
+)
+console.log(
+  `queryPathInfo in-process: ${qpi.json.queryPathInfoUs.toFixed(1)} µs wall, ${
+    qpi.json.queryPathInfoCpuUs.toFixed(1)
+  } µs CPU per call ` +
     `(raw better-sqlite3, same statement: ${qpi.json.rawBetterSqlite3CpuUs.toFixed(1)} µs CPU)`
 )
 if (!keep) rmSync(dir, { recursive: true, force: true })

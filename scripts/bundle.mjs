@@ -9,7 +9,16 @@
 // TSNIX_WRITE_CODE_CACHE=1: every run starts from the previous run's cache and adds the functions it
 // compiled, so the final cache covers start-up, hashing, a store's queries, verification and GC.
 import { execFileSync } from "node:child_process"
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { build } from "esbuild"
@@ -71,7 +80,9 @@ try {
         encoding: "utf8"
       })
     } catch (e) {
-      process.stderr.write(`warning: code cache warm-up 'tsnix ${args.join(" ")}' failed: ${e instanceof Error ? e.message : String(e)}\n`)
+      process.stderr.write(
+        `warning: code cache warm-up 'tsnix ${args.join(" ")}' failed: ${e instanceof Error ? e.message : String(e)}\n`
+      )
       return ""
     }
   }

@@ -74,7 +74,15 @@ export type {
 export { StoreDb } from "./services/StoreDb.js"
 export type { StoreDbShape, ValidPathInfo, PathRegistration, ClosureOptions, FailedPath } from "./services/StoreDb.js"
 export { Lock } from "./services/Lock.js"
-export type { LockShape, LockMode, LockWaitOptions, HeldLock, PathLocks, TempRoots, LockError } from "./services/Lock.js"
+export type {
+  LockShape,
+  LockMode,
+  LockWaitOptions,
+  HeldLock,
+  PathLocks,
+  TempRoots,
+  LockError
+} from "./services/Lock.js"
 export { Progress, reportProgress } from "./services/Progress.js"
 export type { ProgressShape, ProgressReport } from "./services/Progress.js"
 export { Derivations } from "./services/Derivations.js"
@@ -104,7 +112,14 @@ export * as ProgressLayer from "./layers/Progress.js"
 export * as DerivationsLayer from "./stores/local/derivations.js"
 
 // Schema and configuration
-export { makeStoreLayout, localStoreLayout, toRealPath, defaultStoreDir, defaultStateDir, defaultLogDir } from "./core/storeLayout.js"
+export {
+  makeStoreLayout,
+  localStoreLayout,
+  toRealPath,
+  defaultStoreDir,
+  defaultStateDir,
+  defaultLogDir
+} from "./core/storeLayout.js"
 export type { StoreLayout, StoreLayoutSettings } from "./core/storeLayout.js"
 export { Settings } from "./config/schema.js"
 export * as Derivation from "./core/derivation/schema.js"

@@ -32,31 +32,92 @@ const value = (name: string): FlagSpec => ({ name, kind: "value" })
 export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec>(
   ([
     // operations (nix-store)
-    op("add"), op("add-fixed"), op("query"), op("realise"), op("gc"), op("delete"), op("dump"), op("restore"),
-    op("export"), op("import"), op("verify"), op("verify-path"), op("check-validity"), op("dump-db"),
-    op("load-db"), op("register-validity"), op("query-failed-paths"), op("clear-failed-paths"),
-    op("read-log"), op("optimise"), op("repair-path"), op("serve"), op("generate-binary-cache-key"),
+    op("add"),
+    op("add-fixed"),
+    op("query"),
+    op("realise"),
+    op("gc"),
+    op("delete"),
+    op("dump"),
+    op("restore"),
+    op("export"),
+    op("import"),
+    op("verify"),
+    op("verify-path"),
+    op("check-validity"),
+    op("dump-db"),
+    op("load-db"),
+    op("register-validity"),
+    op("query-failed-paths"),
+    op("clear-failed-paths"),
+    op("read-log"),
+    op("optimise"),
+    op("repair-path"),
+    op("serve"),
+    op("generate-binary-cache-key"),
     op("print-env"),
     // global
-    flag("help"), flag("version"), flag("verbose"), flag("quiet"), value("store"),
+    flag("help"),
+    flag("version"),
+    flag("verbose"),
+    flag("quiet"),
+    value("store"),
     // global in nix-store: where -r puts its roots (--indirect is what Nix 2.8 always does)
-    value("add-root"), flag("indirect"), flag("no-output"),
+    value("add-root"),
+    flag("indirect"),
+    flag("no-output"),
     { name: "option", kind: "value2" } as FlagSpec,
     // query modifiers
-    flag("outputs"), flag("requisites"), flag("references"), flag("referrers"), flag("referrers-closure"),
-    flag("deriver"), flag("valid-derivers"), flag("graph"), flag("tree"), flag("graphml"), flag("hash"),
-    flag("size"), flag("roots"), flag("include-outputs"), flag("use-output"), flag("force-realise"),
+    flag("outputs"),
+    flag("requisites"),
+    flag("references"),
+    flag("referrers"),
+    flag("referrers-closure"),
+    flag("deriver"),
+    flag("valid-derivers"),
+    flag("graph"),
+    flag("tree"),
+    flag("graphml"),
+    flag("hash"),
+    flag("size"),
+    flag("roots"),
+    flag("include-outputs"),
+    flag("use-output"),
+    flag("force-realise"),
     // as in nix-store, --binding takes its NAME from the first argument, wherever it stands
     flag("binding"),
     // other modifiers
-    flag("recursive"), flag("check-contents"), flag("repair"), flag("reregister"), flag("hash-given"),
-    flag("print-roots"), flag("print-live"), flag("print-dead"), value("max-freed"), flag("ignore-liveness"),
-    flag("why-alive"), flag("print"), flag("print-invalid"),
+    flag("recursive"),
+    flag("check-contents"),
+    flag("repair"),
+    flag("reregister"),
+    flag("hash-given"),
+    flag("print-roots"),
+    flag("print-live"),
+    flag("print-dead"),
+    value("max-freed"),
+    flag("ignore-liveness"),
+    flag("why-alive"),
+    flag("print"),
+    flag("print-invalid"),
     // tsnix path-info (as nix path-info)
-    flag("json"), flag("closure-size"), flag("human-readable"), flag("sigs"), flag("derivation"), flag("all"),
+    flag("json"),
+    flag("closure-size"),
+    flag("human-readable"),
+    flag("sigs"),
+    flag("derivation"),
+    flag("all"),
     // tsnix hash
-    value("type"), flag("base16"), flag("base32"), flag("base64"), flag("sri"), flag("flat"),
-    flag("to-base16"), flag("to-base32"), flag("to-base64"), flag("to-sri")
+    value("type"),
+    flag("base16"),
+    flag("base32"),
+    flag("base64"),
+    flag("sri"),
+    flag("flat"),
+    flag("to-base16"),
+    flag("to-base32"),
+    flag("to-base64"),
+    flag("to-sri")
   ] satisfies Array<FlagSpec>).map((s) => [s.name, s])
 )
 
@@ -65,28 +126,68 @@ export const globalFlags: ReadonlySet<string> = new Set(["indirect", "no-output"
 
 /** Short flags → long spelling, as nix-store defines them. */
 export const shortFlags: ReadonlyMap<string, string> = new Map([
-  ["q", "query"], ["r", "realise"], ["A", "add"], ["l", "read-log"], ["R", "requisites"], ["d", "deriver"],
-  ["b", "binding"], ["f", "force-realise"], ["u", "use-output"], ["v", "verbose"], ["h", "help"]
+  ["q", "query"],
+  ["r", "realise"],
+  ["A", "add"],
+  ["l", "read-log"],
+  ["R", "requisites"],
+  ["d", "deriver"],
+  ["b", "binding"],
+  ["f", "force-realise"],
+  ["u", "use-output"],
+  ["v", "verbose"],
+  ["h", "help"]
 ])
 
 /** Short flags of `tsnix path-info`, as `nix path-info` defines them (`-h` is not --help there). */
 const pathInfoShortFlags: ReadonlyMap<string, string> = new Map([
-  ["r", "recursive"], ["s", "size"], ["S", "closure-size"], ["h", "human-readable"]
+  ["r", "recursive"],
+  ["s", "size"],
+  ["S", "closure-size"],
+  ["h", "human-readable"]
 ])
 
 /** Subcommand words and the operation they select. */
 export const subcommands: ReadonlyMap<string, string> = new Map([
-  ["hash", "hash"], ["show-derivation", "show-derivation"], ["derivation", "derivation"],
-  ["query", "query"], ["gc", "gc"], ["add", "add"], ["add-fixed", "add-fixed"], ["dump", "dump"],
-  ["restore", "restore"], ["export", "export"], ["import", "import"], ["verify", "verify"],
-  ["verify-path", "verify-path"], ["delete", "delete"], ["dump-db", "dump-db"], ["load-db", "load-db"],
-  ["register-validity", "register-validity"], ["path-info", "path-info"], ["demo", "demo"], ["help", "help"], ["version", "version"]
+  ["hash", "hash"],
+  ["show-derivation", "show-derivation"],
+  ["derivation", "derivation"],
+  ["query", "query"],
+  ["gc", "gc"],
+  ["add", "add"],
+  ["add-fixed", "add-fixed"],
+  ["dump", "dump"],
+  ["restore", "restore"],
+  ["export", "export"],
+  ["import", "import"],
+  ["verify", "verify"],
+  ["verify-path", "verify-path"],
+  ["delete", "delete"],
+  ["dump-db", "dump-db"],
+  ["load-db", "load-db"],
+  ["register-validity", "register-validity"],
+  ["path-info", "path-info"],
+  ["demo", "demo"],
+  ["help", "help"],
+  ["version", "version"]
 ])
 
 /** Query sub-operations accepted as words after `tsnix query`. */
 const queryWords: ReadonlySet<string> = new Set([
-  "outputs", "requisites", "references", "referrers", "referrers-closure", "deriver", "valid-derivers",
-  "binding", "graph", "graphml", "tree", "hash", "size", "roots"
+  "outputs",
+  "requisites",
+  "references",
+  "referrers",
+  "referrers-closure",
+  "deriver",
+  "valid-derivers",
+  "binding",
+  "graph",
+  "graphml",
+  "tree",
+  "hash",
+  "size",
+  "roots"
 ])
 
 /** The parsed command line. */

@@ -18,8 +18,10 @@ import { isDerivationPath } from "../stores/local/ops/drvOutputs.js"
 import { Cli } from "./context.js"
 
 /** The Derivations service reading the current invocation's store. */
-export const derivationsLayer = Effect.map(Cli, ({ layout }) =>
-  DerivationsLive.layer(layout).pipe(Layer.provide(NodeFileSystem.layer)))
+export const derivationsLayer = Effect.map(
+  Cli,
+  ({ layout }) => DerivationsLive.layer(layout).pipe(Layer.provide(NodeFileSystem.layer))
+)
 
 /** A derivation named on the command line could not be used (Nix's wording in `message`). */
 export class DerivationArgError extends Data.TaggedError("DerivationArgError")<{ readonly message: string }> {}
@@ -37,7 +39,9 @@ export const useDeriver = (store: StoreShape, p: string) =>
 
 /** Nix's message for a file that does not parse as a derivation. */
 export const notADerivation = (file: string, e: DerivationParseError) =>
-  new DerivationArgError({ message: `error parsing derivation '${file}': error: expected ${e.expected}, found ${e.found}` })
+  new DerivationArgError({
+    message: `error parsing derivation '${file}': error: expected ${e.expected}, found ${e.found}`
+  })
 
 /**
  * nix-store's `derivationFromPath`: the `.drv` must be a valid store path

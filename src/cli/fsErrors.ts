@@ -28,8 +28,8 @@ const nixOperation: Readonly<Record<string, string>> = {
  * file by its absolute path (Nix's `addToStore` makes the argument absolute,
  * nix-hash and `--dump` do not). Other failures pass through unchanged.
  */
-export const inNixWords = (absolute: boolean) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | ArgumentFsError, R> =>
+export const inNixWords =
+  (absolute: boolean) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | ArgumentFsError, R> =>
     Effect.catchIf(
       effect,
       (e): e is E & NarDumpError => e instanceof NarDumpError && reworded(e, absolute) !== undefined,

@@ -70,8 +70,7 @@ export const printLines = (lines: Iterable<string>): Effect.Effect<void, BrokenP
 /** Sends a byte stream to standard output with back-pressure. */
 export const streamToStdout = <E, R>(
   stream: Stream.Stream<Uint8Array, E, R>
-): Effect.Effect<void, E | BrokenPipe | OutputError, R> =>
-  Stream.runForEach(stream, (chunk) => writeStdout(chunk))
+): Effect.Effect<void, E | BrokenPipe | OutputError, R> => Stream.runForEach(stream, (chunk) => writeStdout(chunk))
 
 /** Reading standard input failed. */
 export class InputError extends Data.TaggedError("InputError")<{ readonly cause: unknown }> {

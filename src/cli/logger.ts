@@ -32,19 +32,25 @@ export const shownLevel = (logLevel: LogLevel.LogLevel, nixLevel: unknown): LogL
     : logLevel
 
 /** A logger that writes `warning: msg` / `error: msg` / `msg` lines to stderr, down to `minimum` (as shown). */
-export const makeStderrLogger = (minimum: LogLevel.LogLevel) => Logger.make(({ annotations, cause, logLevel: raw, message }) => {
-  const logLevel = shownLevel(raw, HashMap.get(annotations, nixLevelAnnotation).pipe((o) => o._tag === "Some" ? o.value : undefined))
-  if (LogLevel.lessThan(logLevel, minimum)) return
-  let text = render(message)
-  if (!Cause.isEmpty(cause)) text += ` ${Cause.pretty(cause)}`
-  const extra = HashMap.toEntries(annotations).filter(([k]) => k !== nixLevelAnnotation).map(([k, v]) => `${k}=${String(v)}`)
-  if (extra.length > 0 && LogLevel.lessThanEqual(logLevel, LogLevel.Debug)) text += ` (${extra.join(", ")})`
-  const prefix = logLevel._tag === "Warning" ? "warning: " : logLevel._tag === "Error" || logLevel._tag === "Fatal"
-    ? "error: "
-    : ""
-  // On a terminal, erase a progress line that may be showing before printing.
-  process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}${prefix}${text}\n`)
-})
+export const makeStderrLogger = (minimum: LogLevel.LogLevel) =>
+  Logger.make(({ annotations, cause, logLevel: raw, message }) => {
+    const logLevel = shownLevel(
+      raw,
+      HashMap.get(annotations, nixLevelAnnotation).pipe((o) => o._tag === "Some" ? o.value : undefined)
+    )
+    if (LogLevel.lessThan(logLevel, minimum)) return
+    let text = render(message)
+    if (!Cause.isEmpty(cause)) text += ` ${Cause.pretty(cause)}`
+    const extra = HashMap.toEntries(annotations).filter(([k]) => k !== nixLevelAnnotation).map(([k, v]) =>
+      `${k}=${String(v)}`
+    )
+    if (extra.length > 0 && LogLevel.lessThanEqual(logLevel, LogLevel.Debug)) text += ` (${extra.join(", ")})`
+    const prefix = logLevel._tag === "Warning" ? "warning: " : logLevel._tag === "Error" || logLevel._tag === "Fatal"
+      ? "error: "
+      : ""
+    // On a terminal, erase a progress line that may be showing before printing.
+    process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}${prefix}${text}\n`)
+  })
 
 /** {@link makeStderrLogger} down to Info (Nix's default verbosity). */
 export const stderrLogger = makeStderrLogger(LogLevel.Info)

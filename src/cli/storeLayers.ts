@@ -20,20 +20,29 @@ const upgradeDisplay = () => {
       process.stderr.write("upgrading Nix store to new schema (this may take a while)...\n")
     }
     if (terminal === undefined) return
-    const activity = p.phase === "reading-info-files" ? "reading old metadata" : p.phase === "registering" ? "registering paths" : "upgrading schema"
-    Effect.runSync(p.phase === "done" ? terminal.clear : terminal.report({ activity, done: p.done, total: p.total, unit: "paths" }))
+    const activity = p.phase === "reading-info-files"
+      ? "reading old metadata"
+      : p.phase === "registering"
+      ? "registering paths"
+      : "upgrading schema"
+    Effect.runSync(
+      p.phase === "done" ? terminal.clear : terminal.report({ activity, done: p.done, total: p.total, unit: "paths" })
+    )
   }
 }
 
 /** The store layer (Store, LocalStore, StoreDb, Lock) for the current invocation, from `--store` as resolved by stores/fromUri. */
-export const storeLayerFor = Effect.map(Cli, ({ layout, settings }) =>
-  StoreFromUri.layerFromSpec({ _tag: "local", layout }, {
-    readOnly: settings.readOnly,
-    fsyncMetadata: settings.fsyncMetadata,
-    busyMaxWaitSeconds: settings.dbBusyMaxWait,
-    autoOptimise: settings.autoOptimiseStore,
-    onUpgradeProgress: upgradeDisplay()
-  }))
+export const storeLayerFor = Effect.map(
+  Cli,
+  ({ layout, settings }) =>
+    StoreFromUri.layerFromSpec({ _tag: "local", layout }, {
+      readOnly: settings.readOnly,
+      fsyncMetadata: settings.fsyncMetadata,
+      busyMaxWaitSeconds: settings.dbBusyMaxWait,
+      autoOptimise: settings.autoOptimiseStore,
+      onUpgradeProgress: upgradeDisplay()
+    })
+)
 
 /** Runs `effect` with the current invocation's store (Store, StoreDb, Lock) provided. */
 export const withStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>

@@ -91,7 +91,9 @@ export const followLinksToStorePath = (layout: StoreLayout, arg: string) =>
  */
 export const parseStorePathArg = (layout: StoreLayout, arg: string) =>
   Effect.suspend(() => {
-    if (!arg.startsWith("/")) return Effect.fail(new NotInStoreError({ path: arg, nixMessage: `not an absolute path: '${arg}'` }))
+    if (!arg.startsWith("/")) {
+      return Effect.fail(new NotInStoreError({ path: arg, nixMessage: `not an absolute path: '${arg}'` }))
+    }
     return storePathOf(layout, path.resolve(arg), false)
   })
 

@@ -9,12 +9,7 @@
  */
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
 import type { ConfAssignment } from "./nixConf.js"
-import {
-  defaultSettingsText,
-  ignoredNixSettings,
-  Settings,
-  settingNames
-} from "./schema.js"
+import { defaultSettingsText, ignoredNixSettings, Settings, settingNames } from "./schema.js"
 
 /** A known setting was given a value its type does not accept. */
 export class InvalidSettingError extends Data.TaggedError("InvalidSettingError")<{

@@ -68,7 +68,13 @@ const isHashAlgo = (s: string): s is HashAlgo => s === "md5" || s === "sha1" || 
 export const parseHashAlgo = (s: string): Either.Either<HashAlgo, HashParseError> =>
   isHashAlgo(s)
     ? Either.right(s)
-    : Either.left(new HashParseError({ input: s, reason: `unknown hash algorithm '${s}'`, nixMessage: `unknown hash algorithm '${s}'` }))
+    : Either.left(
+      new HashParseError({
+        input: s,
+        reason: `unknown hash algorithm '${s}'`,
+        nixMessage: `unknown hash algorithm '${s}'`
+      })
+    )
 
 /** Hashes bytes, or a string as its UTF-8 encoding. */
 export const hashBytes = (algo: HashAlgo, data: Uint8Array | string): Hash => {
@@ -98,7 +104,8 @@ export const makeHasher = (algo: HashAlgo): Hasher => {
   }
 }
 
-const toBase16 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
+const toBase16 = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
 const toBase64 = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")
 
@@ -147,7 +154,11 @@ export const parseDigest = (
   if (!sri && digest.length === nix32EncodedLength(size)) {
     return Either.mapBoth(decodeNix32(digest, size), {
       onLeft: (e) =>
-        new HashParseError({ input, reason: `invalid nix32 ${algo} hash: ${e.reason}`, nixMessage: `invalid base-32 hash '${digest}'` }),
+        new HashParseError({
+          input,
+          reason: `invalid nix32 ${algo} hash: ${e.reason}`,
+          nixMessage: `invalid base-32 hash '${digest}'`
+        }),
       onRight: (bytes) => ({ algo, bytes })
     })
   }
@@ -159,7 +170,10 @@ export const parseDigest = (
     if (bytes.length !== size || bytes.toString("base64") !== digest) return fail(`invalid ${what} ${algo} hash`, nix)
     return Either.right({ algo, bytes: new Uint8Array(bytes) })
   }
-  return fail(`wrong length ${digest.length} for a ${algo} hash`, `hash '${digest}' has wrong length for hash type '${algo}'`)
+  return fail(
+    `wrong length ${digest.length} for a ${algo} hash`,
+    `hash '${digest}' has wrong length for hash type '${algo}'`
+  )
 }
 
 /**
@@ -188,22 +202,32 @@ export const parseHash = (s: string, algo?: HashAlgo): Either.Either<Hash, HashP
   if (named !== undefined) {
     if (!isHashAlgo(named)) {
       return Either.left(
-        new HashParseError({ input: s, reason: `unknown hash algorithm '${named}'`, nixMessage: `unknown hash algorithm '${named}'` })
+        new HashParseError({
+          input: s,
+          reason: `unknown hash algorithm '${named}'`,
+          nixMessage: `unknown hash algorithm '${named}'`
+        })
       )
     }
     parsed = named
   }
   const chosen = parsed ?? algo
   if (chosen === undefined) {
-    return Either.left(new HashParseError({
-      input: s,
-      reason: "no hash algorithm given, nor known from context",
-      nixMessage: `hash '${rest}' does not include a type, nor is the type otherwise known from context`
-    }))
+    return Either.left(
+      new HashParseError({
+        input: s,
+        reason: "no hash algorithm given, nor known from context",
+        nixMessage: `hash '${rest}' does not include a type, nor is the type otherwise known from context`
+      })
+    )
   }
   if (algo !== undefined && chosen !== algo) {
     return Either.left(
-      new HashParseError({ input: s, reason: `expected a ${algo} hash`, nixMessage: `hash '${s}' should have type '${algo}'` })
+      new HashParseError({
+        input: s,
+        reason: `expected a ${algo} hash`,
+        nixMessage: `hash '${s}' should have type '${algo}'`
+      })
     )
   }
   return parseDigest(s, rest, chosen, sri)

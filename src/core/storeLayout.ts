@@ -69,7 +69,9 @@ export const localStoreLayout = (settings: StoreLayoutSettings): StoreLayout => 
   const root = settings.root === undefined || settings.root === "" ? "" : path.resolve(settings.root)
   const storeDir = canon(settings.storeDir ?? defaultStoreDir)
   const under = (sub: string) => root + "/" + sub
-  const stateDir = canon(settings.stateDir ?? (root !== "" ? under("nix/var/nix") : settings.defaultStateDir ?? defaultStateDir))
+  const stateDir = canon(
+    settings.stateDir ?? (root !== "" ? under("nix/var/nix") : settings.defaultStateDir ?? defaultStateDir)
+  )
   return {
     root,
     storeDir,

@@ -89,8 +89,12 @@ const inStoreDir = (storeDir: string, s: string): string | undefined => {
 /** Parses an exact store path `storeDir/hash-name` (nothing after the name). */
 export const parseStorePath = (storeDir: string, s: string): Either.Either<StorePath, InvalidStorePathError> => {
   const base = inStoreDir(storeDir, s)
-  if (base === undefined) return Either.left(new InvalidStorePathError({ path: s, reason: `not in the store '${storeDir}'` }))
-  if (base.includes("/")) return Either.left(new InvalidStorePathError({ path: s, reason: "not a top-level store path" }))
+  if (base === undefined) {
+    return Either.left(new InvalidStorePathError({ path: s, reason: `not in the store '${storeDir}'` }))
+  }
+  if (base.includes("/")) {
+    return Either.left(new InvalidStorePathError({ path: s, reason: "not a top-level store path" }))
+  }
   return Either.mapLeft(parseStorePathBaseName(base), (e) => new InvalidStorePathError({ path: s, reason: e.reason }))
 }
 
@@ -103,7 +107,9 @@ export const toStorePath = (
   s: string
 ): Either.Either<{ path: StorePath; rest: string }, InvalidStorePathError> => {
   const inner = inStoreDir(storeDir, s)
-  if (inner === undefined) return Either.left(new InvalidStorePathError({ path: s, reason: `not in the store '${storeDir}'` }))
+  if (inner === undefined) {
+    return Either.left(new InvalidStorePathError({ path: s, reason: `not in the store '${storeDir}'` }))
+  }
   const slash = inner.indexOf("/")
   const base = slash < 0 ? inner : inner.slice(0, slash)
   const rest = slash < 0 ? "" : inner.slice(slash)
@@ -113,8 +119,7 @@ export const toStorePath = (
   })
 }
 
-const checkedName = (name: string): string =>
-  Either.getOrThrowWith(validateStorePathName(name), (e) => e)
+const checkedName = (name: string): string => Either.getOrThrowWith(validateStorePathName(name), (e) => e)
 
 /**
  * Computes a store path from a type, an inner hash and a name (Nix's

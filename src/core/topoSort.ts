@@ -107,8 +107,10 @@ export const topoSortPaths = (
     }
   })
   return Either.map(
-    Either.mapLeft(topoSortRanks(makeRankGraph(order.length, from, to)), ([child, parent]) =>
-      new ReferenceCycleError({ path: order[child]!, parent: order[parent]! })),
+    Either.mapLeft(
+      topoSortRanks(makeRankGraph(order.length, from, to)),
+      ([child, parent]) => new ReferenceCycleError({ path: order[child]!, parent: order[parent]! })
+    ),
     (ranks) => Array.from(ranks, (r) => order[r]!)
   )
 }

@@ -43,7 +43,12 @@ export interface DumpOptions {
 
 const toDumpError = (path: string) => (e: unknown): NarDumpError =>
   e instanceof DumpFailure
-    ? new NarDumpError({ kind: e.kind, path: e.path, detail: e.detail, ...(e.cause === undefined ? {} : { cause: e.cause }) })
+    ? new NarDumpError({
+      kind: e.kind,
+      path: e.path,
+      detail: e.detail,
+      ...(e.cause === undefined ? {} : { cause: e.cause })
+    })
     : e instanceof NarDumpError
     ? e
     : new NarDumpError({ kind: "Io", path, detail: "dumping", cause: e })
@@ -188,7 +193,12 @@ export const dumpPathToWritable = (
         w.end(() => resume(Effect.void))
       })
       : Effect.void
-    return foldDump(path, (chunk, release) => writeChunk(w, chunk, release), options.hash === false ? countOnly() : makeNarHasher(), options).pipe(
+    return foldDump(
+      path,
+      (chunk, release) => writeChunk(w, chunk, release),
+      options.hash === false ? countOnly() : makeNarHasher(),
+      options
+    ).pipe(
       Effect.tap(() => finish),
       Effect.ensuring(Effect.sync(() => w.removeListener("error", onError)))
     )

@@ -27,7 +27,14 @@ import {
   SLOT_SIZE,
   SLOTS
 } from "./dumpRing.js"
-import { type ChunkAllocator, DumpFailure, fromPortable, type PortableWalkState, type WalkState, walkChunks } from "./walk.js"
+import {
+  type ChunkAllocator,
+  DumpFailure,
+  fromPortable,
+  type PortableWalkState,
+  type WalkState,
+  walkChunks
+} from "./walk.js"
 
 interface Data extends RingMemory {
   readonly port: MessagePort
@@ -107,7 +114,12 @@ const run = (): void => {
   } catch (e) {
     if (e instanceof Stopped) return
     const failure: PostedFailure = e instanceof DumpFailure
-      ? { kind: e.kind, path: e.path, detail: e.detail, ...(e.cause === undefined ? {} : { cause: postedCause(e.cause) }) }
+      ? {
+        kind: e.kind,
+        path: e.path,
+        detail: e.detail,
+        ...(e.cause === undefined ? {} : { cause: postedCause(e.cause) })
+      }
       : { kind: "Io", path: "", detail: "dump worker failed", cause: postedCause(e) }
     port.postMessage(failure)
     try {

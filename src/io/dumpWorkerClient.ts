@@ -36,7 +36,12 @@ let workerFileExists: boolean | undefined
 /** `Atomics.waitAsync` (ES2024; Node has it since 16): not in this project's ES2022 lib. */
 const waitAsync = (
   Atomics as unknown as {
-    waitAsync: (a: Int32Array, i: number, v: number, timeout: number) => { async: boolean; value: Promise<string> | string }
+    waitAsync: (
+      a: Int32Array,
+      i: number,
+      v: number,
+      timeout: number
+    ) => { async: boolean; value: Promise<string> | string }
   }
 ).waitAsync
 
@@ -61,7 +66,11 @@ const toNarDumpError = (f: PostedFailure | undefined, path: string): NarDumpErro
       kind: f.kind,
       path: f.path,
       detail: f.detail,
-      ...(f.cause === undefined ? {} : { cause: Object.assign(new Error(f.cause.message), f.cause.code === undefined ? {} : { code: f.cause.code }) })
+      ...(f.cause === undefined
+        ? {}
+        : {
+          cause: Object.assign(new Error(f.cause.message), f.cause.code === undefined ? {} : { code: f.cause.code })
+        })
     })
 
 /**
@@ -93,16 +102,22 @@ export const startDumpWorker = (path: string): DumpWorker | undefined => {
   })
   let consumed = 0
   const next: Effect.Effect<Uint8Array | undefined, NarDumpError> = Effect.suspend(() => {
-    if (stopped !== undefined) return Effect.fail(new NarDumpError({ kind: "Io", path, detail: "the dump worker was stopped" }))
+    if (stopped !== undefined) {
+      return Effect.fail(new NarDumpError({ kind: "Io", path, detail: "the dump worker was stopped" }))
+    }
     const produced = Atomics.load(ctl, PRODUCED)
     if (produced > consumed) {
       const slot = consumed % SLOTS
       const length = Atomics.load(ctl, LENGTHS + slot)
       if (length === END) return Effect.succeed(undefined)
-      if (length === FAILED) return Effect.fail(toNarDumpError(receiveMessageOnPort(port1)?.message as PostedFailure | undefined, path))
+      if (length === FAILED) {
+        return Effect.fail(toNarDumpError(receiveMessageOnPort(port1)?.message as PostedFailure | undefined, path))
+      }
       return Effect.succeed(data.subarray(slot * SLOT_SIZE, slot * SLOT_SIZE + length))
     }
-    if (exited) return Effect.fail(new NarDumpError({ kind: "Io", path, detail: "the dump worker stopped before the end" }))
+    if (exited) {
+      return Effect.fail(new NarDumpError({ kind: "Io", path, detail: "the dump worker stopped before the end" }))
+    }
     const wait = waitAsync(ctl, PRODUCED, produced, 1000)
     return wait.async ? Effect.flatMap(Effect.promise(() => wait.value as Promise<string>), () => next) : next
   })

@@ -65,8 +65,7 @@ export const makeNarHasher = (): NarHasher => {
 
 /** Passes a byte stream through unchanged while feeding every chunk to `hasher`. */
 export const tapNarHasher =
-  (hasher: NarHasher) =>
-  <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
+  (hasher: NarHasher) => <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
     Stream.mapChunks(stream, (chunk) => {
       for (const c of chunk) hasher.update(c)
       return chunk

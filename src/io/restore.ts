@@ -62,7 +62,7 @@ const writeAllAsync = (fd: number, buf: Uint8Array): Promise<void> =>
 
 /** Writes all of `buf` at the current position of `fd`. */
 const writeAllSync = (fd: number, buf: Uint8Array): void => {
-  for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off, buf.length - off)
+  for (let off = 0; off < buf.length;) off += fs.writeSync(fd, buf, off, buf.length - off)
 }
 
 const entryPath = (st: RestoreState, name: Uint8Array | undefined): Buffer => {
@@ -71,63 +71,63 @@ const entryPath = (st: RestoreState, name: Uint8Array | undefined): Buffer => {
   return fsOps.joinBytes(parent, name)
 }
 
-const handleEvent =
-  (st: RestoreState) =>
-  (ev: NarEntryEvent): Effect.Effect<void, NarRestoreFsError> => {
-    switch (ev._tag) {
-      case "Directory": {
-        const path = entryPath(st, ev.name)
-        const isRoot = ev.name === undefined
-        return fsStep(path, "creating directory", isRoot, () => {
-          fs.mkdirSync(path, 0o777)
-          if (isRoot) st.created = true
-          st.dirs.push(path)
-        })
+const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<void, NarRestoreFsError> => {
+  switch (ev._tag) {
+    case "Directory": {
+      const path = entryPath(st, ev.name)
+      const isRoot = ev.name === undefined
+      return fsStep(path, "creating directory", isRoot, () => {
+        fs.mkdirSync(path, 0o777)
+        if (isRoot) st.created = true
+        st.dirs.push(path)
+      })
+    }
+    case "DirectoryEnd":
+      return Effect.sync(() => {
+        st.dirs.pop()
+      })
+    case "Regular": {
+      const path = entryPath(st, ev.name)
+      const isRoot = ev.name === undefined
+      return fsStep(path, "creating file", isRoot, () => {
+        const fd = fs.openSync(path, CREATE_FLAGS, 0o666)
+        st.fd = fd
+        if (isRoot) st.created = true
+        // As Nix: created 0666 minus the umask, then the execute bits added for everyone
+        // (0755 under umask 022; 0711 under 077, where 0777 minus the umask would give 0700).
+        if (ev.executable) fs.fchmodSync(fd, (fs.fstatSync(fd).mode & 0o7777) | 0o111)
+      })
+    }
+    case "Contents": {
+      const fd = st.fd
+      if (fd === undefined) return Effect.dieMessage("NAR restore: contents outside a regular file")
+      if (ev.chunk.length < ASYNC_WRITE_MIN) {
+        return fsStep(st.target, "writing file", false, () => writeAllSync(fd, ev.chunk))
       }
-      case "DirectoryEnd":
-        return Effect.sync(() => {
-          st.dirs.pop()
-        })
-      case "Regular": {
-        const path = entryPath(st, ev.name)
-        const isRoot = ev.name === undefined
-        return fsStep(path, "creating file", isRoot, () => {
-          const fd = fs.openSync(path, CREATE_FLAGS, 0o666)
-          st.fd = fd
-          if (isRoot) st.created = true
-          // As Nix: created 0666 minus the umask, then the execute bits added for everyone
-          // (0755 under umask 022; 0711 under 077, where 0777 minus the umask would give 0700).
-          if (ev.executable) fs.fchmodSync(fd, (fs.fstatSync(fd).mode & 0o7777) | 0o111)
-        })
-      }
-      case "Contents": {
-        const fd = st.fd
-        if (fd === undefined) return Effect.dieMessage("NAR restore: contents outside a regular file")
-        if (ev.chunk.length < ASYNC_WRITE_MIN) return fsStep(st.target, "writing file", false, () => writeAllSync(fd, ev.chunk))
-        // Uninterruptible: the cleanup must not close the descriptor under a write in flight.
-        return Effect.uninterruptible(Effect.tryPromise({
-          try: () => writeAllAsync(fd, ev.chunk),
-          catch: (cause) => fsFail(st.target, "writing file", cause, false)
-        }))
-      }
-      case "RegularEnd": {
-        const fd = st.fd
-        if (fd === undefined) return Effect.void
-        return fsStep(st.target, "closing file", false, () => {
-          st.fd = undefined
-          fs.closeSync(fd)
-        })
-      }
-      case "Symlink": {
-        const path = entryPath(st, ev.name)
-        const isRoot = ev.name === undefined
-        return fsStep(path, "creating symlink", isRoot, () => {
-          fs.symlinkSync(Buffer.from(ev.target), path)
-          if (isRoot) st.created = true
-        })
-      }
+      // Uninterruptible: the cleanup must not close the descriptor under a write in flight.
+      return Effect.uninterruptible(Effect.tryPromise({
+        try: () => writeAllAsync(fd, ev.chunk),
+        catch: (cause) => fsFail(st.target, "writing file", cause, false)
+      }))
+    }
+    case "RegularEnd": {
+      const fd = st.fd
+      if (fd === undefined) return Effect.void
+      return fsStep(st.target, "closing file", false, () => {
+        st.fd = undefined
+        fs.closeSync(fd)
+      })
+    }
+    case "Symlink": {
+      const path = entryPath(st, ev.name)
+      const isRoot = ev.name === undefined
+      return fsStep(path, "creating symlink", isRoot, () => {
+        fs.symlinkSync(Buffer.from(ev.target), path)
+        if (isRoot) st.created = true
+      })
     }
   }
+}
 
 const cleanup = (st: RestoreState): Effect.Effect<void> =>
   Effect.promise(async () => {

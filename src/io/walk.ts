@@ -38,7 +38,12 @@ export class DumpFailure extends Error {
     readonly detail: string,
     cause?: unknown
   ) {
-    super(`dumping '${path}': ${detail}${cause === undefined ? "" : `: ${cause instanceof Error ? cause.message : String(cause)}`}`, { cause })
+    super(
+      `dumping '${path}': ${detail}${
+        cause === undefined ? "" : `: ${cause instanceof Error ? cause.message : String(cause)}`
+      }`,
+      { cause }
+    )
   }
 }
 
@@ -101,7 +106,15 @@ const display = (p: Uint8Array): string => Buffer.from(p.buffer, p.byteOffset, p
 const fileChanged = (p: Uint8Array) => new DumpFailure("FileChanged", display(p), "file shrank while it was being read")
 
 const fileTypeName = (st: fs.Stats): string =>
-  st.isSocket() ? "socket" : st.isFIFO() ? "FIFO" : st.isCharacterDevice() ? "character device" : st.isBlockDevice() ? "block device" : "unknown file type"
+  st.isSocket()
+    ? "socket"
+    : st.isFIFO()
+    ? "FIFO"
+    : st.isCharacterDevice()
+    ? "character device"
+    : st.isBlockDevice()
+    ? "block device"
+    : "unknown file type"
 
 /** Runs a synchronous fs operation, mapping failures to DumpFailure. */
 const attempt = <A>(p: Uint8Array, detail: string, f: () => A): A => {
@@ -141,7 +154,9 @@ export interface WalkState {
 
 /** A {@link WalkState} with byte strings as latin1 strings: cheap to post to a worker. */
 export interface PortableWalkState {
-  readonly stack: ReadonlyArray<{ readonly path: string; readonly names: ReadonlyArray<string>; readonly index: number }>
+  readonly stack: ReadonlyArray<
+    { readonly path: string; readonly names: ReadonlyArray<string>; readonly index: number }
+  >
   readonly next: string
 }
 
@@ -182,7 +197,10 @@ export interface WalkOptions {
  * Closing the generator early (`return()`) closes the open file. The return
  * value is the walk's state when `handOff` stopped it, else undefined.
  */
-export function* walkChunks(root: Uint8Array, options: WalkOptions = {}): Generator<Uint8Array, WalkState | undefined, undefined> {
+export function* walkChunks(
+  root: Uint8Array,
+  options: WalkOptions = {}
+): Generator<Uint8Array, WalkState | undefined, undefined> {
   const pool = options.pool
   const alloc = (size: number): Buffer => (pool === undefined ? Buffer.allocUnsafe(size) : pool.alloc(size))
   // The batch buffer is only allocated when something goes into it, so buffers are yielded
@@ -227,7 +245,7 @@ export function* walkChunks(root: Uint8Array, options: WalkOptions = {}): Genera
           len += size
         } else {
           yield flush()
-          for (let pos = 0; pos < size; ) {
+          for (let pos = 0; pos < size;) {
             const n = Math.min(CHUNK_SIZE, size - pos)
             const chunk = alloc(pool === undefined ? n : CHUNK_SIZE)
             readFully(path, fd, chunk, 0, n, pos)

@@ -13,7 +13,9 @@ const formatCount = (n: number, unit: string | undefined): string =>
 /** The status line for a report. */
 export const formatReport = (r: ProgressReport): string =>
   r.total !== undefined && r.total > 0
-    ? `${r.activity}: ${formatCount(r.done, r.unit)} of ${formatCount(r.total, r.unit)} (${Math.floor((r.done / r.total) * 100)}%)`
+    ? `${r.activity}: ${formatCount(r.done, r.unit)} of ${formatCount(r.total, r.unit)} (${
+      Math.floor((r.done / r.total) * 100)
+    }%)`
     : `${r.activity}: ${formatCount(r.done, r.unit)}`
 
 /**

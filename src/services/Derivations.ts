@@ -83,7 +83,9 @@ export interface DerivationsShape {
     paths: ReadonlyArray<string>
   ) => Effect.Effect<ShowDerivationResult, DerivationReadError | DerivationParseError>
   /** The same, for derivations already in hand. */
-  readonly toJson: (entries: ReadonlyArray<readonly [path: string, drv: Derivation]>) => Effect.Effect<ShowDerivationResult>
+  readonly toJson: (
+    entries: ReadonlyArray<readonly [path: string, drv: Derivation]>
+  ) => Effect.Effect<ShowDerivationResult>
   /** Reads `nix show-derivation` JSON bytes: the object keyed by path, or one bare derivation. */
   readonly fromJson: (bytes: Uint8Array) => Effect.Effect<ReadonlyArray<JsonDerivation>, DerivationJsonError>
   /** Nix's `hashDerivationModulo`, resolving input derivations (memoised). */

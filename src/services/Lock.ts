@@ -65,7 +65,9 @@ export class LockIOError extends Data.TaggedError("LockIOError")<{
   readonly cause: unknown
 }> {
   override get message(): string {
-    return `${this.operation} '${this.path}' failed${this.code === undefined ? "" : ` (${this.code})`}: ${String(this.cause)}`
+    return `${this.operation} '${this.path}' failed${this.code === undefined ? "" : ` (${this.code})`}: ${
+      String(this.cause)
+    }`
   }
 }
 
@@ -141,7 +143,9 @@ export interface LockShape {
     options?: LockWaitOptions
   ) => Effect.Effect<PathLocks, LockError, Scope.Scope>
   /** Like {@link LockShape.lockPaths} without waiting: `None` (and nothing held) if any path is locked. */
-  readonly tryLockPaths: (storePaths: Iterable<string>) => Effect.Effect<Option.Option<PathLocks>, LockError, Scope.Scope>
+  readonly tryLockPaths: (
+    storePaths: Iterable<string>
+  ) => Effect.Effect<Option.Option<PathLocks>, LockError, Scope.Scope>
   /**
    * Records `storePath` as a temporary root of this process (Nix 2.8 protocol):
    * creates and write-locks `<state>/temproots/<pid>` on first use (the file is

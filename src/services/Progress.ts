@@ -35,13 +35,19 @@ export class Progress extends Context.Tag("tsnix/Progress")<Progress, ProgressSh
 
 /** Reports progress if a Progress service is provided; otherwise does nothing. */
 export const reportProgress = (report: ProgressReport): Effect.Effect<void> =>
-  Effect.flatMap(Effect.serviceOption(Progress), Option.match({
-    onNone: () => Effect.void,
-    onSome: (p) => p.report(report)
-  }))
+  Effect.flatMap(
+    Effect.serviceOption(Progress),
+    Option.match({
+      onNone: () => Effect.void,
+      onSome: (p) => p.report(report)
+    })
+  )
 
 /** Clears the progress display if there is one. */
-export const clearProgress: Effect.Effect<void> = Effect.flatMap(Effect.serviceOption(Progress), Option.match({
-  onNone: () => Effect.void,
-  onSome: (p) => p.clear
-}))
+export const clearProgress: Effect.Effect<void> = Effect.flatMap(
+  Effect.serviceOption(Progress),
+  Option.match({
+    onNone: () => Effect.void,
+    onSome: (p) => p.clear
+  })
+)

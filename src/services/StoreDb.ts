@@ -93,9 +93,13 @@ export interface StoreDbShape {
   /** Valid derivations that list `path` as an output, sorted. */
   readonly queryValidDerivers: (path: string) => Effect.Effect<ReadonlyArray<string>, DbFailure>
   /** Output paths of a valid derivation, sorted. */
-  readonly queryDerivationOutputs: (drvPath: string) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError>
+  readonly queryDerivationOutputs: (
+    drvPath: string
+  ) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError>
   /** Output name → path of a valid derivation. */
-  readonly queryDerivationOutputMap: (drvPath: string) => Effect.Effect<Readonly<Record<string, string>>, DbFailure | PathNotValidError>
+  readonly queryDerivationOutputMap: (
+    drvPath: string
+  ) => Effect.Effect<Readonly<Record<string, string>>, DbFailure | PathNotValidError>
   /** The valid path whose hash part is `hashPart`, if any. */
   readonly queryPathFromHashPart: (hashPart: string) => Effect.Effect<Option.Option<string>, DbFailure>
   /** The closure of `paths` (they included), sorted; computed in SQLite in one statement. */
@@ -120,7 +124,10 @@ export interface StoreDbShape {
   readonly invalidatePaths: (
     paths: ReadonlyArray<string>
   ) => Effect.Effect<void, DbFailure | ReadOnlyStoreError | PathInUseError>
-  readonly registerFailedPaths: (paths: ReadonlyArray<string>, time?: number) => Effect.Effect<void, DbFailure | ReadOnlyStoreError>
+  readonly registerFailedPaths: (
+    paths: ReadonlyArray<string>,
+    time?: number
+  ) => Effect.Effect<void, DbFailure | ReadOnlyStoreError>
   readonly isFailedPath: (path: string) => Effect.Effect<boolean, DbFailure>
   readonly queryFailedPaths: Effect.Effect<ReadonlyArray<FailedPath>, DbFailure>
   /**
@@ -132,7 +139,9 @@ export interface StoreDbShape {
     body: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | DbFailure | ReadOnlyStoreError, R>
   /** Clears the given failed paths, or all of them. */
-  readonly clearFailedPaths: (paths: ReadonlyArray<string> | "all") => Effect.Effect<void, DbFailure | ReadOnlyStoreError>
+  readonly clearFailedPaths: (
+    paths: ReadonlyArray<string> | "all"
+  ) => Effect.Effect<void, DbFailure | ReadOnlyStoreError>
 }
 
 /** The store metadata database (its SQLite implementation: `stores/local/db/layer.ts`). */

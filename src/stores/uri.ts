@@ -18,7 +18,13 @@
 import { Config, type ConfigError, Data, Effect, Option } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
-import { defaultLogDir, defaultStateDir, defaultStoreDir, localStoreLayout, type StoreLayout } from "../core/storeLayout.js"
+import {
+  defaultLogDir,
+  defaultStateDir,
+  defaultStoreDir,
+  localStoreLayout,
+  type StoreLayout
+} from "../core/storeLayout.js"
 
 /** A store URI tsnix cannot open, or a bad parameter or directory in it (the CLI reports it as a usage error). */
 export class InvalidStoreUriError extends Data.TaggedError("InvalidStoreUriError")<{ readonly message: string }> {}
@@ -71,7 +77,9 @@ const decodeQuery = (uri: string, query: string): Effect.Effect<Map<string, stri
       const e = s.indexOf("=")
       if (e < 0) continue
       const value = percentDecode(s.slice(e + 1))
-      if (value === undefined) return yield* new InvalidStoreUriError({ message: `invalid URI parameter '${s}' in store '${uri}'` })
+      if (value === undefined) {
+        return yield* new InvalidStoreUriError({ message: `invalid URI parameter '${s}' in store '${uri}'` })
+      }
       const key = s.slice(0, e)
       if (!out.has(key)) out.set(key, value)
     }
@@ -97,7 +105,8 @@ export const parseStoreUri = (uri: string): Effect.Effect<StoreUri, InvalidStore
     else if (isNonUriPath(base)) root = path.resolve(base)
     else {
       return yield* new InvalidStoreUriError({
-        message: `don't know how to open Nix store '${uri}' (tsnix supports local stores: a root directory or local?root=DIR)`
+        message:
+          `don't know how to open Nix store '${uri}' (tsnix supports local stores: a root directory or local?root=DIR)`
       })
     }
     for (const key of params.keys()) {
@@ -126,13 +135,18 @@ export const storeRootFromUri = (uri: string): Effect.Effect<string, InvalidStor
 
 /** Reads an absolute directory from the environment (Nix's canonPath: relative is an error). */
 const envDir = (name: string): Effect.Effect<Option.Option<string>, InvalidStoreUriError | ConfigError.ConfigError> =>
-  Effect.flatMap(Config.option(Config.string(name)), (o) =>
-    Option.isSome(o) && o.value !== "" && !o.value.startsWith("/")
-      ? Effect.fail(new InvalidStoreUriError({ message: `not an absolute path: '${o.value}' (${name})` }))
-      : Effect.succeed(Option.filter(o, (v) => v !== "")))
+  Effect.flatMap(
+    Config.option(Config.string(name)),
+    (o) =>
+      Option.isSome(o) && o.value !== "" && !o.value.startsWith("/")
+        ? Effect.fail(new InvalidStoreUriError({ message: `not an absolute path: '${o.value}' (${name})` }))
+        : Effect.succeed(Option.filter(o, (v) => v !== ""))
+  )
 
 /** Resolves the store layout from `--store` and the environment. */
-export const selectStore = (storeFlag: string | undefined): Effect.Effect<StoreLayout, InvalidStoreUriError | ConfigError.ConfigError> =>
+export const selectStore = (
+  storeFlag: string | undefined
+): Effect.Effect<StoreLayout, InvalidStoreUriError | ConfigError.ConfigError> =>
   Effect.gen(function*() {
     const envStore = yield* envDir("NIX_STORE_DIR")
     const storeDir = Option.isSome(envStore)

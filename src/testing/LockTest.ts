@@ -49,7 +49,13 @@ export interface LockTestWorld {
 }
 
 /** A fresh, empty world. */
-export const makeWorld = (): LockTestWorld => ({ locks: new Map(), processes: new Map(), deletedLockFiles: [], collector: undefined, next: 1 })
+export const makeWorld = (): LockTestWorld => ({
+  locks: new Map(),
+  processes: new Map(),
+  deletedLockFiles: [],
+  collector: undefined,
+  next: 1
+})
 
 /** Simulates SIGKILL of process `pid`: the "kernel" drops its locks; its temp roots stay, now dead. */
 export const kill = (world: LockTestWorld, pid: number): void => {
@@ -150,7 +156,11 @@ export const make = (options: LockTestOptions = {}): Effect.Effect<LockShape, ne
           const collector = world.collector
           return collector === undefined ? Effect.fail(busy) : Effect.zipRight(collector(storePath), append)
         })
-        yield* waitFor<void, never, never>(attempt, keys.gcLock, "waiting for the garbage collector to accept a temporary root...")
+        yield* waitFor<void, never, never>(
+          attempt,
+          keys.gcLock,
+          "waiting for the garbage collector to accept a temporary root..."
+        )
       }).pipe(Effect.withSpan("LockTest.addTempRoot"))
 
     const readTempRoots: LockShape["readTempRoots"] = (opts) =>
@@ -177,9 +187,10 @@ export const make = (options: LockTestOptions = {}): Effect.Effect<LockShape, ne
         const collector = (p: string) => Effect.provide(onRoot(p), context)
         yield* Effect.acquireRelease(
           Effect.sync(() => (world.collector = collector)),
-          () => Effect.sync(() => {
-            if (world.collector === collector) world.collector = undefined
-          })
+          () =>
+            Effect.sync(() => {
+              if (world.collector === collector) world.collector = undefined
+            })
         )
       })
 
@@ -190,7 +201,13 @@ export const make = (options: LockTestOptions = {}): Effect.Effect<LockShape, ne
         Effect.forEach(storePaths, addTempRoot, { discard: true })
       )
 
-    return { ...makeLockOps(backend, keys), addTempRoot, addTempRoots, readTempRoots, serveTempRoots } satisfies LockShape
+    return {
+      ...makeLockOps(backend, keys),
+      addTempRoot,
+      addTempRoots,
+      readTempRoots,
+      serveTempRoots
+    } satisfies LockShape
   })
 
 /** The in-memory Lock layer (see {@link LockTestOptions}). */

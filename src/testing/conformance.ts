@@ -42,7 +42,11 @@ const dumpDbText = Effect.gen(function*() {
   const store = yield* Store
   const infos = yield* store.queryPathInfos()
   return printDumpDb(infos.map((i) => ({
-    path: i.path, narHash: i.narHash, narSize: i.narSize, deriver: Option.getOrUndefined(i.deriver), references: i.references
+    path: i.path,
+    narHash: i.narHash,
+    narSize: i.narSize,
+    deriver: Option.getOrUndefined(i.deriver),
+    references: i.references
   })))
 })
 
@@ -56,10 +60,16 @@ const tmpTree = () => {
 }
 
 /** Registers the Store conformance tests for `layer` under `describe(name)`. */
-export const storeConformance = <R, E>(name: string, layer: Layer.Layer<Store | R, E>, options: ConformanceOptions<R>) =>
+export const storeConformance = <R, E>(
+  name: string,
+  layer: Layer.Layer<Store | R, E>,
+  options: ConformanceOptions<R>
+) =>
   describe(`Store conformance: ${name}`, () => {
     const run = <A, E2>(eff: Effect.Effect<A, E2, Store | R>) => Effect.provide(eff, layer)
-    const { corePaths, goldenAll, goldenBytes, goldenInput, goldenPaths, goldenText, named } = loadGolden(options.golden)
+    const { corePaths, goldenAll, goldenBytes, goldenInput, goldenPaths, goldenText, named } = loadGolden(
+      options.golden
+    )
     const leftovers = options.strayFiles ?? Effect.succeed([])
     const realPath = options.realPath
     const files = realPath === undefined ? it.effect.skip : it.effect
@@ -131,7 +141,9 @@ export const storeConformance = <R, E>(name: string, layer: Layer.Layer<Store | 
         const e1 = yield* Effect.flip(store.addToStore(path.join(dir, "a b")))
         expect(e1._tag).toBe("InvalidStorePathError")
         expect(e1.message).toContain("a b")
-        const e2 = yield* Effect.flip(store.addTextToStore("ok", "x", ["/nix/store/00000000000000000000000000000000-missing"]))
+        const e2 = yield* Effect.flip(
+          store.addTextToStore("ok", "x", ["/nix/store/00000000000000000000000000000000-missing"])
+        )
         expect(["DanglingReferenceError", "PathNotValidError"]).toContain(e2._tag)
         expect(yield* store.queryAllValidPaths).toEqual([])
         expect(yield* leftovers).toEqual([])
@@ -149,13 +161,21 @@ export const storeConformance = <R, E>(name: string, layer: Layer.Layer<Store | 
         const referrers = goldenText("queries/referrers-leaf.out").trim().split("\n")
         expect([...(yield* store.queryReferrers(goldenPaths["leaf"] as string))].sort()).toEqual([...referrers].sort())
         expect((yield* collect(store.exportPaths(goldenAll))).equals(goldenBytes("export.nar"))).toBe(true)
-        expect((yield* collect(store.exportPaths([...goldenAll].reverse()))).equals(goldenBytes("export.nar"))).toBe(true)
+        expect((yield* collect(store.exportPaths([...goldenAll].reverse()))).equals(goldenBytes("export.nar"))).toBe(
+          true
+        )
         // Importing again changes nothing.
         const before = yield* dumpDbText
         yield* importGolden("export.nar")
         expect(yield* dumpDbText).toBe(before)
         const report = yield* store.verifyStore({ checkContents: true })
-        expect(report).toEqual({ errors: false, invalidated: [], missingWithReferrers: [], modified: [], modifiedLinks: [] })
+        expect(report).toEqual({
+          errors: false,
+          invalidated: [],
+          missingWithReferrers: [],
+          modified: [],
+          modifiedLinks: []
+        })
       })))
 
     it.effect("every truncation of an export stream fails typed, registers nothing, leaves no temp files", () =>
@@ -165,7 +185,9 @@ export const storeConformance = <R, E>(name: string, layer: Layer.Layer<Store | 
         const bytes = new Uint8Array(goldenBytes("export-mid.nar"))
         for (let n = 0; n < bytes.length; n++) {
           const r = yield* Effect.either(store.importPaths(Stream.make(bytes.slice(0, n))))
-          if (Either.isRight(r)) throw new Error(`a truncation to ${n} bytes was accepted`)
+          if (Either.isRight(r)) {
+            throw new Error(`a truncation to ${n} bytes was accepted`)
+          }
           expect(typeof r.left._tag, `truncated at ${n}`).toBe("string")
           expect(yield* store.queryAllValidPaths, `truncated at ${n}`).toEqual([])
         }
@@ -179,7 +201,8 @@ export const storeConformance = <R, E>(name: string, layer: Layer.Layer<Store | 
         const store = yield* Store
         const bytes = new Uint8Array(goldenBytes("export.nar"))
         let seed = 12345
-        const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+        const rand = () =>
+          (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
         let failures = 0
         for (let k = 0; k < 60; k++) {
           const copy = bytes.slice()
@@ -202,37 +225,40 @@ export const storeConformance = <R, E>(name: string, layer: Layer.Layer<Store | 
         expect(failures).toBeGreaterThan(15)
       })), 60_000)
 
-    files("verify: vanished paths are invalidated referrers first; a vanished path with a live referrer is an error", () =>
-      run(Effect.gen(function*() {
-        const store = yield* Store
-        yield* importGolden("export.nar")
-        const rm = (p: string) =>
-          Effect.map(real(p), (f) => {
-            fs.chmodSync(f, 0o644)
-            fs.rmSync(f, { recursive: true, force: true })
-          })
-        // out and hello vanish together (out refers to hello, nothing refers to out): both are invalidated.
-        const { top, mid, out, leaf, hello } = named
-        yield* rm(out)
-        yield* rm(hello)
-        const r1 = yield* store.verifyStore({ checkContents: false })
-        expect([...r1.invalidated].sort()).toEqual([out, hello].sort())
-        expect(r1.errors).toBe(false)
-        expect(yield* store.queryValidPaths([out, hello])).toEqual([])
-        // top and mid vanish while app.drv (present) refers to top, and top to mid: both reported, both stay valid.
-        yield* rm(top)
-        yield* rm(mid)
-        const r3 = yield* store.verifyStore({ checkContents: false })
-        expect([...r3.missingWithReferrers].sort()).toEqual([top, mid].sort())
-        expect(r3.invalidated).toEqual([])
-        expect(yield* store.queryValidPaths([top, mid])).toHaveLength(2)
-        // leaf vanishes while the drvs that refer to it stay: reported, left valid.
-        yield* rm(leaf)
-        const r2 = yield* store.verifyStore({ checkContents: false })
-        expect(r2.errors).toBe(true)
-        expect([...r2.missingWithReferrers].sort()).toEqual([leaf, mid, top].sort())
-        expect(yield* store.isValidPath(leaf)).toBe(true)
-      })))
+    files(
+      "verify: vanished paths are invalidated referrers first; a vanished path with a live referrer is an error",
+      () =>
+        run(Effect.gen(function*() {
+          const store = yield* Store
+          yield* importGolden("export.nar")
+          const rm = (p: string) =>
+            Effect.map(real(p), (f) => {
+              fs.chmodSync(f, 0o644)
+              fs.rmSync(f, { recursive: true, force: true })
+            })
+          // out and hello vanish together (out refers to hello, nothing refers to out): both are invalidated.
+          const { top, mid, out, leaf, hello } = named
+          yield* rm(out)
+          yield* rm(hello)
+          const r1 = yield* store.verifyStore({ checkContents: false })
+          expect([...r1.invalidated].sort()).toEqual([out, hello].sort())
+          expect(r1.errors).toBe(false)
+          expect(yield* store.queryValidPaths([out, hello])).toEqual([])
+          // top and mid vanish while app.drv (present) refers to top, and top to mid: both reported, both stay valid.
+          yield* rm(top)
+          yield* rm(mid)
+          const r3 = yield* store.verifyStore({ checkContents: false })
+          expect([...r3.missingWithReferrers].sort()).toEqual([top, mid].sort())
+          expect(r3.invalidated).toEqual([])
+          expect(yield* store.queryValidPaths([top, mid])).toHaveLength(2)
+          // leaf vanishes while the drvs that refer to it stay: reported, left valid.
+          yield* rm(leaf)
+          const r2 = yield* store.verifyStore({ checkContents: false })
+          expect(r2.errors).toBe(true)
+          expect([...r2.missingWithReferrers].sort()).toEqual([leaf, mid, top].sort())
+          expect(yield* store.isValidPath(leaf)).toBe(true)
+        }))
+    )
 
     files("verify --check-contents and verifyPath detect a modified file; export refuses it", () =>
       run(Effect.gen(function*() {
@@ -257,7 +283,9 @@ export const storeConformance = <R, E>(name: string, layer: Layer.Layer<Store | 
         const p = yield* store.addToStore(path.join(tmpTree(), "tree"))
         const nar = yield* collect(store.narFromPath(p))
         const info = Option.getOrThrow(yield* store.queryPathInfo(p))
-        const { createHash } = yield* Effect.promise(() => import("node:crypto"))
+        const { createHash } = yield* Effect.promise(() =>
+          import("node:crypto")
+        )
         expect(`sha256:${createHash("sha256").update(nar).digest("hex")}`).toBe(info.narHash)
         expect(nar.length).toBe(info.narSize)
         const missing = `${store.storeDir}/${"0".repeat(32)}-missing`

@@ -62,7 +62,11 @@ describe("argv", () => {
     expect({ op: r.operation, root: r.values.get("add-root"), indirect: r.flags.has("indirect"), args: r.args })
       .toEqual({ op: "realise", root: "res", indirect: true, args: ["/nix/store/x"] })
     const b = ok(["-qb", "out", "/nix/store/x.drv"])
-    expect({ op: b.operation, binding: b.flags.has("binding"), args: b.args }).toEqual({ op: "query", binding: true, args: ["out", "/nix/store/x.drv"] })
+    expect({ op: b.operation, binding: b.flags.has("binding"), args: b.args }).toEqual({
+      op: "query",
+      binding: true,
+      args: ["out", "/nix/store/x.drv"]
+    })
     expect(ok(["show-derivation", "-r", "x.drv"]).flags.has("recursive")).toBe(true)
     expect(ok(["derivation", "show", "-r", "x.drv"]).flags.has("recursive")).toBe(true)
     expect(ok(["--print-env", "x.drv"]).operation).toBe("print-env")

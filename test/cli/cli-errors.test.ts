@@ -16,7 +16,9 @@ import { tsnixBin } from "./helpers.js"
 
 const golden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../golden/cli")
 const paths: Record<string, string> = Object.fromEntries(
-  fs.readFileSync(path.join(golden, "paths.txt"), "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])
+  fs.readFileSync(path.join(golden, "paths.txt"), "utf8").trim().split("\n").map((
+    l
+  ) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])
 )
 const p = (k: string) => paths[k] as string
 
@@ -27,7 +29,10 @@ describe("tsnix's own CLI errors", () => {
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-cli-errors-"))
     root = path.join(tmp, "root")
-    const [r] = await runTsnixBatch([{ args: ["--store", root, "--import"], stdinFile: path.join(golden, "store.nar") }])
+    const [r] = await runTsnixBatch([{
+      args: ["--store", root, "--import"],
+      stdinFile: path.join(golden, "store.nar")
+    }])
     if (r?.status !== 0) throw new Error(r?.stderr)
   })
   afterAll(() => {
@@ -46,9 +51,15 @@ describe("tsnix's own CLI errors", () => {
     ])
     const lines = (s: string) => s.split("\n").filter((l) => l.startsWith("error:") || l.includes("    at "))
     expect({ status: a?.status, errors: lines(a?.stderr ?? "") })
-      .toEqual({ status: 1, errors: [`error: getting status of '${path.join(tmp, "nonexistent")}': No such file or directory`] })
+      .toEqual({
+        status: 1,
+        errors: [`error: getting status of '${path.join(tmp, "nonexistent")}': No such file or directory`]
+      })
     expect({ status: b?.status, errors: lines(b?.stderr ?? "") })
-      .toEqual({ status: 1, errors: [`error: getting status of '${path.join(tmp, "nonexistent.drv")}': No such file or directory`] })
+      .toEqual({
+        status: 1,
+        errors: [`error: getting status of '${path.join(tmp, "nonexistent.drv")}': No such file or directory`]
+      })
   })
 
   it("refuses what needs a builder, a root in the store, and a file that is not a derivation, writing nothing", async () => {
@@ -63,7 +74,9 @@ describe("tsnix's own CLI errors", () => {
     expect({ status: build?.status, stderr: build?.stderr, stdout: build?.stdout.toString() }).toEqual({
       status: 1,
       stdout: "",
-      stderr: `this derivation will be built:\n  ${p("drv")}\nerror: cannot build '${p("drv")}': tsnix has no builder yet\n`
+      stderr: `this derivation will be built:\n  ${p("drv")}\nerror: cannot build '${
+        p("drv")
+      }': tsnix has no builder yet\n`
     })
     expect(fs.existsSync(path.join(tmp, "approot"))).toBe(false)
     expect(inStore?.stderr).toBe(
@@ -72,11 +85,14 @@ describe("tsnix's own CLI errors", () => {
     // Nix 2.8 aborts on an assertion here; tsnix says what is wrong.
     expect({ status: printEnv?.status, stderr: printEnv?.stderr }).toEqual({
       status: 1,
-      stderr: `error: error parsing derivation '${p("hello")}': error: expected 'Derive(' at the start of a derivation, found "hello\\n"\n`
+      stderr: `error: error parsing derivation '${
+        p("hello")
+      }': error: expected 'Derive(' at the start of a derivation, found "hello\\n"\n`
     })
     expect({ status: show?.status, stderr: show?.stderr }).toEqual({
       status: 1,
-      stderr: `error: error parsing derivation '${notDrv}': error: expected 'Derive(' at the start of a derivation, found "hello\\n"\n`
+      stderr:
+        `error: error parsing derivation '${notDrv}': error: expected 'Derive(' at the start of a derivation, found "hello\\n"\n`
     })
     const auto = path.join(root, "nix/var/nix/gcroots/auto")
     expect(fs.existsSync(auto) ? fs.readdirSync(auto) : []).toEqual([])
@@ -94,39 +110,48 @@ describe("tsnix's own CLI errors", () => {
       ["--store", root, "--check-validity", "--print-invalid", extra, missing]
     ])
     expect(reg?.status).toBe(1)
-    expect(reg?.stderr).toMatch(/^error: [^\n]*44444444444444444444444444444444-missing\.drv'[^\n]*: No such file or directory\n$/)
+    expect(reg?.stderr).toMatch(
+      /^error: [^\n]*44444444444444444444444444444444-missing\.drv'[^\n]*: No such file or directory\n$/
+    )
     expect(check?.stdout.toString()).toBe(`${extra}\n${missing}\n`)
   })
 
   // Needs root (to run tsnix as nobody, for whom the directory is unreadable).
-  it.skipIf(process.getuid?.() !== 0)("words a permission error as Nix does (checked by hand against nix-store 2.8 as nobody)", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-cli-perm-"))
-    try {
-      fs.chmodSync(dir, 0o755)
-      fs.mkdirSync(path.join(dir, "open/s"), { recursive: true })
-      fs.writeFileSync(path.join(dir, "open/g"), "y\n")
-      fs.chmodSync(path.join(dir, "open/s"), 0o700)
-      fs.mkdirSync(path.join(dir, "store"), { mode: 0o777 })
-      fs.chmodSync(path.join(dir, "store"), 0o777)
-      const run = (...args: Array<string>) => {
-        const r = spawnSync(process.execPath, [tsnixBin, "--store", path.join(dir, "store"), ...args], {
-          cwd: dir, uid: 65534, gid: 65534, env: { PATH: process.env["PATH"] ?? "", HOME: dir, NIX_CONFIG: "" }, encoding: "utf8"
+  it.skipIf(process.getuid?.() !== 0)(
+    "words a permission error as Nix does (checked by hand against nix-store 2.8 as nobody)",
+    () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-cli-perm-"))
+      try {
+        fs.chmodSync(dir, 0o755)
+        fs.mkdirSync(path.join(dir, "open/s"), { recursive: true })
+        fs.writeFileSync(path.join(dir, "open/g"), "y\n")
+        fs.chmodSync(path.join(dir, "open/s"), 0o700)
+        fs.mkdirSync(path.join(dir, "store"), { mode: 0o777 })
+        fs.chmodSync(path.join(dir, "store"), 0o777)
+        const run = (...args: Array<string>) => {
+          const r = spawnSync(process.execPath, [tsnixBin, "--store", path.join(dir, "store"), ...args], {
+            cwd: dir,
+            uid: 65534,
+            gid: 65534,
+            env: { PATH: process.env["PATH"] ?? "", HOME: dir, NIX_CONFIG: "" },
+            encoding: "utf8"
+          })
+          return { status: r.status, stderr: r.stderr }
+        }
+        const denied = (p: string) => ({ status: 1, stderr: `error: opening directory '${p}': Permission denied\n` })
+        expect(run("--add", "open")).toEqual(denied(path.join(dir, "open/s")))
+        expect(run("--add-fixed", "--recursive", "sha256", "open")).toEqual(denied("open/s"))
+        expect(run("hash", "open")).toEqual(denied("open/s"))
+        expect(run("--dump", "open")).toEqual(denied("open/s"))
+        expect(run("-q", "--references", "open/s/x")).toEqual({
+          status: 1,
+          stderr: `error: getting status of '${path.join(dir, "open/s/x")}': Permission denied\n`
         })
-        return { status: r.status, stderr: r.stderr }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
       }
-      const denied = (p: string) => ({ status: 1, stderr: `error: opening directory '${p}': Permission denied\n` })
-      expect(run("--add", "open")).toEqual(denied(path.join(dir, "open/s")))
-      expect(run("--add-fixed", "--recursive", "sha256", "open")).toEqual(denied("open/s"))
-      expect(run("hash", "open")).toEqual(denied("open/s"))
-      expect(run("--dump", "open")).toEqual(denied("open/s"))
-      expect(run("-q", "--references", "open/s/x")).toEqual({
-        status: 1,
-        stderr: `error: getting status of '${path.join(dir, "open/s/x")}': Permission denied\n`
-      })
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true })
     }
-  })
+  )
 
   it("names added paths as nix-store does, except '.', '..' and empty names", () => {
     expect(nixBaseNameOf("a/b")).toBe("b")

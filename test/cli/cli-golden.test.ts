@@ -70,8 +70,14 @@ const differences: Readonly<
   "add-fixed-dot": { stdoutOf: "add-dir-slash" },
   "err-dump-missing": { stdout: "" },
   // Nix's message, after "reading validity registrations: line N: " (tsnix names the line).
-  "load-db-bad-hash": { stdout: "", stderr: "error: reading validity registrations: line 2: hash 'xyz' has wrong length for hash type 'sha256'\n" },
-  "load-db-bad-size": { stdout: "", stderr: "error: reading validity registrations: line 3: number expected (NAR size), got \"abc\"\n" },
+  "load-db-bad-hash": {
+    stdout: "",
+    stderr: "error: reading validity registrations: line 2: hash 'xyz' has wrong length for hash type 'sha256'\n"
+  },
+  "load-db-bad-size": {
+    stdout: "",
+    stderr: "error: reading validity registrations: line 3: number expected (NAR size), got \"abc\"\n"
+  },
   "err-export-invalid": { stdout: "" }
 }
 
@@ -81,7 +87,9 @@ const tsnixArgs = (root: string, args: ReadonlyArray<string>): Array<string> => 
   if (prog === "nix-store") return ["--store", root, ...rest]
   if (prog === "nix-hash") return ["hash", ...rest]
   if (prog === "nix" && rest[0] === "show-derivation") return ["--store", root, ...rest]
-  if (prog === "nix" && rest[0] === "hash" && rest[1]?.startsWith("to-")) return ["hash", `--${rest[1]}`, ...rest.slice(2)]
+  if (prog === "nix" && rest[0] === "hash" && rest[1]?.startsWith("to-")) {
+    return ["hash", `--${rest[1]}`, ...rest.slice(2)]
+  }
   throw new Error(`no tsnix spelling for ${args.join(" ")}`)
 }
 
@@ -114,7 +122,9 @@ describe("CLI operations and errors, as Nix 2.8 (golden/cli)", () => {
     work = path.join(tmp, "work")
     fs.mkdirSync(work)
     fs.cpSync(path.join(golden, "inputs"), path.join(work, "in"), { recursive: true })
-    const imports = await runTsnixBatch([root, root2].map((r) => ({ args: ["--store", r, "--import"], stdinFile: path.join(golden, "store.nar") })))
+    const imports = await runTsnixBatch(
+      [root, root2].map((r) => ({ args: ["--store", r, "--import"], stdinFile: path.join(golden, "store.nar") }))
+    )
     for (const i of imports) if (i.status !== 0) throw new Error(`import failed: ${i.stderr}`)
     // The unregistered file the --load-db case names (generate.sh writes it too).
     fs.writeFileSync(path.join(root, "nix/store/22222222222222222222222222222222-extra"), "extra\n")
@@ -151,7 +161,12 @@ describe("CLI operations and errors, as Nix 2.8 (golden/cli)", () => {
     }
     const got = cases.map((c, i) => {
       const r = results[i]
-      return { name: c.name, status: r?.status, stdout: r?.stdout.toString("latin1"), stderr: normalise(r?.stderr ?? "") }
+      return {
+        name: c.name,
+        status: r?.status,
+        stdout: r?.stdout.toString("latin1"),
+        stderr: normalise(r?.stderr ?? "")
+      }
     })
     const stdoutOf = (name: string) => cases.find((c) => c.name === name)?.stdout ?? ""
     const want = cases.map((c) => {
@@ -166,7 +181,9 @@ describe("CLI operations and errors, as Nix 2.8 (golden/cli)", () => {
     // Where tsnix words an error its own way, it still says what Nix says.
     for (const c of cases) {
       const d = differences[c.name]
-      if (d !== undefined && "stderr" in d && d.stderr !== undefined) expect(d.stderr).toContain(c.stderr.replace(/^error: /, "").trim())
+      if (d !== undefined && "stderr" in d && d.stderr !== undefined) {
+        expect(d.stderr).toContain(c.stderr.replace(/^error: /, "").trim())
+      }
     }
     expect(got.filter((g, i) => JSON.stringify(g) !== JSON.stringify(want[i]))).toEqual(
       want.filter((w, i) => JSON.stringify(got[i]) !== JSON.stringify(w))

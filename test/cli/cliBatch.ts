@@ -36,7 +36,9 @@ export const runTsnixBatch = (commands: ReadonlyArray<BatchCommand>): Promise<Ar
     child.on("error", reject)
     child.on("close", (status) => {
       if (status !== 0) return reject(new Error(`cli-batch exited with ${status}: ${Buffer.concat(err).toString()}`))
-      const parsed = JSON.parse(Buffer.concat(out).toString("utf8")) as Array<{ status: number; stdout: string; stderr: string }>
+      const parsed = JSON.parse(Buffer.concat(out).toString("utf8")) as Array<
+        { status: number; stdout: string; stderr: string }
+      >
       resolve(parsed.map((r) => ({ status: r.status, stdout: Buffer.from(r.stdout, "base64"), stderr: r.stderr })))
     })
   })

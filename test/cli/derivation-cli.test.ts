@@ -17,7 +17,10 @@ const golden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..
 const drvFiles = fs.readdirSync(path.join(golden, "drv")).sort()
 const jsonOf = (base: string) => path.join(golden, "json", base.replace(/\.drv$/, ".json"))
 const inputsOf = (base: string): { srcs: number; drvs: number } => {
-  const j = JSON.parse(fs.readFileSync(jsonOf(base), "latin1")) as Record<string, { inputSrcs: Array<string>; inputDrvs: object }>
+  const j = JSON.parse(fs.readFileSync(jsonOf(base), "latin1")) as Record<
+    string,
+    { inputSrcs: Array<string>; inputDrvs: object }
+  >
   const v = Object.values(j)[0]!
   return { srcs: v.inputSrcs.length, drvs: Object.keys(v.inputDrvs).length }
 }
@@ -39,12 +42,15 @@ describe("tsnix show-derivation / derivation add", () => {
     const root = tmpRoot()
     const leaves = drvFiles.filter((f) => inputsOf(f).srcs === 0 && inputsOf(f).drvs === 0)
     expect(leaves.length).toBeGreaterThanOrEqual(10)
-    const results = await runTsnixBatch(leaves.map((f) => ({ args: ["--store", root, "derivation", "add"], stdinFile: jsonOf(f) })))
+    const results = await runTsnixBatch(
+      leaves.map((f) => ({ args: ["--store", root, "derivation", "add"], stdinFile: jsonOf(f) }))
+    )
     results.forEach((r, i) => {
       const f = leaves[i]!
       expect(r.status, r.stderr).toBe(0)
       expect(r.stdout.toString()).toBe(`/nix/store/${f}\n`)
-      expect(fs.readFileSync(path.join(root, "nix/store", f)).equals(fs.readFileSync(path.join(golden, "drv", f)))).toBe(true)
+      expect(fs.readFileSync(path.join(root, "nix/store", f)).equals(fs.readFileSync(path.join(golden, "drv", f))))
+        .toBe(true)
     })
     // Its outputs are recorded (DerivationOutputs): -q --outputs reads them back.
     const multi = leaves.find((f) => f.endsWith("-multi.drv"))!
@@ -60,15 +66,18 @@ describe("tsnix show-derivation / derivation add", () => {
     expect(refused!.stderr).toMatch(/^error: input .* is not valid/)
     expect(fs.existsSync(path.join(root, "nix/store", level1))).toBe(false)
     // Provide its inputs: the sources (as nix-instantiate added them) and the input derivations.
-    await Effect.runPromise(Effect.scoped(Effect.provide(Effect.gen(function*() {
-      const store = yield* Store
-      const script = path.join(root, "script.sh")
-      fs.copyFileSync(path.join(golden, "nix/script.sh"), script)
-      fs.chmodSync(script, 0o644)
-      yield* store.addToStore(path.join(golden, "nix/file.txt"))
-      yield* store.addToStore(script)
-      yield* store.addTextToStore("note.txt", "a text file", [])
-    }), StoreLive.layer({ layout: makeStoreLayout(root) }))))
+    await Effect.runPromise(Effect.scoped(Effect.provide(
+      Effect.gen(function*() {
+        const store = yield* Store
+        const script = path.join(root, "script.sh")
+        fs.copyFileSync(path.join(golden, "nix/script.sh"), script)
+        fs.chmodSync(script, 0o644)
+        yield* store.addToStore(path.join(golden, "nix/file.txt"))
+        yield* store.addToStore(script)
+        yield* store.addTextToStore("note.txt", "a text file", [])
+      }),
+      StoreLive.layer({ layout: makeStoreLayout(root) })
+    )))
     const inputs = drvFiles.filter((f) => inputsOf(f).srcs === 0 && inputsOf(f).drvs === 0)
     await runTsnixBatch(inputs.map((f) => ({ args: ["--store", root, "derivation", "add"], stdinFile: jsonOf(f) })))
     const [added] = await runTsnixBatch([{ args: ["--store", root, "derivation", "add"], stdinFile: jsonOf(level1) }])

@@ -5,7 +5,10 @@ import { runTsnix, tsnixBin } from "./helpers.js"
 /** Runs `node FLAGS bin/tsnix ARGS`, for a run whose V8 flags differ from the build's. */
 const runWithFlags = (flags: ReadonlyArray<string>, args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [...flags, tsnixBin, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [...flags, tsnixBin, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))

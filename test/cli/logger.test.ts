@@ -15,7 +15,10 @@ describe("cliLoggerLayer", () => {
   it.effect("log lines are not kept as span events (a 100k-line operation would hold them all)", () =>
     Effect.gen(function*() {
       // Effect's default loggers (the console one silenced here): every line becomes an event of the current span.
-      const defaults = Layer.merge(Logger.replace(Logger.defaultLogger, Logger.none), Logger.minimumLogLevel(LogLevel.Debug))
+      const defaults = Layer.merge(
+        Logger.replace(Logger.defaultLogger, Logger.none),
+        Logger.minimumLogLevel(LogLevel.Debug)
+      )
       expect(yield* logInSpan(5).pipe(Effect.provide(defaults))).toBe(5)
       // The CLI's logger layer prints them (at -v) and keeps none.
       const quiet = cliLoggerLayer(1)
@@ -36,7 +39,10 @@ const printedAt = (verbosity: number, effect: Effect.Effect<void>) =>
   Effect.gen(function*() {
     const original = process.stderr.write.bind(process.stderr)
     const printed: Array<string> = []
-    process.stderr.write = ((chunk: string) => (printed.push(String(chunk).replace(`\r${String.fromCharCode(27)}[K`, "")), true)) as typeof process.stderr.write
+    process.stderr.write = ((
+      chunk: string
+    ) => (printed.push(String(chunk).replace(`\r${String.fromCharCode(27)}[K`, "")),
+      true)) as typeof process.stderr.write
     try {
       yield* effect.pipe(Effect.provide(cliLoggerLayer(verbosity)))
     } finally {
@@ -60,7 +66,10 @@ describe("library log lines at their Nix level", () => {
     Effect.map(printedAt(1, lines), (p) => expect(p).toEqual(["info line\n", "talkative line\n", "plain debug\n"])))
 
   it.effect("debug lines with -vv", () =>
-    Effect.map(printedAt(2, lines), (p) => expect(p).toEqual(["info line\n", "talkative line\n", "debug line\n", "plain debug\n"])))
+    Effect.map(
+      printedAt(2, lines),
+      (p) => expect(p).toEqual(["info line\n", "talkative line\n", "debug line\n", "plain debug\n"])
+    ))
 
   it.effect("a library user's default logger (minimum Info) gets none of them", () =>
     Effect.gen(function*() {

@@ -14,7 +14,16 @@ import * as path from "node:path"
 import { encodeNar } from "../../src/core/nar/encode.js"
 import { tempPrefix } from "../../src/stores/local/ops/tempPath.js"
 import { readTree } from "../io/helpers.js"
-import { flatAdds, flatSource, hexToNarTree, materializeNamesTree, namesBytes, namesDir, namesTree, namesTreeFacts } from "../stores/local/ops/namesGolden.js"
+import {
+  flatAdds,
+  flatSource,
+  hexToNarTree,
+  materializeNamesTree,
+  namesBytes,
+  namesDir,
+  namesTree,
+  namesTreeFacts
+} from "../stores/local/ops/namesGolden.js"
 import { runTsnixBatch } from "./cliBatch.js"
 import { runTsnix } from "./helpers.js"
 
@@ -71,7 +80,10 @@ describe("names as bytes through the CLI (golden/names)", () => {
       ["--store", store, "--gc"],
       ["--store", path.join(dir, "s2"), "--gc"]
     ])
-    const ok = r.map((x) => ({ status: x.status, stderr: x.stderr.split("\n").filter((l) => l.startsWith("error") || l.startsWith("warning")) }))
+    const ok = r.map((x) => ({
+      status: x.status,
+      stderr: x.stderr.split("\n").filter((l) => l.startsWith("error") || l.startsWith("warning"))
+    }))
     expect(ok).toEqual(r.map(() => ({ status: 0, stderr: [] })))
     const out = r.map((x) => x.stdout)
     const f = namesTreeFacts
@@ -94,39 +106,51 @@ describe("names as bytes through the CLI (golden/names)", () => {
     for (const s of [store, path.join(dir, "s2")]) expect(entriesHex(path.join(s, "nix/store"))).toEqual([])
   }, 60_000)
 
-  it("a failed add leaves no temporary; leftovers with any names (or too deep to remove) do not break --gc", async () => {
-    const store = path.join(dir, "gc")
-    const real = path.join(store, "nix/store")
-    fs.mkdirSync(path.join(dir, "with-fifo"))
-    const tree = path.join(dir, "with-fifo", "tree")
-    materializeNamesTree(tree)
-    execFileSync("mkfifo", [path.join(tree, "fifo")])
-    const failed = await runTsnix(["--store", store, "--add", tree])
-    expect(failed.status).toBe(1)
-    expect(failed.stderr).toContain("fifo")
-    expect(entriesHex(real).filter((n) => !n.endsWith(hex(".lock")))).toEqual([])
-    // Leftovers of a dead process: a canonicalised (read-only) temporary holding the tree, a stray
-    // entry whose name is not UTF-8, and a temporary too deep for any path-based removal.
-    const temp = path.join(real, `${tempPrefix}${deadPid}-aaaa`)
-    materializeNamesTree(temp)
-    execFileSync("chmod", ["-R", "a-w", temp])
-    const stray = Buffer.concat([Buffer.from(`${real}/`), Buffer.from("ff2d6a756e6b80", "hex")])
-    materializeNamesTree(stray)
-    const deep = `${tempPrefix}${deadPid}-deep`
-    execFileSync("bash", ["-c", `cd "$1" && mkdir "$2" && cd "$2" && for i in $(seq 90); do mkdir ${"d".repeat(60)} && cd ${"d".repeat(60)}; done`, "-", real, deep])
-    const gc1 = await runTsnix(["--store", store, "--gc"])
-    expect(gc1.status).toBe(0)
-    expect(gc1.stderr).toMatch(new RegExp(`warning: could not delete '/nix/store/${deep}'`))
-    expect(gc1.stderr).toContain(`deleting '/nix/store/${tempPrefix}${deadPid}-aaaa'`)
-    // Only the deep leftover remains; the next collection still succeeds.
-    expect(entriesHex(real).filter((n) => !n.endsWith(hex(".lock")))).toEqual([hex(deep)])
-    const gc2 = await runTsnix(["--store", store, "--gc"])
-    expect(gc2.status).toBe(0)
-    expect(gc2.stdout.toString()).toMatch(/^0 store paths deleted/)
-    // The add works once the FIFO is gone.
-    fs.rmSync(path.join(tree, "fifo"))
-    expect((await runTsnix(["--store", store, "--add", tree])).stdout.toString()).toBe(`${namesTreeFacts["add"]}\n`)
-  }, 60_000)
+  it(
+    "a failed add leaves no temporary; leftovers with any names (or too deep to remove) do not break --gc",
+    async () => {
+      const store = path.join(dir, "gc")
+      const real = path.join(store, "nix/store")
+      fs.mkdirSync(path.join(dir, "with-fifo"))
+      const tree = path.join(dir, "with-fifo", "tree")
+      materializeNamesTree(tree)
+      execFileSync("mkfifo", [path.join(tree, "fifo")])
+      const failed = await runTsnix(["--store", store, "--add", tree])
+      expect(failed.status).toBe(1)
+      expect(failed.stderr).toContain("fifo")
+      expect(entriesHex(real).filter((n) => !n.endsWith(hex(".lock")))).toEqual([])
+      // Leftovers of a dead process: a canonicalised (read-only) temporary holding the tree, a stray
+      // entry whose name is not UTF-8, and a temporary too deep for any path-based removal.
+      const temp = path.join(real, `${tempPrefix}${deadPid}-aaaa`)
+      materializeNamesTree(temp)
+      execFileSync("chmod", ["-R", "a-w", temp])
+      const stray = Buffer.concat([Buffer.from(`${real}/`), Buffer.from("ff2d6a756e6b80", "hex")])
+      materializeNamesTree(stray)
+      const deep = `${tempPrefix}${deadPid}-deep`
+      execFileSync("bash", [
+        "-c",
+        `cd "$1" && mkdir "$2" && cd "$2" && for i in $(seq 90); do mkdir ${"d".repeat(60)} && cd ${
+          "d".repeat(60)
+        }; done`,
+        "-",
+        real,
+        deep
+      ])
+      const gc1 = await runTsnix(["--store", store, "--gc"])
+      expect(gc1.status).toBe(0)
+      expect(gc1.stderr).toMatch(new RegExp(`warning: could not delete '/nix/store/${deep}'`))
+      expect(gc1.stderr).toContain(`deleting '/nix/store/${tempPrefix}${deadPid}-aaaa'`)
+      // Only the deep leftover remains; the next collection still succeeds.
+      expect(entriesHex(real).filter((n) => !n.endsWith(hex(".lock")))).toEqual([hex(deep)])
+      const gc2 = await runTsnix(["--store", store, "--gc"])
+      expect(gc2.status).toBe(0)
+      expect(gc2.stdout.toString()).toMatch(/^0 store paths deleted/)
+      // The add works once the FIFO is gone.
+      fs.rmSync(path.join(tree, "fifo"))
+      expect((await runTsnix(["--store", store, "--add", tree])).stdout.toString()).toBe(`${namesTreeFacts["add"]}\n`)
+    },
+    60_000
+  )
 
   it("--add-fixed ALGO FILE keeps the execute bit: Nix's hash, size, mode and export for every algorithm", async () => {
     const src = path.join(dir, "flat")
@@ -153,23 +177,31 @@ describe("names as bytes through the CLI (golden/names)", () => {
     })
   }, 60_000)
 
-  it.skipIf(!hasNix)("Nix 2.8 reads such a tsnix store: --verify --check-contents passes, same hashes, same dump (live, needs nix-store)", async () => {
-    const src = path.join(dir, "for-nix")
-    fs.mkdirSync(src)
-    materializeNamesTree(path.join(src, "tree"))
-    fs.writeFileSync(path.join(src, "exe"), flatSource.contents, { mode: 0o755 })
-    const store = path.join(dir, "for-nix-store")
-    const [add, flat] = await runTsnixBatch([
-      ["--store", store, "--add", path.join(src, "tree")],
-      ["--store", store, "--add-fixed", "sha1", path.join(src, "exe")]
-    ])
-    const tree = add?.stdout.toString().trim() as string
-    const exe = flat?.stdout.toString().trim() as string
-    const verify = nixStore(store, ["--verify", "--check-contents"])
-    // Nothing but Nix's progress lines.
-    const complaints = verify.stderr.toString().split("\n").filter((l) => l !== "" && !/^(reading the Nix store|checking )/.test(l))
-    expect({ status: verify.status, complaints }).toEqual({ status: 0, complaints: [] })
-    expect(nixStore(store, ["-q", "--hash", tree, exe]).stdout.toString()).toBe(`${namesTreeFacts["add.hash"]}\n${flatAdds.find((g) => g.algo === "sha1" && g.kind === "exe")?.narHash}\n`)
-    expect(nixStore(store, ["--dump", path.join(store, tree)]).stdout.equals(namesBytes("tree.nar"))).toBe(true)
-  }, 60_000)
+  it.skipIf(!hasNix)(
+    "Nix 2.8 reads such a tsnix store: --verify --check-contents passes, same hashes, same dump (live, needs nix-store)",
+    async () => {
+      const src = path.join(dir, "for-nix")
+      fs.mkdirSync(src)
+      materializeNamesTree(path.join(src, "tree"))
+      fs.writeFileSync(path.join(src, "exe"), flatSource.contents, { mode: 0o755 })
+      const store = path.join(dir, "for-nix-store")
+      const [add, flat] = await runTsnixBatch([
+        ["--store", store, "--add", path.join(src, "tree")],
+        ["--store", store, "--add-fixed", "sha1", path.join(src, "exe")]
+      ])
+      const tree = add?.stdout.toString().trim() as string
+      const exe = flat?.stdout.toString().trim() as string
+      const verify = nixStore(store, ["--verify", "--check-contents"])
+      // Nothing but Nix's progress lines.
+      const complaints = verify.stderr.toString().split("\n").filter((l) =>
+        l !== "" && !/^(reading the Nix store|checking )/.test(l)
+      )
+      expect({ status: verify.status, complaints }).toEqual({ status: 0, complaints: [] })
+      expect(nixStore(store, ["-q", "--hash", tree, exe]).stdout.toString()).toBe(
+        `${namesTreeFacts["add.hash"]}\n${flatAdds.find((g) => g.algo === "sha1" && g.kind === "exe")?.narHash}\n`
+      )
+      expect(nixStore(store, ["--dump", path.join(store, tree)]).stdout.equals(namesBytes("tree.nar"))).toBe(true)
+    },
+    60_000
+  )
 })

@@ -24,7 +24,9 @@ describe("tsnix --dump / --restore / hash", () => {
     expect(dump.status).toBe(0)
     const h = await runTsnix(["hash", tree])
     expect(h.stdout.toString()).toBe("63834b6289da339a1d69731a122d98a0d9d23f572a55552435d08ed41830bf81\n")
-    expect((await runTsnix(["hash", "--type", "sha1", "--base32", tree])).stdout.toString()).toBe("6y0fghz2qv230x9r2w8pa253wa1sk5c3\n")
+    expect((await runTsnix(["hash", "--type", "sha1", "--base32", tree])).stdout.toString()).toBe(
+      "6y0fghz2qv230x9r2w8pa253wa1sk5c3\n"
+    )
     expect((await runTsnix(["hash", "--flat", "--sri", path.join(tree, "a")])).stdout.toString())
       .toBe("sha256-WJG1tSLV3whtD/CxEPvZ0hu0/HFjrzTQgoai6Eb2vgM=\n")
     const restored = path.join(dir, "r")
@@ -35,19 +37,25 @@ describe("tsnix --dump / --restore / hash", () => {
     expect((await runTsnix(["--dump", restored])).stdout.equals(dump.stdout)).toBe(true)
   })
 
-  it.skipIf(process.platform !== "linux")("--dump into a pipe enlarges the pipe's buffer to 1 MiB and writes the same NAR", async () => {
-    const dir = tmp()
-    const tree = path.join(dir, "d")
-    makeTree(tree)
-    fs.writeFileSync(path.join(tree, "big"), Buffer.alloc(3 << 20, 7))
-    const expected = (await runTsnix(["--dump", tree])).stdout
-    // The reader reads everything, then asks the kernel for its pipe's size (F_GETPIPE_SZ = 1032).
-    const reader = "import fcntl, hashlib, sys; d = sys.stdin.buffer.read(); print(len(d), hashlib.sha256(d).hexdigest(), fcntl.fcntl(0, 1032))"
-    const out = execFileSync("bash", ["-c", `"$0" --dump "$1" | python3 -c "$2"`, tsnixBin, tree, reader], { encoding: "utf8" })
-    const maxSize = Number(fs.readFileSync("/proc/sys/fs/pipe-max-size", "utf8"))
-    const hash = (await import("node:crypto")).createHash("sha256").update(expected).digest("hex")
-    expect(out.trim()).toBe(`${expected.length} ${hash} ${Math.min(1 << 20, maxSize)}`)
-  })
+  it.skipIf(process.platform !== "linux")(
+    "--dump into a pipe enlarges the pipe's buffer to 1 MiB and writes the same NAR",
+    async () => {
+      const dir = tmp()
+      const tree = path.join(dir, "d")
+      makeTree(tree)
+      fs.writeFileSync(path.join(tree, "big"), Buffer.alloc(3 << 20, 7))
+      const expected = (await runTsnix(["--dump", tree])).stdout
+      // The reader reads everything, then asks the kernel for its pipe's size (F_GETPIPE_SZ = 1032).
+      const reader =
+        "import fcntl, hashlib, sys; d = sys.stdin.buffer.read(); print(len(d), hashlib.sha256(d).hexdigest(), fcntl.fcntl(0, 1032))"
+      const out = execFileSync("bash", ["-c", `"$0" --dump "$1" | python3 -c "$2"`, tsnixBin, tree, reader], {
+        encoding: "utf8"
+      })
+      const maxSize = Number(fs.readFileSync("/proc/sys/fs/pipe-max-size", "utf8"))
+      const hash = (await import("node:crypto")).createHash("sha256").update(expected).digest("hex")
+      expect(out.trim()).toBe(`${expected.length} ${hash} ${Math.min(1 << 20, maxSize)}`)
+    }
+  )
 
   it("sets the umask to 022 as every Nix command does: --restore under umask 077 gives Nix's modes", () => {
     const dir = tmp()
@@ -62,9 +70,19 @@ describe("tsnix --dump / --restore / hash", () => {
   })
 
   it("converts hashes between encodings", async () => {
-    const r = await runTsnix(["hash", "--to-base32", "sha256:63834b6289da339a1d69731a122d98a0d9d23f572a55552435d08ed41830bf81"])
+    const r = await runTsnix([
+      "hash",
+      "--to-base32",
+      "sha256:63834b6289da339a1d69731a122d98a0d9d23f572a55552435d08ed41830bf81"
+    ])
     expect(r.stdout.toString()).toBe("10dz60cd93nh6lj5am9aawzx5nd0k0ni46kkd4frlcysi5i4p0v3\n")
-    const back = await runTsnix(["hash", "--to-base16", "--type", "sha256", "10dz60cd93nh6lj5am9aawzx5nd0k0ni46kkd4frlcysi5i4p0v3"])
+    const back = await runTsnix([
+      "hash",
+      "--to-base16",
+      "--type",
+      "sha256",
+      "10dz60cd93nh6lj5am9aawzx5nd0k0ni46kkd4frlcysi5i4p0v3"
+    ])
     expect(back.stdout.toString()).toBe("63834b6289da339a1d69731a122d98a0d9d23f572a55552435d08ed41830bf81\n")
     const bad = await runTsnix(["hash", "--to-base32", "sha256:xyz"])
     expect(bad.status).toBe(1)
@@ -102,7 +120,9 @@ describe("tsnix --dump / --restore / hash", () => {
     const dir = tmp()
     const tree = path.join(dir, "big-tree")
     fs.mkdirSync(path.join(tree, "small"), { recursive: true })
-    for (let i = 0; i < 24; i++) fs.writeFileSync(path.join(tree, `f${String(i).padStart(2, "0")}`), Buffer.alloc(1 << 20, i))
+    for (let i = 0; i < 24; i++) {
+      fs.writeFileSync(path.join(tree, `f${String(i).padStart(2, "0")}`), Buffer.alloc(1 << 20, i))
+    }
     for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(tree, "small", `s${i}`), `${i}\n`)
     const { walkChunks } = await import("../../src/io/walk.js")
     const nar = Buffer.concat([...walkChunks(Buffer.from(tree))].map((c) => Buffer.from(c)))
@@ -138,7 +158,12 @@ describe("tsnix --dump / --restore / hash", () => {
     const child = spawn(process.execPath, [tsnixBin, "--dump", big], { stdio: ["ignore", "pipe", "pipe"] })
     let err = ""
     child.stderr.on("data", (d) => (err += d))
-    await new Promise<void>((resolve) => child.stdout.once("data", () => { child.stdout.destroy(); resolve() }))
+    await new Promise<void>((resolve) =>
+      child.stdout.once("data", () => {
+        child.stdout.destroy()
+        resolve()
+      })
+    )
     const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
     expect(err).toBe("")
     expect(status).toBe(0)

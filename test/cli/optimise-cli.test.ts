@@ -140,19 +140,22 @@ describe("--optimise vs Nix 2.8 (golden/optimise)", () => {
   // As another user (the store's owner, not root): rename(2) into a read-only directory needs the
   // parent made writable first, and put back to 0555 / mtime 1 afterwards, as Nix does.
   const isRoot = process.getuid?.() === 0
-  it.skipIf(!isRoot)("makes each parent writable for the rename, then read-only again (as a non-root owner)", async () => {
-    const main = makeInputs("main", path.join(work, "in"))
-    expect((await ts(["--add", ...main], path.join(work, "in"))).status).toBe(0)
-    const nobody = 65534
-    const chownAll = (p: string) => {
-      fs.lchownSync(p, nobody, nobody)
-      if (fs.lstatSync(p).isDirectory()) for (const n of fs.readdirSync(p)) chownAll(path.join(p, n))
+  it.skipIf(!isRoot)(
+    "makes each parent writable for the rename, then read-only again (as a non-root owner)",
+    async () => {
+      const main = makeInputs("main", path.join(work, "in"))
+      expect((await ts(["--add", ...main], path.join(work, "in"))).status).toBe(0)
+      const nobody = 65534
+      const chownAll = (p: string) => {
+        fs.lchownSync(p, nobody, nobody)
+        if (fs.lstatSync(p).isDirectory()) { for (const n of fs.readdirSync(p)) chownAll(path.join(p, n)) }
+      }
+      fs.chmodSync(work, 0o755)
+      chownAll(root)
+      const r = await runTsnix(["--store", root, "--optimise"], { uid: nobody, gid: nobody })
+      expect(r.stderr).toBe(nixOut("optimise1.stderr"))
+      expect(r.status).toBe(0)
+      expect(shape(describeStore(path.join(root, "nix/store")))).toEqual(shape(nixStore("optimised")))
     }
-    fs.chmodSync(work, 0o755)
-    chownAll(root)
-    const r = await runTsnix(["--store", root, "--optimise"], { uid: nobody, gid: nobody })
-    expect(r.stderr).toBe(nixOut("optimise1.stderr"))
-    expect(r.status).toBe(0)
-    expect(shape(describeStore(path.join(root, "nix/store")))).toEqual(shape(nixStore("optimised")))
-  })
+  )
 })

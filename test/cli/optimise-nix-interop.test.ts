@@ -15,14 +15,18 @@ import { describeStore, makeInputs } from "../stores/local/ops/optimiseGolden.js
 import { runTsnix } from "./helpers.js"
 
 const hasNix = spawnSync("nix-store", ["--version"], { stdio: "ignore" }).status === 0
-const nixEnv = { ...process.env, NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =\nsubstituters =" }
+const nixEnv = {
+  ...process.env,
+  NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =\nsubstituters ="
+}
 const nix = (root: string, args: ReadonlyArray<string>, cwd?: string) => {
   const r = spawnSync("nix-store", ["--store", root, ...args], { env: nixEnv, cwd, maxBuffer: 1 << 26 })
   return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() }
 }
 const ts = (root: string, args: ReadonlyArray<string>, cwd?: string) =>
   runTsnix(["--store", root, "--option", "gc-runtime-roots", "false", ...args], cwd === undefined ? {} : { cwd })
-const clean = "reading the Nix store...\nchecking path existence...\nchecking link hashes...\nchecking store hashes...\n"
+const clean =
+  "reading the Nix store...\nchecking path existence...\nchecking link hashes...\nchecking store hashes...\n"
 
 let work = ""
 afterEach(() => {
@@ -42,14 +46,17 @@ describe("optimised stores shared with Nix 2.8", () => {
     const t = path.join(work, "t")
     expect((await ts(t, ["--add", ...main], inputs)).status).toBe(0)
     expect((await ts(t, ["--optimise"])).stderr).toMatch(/freed by hard-linking 9 files/)
-    expect((await ts(t, ["--option", "auto-optimise-store", "true", "--add", ...auto], path.join(work, "in-auto"))).status).toBe(0)
+    expect(
+      (await ts(t, ["--option", "auto-optimise-store", "true", "--add", ...auto], path.join(work, "in-auto"))).status
+    ).toBe(0)
     expect(nix(t, ["--verify", "--check-contents"])).toMatchObject({ status: 0, stderr: clean })
     expect(nix(t, ["--optimise"]).stderr).toBe("0.00 MiB freed by hard-linking 0 files\n")
     // Nix optimises; tsnix checks; the two stores are alike.
     const n = path.join(work, "n")
     expect(nix(n, ["--add", ...main], inputs).status).toBe(0)
     nix(n, ["--optimise"])
-    expect(nix(n, ["--option", "auto-optimise-store", "true", "--add", ...auto], path.join(work, "in-auto")).status).toBe(0)
+    expect(nix(n, ["--option", "auto-optimise-store", "true", "--add", ...auto], path.join(work, "in-auto")).status)
+      .toBe(0)
     const v = await ts(n, ["--verify", "--check-contents"])
     expect({ status: v.status, stderr: v.stderr }).toEqual({ status: 0, stderr: clean })
     expect((await ts(n, ["--optimise"])).stderr).toBe("0.00 MiB freed by hard-linking 0 files\n")

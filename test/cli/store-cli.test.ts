@@ -9,7 +9,16 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { goldenAll, goldenBytes, goldenError, goldenPaths, goldenQueries, goldenStoreDir, goldenText, named } from "../stores/local/ops/golden.js"
+import {
+  goldenAll,
+  goldenBytes,
+  goldenError,
+  goldenPaths,
+  goldenQueries,
+  goldenStoreDir,
+  goldenText,
+  named
+} from "../stores/local/ops/golden.js"
 import { runTsnixBatch } from "./cliBatch.js"
 import { tsnixBin } from "./helpers.js"
 
@@ -99,7 +108,9 @@ describe("a store written by Nix 2.8 (golden/db/nix-store-fixture)", () => {
     try {
       fs.cpSync(path.join(dbGolden, "nix-store-fixture"), copy, { recursive: true, verbatimSymlinks: true })
       const paths = Object.fromEntries(
-        fs.readFileSync(path.join(dbGolden, "paths.txt"), "utf8").trim().split("\n").map((l) => l.split("=") as [string, string])
+        fs.readFileSync(path.join(dbGolden, "paths.txt"), "utf8").trim().split("\n").map((l) =>
+          l.split("=") as [string, string]
+        )
       )
       const [verify, dump, qR, qRDrv, closure, outputs] = await runTsnixBatch([
         ["--store", copy, "--verify", "--check-contents"],
@@ -155,10 +166,14 @@ describe("nix-store operations: exit statuses, messages, dump-db/load-db, regist
     expect({ status: delOut?.status, stdout: delOut?.stdout.toString() })
       .toEqual({ status: 0, stdout: "1 store paths deleted, 0.00 MiB freed\n" })
     expect(fs.existsSync(path.join(root, out))).toBe(false)
-    expect({ status: checkOut?.status, stderr: checkOut?.stderr }).toEqual({ status: 1, stderr: `error: path '${out}' is not valid\n` })
+    expect({ status: checkOut?.status, stderr: checkOut?.stderr }).toEqual({
+      status: 1,
+      stderr: `error: path '${out}' is not valid\n`
+    })
     expect(addBad?.status).toBe(1)
     expect(addBad?.stderr).toMatch(/^error: .*'a b'.*\n$/)
-    expect(fs.readdirSync(path.join(root, "nix/store")).filter((n) => n.includes("a b") || n.startsWith(".tsnix"))).toEqual([])
+    expect(fs.readdirSync(path.join(root, "nix/store")).filter((n) => n.includes("a b") || n.startsWith(".tsnix")))
+      .toEqual([])
 
     // dump-db → load-db into a fresh store gives the same dump-db.
     const dumpFile = path.join(src, "dump")
@@ -166,7 +181,10 @@ describe("nix-store operations: exit statuses, messages, dump-db/load-db, regist
     // A dangling reference: nothing of the input may be registered.
     const dangling = path.join(src, "dangling")
     const ghost = "/nix/store/00000000000000000000000000000009-ghost"
-    fs.writeFileSync(dangling, `${goldenPaths["hello"]}\n${"0".repeat(64)}\n0\n\n0\n${top}\n${"0".repeat(64)}\n0\n\n1\n${ghost}\n`)
+    fs.writeFileSync(
+      dangling,
+      `${goldenPaths["hello"]}\n${"0".repeat(64)}\n0\n\n0\n${top}\n${"0".repeat(64)}\n0\n\n1\n${ghost}\n`
+    )
     // register-validity (plain: tsnix hashes the files) and --hash-given, as golden/db/generate.sh.
     const p1 = "/nix/store/00000000000000000000000000000001-reg-one"
     const p2 = "/nix/store/00000000000000000000000000000002-reg-two"
@@ -185,33 +203,46 @@ describe("nix-store operations: exit statuses, messages, dump-db/load-db, regist
     // them (and, as Nix's updatePathInfo, keeps their deriver).
     fs.writeFileSync(path.join(root5, p1), "three\n")
     const plain = path.join(dbGolden, "register-validity-plain.txt")
-    const [verify, load, dump2, loadBad, dump3, reg, dump4, regGiven, regAgain, dump5, reregister, dump6] = await runTsnixBatch([
-      ["--store", root, "--verify"],
-      { args: ["--store", root2, "--load-db"], stdinFile: dumpFile },
-      ["--store", root2, "--dump-db"],
-      { args: ["--store", root3, "--load-db"], stdinFile: dangling },
-      ["--store", root3, "--dump-db"],
-      { args: ["--store", root4, "--register-validity"], stdinFile: path.join(dbGolden, "register-validity-plain.txt") },
-      ["--store", root4, "--dump-db"],
-      { args: ["--store", root5, "--register-validity", "--hash-given"], stdinFile: path.join(dbGolden, "register-validity-hash-given-1.txt") },
-      { args: ["--store", root5, "--register-validity"], stdinFile: plain },
-      ["--store", root5, "--dump-db"],
-      { args: ["--store", root5, "--register-validity", "--reregister"], stdinFile: plain },
-      ["--store", root5, "--dump-db"]
-    ])
+    const [verify, load, dump2, loadBad, dump3, reg, dump4, regGiven, regAgain, dump5, reregister, dump6] =
+      await runTsnixBatch([
+        ["--store", root, "--verify"],
+        { args: ["--store", root2, "--load-db"], stdinFile: dumpFile },
+        ["--store", root2, "--dump-db"],
+        { args: ["--store", root3, "--load-db"], stdinFile: dangling },
+        ["--store", root3, "--dump-db"],
+        {
+          args: ["--store", root4, "--register-validity"],
+          stdinFile: path.join(dbGolden, "register-validity-plain.txt")
+        },
+        ["--store", root4, "--dump-db"],
+        {
+          args: ["--store", root5, "--register-validity", "--hash-given"],
+          stdinFile: path.join(dbGolden, "register-validity-hash-given-1.txt")
+        },
+        { args: ["--store", root5, "--register-validity"], stdinFile: plain },
+        ["--store", root5, "--dump-db"],
+        { args: ["--store", root5, "--register-validity", "--reregister"], stdinFile: plain },
+        ["--store", root5, "--dump-db"]
+      ])
     expect({ status: verify?.status, stderr: messages(verify?.stderr ?? "") }).toEqual({
       status: 1,
-      stderr: [`path '${leaf}' disappeared, but it still has valid referrers!`, "warning: not all store errors were fixed"]
+      stderr: [
+        `path '${leaf}' disappeared, but it still has valid referrers!`,
+        "warning: not all store errors were fixed"
+      ]
     })
     expect(load?.status).toBe(0)
     expect(dump2?.stdout.toString()).toBe(dump?.stdout.toString())
     expect(loadBad?.status).toBe(1)
     expect(loadBad?.stderr).toContain(ghost)
     expect({ status: dump3?.status, stdout: dump3?.stdout.toString() }).toEqual({ status: 0, stdout: "" })
-    const expected = fs.readFileSync(path.join(dbGolden, "dump-db.txt"), "utf8").split("\n").slice(0, 12).join("\n") + "\n"
+    const expected = fs.readFileSync(path.join(dbGolden, "dump-db.txt"), "utf8").split("\n").slice(0, 12).join("\n") +
+      "\n"
     expect({ status: reg?.status, stderr: reg?.stderr }).toEqual({ status: 0, stderr: "" })
     expect(dump4?.stdout.toString()).toBe(expected)
-    for (const r of [regGiven, regAgain, reregister]) expect({ status: r?.status, stderr: r?.stderr }).toEqual({ status: 0, stderr: "" })
+    for (const r of [regGiven, regAgain, reregister]) {
+      expect({ status: r?.status, stderr: r?.stderr }).toEqual({ status: 0, stderr: "" })
+    }
     expect(dump5?.stdout.toString()).toBe(expected)
     const all = fs.readFileSync(path.join(dbGolden, "dump-db.txt"), "utf8").split("\n")
     const i3 = all.indexOf("/nix/store/00000000000000000000000000000003-reg-three")

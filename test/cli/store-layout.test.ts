@@ -75,7 +75,7 @@ const snapshot = (dir: string): Array<string> => {
   const walk = (p: string) => {
     const st = fs.lstatSync(p)
     out.push(`${path.relative(dir, p)} ${st.mode.toString(8)} ${st.size} ${st.mtimeMs}`)
-    if (st.isDirectory()) for (const n of fs.readdirSync(p).sort()) walk(path.join(p, n))
+    if (st.isDirectory()) { for (const n of fs.readdirSync(p).sort()) walk(path.join(p, n)) }
   }
   walk(dir)
   return out
@@ -104,22 +104,41 @@ describe("a new store", () => {
     const r = await runTsnix(["--store", root, "-q", "--hash", "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x"])
     expect(r.stderr).toBe("error: path '/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x' is not valid\n")
     expect(listTree(root, os.userInfo().username)).toEqual(goldenLines(path.join(layoutGolden, "new-store-tree.txt")))
-    expect(goldenLines(path.join(layoutGolden, "init-tree.txt"))).toEqual(goldenLines(path.join(layoutGolden, "new-store-tree.txt")))
+    expect(goldenLines(path.join(layoutGolden, "init-tree.txt"))).toEqual(
+      goldenLines(path.join(layoutGolden, "new-store-tree.txt"))
+    )
     expect(fs.statSync(path.join(root, "nix/var/nix/db/reserved")).size).toBe(8 * 1024 * 1024)
     // A second opening changes nothing of it.
     const before = snapshot(path.join(root, "nix/var/nix"))
     expectOk(await runTsnix(["--store", root, "--dump-db"]))
-    expect(snapshot(path.join(root, "nix/var/nix")).filter((l) => !l.startsWith("db"))).toEqual(before.filter((l) => !l.startsWith("db")))
+    expect(snapshot(path.join(root, "nix/var/nix")).filter((l) => !l.startsWith("db"))).toEqual(
+      before.filter((l) => !l.startsWith("db"))
+    )
   })
 
-  it.skipIf(!isRoot)(`under a directory this user cannot write: an error naming it${isRoot ? "" : " (skipped: needs root to switch to another uid)"}`, async () => {
-    const parent = path.join(tempDir(), "owned-by-root")
-    fs.mkdirSync(parent, { mode: 0o755 })
-    const r = await runTsnix(["--store", path.join(parent, "sub/new"), "-q", "--hash", "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x"], { uid: nobody, gid: nobody })
-    expect(r.status).toBe(1)
-    expect(r.stderr).toBe(`error: cannot create the Nix store: directory '${parent}' is not writable by this user (creating '${path.join(parent, "sub/new/nix/store")}')\n`)
-    expect(fs.readdirSync(parent)).toEqual([])
-  })
+  it.skipIf(!isRoot)(
+    `under a directory this user cannot write: an error naming it${
+      isRoot ? "" : " (skipped: needs root to switch to another uid)"
+    }`,
+    async () => {
+      const parent = path.join(tempDir(), "owned-by-root")
+      fs.mkdirSync(parent, { mode: 0o755 })
+      const r = await runTsnix([
+        "--store",
+        path.join(parent, "sub/new"),
+        "-q",
+        "--hash",
+        "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x"
+      ], { uid: nobody, gid: nobody })
+      expect(r.status).toBe(1)
+      expect(r.stderr).toBe(
+        `error: cannot create the Nix store: directory '${parent}' is not writable by this user (creating '${
+          path.join(parent, "sub/new/nix/store")
+        }')\n`
+      )
+      expect(fs.readdirSync(parent)).toEqual([])
+    }
+  )
 })
 
 describe("NIX_STORE_DIR=/x/store with --store ROOT (a store Nix 2.8 made)", () => {
@@ -134,7 +153,12 @@ describe("NIX_STORE_DIR=/x/store with --store ROOT (a store Nix 2.8 made)", () =
       for (const name of ["dump-db", "qR", "q-hash", "q-outputs", "check-validity"]) {
         const a = answer(name)
         const r = await runTsnix([...store, ...a.args], opts)
-        expect({ name, out: r.stdout.toString("utf8"), err: r.stderr, rc: r.status }).toEqual({ name, out: a.out, err: a.err, rc: a.rc })
+        expect({ name, out: r.stdout.toString("utf8"), err: r.stderr, rc: r.status }).toEqual({
+          name,
+          out: a.out,
+          err: a.err,
+          rc: a.rc
+        })
       }
       // --verify --check-contents finds nothing wrong, and leaves every registration in place.
       const v = answer("verify")
@@ -151,7 +175,11 @@ describe("NIX_STORE_DIR=/x/store with --store ROOT (a store Nix 2.8 made)", () =
     const root = copyFixture(fixture)
     expectOk(await runTsnix(["--store", root, "--verify", "--check-contents"], { env }))
     const r = spawnSync("nix-store", ["--store", root, "--dump-db"], {
-      env: { ...process.env, ...env, NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =" }
+      env: {
+        ...process.env,
+        ...env,
+        NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group ="
+      }
     })
     expect(r.stdout.toString("utf8")).toBe(answer("dump-db").out)
   })
@@ -159,7 +187,9 @@ describe("NIX_STORE_DIR=/x/store with --store ROOT (a store Nix 2.8 made)", () =
 
 describe("read-only operations on a database Nix 2.8 made", () => {
   const fixture = path.join(goldenRoot, "db/nix-store-fixture")
-  const paths = Object.fromEntries(goldenLines(path.join(goldenRoot, "db/paths.txt")).map((l) => l.split("=") as [string, string]))
+  const paths = Object.fromEntries(
+    goldenLines(path.join(goldenRoot, "db/paths.txt")).map((l) => l.split("=") as [string, string])
+  )
   const queries = (top: string): Array<Array<string>> => [
     ["-q", "--hash", top],
     ["-qR", top],
@@ -208,68 +238,102 @@ describe("read-only operations on a database Nix 2.8 made", () => {
     }
   })
 
-  it.skipIf(!isRoot)(`run by another user on a store it cannot write: every query works, nothing changes${isRoot ? "" : " (skipped: needs root to switch to another uid)"}`, async () => {
-    const root = copyFixture(fixture)
-    // Opened once by its owner: Nix's state layout (0600 big-lock and reserve, 0755 directories).
-    expectOk(await runTsnix(["--store", root, "-q", "--hash", paths.top!]))
-    spawnSync("chmod", ["-R", "go-w,go+rX", root])
-    fs.chmodSync(path.join(root, "nix/var/nix/db/big-lock"), 0o600)
-    const expected: Array<RunResult> = []
-    for (const q of queries(paths.top!)) expected.push(await runTsnix(["--store", root, ...q]))
-    const before = snapshot(root)
-    for (const [i, q] of queries(paths.top!).entries()) {
-      const r = await runTsnix(["--store", root, ...q], { uid: nobody, gid: nobody })
-      expect({ q, err: r.stderr, rc: r.status }).toEqual({ q, err: expected[i]!.stderr, rc: 0 })
-      expect(r.stdout.equals(expected[i]!.stdout)).toBe(true)
+  it.skipIf(!isRoot)(
+    `run by another user on a store it cannot write: every query works, nothing changes${
+      isRoot ? "" : " (skipped: needs root to switch to another uid)"
+    }`,
+    async () => {
+      const root = copyFixture(fixture)
+      // Opened once by its owner: Nix's state layout (0600 big-lock and reserve, 0755 directories).
+      expectOk(await runTsnix(["--store", root, "-q", "--hash", paths.top!]))
+      spawnSync("chmod", ["-R", "go-w,go+rX", root])
+      fs.chmodSync(path.join(root, "nix/var/nix/db/big-lock"), 0o600)
+      const expected: Array<RunResult> = []
+      for (const q of queries(paths.top!)) expected.push(await runTsnix(["--store", root, ...q]))
+      const before = snapshot(root)
+      for (const [i, q] of queries(paths.top!).entries()) {
+        const r = await runTsnix(["--store", root, ...q], { uid: nobody, gid: nobody })
+        expect({ q, err: r.stderr, rc: r.status }).toEqual({ q, err: expected[i]!.stderr, rc: 0 })
+        expect(r.stdout.equals(expected[i]!.stdout)).toBe(true)
+      }
+      const add = await runTsnix(["--store", root, "--add", path.join(fixture, "nix/var/nix/db/schema")], {
+        uid: nobody,
+        gid: nobody
+      })
+      expect(add.status).toBe(1)
+      expect(add.stderr).toBe("error: cannot add to the store: the store database is opened read-only\n")
+      expect(snapshot(root)).toEqual(before)
     }
-    const add = await runTsnix(["--store", root, "--add", path.join(fixture, "nix/var/nix/db/schema")], { uid: nobody, gid: nobody })
-    expect(add.status).toBe(1)
-    expect(add.stderr).toBe("error: cannot add to the store: the store database is opened read-only\n")
-    expect(snapshot(root)).toEqual(before)
-  })
+  )
 
-  it.skipIf(!isRoot)(`run by another user while a writer has the database open (its -wal and -shm not writable)${isRoot ? "" : " (skipped: needs root to switch to another uid)"}`, async () => {
-    const root = copyFixture(fixture)
-    const dbFile = path.join(root, "nix/var/nix/db/db.sqlite")
-    const added = "/nix/store/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-new"
-    // A writer that commits a row into the WAL (not checkpointed) and keeps the database open.
-    const holder = spawn(process.execPath, ["-e", `
+  it.skipIf(!isRoot)(
+    `run by another user while a writer has the database open (its -wal and -shm not writable)${
+      isRoot ? "" : " (skipped: needs root to switch to another uid)"
+    }`,
+    async () => {
+      const root = copyFixture(fixture)
+      const dbFile = path.join(root, "nix/var/nix/db/db.sqlite")
+      const added = "/nix/store/zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-new"
+      // A writer that commits a row into the WAL (not checkpointed) and keeps the database open.
+      const holder = spawn(process.execPath, [
+        "-e",
+        `
       const Database = require(${JSON.stringify(require.resolve("better-sqlite3"))})
       const db = new Database(${JSON.stringify(dbFile)})
       db.pragma("journal_mode = WAL")
       db.pragma("wal_autocheckpoint = 0")
-      db.prepare("insert into ValidPaths (path, hash, registrationTime, narSize) values (?, ?, 1, 0)").run(${JSON.stringify(added)}, "sha256:${"0".repeat(64)}")
+      db.prepare("insert into ValidPaths (path, hash, registrationTime, narSize) values (?, ?, 1, 0)").run(${
+          JSON.stringify(added)
+        }, "sha256:${"0".repeat(64)}")
       process.stdout.write("holding\\n")
       process.stdin.on("data", () => { db.close(); process.exit(0) })
-    `], { stdio: ["pipe", "pipe", "inherit"] })
-    try {
-      await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()))
-      spawnSync("chmod", ["-R", "go-w,go+rX", root])
-      expect(fs.existsSync(`${dbFile}-wal`)).toBe(true)
-      const r = await runTsnix(["--store", root, "--check-validity", added, paths.top!], { uid: nobody, gid: nobody })
-      expect({ err: r.stderr, rc: r.status }).toEqual({ err: "", rc: 0 })
-      const q = await runTsnix(["--store", root, "-q", "--hash", added], { uid: nobody, gid: nobody })
-      expect(q.stdout.toString()).toBe(`sha256:${"0".repeat(52)}\n`)
-    } finally {
-      holder.stdin.end("x")
-      await new Promise((resolve) => holder.on("close", resolve))
+    `
+      ], { stdio: ["pipe", "pipe", "inherit"] })
+      try {
+        await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()))
+        spawnSync("chmod", ["-R", "go-w,go+rX", root])
+        expect(fs.existsSync(`${dbFile}-wal`)).toBe(true)
+        const r = await runTsnix(["--store", root, "--check-validity", added, paths.top!], { uid: nobody, gid: nobody })
+        expect({ err: r.stderr, rc: r.status }).toEqual({ err: "", rc: 0 })
+        const q = await runTsnix(["--store", root, "-q", "--hash", added], { uid: nobody, gid: nobody })
+        expect(q.stdout.toString()).toBe(`sha256:${"0".repeat(52)}\n`)
+      } finally {
+        holder.stdin.end("x")
+        await new Promise((resolve) => holder.on("close", resolve))
+      }
     }
-  })
+  )
 
-  it.skipIf(!isRoot)(`on a read-only bind mount: every query works, writes fail read-only${isRoot ? "" : " (skipped: needs root to mount)"}`, async () => {
-    const src = copyFixture(fixture)
-    const mnt = path.join(tempDir(), "mnt")
-    fs.mkdirSync(mnt)
-    if (spawnSync("mount", ["--bind", src, mnt]).status !== 0) return console.log("skipped: mount --bind is not permitted here")
-    try {
-      if (spawnSync("mount", ["-o", "remount,bind,ro", mnt]).status !== 0) return console.log("skipped: remount ro is not permitted here")
-      const before = snapshot(src)
-      for (const q of queries(paths.top!)) expectOk(await runTsnix(["--store", mnt, ...q]))
-      const add = await runTsnix(["--store", mnt, "--add", path.join(fixture, "nix/var/nix/db/schema")])
-      expect({ rc: add.status, err: add.stderr }).toEqual({ rc: 1, err: "error: cannot add to the store: the store database is opened read-only\n" })
-      expect(snapshot(src)).toEqual(before)
-    } finally {
-      spawnSync("umount", [mnt])
+  it.skipIf(!isRoot)(
+    `on a read-only bind mount: every query works, writes fail read-only${
+      isRoot ? "" : " (skipped: needs root to mount)"
+    }`,
+    async () => {
+      const src = copyFixture(fixture)
+      const mnt = path.join(tempDir(), "mnt")
+      fs.mkdirSync(mnt)
+      if (spawnSync("mount", ["--bind", src, mnt]).status !== 0) {
+        return console.log(
+          "skipped: mount --bind is not permitted here"
+        )
+      }
+      try {
+        if (spawnSync("mount", ["-o", "remount,bind,ro", mnt]).status !== 0) {
+          return console.log(
+            "skipped: remount ro is not permitted here"
+          )
+        }
+        const before = snapshot(src)
+        for (const q of queries(paths.top!)) expectOk(await runTsnix(["--store", mnt, ...q]))
+        const add = await runTsnix(["--store", mnt, "--add", path.join(fixture, "nix/var/nix/db/schema")])
+        expect({ rc: add.status, err: add.stderr }).toEqual({
+          rc: 1,
+          err: "error: cannot add to the store: the store database is opened read-only\n"
+        })
+        expect(snapshot(src)).toEqual(before)
+      } finally {
+        spawnSync("umount", [mnt])
+      }
     }
-  })
+  )
 })

@@ -13,7 +13,10 @@ import { goldenAll, goldenBytes, goldenQueries, goldenStoreDir } from "../stores
 import { runTsnixBatch } from "./cliBatch.js"
 
 const hasNix = spawnSync("nix-store", ["--version"], { stdio: "ignore" }).status === 0
-const nixEnv = { ...process.env, NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group =" }
+const nixEnv = {
+  ...process.env,
+  NIX_CONFIG: "experimental-features = nix-command\nsandbox = false\nbuild-users-group ="
+}
 const nixStore = (root: string, args: ReadonlyArray<string>) =>
   spawnSync("nix-store", ["--store", root, ...args], { env: nixEnv, maxBuffer: 1 << 26 })
 
@@ -39,7 +42,9 @@ describe("a store written by tsnix, read by Nix 2.8", () => {
       ["--store", root, "--add", path.join(src, "tree")],
       ["--store", root, "--add-fixed", "--recursive", "sha512", path.join(src, "tree")]
     ])
-    for (const r of [imp, add, addFixed]) expect({ status: r?.status, stderr: r?.stderr }).toEqual({ status: 0, stderr: "" })
+    for (const r of [imp, add, addFixed]) {
+      expect({ status: r?.status, stderr: r?.stderr }).toEqual({ status: 0, stderr: "" })
+    }
     const verify = nixStore(root, ["--verify", "--check-contents"])
     expect({ status: verify.status, stderr: verify.stderr.toString().replace(/^(reading|checking).*\n/gm, "") })
       .toEqual({ status: 0, stderr: "" })

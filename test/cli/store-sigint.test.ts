@@ -14,7 +14,6 @@ import { tsnixBin } from "./helpers.js"
 const roots: Array<string> = []
 afterAll(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })))
 
-
 /** Starts tsnix; `interruptWhen` is polled every 5 ms and SIGINT sent once it holds. */
 const runAndInterrupt = (
   args: ReadonlyArray<string>,
@@ -22,7 +21,10 @@ const runAndInterrupt = (
   interruptWhen: () => boolean
 ) =>
   new Promise<{ status: number | null; stderr: string; interrupted: boolean }>((resolve, reject) => {
-    const child = spawn(process.execPath, [tsnixBin, ...args], { env: { ...process.env, NIX_CONFIG: "" }, stdio: ["pipe", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [tsnixBin, ...args], {
+      env: { ...process.env, NIX_CONFIG: "" },
+      stdio: ["pipe", "pipe", "pipe"]
+    })
     let stderr = ""
     let interrupted = false
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
@@ -71,8 +73,11 @@ describe("SIGINT during registration", () => {
     roots.push(root)
     const dbDir = path.join(root, "nix/var/nix/db")
     // Interrupt once the database is open (its WAL exists): registration is starting or under way.
-    const r = await runAndInterrupt(["--store", root, "--load-db"], (stdin) => stdin.end(text), () =>
-      fs.existsSync(path.join(dbDir, "db.sqlite-wal")))
+    const r = await runAndInterrupt(
+      ["--store", root, "--load-db"],
+      (stdin) => stdin.end(text),
+      () => fs.existsSync(path.join(dbDir, "db.sqlite-wal"))
+    )
     expect(r.interrupted).toBe(true)
     const [dump] = await runTsnixBatch([["--store", root, "--dump-db"]])
     const rows = dump?.stdout.toString().split("\n").filter((l) => l.startsWith("/nix/store/")).length

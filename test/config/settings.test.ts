@@ -5,7 +5,10 @@ import { InvalidSettingError, resolveSettings } from "../../src/config/settings.
 
 describe("nix.conf parsing", () => {
   it("reads assignments, comments, extra- and normalises whitespace", () => {
-    const r = parseNixConf("# comment\nkeep-outputs = true  # trailing\n\nextra-substituters =  a   b\ninclude foo.conf\n", "t")
+    const r = parseNixConf(
+      "# comment\nkeep-outputs = true  # trailing\n\nextra-substituters =  a   b\ninclude foo.conf\n",
+      "t"
+    )
     expect(Either.getOrThrow(r)).toEqual([
       { name: "keep-outputs", value: "true", append: false, line: 2 },
       { name: "substituters", value: "a b", append: true, line: 4 }
@@ -56,7 +59,9 @@ describe("settings", () => {
       const on = yield* resolveSettings([{ name: "auto-optimise-store", value: "true", append: false, line: 0 }])
       expect(on.settings.autoOptimiseStore).toBe(true)
       expect(on.unknown).toEqual([])
-      const e = yield* Effect.flip(resolveSettings([{ name: "auto-optimise-store", value: "1", append: false, line: 0 }]))
+      const e = yield* Effect.flip(
+        resolveSettings([{ name: "auto-optimise-store", value: "1", append: false, line: 0 }])
+      )
       expect(e.name).toBe("auto-optimise-store")
     }))
 })

@@ -130,19 +130,24 @@ describe("hash", () => {
 
   const algoArb = FastCheck.constantFrom<HashAlgo>(...hashAlgos)
 
-  it.prop("every printed form parses back", { algo: algoArb, data: FastCheck.uint8Array({ maxLength: 64 }) }, ({ algo, data }) => {
-    const h = hashBytes(algo, data)
-    for (const enc of encodings) {
-      const s = printHash(h, enc)
-      expect(hashEquals(Either.getOrThrow(parseHash(s, algo)), h)).toBe(true)
-      if (enc === "sri") expect(hashEquals(Either.getOrThrow(parseHash(s)), h)).toBe(true)
-      else {
-        const p = printHashWithAlgo(h, enc)
-        expect(hashEquals(Either.getOrThrow(parseHash(p)), h)).toBe(true)
-        expect(hashEquals(Either.getOrThrow(parseHash(p, algo)), h)).toBe(true)
+  it.prop(
+    "every printed form parses back",
+    { algo: algoArb, data: FastCheck.uint8Array({ maxLength: 64 }) },
+    ({ algo, data }) => {
+      const h = hashBytes(algo, data)
+      for (const enc of encodings) {
+        const s = printHash(h, enc)
+        expect(hashEquals(Either.getOrThrow(parseHash(s, algo)), h)).toBe(true)
+        if (enc === "sri") expect(hashEquals(Either.getOrThrow(parseHash(s)), h)).toBe(true)
+        else {
+          const p = printHashWithAlgo(h, enc)
+          expect(hashEquals(Either.getOrThrow(parseHash(p)), h)).toBe(true)
+          expect(hashEquals(Either.getOrThrow(parseHash(p, algo)), h)).toBe(true)
+        }
       }
-    }
-  }, { fastCheck: { numRuns: 300 } })
+    },
+    { fastCheck: { numRuns: 300 } }
+  )
 
   it.prop(
     "random strings give a hash or a HashParseError, never an exception",
@@ -166,7 +171,12 @@ describe("hash", () => {
 
   it.prop(
     "typed input needs no algorithm; a given one must agree, worded as Nix's BadHash",
-    { algo: algoArb, other: algoArb, data: FastCheck.uint8Array({ maxLength: 64 }), enc: FastCheck.constantFrom<HashEncoding>(...encodings) },
+    {
+      algo: algoArb,
+      other: algoArb,
+      data: FastCheck.uint8Array({ maxLength: 64 }),
+      enc: FastCheck.constantFrom<HashEncoding>(...encodings)
+    },
     ({ algo, data, enc, other }) => {
       const h = hashBytes(algo, data)
       const typed = enc === "sri" ? printHash(h, enc) : printHashWithAlgo(h, enc)
@@ -190,7 +200,9 @@ describe("hash", () => {
       return Either.isLeft(r) ? r.left.message : "parsed"
     }
     expect(msg("sha256:xyz")).toBe("hash 'xyz' has wrong length for hash type 'sha256'")
-    expect(msg("sha1:a9993e364706816aba3e25717850c26c9cd0d89g")).toBe("invalid base-16 hash 'a9993e364706816aba3e25717850c26c9cd0d89g'")
+    expect(msg("sha1:a9993e364706816aba3e25717850c26c9cd0d89g")).toBe(
+      "invalid base-16 hash 'a9993e364706816aba3e25717850c26c9cd0d89g'"
+    )
     expect(msg("sha1:kpcd173cq987hw957sx6m0868wv3x6de")).toBe("invalid base-32 hash 'kpcd173cq987hw957sx6m0868wv3x6de'")
     expect(msg("sha512-abc")).toBe("invalid SRI hash 'abc'")
     expect(msg("foo:abc")).toBe("unknown hash algorithm 'foo'")

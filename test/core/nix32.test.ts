@@ -62,12 +62,17 @@ describe("nix32", () => {
     }
   })
 
-  it.prop("decode(encode(x)) = x and matches a BigInt reference", { bytes: FastCheck.uint8Array({ maxLength: 80 }) }, ({ bytes }) => {
-    const s = encodeNix32(bytes)
-    expect(s.length).toBe(nix32EncodedLength(bytes.length))
-    expect(s).toBe(referenceEncode(bytes))
-    expect(hex(Either.getOrThrow(decodeNix32(s, bytes.length)))).toBe(hex(bytes))
-  }, { fastCheck: { numRuns: 500 } })
+  it.prop(
+    "decode(encode(x)) = x and matches a BigInt reference",
+    { bytes: FastCheck.uint8Array({ maxLength: 80 }) },
+    ({ bytes }) => {
+      const s = encodeNix32(bytes)
+      expect(s.length).toBe(nix32EncodedLength(bytes.length))
+      expect(s).toBe(referenceEncode(bytes))
+      expect(hex(Either.getOrThrow(decodeNix32(s, bytes.length)))).toBe(hex(bytes))
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
 
   it.prop(
     "arbitrary strings decode to a typed result, and valid ones are canonical",

@@ -19,7 +19,10 @@ describe("printfFixed2", () => {
 
   it.effect.prop(
     "on byte counts in MiB: away from ties it is toFixed(2) (exact too), on a tie the last digit is even",
-    [fc.oneof(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.integer({ min: -5000, max: 5000 }).map((k) => k * 2 ** 17))],
+    [fc.oneof(
+      fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+      fc.integer({ min: -5000, max: 5000 }).map((k) => k * 2 ** 17)
+    )],
     ([n]) =>
       Effect.sync(() => {
         const x = n / 1048576

@@ -34,15 +34,29 @@ describe("system errors in Nix's words", () => {
     const e = thrown(() => fs.lstatSync(path.join(dir, "missing"))) as Error
     expect(withoutNodeErrnoText(`while adding: ${e.message}`))
       .toBe(`while adding: getting status of '${path.join(dir, "missing")}': No such file or directory`)
-    expect(withoutNodeErrnoText("EACCES: permission denied, open '/a/b'")).toBe("opening file '/a/b': Permission denied")
+    expect(withoutNodeErrnoText("EACCES: permission denied, open '/a/b'")).toBe(
+      "opening file '/a/b': Permission denied"
+    )
     expect(withoutNodeErrnoText("no errno here")).toBe("no errno here")
-    expect(withoutNodeErrnoText("writing output: EBADF: bad file descriptor, write")).toBe("writing output: Bad file descriptor")
+    expect(withoutNodeErrnoText("writing output: EBADF: bad file descriptor, write")).toBe(
+      "writing output: Bad file descriptor"
+    )
   })
 
   it.prop(
     "no Node errno text survives, whatever the code and path",
     {
-      code: FastCheck.constantFrom("ENOENT", "EACCES", "ENOTDIR", "EISDIR", "EEXIST", "ENOTEMPTY", "EROFS", "EPERM", "ELOOP"),
+      code: FastCheck.constantFrom(
+        "ENOENT",
+        "EACCES",
+        "ENOTDIR",
+        "EISDIR",
+        "EEXIST",
+        "ENOTEMPTY",
+        "EROFS",
+        "EPERM",
+        "ELOOP"
+      ),
       syscall: FastCheck.constantFrom("lstat", "stat", "open", "scandir", "rename", "unlink", "mkdir", "readlink"),
       p: FastCheck.stringMatching(/^\/[a-z0-9/._ -]{0,40}$/)
     },

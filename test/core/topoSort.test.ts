@@ -21,7 +21,9 @@ describe("topoSort (Nix's topoSortPaths)", () => {
     expect(Either.isLeft(topoSort(["a", "b"], (p) => (p === "a" ? ["b"] : ["a"])))).toBe(true)
   })
 
-  it.prop("every edge of a random DAG goes forward", [FastCheck.array(FastCheck.tuple(FastCheck.nat(30), FastCheck.nat(30)), { maxLength: 120 })], ([edges]) => {
+  it.prop("every edge of a random DAG goes forward", [
+    FastCheck.array(FastCheck.tuple(FastCheck.nat(30), FastCheck.nat(30)), { maxLength: 120 })
+  ], ([edges]) => {
     const g: Record<string, Array<string>> = {}
     const name = (i: number) => `p${String(i).padStart(2, "0")}`
     for (let i = 0; i <= 30; i++) g[name(i)] = []

@@ -106,7 +106,10 @@ describe("dumpPath", () => {
       expect(hex(res.narHash)).toBe(sha(written))
       expect(plain(Either.getOrThrow(decodeNar(written)))).toEqual(plain(readTree(path.join(dir, "t"))))
       const out2 = path.join(dir, "out2.nar")
-      const res2 = yield* dumpPathToWritable(path.join(dir, "t"), () => fs.createWriteStream(out2), { end: true, hash: false })
+      const res2 = yield* dumpPathToWritable(path.join(dir, "t"), () => fs.createWriteStream(out2), {
+        end: true,
+        hash: false
+      })
       expect(res2.narSize).toBe(written.length)
       expect(res2.narHash.length).toBe(0)
       expect(hex(fs.readFileSync(out2))).toBe(hex(written))
@@ -116,7 +119,9 @@ describe("dumpPath", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       fs.writeFileSync(path.join(dir, "f"), "x")
-      const e = yield* Effect.flip(dumpPathToWritable(path.join(dir, "f"), () => fs.createWriteStream(path.join(dir, "no/such/dir"))))
+      const e = yield* Effect.flip(
+        dumpPathToWritable(path.join(dir, "f"), () => fs.createWriteStream(path.join(dir, "no/such/dir")))
+      )
       expect(e._tag).toBe("NarWriteError")
     }))
 })

@@ -14,7 +14,10 @@ import { hex, tempDir } from "./helpers.js"
 // The worker runs compiled JavaScript: these tests use the build in dist/ (`npm test` builds
 // first), with the types of the sources.
 const dist = (file: string) => pathToFileURL(path.resolve(__dirname, "../../dist/io", file)).href
-const client = () => Effect.promise(() => import(dist("dumpWorkerClient.js")) as Promise<typeof import("../../src/io/dumpWorkerClient.js")>)
+const client = () =>
+  Effect.promise(() =>
+    import(dist("dumpWorkerClient.js")) as Promise<typeof import("../../src/io/dumpWorkerClient.js")>
+  )
 const distDump = () => Effect.promise(() => import(dist("dump.js")) as Promise<typeof import("../../src/io/dump.js")>)
 
 const MiB = 1024 * 1024
@@ -87,46 +90,60 @@ describe("dump worker", () => {
   it.effect("there is no worker when running from the TypeScript sources (the walk stays on this thread)", () =>
     Effect.sync(() => expect(startDumpWorker("/")).toBeUndefined()))
 
-  it.scopedLive("continues a walk handed off at any point: the same NAR bytes, in order, round the ring", () =>
-    Effect.gen(function*() {
-      const tree = makeTree(yield* tempDir)
-      const whole = narOf(tree)
-      for (const [at, slow] of [[0, false], [3, true], [150, false]] as const) {
-        const first = walkUntil(tree, at)
+  it.scopedLive(
+    "continues a walk handed off at any point: the same NAR bytes, in order, round the ring",
+    () =>
+      Effect.gen(function*() {
+        const tree = makeTree(yield* tempDir)
+        const whole = narOf(tree)
+        for (const [at, slow] of [[0, false], [3, true], [150, false]] as const) {
+          const first = walkUntil(tree, at)
+          const w = yield* readyWorker(tree)
+          w.start(first.state)
+          const rest = yield* collect(w, slow)
+          if (at < 3) expect(rest.length).toBeGreaterThan(8 * MiB) // more than the ring holds
+          expect(hex(Buffer.concat([first.bytes, rest]))).toBe(hex(whole))
+        }
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "a failure in the worker's part of the walk is a NarDumpError naming the path",
+    () =>
+      Effect.gen(function*() {
+        const tree = makeTree(yield* tempDir)
+        const fifo = path.join(tree, "zz-fifo")
+        execFileSync("mkfifo", [fifo])
         const w = yield* readyWorker(tree)
-        w.start(first.state)
-        const rest = yield* collect(w, slow)
-        if (at < 3) expect(rest.length).toBeGreaterThan(8 * MiB) // more than the ring holds
-        expect(hex(Buffer.concat([first.bytes, rest]))).toBe(hex(whole))
-      }
-    }), 60_000)
+        w.start(walkUntil(tree, 0).state)
+        const e = yield* Effect.flip(collect(w))
+        expect(e._tag).toBe("NarDumpError")
+        expect(e.kind).toBe("UnsupportedFileType")
+        expect(e.path).toBe(fifo)
+        expect(e.message).toContain("FIFO")
+      }),
+    60_000
+  )
 
-  it.scopedLive("a failure in the worker's part of the walk is a NarDumpError naming the path", () =>
-    Effect.gen(function*() {
-      const tree = makeTree(yield* tempDir)
-      const fifo = path.join(tree, "zz-fifo")
-      execFileSync("mkfifo", [fifo])
-      const w = yield* readyWorker(tree)
-      w.start(walkUntil(tree, 0).state)
-      const e = yield* Effect.flip(collect(w))
-      expect(e._tag).toBe("NarDumpError")
-      expect(e.kind).toBe("UnsupportedFileType")
-      expect(e.path).toBe(fifo)
-      expect(e.message).toContain("FIFO")
-    }), 60_000)
-
-  it.scopedLive("stop ends the worker while it waits for room in a full ring, and next then fails", () =>
-    Effect.gen(function*() {
-      const tree = makeTree(yield* tempDir)
-      const w = yield* readyWorker(tree)
-      w.start(walkUntil(tree, 0).state)
-      const chunk = yield* w.next // the worker is producing; nobody releases: the ring fills up
-      expect(chunk).toBeDefined()
-      yield* Effect.sleep(Duration.millis(200))
-      yield* Effect.promise(() => w.stop()).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("stop hung") }))
-      const e = yield* Effect.flip(w.next)
-      expect(e.detail).toContain("stopped")
-    }), 60_000)
+  it.scopedLive(
+    "stop ends the worker while it waits for room in a full ring, and next then fails",
+    () =>
+      Effect.gen(function*() {
+        const tree = makeTree(yield* tempDir)
+        const w = yield* readyWorker(tree)
+        w.start(walkUntil(tree, 0).state)
+        const chunk = yield* w.next // the worker is producing; nobody releases: the ring fills up
+        expect(chunk).toBeDefined()
+        yield* Effect.sleep(Duration.millis(200))
+        yield* Effect.promise(() => w.stop()).pipe(
+          Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("stop hung") })
+        )
+        const e = yield* Effect.flip(w.next)
+        expect(e.detail).toContain("stopped")
+      }),
+    60_000
+  )
 
   it.scopedLive("interrupting a dump while the worker walks stops the worker's thread", () =>
     Effect.gen(function*() {
@@ -148,7 +165,9 @@ describe("dump worker", () => {
           Logger.withMinimumLogLevel(LogLevel.Debug)
         )
       )
-      yield* Deferred.await(handedOff).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("no hand-off") }))
+      yield* Deferred.await(handedOff).pipe(
+        Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("no hand-off") })
+      )
       expect(threads()).toBeGreaterThan(before)
       yield* Fiber.interrupt(fiber)
       const started = Date.now()
@@ -156,24 +175,28 @@ describe("dump worker", () => {
       expect(threads()).toBe(before)
     }), 60_000)
 
-  it.scopedLive("narHashPath and dumpPathToWritable from the build give the NAR of the tree whenever the worker takes over", () =>
-    Effect.gen(function*() {
-      const root = yield* tempDir
-      const tree = makeTree(root)
-      const nar = narOf(tree)
-      const expected = createHash("sha256").update(nar).digest("hex")
-      const built = yield* distDump()
-      for (const workerAfterBytes of [0, MiB, 4 * MiB, Infinity]) {
-        const h = yield* built.narHashPath(tree, { workerAfterBytes })
-        expect(hex(h.narHash)).toBe(expected)
-        expect(h.narSize).toBe(nar.length)
-        const out = path.join(root, `out-${workerAfterBytes}.nar`)
-        const stream = fs.createWriteStream(out)
-        const w = yield* built.dumpPathToWritable(tree, () => stream, { workerAfterBytes, end: true })
-        expect(hex(w.narHash)).toBe(expected)
-        expect(hex(fs.readFileSync(out))).toBe(hex(nar))
-      }
-      // And the sources' own (no worker) agree.
-      expect(hex((yield* narHashPath(tree, { workerAfterBytes: 0 })).narHash)).toBe(expected)
-    }), 60_000)
+  it.scopedLive(
+    "narHashPath and dumpPathToWritable from the build give the NAR of the tree whenever the worker takes over",
+    () =>
+      Effect.gen(function*() {
+        const root = yield* tempDir
+        const tree = makeTree(root)
+        const nar = narOf(tree)
+        const expected = createHash("sha256").update(nar).digest("hex")
+        const built = yield* distDump()
+        for (const workerAfterBytes of [0, MiB, 4 * MiB, Infinity]) {
+          const h = yield* built.narHashPath(tree, { workerAfterBytes })
+          expect(hex(h.narHash)).toBe(expected)
+          expect(h.narSize).toBe(nar.length)
+          const out = path.join(root, `out-${workerAfterBytes}.nar`)
+          const stream = fs.createWriteStream(out)
+          const w = yield* built.dumpPathToWritable(tree, () => stream, { workerAfterBytes, end: true })
+          expect(hex(w.narHash)).toBe(expected)
+          expect(hex(fs.readFileSync(out))).toBe(hex(nar))
+        }
+        // And the sources' own (no worker) agree.
+        expect(hex((yield* narHashPath(tree, { workerAfterBytes: 0 })).narHash)).toBe(expected)
+      }),
+    60_000
+  )
 })

@@ -91,7 +91,8 @@ describe("NAR golden data: what Nix 2.8 restores from lenient archives", () => {
   const lenientDir = path.join(goldenDir, "lenient")
   const names = fs.readdirSync(lenientDir).filter((f) => f.endsWith(".nar") && !f.endsWith(".restored.nar"))
     .map((f) => f.slice(0, -".nar".length))
-  it("has the three cases", () => expect(names.sort()).toEqual(["dir-with-file-no-contents", "executable-no-contents", "regular-no-contents"]))
+  it("has the three cases", () =>
+    expect(names.sort()).toEqual(["dir-with-file-no-contents", "executable-no-contents", "regular-no-contents"]))
   for (const name of names) {
     for (const size of [1, 7, 4096]) {
       it.scoped(`${name} (in ${size}-byte chunks) restores as Nix restores it`, () =>

@@ -12,7 +12,13 @@ const sha = (parts: ReadonlyArray<Uint8Array>) => {
 describe("makeNarHasher", () => {
   it.effect.prop(
     "any cutting of the bytes gives sha256 and size of the whole (one small chunk, several, large ones)",
-    [fc.array(fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ minLength: 64 * 1024 - 2, maxLength: 64 * 1024 + 2 })), { maxLength: 5 })],
+    [fc.array(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.uint8Array({ minLength: 64 * 1024 - 2, maxLength: 64 * 1024 + 2 })
+      ),
+      { maxLength: 5 }
+    )],
     ([parts]) =>
       Effect.sync(() => {
         const hasher = makeNarHasher()

@@ -89,7 +89,10 @@ describe("restorePath", () => {
       ["symlink then a directory of the same name", dir(["a", link("../sentinel")], ["a", dir(["keep", f])])],
       ["symlink then a file of the same name", dir(["keep", link("../sentinel/keep")], ["keep", f])],
       ["symlink then a path through it", dir(["a", link("../sentinel")], ["a/keep", f])],
-      ["nested: symlink to the sentinel then a path through it", dir(["d", dir(["s", link("../../sentinel")], ["s/x", f])])]
+      [
+        "nested: symlink to the sentinel then a path through it",
+        dir(["d", dir(["s", link("../../sentinel")], ["s/x", f])])
+      ]
     ]
     for (const [name, tree] of cases) {
       it.scoped(name, () =>
@@ -110,10 +113,12 @@ describe("restorePath", () => {
         bigSize[sizeAt + 7] = 0x40 // 2^62 + 100
         const padded = good.slice()
         padded[Buffer.from(good).indexOf(Buffer.from([1, 0, 0, 0, 0, 0, 0, 0, 0x78])) + 9] = 1
-        for (const [bytes, kind] of [
-          [bigSize, "AbsurdLength"],
-          [padded, "NonZeroPadding"]
-        ] as const) {
+        for (
+          const [bytes, kind] of [
+            [bigSize, "AbsurdLength"],
+            [padded, "NonZeroPadding"]
+          ] as const
+        ) {
           const err = yield* Effect.flip(restorePath(target, Stream.make(bytes)))
           expect(err._tag === "NarParseError" && err.kind).toBe(kind)
           check()
@@ -126,7 +131,10 @@ describe("restorePath", () => {
       const dir = yield* tempDir
       // Under umask 077 the two rules differ: Nix's gives 0711, "0777 minus the umask" 0700.
       // (Test files run in their own forked process: the umask is this file's alone.)
-      yield* Effect.acquireRelease(Effect.sync(() => process.umask(0o077)), (old) => Effect.sync(() => process.umask(old)))
+      yield* Effect.acquireRelease(
+        Effect.sync(() => process.umask(0o077)),
+        (old) => Effect.sync(() => process.umask(old))
+      )
       const plainMode = 0o600
       const tree: NarTree = {
         _tag: "Directory",

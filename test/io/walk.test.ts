@@ -36,7 +36,9 @@ describe("walkChunks", () => {
         if (boundaries === 0) continue
         // Stop at one of them.
         let asked = 0
-        const first = drain(walkChunks(Buffer.from(target), { pool: new ChunkPool(), handOff: () => asked++ === at % boundaries }))
+        const first = drain(
+          walkChunks(Buffer.from(target), { pool: new ChunkPool(), handOff: () => asked++ === at % boundaries })
+        )
         expect(first.state).toBeDefined()
         if (first.state === undefined) continue
         handedOff++

@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
 import { selectStore } from "../../src/stores/uri.js"
 
-const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+const withEnv = (env: Record<string, string>) =>
+  Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
 describe("store selection", () => {
   it.effect("--store ROOT is a chroot store with the logical /nix/store", () =>
@@ -42,10 +43,23 @@ describe("store selection", () => {
   it.effect("local?root=&store=&state=&real=&log= mean what they mean in Nix", () =>
     Effect.gen(function*() {
       const a = yield* selectStore("local?root=/r&store=/y/store").pipe(withEnv({ NIX_STORE_DIR: "/x/store" }))
-      expect([a.root, a.storeDir, a.realStoreDir, a.stateDir, a.logDir]).toEqual(["/r", "/y/store", "/r/nix/store", "/r/nix/var/nix", "/r/nix/var/log/nix"])
+      expect([a.root, a.storeDir, a.realStoreDir, a.stateDir, a.logDir]).toEqual([
+        "/r",
+        "/y/store",
+        "/r/nix/store",
+        "/r/nix/var/nix",
+        "/r/nix/var/log/nix"
+      ])
       // A path spelling with parameters (Nix: root = the path; state= given: nothing under ROOT/nix/var).
       const b = yield* selectStore("/r?store=/z/store&state=/st&log=/lg")
-      expect([b.root, b.storeDir, b.realStoreDir, b.stateDir, b.dbDir, b.logDir]).toEqual(["/r", "/z/store", "/r/nix/store", "/st", "/st/db", "/lg"])
+      expect([b.root, b.storeDir, b.realStoreDir, b.stateDir, b.dbDir, b.logDir]).toEqual([
+        "/r",
+        "/z/store",
+        "/r/nix/store",
+        "/st",
+        "/st/db",
+        "/lg"
+      ])
       const c = yield* selectStore("local?root=/r&real=/elsewhere/store")
       expect(c.realStoreDir).toBe("/elsewhere/store")
       // Percent-decoded values, as Nix's decodeQuery.
@@ -57,7 +71,13 @@ describe("store selection", () => {
       const env = withEnv({ NIX_STORE_DIR: "/x/store", NIX_STATE_DIR: "/s/state", NIX_LOG_DIR: "/s/log" })
       for (const uri of ["local", "auto", "local?store=/x/store"]) {
         const l = yield* selectStore(uri).pipe(env)
-        expect([l.root, l.storeDir, l.realStoreDir, l.stateDir, l.logDir]).toEqual(["", "/x/store", "/x/store", "/s/state", "/s/log"])
+        expect([l.root, l.storeDir, l.realStoreDir, l.stateDir, l.logDir]).toEqual([
+          "",
+          "/x/store",
+          "/x/store",
+          "/s/state",
+          "/s/log"
+        ])
       }
       const d = yield* selectStore("local")
       expect([d.realStoreDir, d.stateDir, d.logDir]).toEqual(["/nix/store", "/nix/var/nix", "/nix/var/log/nix"])

@@ -38,7 +38,9 @@ export const demoOperation: Operation = Effect.scoped(
     const src = parsed.args[0] ?? (yield* makeSample).root
     yield* withStore(Effect.gen(function*() {
       const store = yield* Store
-      const lines: Array<string> = [`store: ${layout.root || layout.realStoreDir} (logical store directory ${layout.storeDir})`]
+      const lines: Array<string> = [
+        `store: ${layout.root || layout.realStoreDir} (logical store directory ${layout.storeDir})`
+      ]
       const added = yield* store.addToStore(src)
       lines.push(`added ${src}:`, `  ${added}`)
       const wrapper = yield* store.addTextToStore("hello-wrapper", `#!/bin/sh\nexec ${added}/bin/hello "$@"\n`, [added])
@@ -46,11 +48,18 @@ export const demoOperation: Operation = Effect.scoped(
       lines.push("closure of the text file (nix-store -qR):")
       for (const p of yield* printOrder(store, yield* store.computeClosure([wrapper]))) lines.push(`  ${p}`)
       const info = Option.getOrThrow(yield* store.queryPathInfo(added))
-      lines.push(`NAR hash (nix-store -q --hash): ${toNix32Form(info.narHash)}`, `NAR size (nix-store -q --size): ${info.narSize}`)
+      lines.push(
+        `NAR hash (nix-store -q --hash): ${toNix32Form(info.narHash)}`,
+        `NAR size (nix-store -q --size): ${info.narSize}`
+      )
       lines.push(`referrers of ${added} (nix-store -q --referrers):`)
       for (const p of yield* store.queryReferrers(added)) lines.push(`  ${p}`)
       const report = yield* store.verifyStore({ checkContents: true })
-      lines.push(`verify --check-contents: ${report.errors ? "problems found" : "ok"} (${(yield* store.queryAllValidPaths).length} valid paths)`)
+      lines.push(
+        `verify --check-contents: ${report.errors ? "problems found" : "ok"} (${
+          (yield* store.queryAllValidPaths).length
+        } valid paths)`
+      )
       yield* printLines(lines)
     }))
   })

@@ -37,7 +37,9 @@ import { ArgumentStatError, followLinksToStorePath, parseStorePathArg } from "..
 const unknownFlags = (allowed: ReadonlyArray<string>) =>
   Effect.flatMap(Cli, ({ parsed }) => {
     for (const f of parsed.flags) {
-      if (!allowed.includes(f) && !globalFlags.has(f)) return Effect.fail(new UsageError({ message: `unknown flag '--${f}'` }))
+      if (!allowed.includes(f) && !globalFlags.has(f)) {
+        return Effect.fail(new UsageError({ message: `unknown flag '--${f}'` }))
+      }
     }
     return Effect.void
   })
@@ -51,11 +53,15 @@ const storeDerivationOf = (store: StoreShape, p: string) =>
   Effect.gen(function*() {
     const info = yield* store.queryPathInfo(p)
     if (isDerivationPath(p)) {
-      if (Option.isNone(info)) return yield* new DerivationArgError({ message: `path '${p}' is not a valid store path` })
+      if (Option.isNone(info)) {
+        return yield* new DerivationArgError({ message: `path '${p}' is not a valid store path` })
+      }
       return p
     }
     const deriver = Option.flatMap(info, (i) => i.deriver)
-    if (Option.isNone(deriver)) return yield* new DerivationArgError({ message: `'${p}' does not have a known deriver` })
+    if (Option.isNone(deriver)) {
+      return yield* new DerivationArgError({ message: `'${p}' does not have a known deriver` })
+    }
     return deriver.value
   })
 
@@ -86,7 +92,10 @@ export const showDerivationOperation: Operation = Effect.gen(function*() {
     // With --recursive, a file's inputs (which must be valid) lead into the store.
     const fileInputs: Array<string> = []
     for (const file of files) {
-      yield* Effect.tryPromise({ try: () => fs.stat(file), catch: (cause) => new ArgumentStatError({ path: file, cause }) })
+      yield* Effect.tryPromise({
+        try: () => fs.stat(file),
+        catch: (cause) => new ArgumentStatError({ path: file, cause })
+      })
       const drv = yield* derivations.read(file).pipe(
         Effect.catchTag("DerivationParseError", (e) => Effect.fail(notADerivation(file, e)))
       )
@@ -115,7 +124,9 @@ const shellEscape = (s: string) => `'${s.replaceAll("'", "'\\''")}'`
 export const printEnvOperation: Operation = Effect.gen(function*() {
   const { parsed, layout } = yield* Cli
   if ([...parsed.flags].some((f) => !globalFlags.has(f))) return yield* new UsageError({ message: "unknown flag" })
-  if (parsed.args.length !== 1) return yield* new UsageError({ message: "'--print-env' requires one derivation store path" })
+  if (parsed.args.length !== 1) {
+    return yield* new UsageError({ message: "'--print-env' requires one derivation store path" })
+  }
   const drvPath = yield* parseStorePathArg(layout, parsed.args[0] as string)
   const drv = yield* withStore(withDerivations(Effect.gen(function*() {
     return yield* derivationFromPath(yield* Store, yield* Derivations, drvPath)
@@ -132,27 +143,30 @@ export const derivationAddOperation: Operation = Effect.gen(function*() {
   // Bytes, not text: env values may be non-UTF-8, and the JSON carries them raw.
   const bytes = yield* readStdinBytes
   const layer = yield* derivationsLayer
-  yield* withStore(Effect.provide(Effect.gen(function*() {
-    const derivations = yield* Derivations
-    const store = yield* Store
-    const drvs = yield* derivations.fromJson(bytes)
-    const out: Array<string> = []
-    for (const { drv } of drvs) {
-      const inputs = [...drv.inputSrcs, ...drv.inputDrvs.keys()]
-      const valid = new Set(yield* store.queryValidPaths(inputs))
-      const missing = inputs.find((p) => !valid.has(p))
-      if (missing !== undefined) {
-        const kind = drv.inputDrvs.has(missing) ? "derivation" : "source"
-        return yield* new BadInputError({ reason: `input ${kind} '${missing}' is not valid` })
+  yield* withStore(Effect.provide(
+    Effect.gen(function*() {
+      const derivations = yield* Derivations
+      const store = yield* Store
+      const drvs = yield* derivations.fromJson(bytes)
+      const out: Array<string> = []
+      for (const { drv } of drvs) {
+        const inputs = [...drv.inputSrcs, ...drv.inputDrvs.keys()]
+        const valid = new Set(yield* store.queryValidPaths(inputs))
+        const missing = inputs.find((p) => !valid.has(p))
+        if (missing !== undefined) {
+          const kind = drv.inputDrvs.has(missing) ? "derivation" : "source"
+          return yield* new BadInputError({ reason: `input ${kind} '${missing}' is not valid` })
+        }
+        yield* derivations.validate(drv)
+        const info = yield* derivations.storePath(drv)
+        const name = info.path.slice(store.storeDir.length + 34)
+        const added = yield* store.addTextToStore(name, info.bytes, info.references)
+        out.push(added)
       }
-      yield* derivations.validate(drv)
-      const info = yield* derivations.storePath(drv)
-      const name = info.path.slice(store.storeDir.length + 34)
-      const added = yield* store.addTextToStore(name, info.bytes, info.references)
-      out.push(added)
-    }
-    yield* printLines(out)
-  }), layer))
+      yield* printLines(out)
+    }),
+    layer
+  ))
 })
 
 /** `derivation show|add ...`. */
@@ -161,5 +175,7 @@ export const derivationOperation: Operation = Effect.gen(function*() {
   const sub = parsed.args[0]
   if (sub === "show") return yield* showDerivationOperation
   if (sub === "add") return yield* derivationAddOperation
-  return yield* new UsageError({ message: "expected 'tsnix derivation show DRV...' or 'tsnix derivation add < FILE.json'" })
+  return yield* new UsageError({
+    message: "expected 'tsnix derivation show DRV...' or 'tsnix derivation add < FILE.json'"
+  })
 })

@@ -35,16 +35,20 @@ export const parseMaxFreed = (s: string): Effect.Effect<number, UsageError> => {
 }
 
 /** nix-store's summary line. */
-export const summaryLine = (r: GcResult): string => `${r.paths.length} store paths deleted, ${showBytes(r.bytesFreed)} freed`
+export const summaryLine = (r: GcResult): string =>
+  `${r.paths.length} store paths deleted, ${showBytes(r.bytesFreed)} freed`
 
 /** Runs `effect` with the current invocation's store and a collector configured from its settings. */
 const withCollector = <A, E>(effect: Effect.Effect<A, E, GarbageCollector>) =>
   Effect.flatMap(Cli, ({ settings }) =>
-    withStore(Effect.provide(effect, GcLive.layer({
-      keepOutputs: settings.keepOutputs,
-      keepDerivations: settings.keepDerivations,
-      gcRuntimeRoots: settings.gcRuntimeRoots
-    }))))
+    withStore(Effect.provide(
+      effect,
+      GcLive.layer({
+        keepOutputs: settings.keepOutputs,
+        keepDerivations: settings.keepDerivations,
+        gcRuntimeRoots: settings.gcRuntimeRoots
+      })
+    )))
 
 const allowOnly = (allowed: ReadonlyArray<string>, what: string) =>
   Effect.flatMap(Cli, ({ parsed }) => {
@@ -68,7 +72,15 @@ export const gcOperation: Operation = Effect.gen(function*() {
       const { links, chain } = why.value
       const lines = links.map((l) => `${l} -> ${why.value.root}`)
       if (lines.length === 0) lines.push(`${why.value.root} is a root`)
-      for (const step of chain.slice(1)) lines.push(`  -> ${step.path} (${step.via === "reference" ? "referenced" : step.via === "output" ? "output of the previous derivation (keep-outputs)" : "its deriver (keep-derivations)"})`)
+      for (const step of chain.slice(1)) {
+        lines.push(`  -> ${step.path} (${
+          step.via === "reference"
+            ? "referenced"
+            : step.via === "output"
+            ? "output of the previous derivation (keep-outputs)"
+            : "its deriver (keep-derivations)"
+        })`)
+      }
       yield* printLines(lines)
     }))
   }

@@ -30,7 +30,9 @@ import { dumpPath, narHashPath } from "../../io/dump.js"
 import type { NarDumpError } from "../../core/nar/ioErrors.js"
 
 /** Reading a file to hash it failed. */
-export class HashInputError extends Data.TaggedError("HashInputError")<{ readonly path: string; readonly cause: unknown }> {
+export class HashInputError
+  extends Data.TaggedError("HashInputError")<{ readonly path: string; readonly cause: unknown }>
+{
   override get message() {
     return `opening file '${this.path}': ${sysErrorText(this.cause)}`
   }
@@ -73,8 +75,10 @@ export const hashOperation: Operation = Effect.gen(function*() {
     // As `nix hash to-*`: typed input (`algo:…`, SRI) needs no --type; an untyped digest does.
     const out: Array<string> = []
     for (const s of parsed.args) {
-      const h = yield* Either.mapLeft(parseHash(s, algo), (e) =>
-        e.reason.startsWith("unknown hash algorithm") ? new UsageError({ message: e.message }) : e)
+      const h = yield* Either.mapLeft(
+        parseHash(s, algo),
+        (e) => e.reason.startsWith("unknown hash algorithm") ? new UsageError({ message: e.message }) : e
+      )
       out.push(printHash(h, convertTo))
     }
     return yield* printLines(out)
@@ -86,7 +90,10 @@ export const hashOperation: Operation = Effect.gen(function*() {
   for (const p of parsed.args) {
     // nix-hash names the argument as given: "getting status of 'x': No such file or directory".
     if (!flat) {
-      yield* Effect.tryPromise({ try: () => fs.promises.lstat(p), catch: (cause) => new ArgumentStatError({ path: p, cause }) })
+      yield* Effect.tryPromise({
+        try: () => fs.promises.lstat(p),
+        catch: (cause) => new ArgumentStatError({ path: p, cause })
+      })
     }
     let h: Hash
     if (!flat && (algo ?? "sha256") === "sha256") {

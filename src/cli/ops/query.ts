@@ -22,8 +22,20 @@ import { withStore } from "../storeLayers.js"
 import { followLinksToStorePaths } from "../storePathArg.js"
 
 const queryTypes = [
-  "outputs", "requisites", "references", "referrers", "referrers-closure", "deriver", "valid-derivers",
-  "binding", "hash", "size", "tree", "graph", "graphml", "roots"
+  "outputs",
+  "requisites",
+  "references",
+  "referrers",
+  "referrers-closure",
+  "deriver",
+  "valid-derivers",
+  "binding",
+  "hash",
+  "size",
+  "tree",
+  "graph",
+  "graphml",
+  "roots"
 ] as const
 
 /** A query kind nix-store knows. */
@@ -37,10 +49,13 @@ const treeLine = "│   "
 const treeNull = "    "
 
 const requireInfo = (store: StoreShape, p: string) =>
-  Effect.flatMap(store.queryPathInfo(p), Option.match({
-    onNone: () => Effect.fail(new PathNotValidError({ path: p })),
-    onSome: Effect.succeed
-  }))
+  Effect.flatMap(
+    store.queryPathInfo(p),
+    Option.match({
+      onNone: () => Effect.fail(new PathNotValidError({ path: p })),
+      onSome: Effect.succeed
+    })
+  )
 
 /** The outputs of a `.drv` (read through the Derivations service; the store must have it valid), sorted by path. */
 const derivationOutputPaths = (store: StoreShape, drvPath: string) =>
@@ -79,7 +94,11 @@ const printTree = (store: StoreShape, root: string, done: Set<string>) =>
       const sorted = (yield* topoSort(info.references, (q) => refMap.get(q) ?? [])).reverse()
       for (let n = sorted.length - 1; n >= 0; n--) {
         const last = n + 1 === sorted.length
-        stack.push([sorted[n] as string, tailPad + (last ? treeLast : treeConn), tailPad + (last ? treeNull : treeLine)])
+        stack.push([
+          sorted[n] as string,
+          tailPad + (last ? treeLast : treeConn),
+          tailPad + (last ? treeNull : treeLine)
+        ])
       }
     }
     return out
@@ -105,7 +124,7 @@ const makeWorkList = (initial: Iterable<string>) => {
     const last = heap.pop()
     if (heap.length > 0 && last !== undefined) {
       heap[0] = last
-      for (let i = 0; ;) {
+      for (let i = 0;;) {
         const l = 2 * i + 1
         const r = l + 1
         let m = i
@@ -137,11 +156,19 @@ const printDotGraph = (store: StoreShape, roots: Iterable<string>) =>
       if (done.has(p)) continue
       done.add(p)
       const name = base(p).slice(33)
-      out.push(`${dotQuote(base(p))} [label = ${dotQuote(name)}, shape = box, style = filled, fillcolor = ${dotQuote("#ff0000")}];`)
+      out.push(
+        `${dotQuote(base(p))} [label = ${dotQuote(name)}, shape = box, style = filled, fillcolor = ${
+          dotQuote("#ff0000")
+        }];`
+      )
       for (const r of (yield* requireInfo(store, p)).references) {
         if (r === p) continue
         if (!done.has(r)) work.push(r)
-        out.push(`${dotQuote(base(r))} -> ${dotQuote(base(p))} [color = ${dotQuote(colours[colour++ % colours.length] as string)}];`)
+        out.push(
+          `${dotQuote(base(r))} -> ${dotQuote(base(p))} [color = ${
+            dotQuote(colours[colour++ % colours.length] as string)
+          }];`
+        )
       }
     }
     out.push("}")
@@ -198,7 +225,9 @@ export const queryOperation: Operation = Effect.gen(function*() {
       return yield* new UsageError({ message: `unknown flag '--${f}'` })
     }
   }
-  if (kinds.length > 1) return yield* new UsageError({ message: `query type '--${kinds[1]}' conflicts with earlier flag` })
+  if (kinds.length > 1) {
+    return yield* new UsageError({ message: `query type '--${kinds[1]}' conflicts with earlier flag` })
+  }
   const query: QueryType = kinds[0] ?? "outputs"
   if (parsed.flags.has("force-realise")) {
     return yield* new UsageError({ message: "'--force-realise' needs a builder, which tsnix does not have yet" })
@@ -248,7 +277,9 @@ export const queryOperation: Operation = Effect.gen(function*() {
       }
       case "deriver": {
         const out: Array<string> = []
-        for (const p of args) out.push(Option.getOrElse((yield* requireInfo(store, p)).deriver, () => "unknown-deriver"))
+        for (const p of args) {
+          out.push(Option.getOrElse((yield* requireInfo(store, p)).deriver, () => "unknown-deriver"))
+        }
         yield* printLines(out)
         return
       }

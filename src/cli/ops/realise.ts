@@ -36,11 +36,14 @@ const quoted = (paths: ReadonlyArray<string>) => paths.map((p) => `'${p}'`).join
 
 /** The `-r` operation. */
 /** The roots of `--realise` go through the store's GcStore (its settings do not matter for roots). */
-const withRoots = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, GcLive.layer({ gcRuntimeRoots: false }))
+const withRoots = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.provide(effect, GcLive.layer({ gcRuntimeRoots: false }))
 
 export const realiseOperation: Operation = Effect.gen(function*() {
   const { parsed, layout } = yield* Cli
-  for (const f of parsed.flags) if (!globalFlags.has(f)) return yield* new UsageError({ message: `unknown flag '--${f}'` })
+  for (const f of parsed.flags) {
+    if (!globalFlags.has(f)) return yield* new UsageError({ message: `unknown flag '--${f}'` })
+  }
   // Nix makes --add-root absolute when it reads it, relative to the working directory.
   const gcRoot = parsed.values.get("add-root")
   const noOutput = parsed.flags.has("no-output")
@@ -83,7 +86,9 @@ export const realiseOperation: Operation = Effect.gen(function*() {
     }
     if (willBuild.size > 0) {
       const drvs = [...willBuild].sort(compareStrings)
-      yield* Effect.logInfo(drvs.length === 1 ? "this derivation will be built:" : `these ${drvs.length} derivations will be built:`)
+      yield* Effect.logInfo(
+        drvs.length === 1 ? "this derivation will be built:" : `these ${drvs.length} derivations will be built:`
+      )
       for (const d of drvs) yield* Effect.logInfo(`  ${d}`)
     }
     if (unknown.size > 0) {
@@ -108,8 +113,7 @@ export const realiseOperation: Operation = Effect.gen(function*() {
 
     let rootNr = 0
     let warned = false
-    const root = (storePath: string, rootName: string) =>
-      gc.addPermRoot(storePath, rootName)
+    const root = (storePath: string, rootName: string) => gc.addPermRoot(storePath, rootName)
     for (const p of paths) {
       const printed: Array<string> = []
       const outs = outputsOf.get(p)

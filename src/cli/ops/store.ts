@@ -32,13 +32,18 @@ import { ArgumentStatError, followLinksToStorePaths } from "../storePathArg.js"
 const noFlags = (allowed: ReadonlyArray<string> = []) =>
   Effect.flatMap(Cli, ({ parsed }) => {
     for (const f of parsed.flags) {
-      if (!allowed.includes(f) && !globalFlags.has(f)) return Effect.fail(new UsageError({ message: `unknown flag '--${f}'` }))
+      if (!allowed.includes(f) && !globalFlags.has(f)) {
+        return Effect.fail(new UsageError({ message: `unknown flag '--${f}'` }))
+      }
     }
     return Effect.void
   })
 
-const noArgs = Effect.flatMap(Cli, ({ parsed }) =>
-  parsed.args.length > 0 ? Effect.fail(new UsageError({ message: "no arguments expected" })) : Effect.void)
+const noArgs = Effect.flatMap(
+  Cli,
+  ({ parsed }) =>
+    parsed.args.length > 0 ? Effect.fail(new UsageError({ message: "no arguments expected" })) : Effect.void
+)
 
 /** Nix's `baseNameOf`: the text after the last `/`, ignoring one trailing `/`. */
 export const nixBaseNameOf = (p: string): string => {
@@ -62,7 +67,10 @@ export const addedName = (arg: string): string => {
 
 /** The source of an add must exist: Nix's lstat message, naming `shown` (as Nix names it). */
 const statSource = (file: string, shown: string) =>
-  Effect.tryPromise({ try: () => fs.promises.lstat(file), catch: (cause) => new ArgumentStatError({ path: shown, cause }) })
+  Effect.tryPromise({
+    try: () => fs.promises.lstat(file),
+    catch: (cause) => new ArgumentStatError({ path: shown, cause })
+  })
 
 /** `--add PATHS`: add each path (recursive, sha256) and print its store path. */
 export const addOperation: Operation = Effect.gen(function*() {
@@ -122,9 +130,13 @@ export const verifyOperation: Operation = Effect.gen(function*() {
   yield* noArgs
   const { parsed } = yield* Cli
   if (parsed.flags.has("repair")) {
-    return yield* new UsageError({ message: "'--repair' is not supported by tsnix (there is no substituter to repair from)" })
+    return yield* new UsageError({
+      message: "'--repair' is not supported by tsnix (there is no substituter to repair from)"
+    })
   }
-  const report = yield* withStore(Effect.flatMap(Store, (s) => s.verifyStore({ checkContents: parsed.flags.has("check-contents") })))
+  const report = yield* withStore(
+    Effect.flatMap(Store, (s) => s.verifyStore({ checkContents: parsed.flags.has("check-contents") }))
+  )
   if (report.errors) {
     yield* Effect.logWarning("not all store errors were fixed")
     return yield* new ExitWith({ status: 1 })
@@ -181,13 +193,15 @@ export const dumpDbOperation: Operation = Effect.gen(function*() {
       const missing = paths.find((p) => !have.has(p))
       return yield* new BadInputError({ reason: `path '${missing}' is not valid` })
     }
-    yield* printLines([printDumpDb(infos.map((i) => ({
-      path: i.path,
-      narHash: i.narHash,
-      narSize: i.narSize,
-      deriver: Option.getOrUndefined(i.deriver),
-      references: i.references
-    }))).replace(/\n$/, "")].filter((s) => s !== ""))
+    yield* printLines([
+      printDumpDb(infos.map((i) => ({
+        path: i.path,
+        narHash: i.narHash,
+        narSize: i.narSize,
+        deriver: Option.getOrUndefined(i.deriver),
+        references: i.references
+      }))).replace(/\n$/, "")
+    ].filter((s) => s !== ""))
   }))
 })
 
@@ -200,7 +214,8 @@ const readValidityRecords = (hashGiven: boolean) =>
   Effect.gen(function*() {
     const { layout } = yield* Cli
     const parser = makeValidityParser({ storeDir: layout.storeDir, hashGiven })
-    const badInput = (e: ValidityParseError) => new BadInputError({ reason: `reading validity registrations: ${e.message}` })
+    const badInput = (e: ValidityParseError) =>
+      new BadInputError({ reason: `reading validity registrations: ${e.message}` })
     yield* Stream.runForEach(stdinStream, (chunk) => {
       // Valid input is ASCII; latin1 decodes any byte, so a stray one fails its line (and chunks may end anywhere).
       const e = parser.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("latin1"))
@@ -289,7 +304,9 @@ export const clearFailedPathsOperation: Operation = Effect.gen(function*() {
 /** `--optimise`: hard-link identical files; prints Nix's `X.YZ MiB freed by hard-linking N files`. */
 export const optimiseOperation: Operation = Effect.gen(function*() {
   const { parsed } = yield* Cli
-  if (parsed.flags.size > 0 || parsed.args.length > 0) return yield* new UsageError({ message: "no arguments expected" })
+  if (parsed.flags.size > 0 || parsed.args.length > 0) {
+    return yield* new UsageError({ message: "no arguments expected" })
+  }
   const stats = yield* withStore(Effect.flatMap(LocalStore, (s) => s.optimiseStore()))
   yield* Effect.logInfo(`${showBytes(stats.bytesFreed)} freed by hard-linking ${stats.filesLinked} files`)
 })

@@ -265,7 +265,8 @@ export const parseDerivation = (
     }
     expect(41, "')' closing Derive(")
     if (pos !== n) fail("end of input")
-    const name = options.name ?? (options.file !== undefined ? derivationNameFromPath(options.file) : env.get("name") ?? "")
+    const name = options.name ??
+      (options.file !== undefined ? derivationNameFromPath(options.file) : env.get("name") ?? "")
     return Either.right({ name, outputs, inputDrvs, inputSrcs, system, builder, args, env })
   } catch (e) {
     if (!(e instanceof Fail)) throw e

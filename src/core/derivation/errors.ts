@@ -18,7 +18,9 @@ export class DerivationParseError extends Data.TaggedError("DerivationParseError
   readonly found: string
 }> {
   override get message(): string {
-    return `${this.file ?? "<derivation>"}:${this.line}:${this.column} (byte ${this.offset}): expected ${this.expected}, found ${this.found}`
+    return `${
+      this.file ?? "<derivation>"
+    }:${this.line}:${this.column} (byte ${this.offset}): expected ${this.expected}, found ${this.found}`
   }
 }
 

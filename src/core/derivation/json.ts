@@ -64,9 +64,13 @@ const showOutput = (drv: Derivation, name: string, o: DerivationOutput, storeDir
  */
 const showEntryBytes = (drv: Derivation, storeDir: string): ShowDerivationEntry => {
   const outputs: Record<string, ShowDerivationOutput> = {}
-  for (const name of sortedKeys(drv.outputs)) defineKey(outputs, name, showOutput(drv, name, drv.outputs.get(name)!, storeDir))
+  for (const name of sortedKeys(drv.outputs)) {
+    defineKey(outputs, name, showOutput(drv, name, drv.outputs.get(name)!, storeDir))
+  }
   const inputDrvs: Record<string, ReadonlyArray<string>> = {}
-  for (const p of sortedKeys(drv.inputDrvs)) defineKey(inputDrvs, p, [...new Set(drv.inputDrvs.get(p)!)].sort(byteOrder))
+  for (const p of sortedKeys(drv.inputDrvs)) {
+    defineKey(inputDrvs, p, [...new Set(drv.inputDrvs.get(p)!)].sort(byteOrder))
+  }
   const env: Record<string, string> = {}
   for (const k of sortedKeys(drv.env)) defineKey(env, k, drv.env.get(k)!)
   return {
@@ -108,7 +112,11 @@ export const showDerivationJson = (
 ): Record<string, ShowDerivationEntry> => {
   const out: Record<string, ShowDerivationEntry> = {}
   for (const [path, drv] of sortedEntries(entries)) {
-    defineKey(out, byteStringToUtf8(path), mapStrings(showEntryBytes(drv, storeDir), byteStringToUtf8) as ShowDerivationEntry)
+    defineKey(
+      out,
+      byteStringToUtf8(path),
+      mapStrings(showEntryBytes(drv, storeDir), byteStringToUtf8) as ShowDerivationEntry
+    )
   }
   return out
 }
@@ -151,7 +159,8 @@ const printValue = (v: unknown, indent: string): string => {
   }
   const entries = Object.entries(v as Record<string, unknown>)
   if (entries.length === 0) return "{}"
-  return "{\n" + entries.map(([k, x]) => inner + jsonQuote(k) + ": " + printValue(x, inner)).join(",\n") + "\n" + indent + "}"
+  return "{\n" + entries.map(([k, x]) => inner + jsonQuote(k) + ": " + printValue(x, inner)).join(",\n") + "\n" +
+    indent + "}"
 }
 
 /**
@@ -202,7 +211,9 @@ const nameFromStructuredAttrs = (json: string | undefined): string | undefined =
   if (json === undefined) return undefined
   try {
     const v: unknown = JSON.parse(byteStringToUtf8(json))
-    if (v !== null && typeof v === "object" && "name" in v && typeof v.name === "string") return byteStringFromUtf8(v.name)
+    if (v !== null && typeof v === "object" && "name" in v && typeof v.name === "string") {
+      return byteStringFromUtf8(v.name)
+    }
   } catch {
     return undefined
   }
@@ -235,13 +246,14 @@ const entryToDerivation = (
   const env = new Map<string, string>()
   for (const [k, v] of entriesOf(r["env"]!)) env.set(toBytes(k), toBytes(v as string))
   const e = checked.right
-  const name =
-    (e.name !== undefined ? toBytes(e.name) : undefined) ??
+  const name = (e.name !== undefined ? toBytes(e.name) : undefined) ??
     (path !== undefined ? derivationNameFromPath(path) : undefined) ??
     env.get("name") ??
     nameFromStructuredAttrs(env.get("__json"))
   if (name === undefined) {
-    return Either.left(new DerivationJsonError({ at, reason: "cannot tell the derivation's name (no key path, name, or env.name)" }))
+    return Either.left(
+      new DerivationJsonError({ at, reason: "cannot tell the derivation's name (no key path, name, or env.name)" })
+    )
   }
   return Either.right({
     name,
@@ -272,7 +284,9 @@ const fromJsonWith = (
     if (Either.isLeft(r)) return Either.left(r.left)
     out.push({ path, drv: r.right })
   }
-  if (out.length === 0) return Either.left(new DerivationJsonError({ at: "$", reason: "no derivation in the document" }))
+  if (out.length === 0) {
+    return Either.left(new DerivationJsonError({ at: "$", reason: "no derivation in the document" }))
+  }
   return Either.right(out)
 }
 
@@ -281,8 +295,9 @@ const fromJsonWith = (
  * keyed by `.drv` path or one bare derivation object. Strings are text
  * (their UTF-8 bytes become the derivation's byte strings).
  */
-export const fromShowDerivationJson = (json: unknown): Either.Either<ReadonlyArray<JsonDerivation>, DerivationJsonError> =>
-  fromJsonWith(json, byteStringFromUtf8)
+export const fromShowDerivationJson = (
+  json: unknown
+): Either.Either<ReadonlyArray<JsonDerivation>, DerivationJsonError> => fromJsonWith(json, byteStringFromUtf8)
 
 const isUtf8 = (bytes: Uint8Array): boolean => {
   try {
@@ -319,7 +334,9 @@ export const fromShowDerivationJsonBytes = (
   try {
     json = JSON.parse(utf8 ? buf.toString("utf8") : buf.toString("latin1"))
   } catch (e) {
-    return Either.left(new DerivationJsonError({ at: "$", reason: `not JSON: ${e instanceof Error ? e.message : String(e)}` }))
+    return Either.left(
+      new DerivationJsonError({ at: "$", reason: `not JSON: ${e instanceof Error ? e.message : String(e)}` })
+    )
   }
   return fromJsonWith(json, utf8 ? byteStringFromUtf8 : latin1JsonToBytes)
 }

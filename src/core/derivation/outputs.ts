@@ -9,7 +9,13 @@
 import { Either } from "effect"
 import { hashBytes, parseHash, parseHashAlgo, printHash } from "../hash.js"
 import type { Hash } from "../hash.js"
-import { makeFixedOutputPath, makeStorePath, makeTextPath, storePathToString, validateStorePathName } from "../storePath.js"
+import {
+  makeFixedOutputPath,
+  makeStorePath,
+  makeTextPath,
+  storePathToString,
+  validateStorePathName
+} from "../storePath.js"
 import { outputKind } from "./schema.js"
 import type { Derivation, DerivationOutput } from "./schema.js"
 import { printDerivation } from "./aterm.js"
@@ -35,11 +41,19 @@ export const derivationType = (drv: Derivation): Either.Either<DerivationType, D
     kinds.add(k === "InputAddressed" ? "InputAddressed" : k)
   }
   if (kinds.size === 0) return Either.left(invalid(drv, "a derivation must have at least one output"))
-  if (kinds.size > 1) return Either.left(invalid(drv, "a derivation cannot mix output types (input-addressed, fixed, floating, deferred)"))
+  if (kinds.size > 1) {
+    return Either.left(
+      invalid(drv, "a derivation cannot mix output types (input-addressed, fixed, floating, deferred)")
+    )
+  }
   const t = [...kinds][0]!
   if (t === "Fixed") {
-    if (drv.outputs.size !== 1) return Either.left(invalid(drv, "a fixed-output derivation must have exactly one output"))
-    if (!drv.outputs.has("out")) return Either.left(invalid(drv, "the output of a fixed-output derivation must be named 'out'"))
+    if (drv.outputs.size !== 1) {
+      return Either.left(invalid(drv, "a fixed-output derivation must have exactly one output"))
+    }
+    if (!drv.outputs.has("out")) {
+      return Either.left(invalid(drv, "the output of a fixed-output derivation must be named 'out'"))
+    }
   }
   return Either.right(t)
 }
@@ -61,9 +75,13 @@ export const fixedOutputPath = (
 ): Either.Either<FixedOutput, DerivationValidationError> => {
   const k = outputKind(o)
   if (k._tag !== "Fixed") return Either.left(invalid(drv, `output '${outputName}' is not a fixed output`))
-  if (k.method === "text") return Either.left(invalid(drv, `output '${outputName}': text-hashed outputs are not supported`))
+  if (k.method === "text") {
+    return Either.left(invalid(drv, `output '${outputName}': text-hashed outputs are not supported`))
+  }
   const algo = parseHashAlgo(k.algo)
-  if (Either.isLeft(algo)) return Either.left(invalid(drv, `output '${outputName}': unknown hash algorithm '${k.algo}'`))
+  if (Either.isLeft(algo)) {
+    return Either.left(invalid(drv, `output '${outputName}': unknown hash algorithm '${k.algo}'`))
+  }
   const hash = parseHash(k.hash, algo.right)
   if (Either.isLeft(hash) || k.hash.includes(":") || k.hash.includes("-")) {
     return Either.left(invalid(drv, `output '${outputName}': invalid ${k.algo} hash '${k.hash}'`))
@@ -119,14 +137,18 @@ export const hashDerivationModulo = (
   const inputs2 = new Map<string, Set<string>>()
   for (const [drvPath, outs] of drv.inputDrvs) {
     const res = lookup(drvPath)
-    if (res === undefined) return Either.left(new DerivationResolveError({ drvPath, reason: "no modulo hash known for it" }))
+    if (res === undefined) {
+      return Either.left(new DerivationResolveError({ drvPath, reason: "no modulo hash known for it" }))
+    }
     if (res.kind === "Deferred") kind = "Deferred"
     for (const out of outs) {
       const h = res.hashes.get(out)
-      if (h === undefined) return Either.left(new DerivationResolveError({ drvPath, reason: `it has no output '${out}'` }))
+      if (h === undefined) {
+        return Either.left(new DerivationResolveError({ drvPath, reason: `it has no output '${out}'` }))
+      }
       const key = printHash(h, "base16")
       let set = inputs2.get(key)
-      if (set === undefined) inputs2.set(key, (set = new Set()))
+      if (set === undefined) inputs2.set(key, set = new Set())
       set.add(out)
     }
   }
@@ -137,12 +159,17 @@ export const hashDerivationModulo = (
 }
 
 /** Checks an output name as Nix does: a valid path name suffix, and not `drv`. */
-export const validateOutputName = (drv: Derivation, outputName: string): Either.Either<string, DerivationValidationError> => {
+export const validateOutputName = (
+  drv: Derivation,
+  outputName: string
+): Either.Either<string, DerivationValidationError> => {
   if (outputName === "" || outputName === "drv" || Either.isLeft(validateStorePathName(outputName))) {
     return Either.left(invalid(drv, `invalid output name '${outputName}'`))
   }
   if (Either.isLeft(validateStorePathName(outputPathName(drv.name, outputName)))) {
-    return Either.left(invalid(drv, `output '${outputName}' gives an invalid store path name '${outputPathName(drv.name, outputName)}'`))
+    return Either.left(
+      invalid(drv, `output '${outputName}' gives an invalid store path name '${outputPathName(drv.name, outputName)}'`)
+    )
   }
   return Either.right(outputName)
 }
@@ -171,7 +198,10 @@ export const computeOutputPaths = (
     } else if (k._tag !== "Floating" && masked.kind === "Regular") {
       const h = masked.hashes.get(name)
       if (h === undefined) return Either.left(invalid(drv, `no modulo hash for output '${name}'`))
-      out.set(name, storePathToString(storeDir, makeStorePath(storeDir, "output:" + name, h, outputPathName(drv.name, name))))
+      out.set(
+        name,
+        storePathToString(storeDir, makeStorePath(storeDir, "output:" + name, h, outputPathName(drv.name, name)))
+      )
     }
   }
   return Either.right(out)
@@ -212,6 +242,10 @@ export const derivationStorePath = (
   storeDir = "/nix/store"
 ): Either.Either<string, DerivationValidationError> => {
   const name = derivationFileName(drv)
-  if (Either.isLeft(validateStorePathName(name))) return Either.left(invalid(drv, `invalid derivation name '${drv.name}'`))
-  return Either.right(storePathToString(storeDir, makeTextPath(storeDir, name, hashBytes("sha256", bytes), derivationReferences(drv))))
+  if (Either.isLeft(validateStorePathName(name))) {
+    return Either.left(invalid(drv, `invalid derivation name '${drv.name}'`))
+  }
+  return Either.right(
+    storePathToString(storeDir, makeTextPath(storeDir, name, hashBytes("sha256", bytes), derivationReferences(drv)))
+  )
 }

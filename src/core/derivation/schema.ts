@@ -82,7 +82,13 @@ export interface Derivation extends Schema.Schema.Type<typeof Derivation> {}
 /** How an output's content is addressed, decoded from its `hashAlgo`/`hash`/`path`. */
 export type OutputKind =
   | { readonly _tag: "InputAddressed"; readonly path: string }
-  | { readonly _tag: "Fixed"; readonly method: "flat" | "recursive" | "text"; readonly algo: string; readonly hash: string; readonly path: string }
+  | {
+    readonly _tag: "Fixed"
+    readonly method: "flat" | "recursive" | "text"
+    readonly algo: string
+    readonly hash: string
+    readonly path: string
+  }
   | { readonly _tag: "Floating"; readonly method: "flat" | "recursive" | "text"; readonly algo: string }
   | { readonly _tag: "Deferred" }
 

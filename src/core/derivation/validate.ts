@@ -10,7 +10,8 @@ import type { Derivation } from "./schema.js"
 import { DerivationValidationError } from "./errors.js"
 import { derivationType, fixedOutputPath, validateOutputName } from "./outputs.js"
 
-const invalid = (drv: Derivation, reason: string) => Either.left(new DerivationValidationError({ name: drv.name, reason }))
+const invalid = (drv: Derivation, reason: string) =>
+  Either.left(new DerivationValidationError({ name: drv.name, reason }))
 
 /**
  * Checks everything that needs no input derivations: the name; the
@@ -23,7 +24,9 @@ export const validateDerivationShape = (
   drv: Derivation,
   storeDir = "/nix/store"
 ): Either.Either<void, DerivationValidationError> => {
-  if (Either.isLeft(validateStorePathName(drv.name + ".drv"))) return invalid(drv, `invalid derivation name '${drv.name}'`)
+  if (Either.isLeft(validateStorePathName(drv.name + ".drv"))) {
+    return invalid(drv, `invalid derivation name '${drv.name}'`)
+  }
   const type = derivationType(drv)
   if (Either.isLeft(type)) return Either.left(type.left)
   for (const [name, o] of drv.outputs) {
@@ -33,15 +36,21 @@ export const validateDerivationShape = (
     if (k._tag === "Fixed") {
       const f = fixedOutputPath(drv, name, o, storeDir)
       if (Either.isLeft(f)) return Either.left(f.left)
-      if (o.path !== f.right.path) return invalid(drv, `output '${name}' has path '${o.path}', should be '${f.right.path}'`)
-      if (drv.env.get(name) !== f.right.path) return invalid(drv, `environment variable '${name}' should be '${f.right.path}'`)
+      if (o.path !== f.right.path) {
+        return invalid(drv, `output '${name}' has path '${o.path}', should be '${f.right.path}'`)
+      }
+      if (drv.env.get(name) !== f.right.path) {
+        return invalid(drv, `environment variable '${name}' should be '${f.right.path}'`)
+      }
     } else if (k._tag === "InputAddressed" && Either.isLeft(parseStorePath(storeDir, o.path))) {
       return invalid(drv, `output '${name}' has an invalid store path '${o.path}'`)
     }
   }
   for (const [p, outs] of drv.inputDrvs) {
     if (!p.endsWith(".drv")) return invalid(drv, `input derivation '${p}' does not end in '.drv'`)
-    if (Either.isLeft(parseStorePath(storeDir, p))) return invalid(drv, `input derivation '${p}' is not a valid store path`)
+    if (Either.isLeft(parseStorePath(storeDir, p))) {
+      return invalid(drv, `input derivation '${p}' is not a valid store path`)
+    }
     if (outs.length === 0) return invalid(drv, `input derivation '${p}' lists no outputs`)
     if (new Set(outs).size !== outs.length) return invalid(drv, `input derivation '${p}' lists an output twice`)
   }

@@ -59,11 +59,17 @@ export const decodeNar = (bytes: Uint8Array): Either.Either<NarTree, NarParseErr
         break
       case "NeedInput":
         // Unreachable: the input was ended, so the parser reports truncation instead.
-        return Either.left(new NarParseError({ kind: "Truncated", offset: parser.bytesConsumed, reason: "unexpected end of archive" }))
+        return Either.left(
+          new NarParseError({ kind: "Truncated", offset: parser.bytesConsumed, reason: "unexpected end of archive" })
+        )
       case "End": {
         if (parser.remainder().length > 0) {
           return Either.left(
-            new NarParseError({ kind: "TrailingData", offset: parser.bytesConsumed, reason: "trailing data after the archive" })
+            new NarParseError({
+              kind: "TrailingData",
+              offset: parser.bytesConsumed,
+              reason: "trailing data after the archive"
+            })
           )
         }
         if (result === undefined) throw new Error("decodeNar: parser ended without a node")

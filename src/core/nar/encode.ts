@@ -5,7 +5,15 @@
  *
  * @since 0.1.0
  */
-import { concatBytes, encodePadded as str, padLength, strLength, toBytes, writePadded as writeStr, writeU64 } from "../wire/encode.js"
+import {
+  concatBytes,
+  encodePadded as str,
+  padLength,
+  strLength,
+  toBytes,
+  writePadded as writeStr,
+  writeU64
+} from "../wire/encode.js"
 import { NAR_MAGIC } from "./constants.js"
 
 /**

@@ -25,7 +25,12 @@ import { NarParseError, type NarParseErrorKind } from "./errors.js"
 export type NarEvent =
   | { readonly _tag: "Directory"; readonly name: Uint8Array | undefined }
   | { readonly _tag: "DirectoryEnd" }
-  | { readonly _tag: "Regular"; readonly name: Uint8Array | undefined; readonly executable: boolean; readonly size: number }
+  | {
+    readonly _tag: "Regular"
+    readonly name: Uint8Array | undefined
+    readonly executable: boolean
+    readonly size: number
+  }
   /** A piece of the current regular file; a view into the fed chunk, valid until the next `feed`. */
   | { readonly _tag: "Contents"; readonly chunk: Uint8Array }
   | { readonly _tag: "RegularEnd" }

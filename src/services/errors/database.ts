@@ -60,7 +60,9 @@ export class CorruptSchemaFileError extends Data.TaggedError("CorruptSchemaFileE
   readonly content: string
 }> {
   override get message() {
-    return `${this.schemaFile} does not hold a schema version number (found ${JSON.stringify(this.content.slice(0, 40))})`
+    return `${this.schemaFile} does not hold a schema version number (found ${
+      JSON.stringify(this.content.slice(0, 40))
+    })`
   }
 }
 

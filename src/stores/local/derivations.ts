@@ -160,7 +160,9 @@ function withRecordedName(drv: Derivation): Derivation {
     if (!/^[0-9a-df-np-sv-z]{32}-./.test(base)) continue
     const named = base.slice(33)
     const suffix = output === "out" ? "" : `-${output}`
-    if (named.endsWith(suffix) && named.length > suffix.length) return { ...drv, name: named.slice(0, named.length - suffix.length) }
+    if (named.endsWith(suffix) && named.length > suffix.length) {
+      return { ...drv, name: named.slice(0, named.length - suffix.length) }
+    }
   }
   return drv
 }
@@ -176,8 +178,7 @@ export const make = (layout: StoreLayout): Effect.Effect<DerivationsShape, never
       return fs.readFile(real).pipe(
         Effect.mapError((e) => new DerivationReadError({ path: p, file: real, reason: platformErrorText(e) }))
       )
-    })
-  )
+    }))
 
 /** strerror-style text for a failed FileSystem call (no Node error text). */
 const platformErrorText = (e: PlatformError): string => {
@@ -209,7 +210,9 @@ export const layerTest = (
     Derivations,
     makeWith(storeDir, (p) => {
       const b = m.get(p)
-      return b === undefined ? Effect.fail(new DerivationReadError({ path: p, reason: "no such derivation" })) : Effect.succeed(b)
+      return b === undefined
+        ? Effect.fail(new DerivationReadError({ path: p, reason: "no such derivation" }))
+        : Effect.succeed(b)
     })
   )
 }

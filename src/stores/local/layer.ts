@@ -78,7 +78,9 @@ const existingStoreIsReadOnly = (layout: StoreLayout): boolean => {
  * The StoreDb service of a layout, opened while holding the big lock shared
  * (exclusive during an upgrade). Requires the Lock service.
  */
-export const storeDbLayer = (options: StoreOptions): Layer.Layer<StoreDb, OpenError | LockError | StateLayoutError, Lock> =>
+export const storeDbLayer = (
+  options: StoreOptions
+): Layer.Layer<StoreDb, OpenError | LockError | StateLayoutError, Lock> =>
   Layer.scoped(
     StoreDb,
     Effect.gen(function*() {
@@ -165,19 +167,23 @@ export const makeServices = (
       ...derived,
       addToStore: (src, options = {}) => writable("add to the store", addToStore(parts, src, options)),
       addTextToStore: (name, contents, references) =>
-        writable("add to the store", Effect.gen(function*() {
-          if (!isDerivationPath(name)) return yield* addTextToStore(parts, name, contents, references)
-          const bytes = typeof contents === "string" ? new TextEncoder().encode(contents) : contents
-          const derivationOutputs = yield* derivationOutputsFromBytes(bytes, name)
-          return yield* addTextToStore(parts, name, bytes, references, { derivationOutputs })
-        })),
+        writable(
+          "add to the store",
+          Effect.gen(function*() {
+            if (!isDerivationPath(name)) return yield* addTextToStore(parts, name, contents, references)
+            const bytes = typeof contents === "string" ? new TextEncoder().encode(contents) : contents
+            const derivationOutputs = yield* derivationOutputsFromBytes(bytes, name)
+            return yield* addTextToStore(parts, name, bytes, references, { derivationOutputs })
+          })
+        ),
       addToStoreNar: (info, nar) => writable("add to the store", addToStoreNar(parts, info, nar)),
       narFromPath: (p) =>
         Stream.unwrap(Effect.map(db.isValidPath(p), (valid): Stream.Stream<Uint8Array, NarFromPathError> =>
           valid ? dumpPath(toRealPath(layout, p)) : Stream.fail(new PathNotValidError({ path: p })))).pipe(
             Stream.withSpan("Store.narFromPath", { attributes: { path: p } })
           ),
-      exportPaths: (paths) => exportPaths(parts, paths),
+      exportPaths: (paths) =>
+        exportPaths(parts, paths),
       importPaths: (stream) => writable("import paths", importPaths(parts, stream)),
       addTempRoot: (p) => lock.addTempRoot(p),
       verifyStore: (options) => verifyStore(parts, options),
@@ -196,11 +202,14 @@ export const makeServices = (
       clearFailedPaths: db.clearFailedPaths,
       optimiseStore: () => writable("optimise the store", optimiseStore(parts)),
       optimisePath: (p) =>
-        writable("optimise the store", Effect.gen(function*() {
-          yield* lock.addTempRoot(p)
-          if (!(yield* db.isValidPath(p))) return yield* new PathNotValidError({ path: p })
-          return yield* optimisePath(layout, toRealPath(layout, p))
-        }))
+        writable(
+          "optimise the store",
+          Effect.gen(function*() {
+            yield* lock.addTempRoot(p)
+            if (!(yield* db.isValidPath(p))) return yield* new PathNotValidError({ path: p })
+            return yield* optimisePath(layout, toRealPath(layout, p))
+          })
+        )
     }
     return { store, local }
   })

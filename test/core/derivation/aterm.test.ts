@@ -1,7 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Buffer } from "node:buffer"
 import { Either, FastCheck as fc } from "effect"
-import { DerivationParseError, derivationNameFromPath, parseDerivation, printDerivation } from "../../../src/core/derivation/index.js"
+import {
+  DerivationParseError,
+  derivationNameFromPath,
+  parseDerivation,
+  printDerivation
+} from "../../../src/core/derivation/index.js"
 import type { Derivation, DerivationOutput } from "../../../src/core/derivation/schema.js"
 import { goldenDrvs } from "./golden.js"
 
@@ -16,10 +21,16 @@ const minimal = `Derive([("out","/nix/store/x-a","","")],[],[],"sys","/bin/sh",[
 
 describe("parseDerivation", () => {
   it("parses a minimal derivation and takes the name from env, file or option", () => {
-    const d = Either.getOrThrow(parseDerivation(bytes(minimal.replace(`[("out","/nix/store/x-a")]`, `[("name","nm"),("out","/nix/store/x-a")]`))))
+    const d = Either.getOrThrow(
+      parseDerivation(bytes(minimal.replace(`[("out","/nix/store/x-a")]`, `[("name","nm"),("out","/nix/store/x-a")]`)))
+    )
     expect(d.name).toBe("nm")
     expect(d.system).toBe("sys")
-    expect(Either.getOrThrow(parseDerivation(bytes(minimal), { file: "/nix/store/2wwpgwhlrid6ypd4f01r72hdpr4l7qgz-simple.drv" })).name).toBe("simple")
+    expect(
+      Either.getOrThrow(
+        parseDerivation(bytes(minimal), { file: "/nix/store/2wwpgwhlrid6ypd4f01r72hdpr4l7qgz-simple.drv" })
+      ).name
+    ).toBe("simple")
     expect(Either.getOrThrow(parseDerivation(bytes(minimal), { name: "given" })).name).toBe("given")
     expect(derivationNameFromPath("some/dir/foo.drv")).toBe("foo")
   })
@@ -67,8 +78,12 @@ describe("parseDerivation", () => {
     const dupOut = parseErr(`Derive([("out","","",""),("out","","","")],[],[],"","",[],[])`)
     expect(dupOut.found).toBe("duplicate \"out\"")
     expect(dupOut.offset).toBe(26)
-    expect(parseErr(`Derive([],[],[],"","",[],[("a","1"),("b","2"),("a","3")])`).expected).toContain("environment variable")
-    expect(parseErr(`Derive([],[("/d.drv",["out"]),("/d.drv",["out"])],[],"","",[],[])`).expected).toContain("input derivation")
+    expect(parseErr(`Derive([],[],[],"","",[],[("a","1"),("b","2"),("a","3")])`).expected).toContain(
+      "environment variable"
+    )
+    expect(parseErr(`Derive([],[("/d.drv",["out"]),("/d.drv",["out"])],[],"","",[],[])`).expected).toContain(
+      "input derivation"
+    )
     expect(parseErr(`Derive([],[],["/b","/a","/b"],"","",[],[])`).expected).toContain("input source")
     expect(parseErr(`Derive([],[("/d.drv",["out","out"])],[],"","",[],[])`).expected).toContain("output name")
   })
@@ -80,14 +95,36 @@ describe("parseDerivation", () => {
   })
 
   it("prints unsorted derivations sorted, as Nix does", () => {
-    const d = Either.getOrThrow(parseDerivation(bytes(`Derive([],[],["/b","/a"],"","",["z","a"],[("b","1"),("a","2")])`)))
-    expect(Buffer.from(printDerivation(d)).toString("latin1")).toBe(`Derive([],[],["/a","/b"],"","",["z","a"],[("a","2"),("b","1")])`)
+    const d = Either.getOrThrow(
+      parseDerivation(bytes(`Derive([],[],["/b","/a"],"","",["z","a"],[("b","1"),("a","2")])`))
+    )
+    expect(Buffer.from(printDerivation(d)).toString("latin1")).toBe(
+      `Derive([],[],["/a","/b"],"","",["z","a"],[("a","2"),("b","1")])`
+    )
   })
 })
 
 // --- property tests -------------------------------------------------------
 
-const special = fc.constantFrom("\"", "\\", "\n", "\r", "\t", "$", "{", "(", ")", ",", "[", "]", "a", "\xe9", "\xff", "\x00", "\x7f")
+const special = fc.constantFrom(
+  "\"",
+  "\\",
+  "\n",
+  "\r",
+  "\t",
+  "$",
+  "{",
+  "(",
+  ")",
+  ",",
+  "[",
+  "]",
+  "a",
+  "\xe9",
+  "\xff",
+  "\x00",
+  "\x7f"
+)
 const byteString = fc.oneof(
   fc.uint8Array({ maxLength: 24 }).map((b) => Buffer.from(b).toString("latin1")),
   fc.array(special, { maxLength: 12 }).map((xs) => xs.join(""))
@@ -99,7 +136,9 @@ const output: fc.Arbitrary<DerivationOutput> = fc.record({ path: byteString, has
 
 const derivationArb: fc.Arbitrary<Derivation> = fc.record({
   name: fc.constant("gen"),
-  outputs: fc.uniqueArray(fc.tuple(byteString, output), { maxLength: 4, selector: (x) => x[0] }).map((xs) => new Map(xs)),
+  outputs: fc.uniqueArray(fc.tuple(byteString, output), { maxLength: 4, selector: (x) => x[0] }).map((xs) =>
+    new Map(xs)
+  ),
   inputDrvs: fc
     .uniqueArray(fc.tuple(byteString, sortedUnique(byteString, 3)), { maxLength: 4, selector: (x) => x[0] })
     .map((xs) => new Map<string, ReadonlyArray<string>>(xs)),
@@ -107,7 +146,9 @@ const derivationArb: fc.Arbitrary<Derivation> = fc.record({
   system: byteString,
   builder: byteString,
   args: fc.array(byteString, { maxLength: 5 }),
-  env: fc.uniqueArray(fc.tuple(byteString, byteString), { maxLength: 8, selector: (x) => x[0] }).map((xs) => new Map(xs))
+  env: fc.uniqueArray(fc.tuple(byteString, byteString), { maxLength: 8, selector: (x) => x[0] }).map((xs) =>
+    new Map(xs)
+  )
 })
 
 describe("parseDerivation / printDerivation properties", () => {

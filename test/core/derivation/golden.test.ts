@@ -26,7 +26,24 @@ describe("golden derivations (Nix 2.8)", () => {
   it("covers the cases the issue asks for", () => {
     expect(goldenDrvs.length).toBeGreaterThanOrEqual(14)
     const all = goldenDrvs.map((g) => text(g.bytes)).join("\n")
-    for (const needle of ["\"r:sha256\"", "\"sha1\"", "\"r:sha512\"", "__json", "\\\"", "\\\\", "\\n", "\\r", "\\t", "${", "\xff", "\x01", "[]", "\"\""]) {
+    for (
+      const needle of [
+        "\"r:sha256\"",
+        "\"sha1\"",
+        "\"r:sha512\"",
+        "__json",
+        "\\\"",
+        "\\\\",
+        "\\n",
+        "\\r",
+        "\\t",
+        "${",
+        "\xff",
+        "\x01",
+        "[]",
+        "\"\""
+      ]
+    ) {
       expect(all).toContain(needle)
     }
   })
@@ -84,6 +101,8 @@ describe("golden derivations (Nix 2.8)", () => {
   it("reads the keyed document with several derivations", () => {
     const back = Either.getOrThrow(fromShowDerivationJsonBytes(goldenAllJson))
     expect(back.map((x) => x.path)).toEqual(goldenIndex.map(([, p]) => p).sort())
-    for (const { path, drv } of back) expect(text(printDerivation(drv))).toBe(text(goldenDrvs.find((g) => g.storePath === path)!.bytes))
+    for (const { path, drv } of back) {
+      expect(text(printDerivation(drv))).toBe(text(goldenDrvs.find((g) => g.storePath === path)!.bytes))
+    }
   })
 })

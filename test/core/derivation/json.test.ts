@@ -27,7 +27,9 @@ const drv: Derivation = {
 
 describe("show-derivation JSON", () => {
   it("escapes like Nix's JSON writer: \\u00XX for control bytes, raw bytes otherwise", () => {
-    expect(jsonQuote("a\"b\\c\n\r\t\b\f\x00\x1f\x7f\xe9")).toBe("\"a\\\"b\\\\c\\n\\r\\t\\u0008\\u000c\\u0000\\u001f\x7f\xe9\"")
+    expect(jsonQuote("a\"b\\c\n\r\t\b\f\x00\x1f\x7f\xe9")).toBe(
+      "\"a\\\"b\\\\c\\n\\r\\t\\u0008\\u000c\\u0000\\u001f\x7f\xe9\""
+    )
   })
 
   it("keeps env keys such as __proto__ and prints sorted keys", () => {
@@ -68,7 +70,15 @@ describe("show-derivation JSON", () => {
     expect(Either.isLeft(bad) && bad.left.at).toBe("$[\"/nix/store/x-a.drv\"]")
     expect(Either.isLeft(fromShowDerivationJson([]))).toBe(true)
     expect(Either.isLeft(fromShowDerivationJson({}))).toBe(true)
-    const noName = fromShowDerivationJson({ outputs: {}, inputSrcs: [], inputDrvs: {}, system: "", builder: "", args: [], env: {} })
+    const noName = fromShowDerivationJson({
+      outputs: {},
+      inputSrcs: [],
+      inputDrvs: {},
+      system: "",
+      builder: "",
+      args: [],
+      env: {}
+    })
     expect(Either.isLeft(noName) && noName.left.reason).toContain("name")
   })
 })

@@ -27,23 +27,35 @@ const withOutputs = (d: Derivation, outputs: ReadonlyArray<readonly [string, Der
 describe("validateDerivationShape", () => {
   it("accepts the golden derivations", () => {
     for (const g of goldenDrvs) {
-      expect(validateDerivationShape(Either.getOrThrow(parseDerivation(g.bytes, { file: g.storePath })))).toEqual(Either.right(undefined))
+      expect(validateDerivationShape(Either.getOrThrow(parseDerivation(g.bytes, { file: g.storePath })))).toEqual(
+        Either.right(undefined)
+      )
     }
   })
 
   it("requires a fixed-output derivation to have exactly one output named out", () => {
     const out = fixed.outputs.get("out")!
-    expect(reason(validateDerivationShape(withOutputs(fixed, [["out", out], ["dev", out]])))).toContain("exactly one output")
+    expect(reason(validateDerivationShape(withOutputs(fixed, [["out", out], ["dev", out]])))).toContain(
+      "exactly one output"
+    )
     expect(reason(validateDerivationShape(withOutputs(fixed, [["bin", out]])))).toContain("named 'out'")
-    expect(reason(derivationType(withOutputs(fixed, [["out", out], ["dev", multi.outputs.get("dev")!]])))).toContain("mix")
+    expect(reason(derivationType(withOutputs(fixed, [["out", out], ["dev", multi.outputs.get("dev")!]])))).toContain(
+      "mix"
+    )
     expect(reason(derivationType(withOutputs(fixed, [])))).toContain("at least one output")
   })
 
   it("checks fixed outputs' algorithm, hash and path", () => {
     const out = fixed.outputs.get("out")!
-    expect(reason(validateDerivationShape(withOutputs(fixed, [["out", { ...out, hashAlgo: "sha3" }]])))).toContain("unknown hash algorithm")
-    expect(reason(validateDerivationShape(withOutputs(fixed, [["out", { ...out, hash: "abc" }]])))).toContain("invalid sha256 hash")
-    expect(reason(validateDerivationShape(withOutputs(fixed, [["out", { ...out, path: multi.outputs.get("out")!.path }]])))).toContain("should be")
+    expect(reason(validateDerivationShape(withOutputs(fixed, [["out", { ...out, hashAlgo: "sha3" }]])))).toContain(
+      "unknown hash algorithm"
+    )
+    expect(reason(validateDerivationShape(withOutputs(fixed, [["out", { ...out, hash: "abc" }]])))).toContain(
+      "invalid sha256 hash"
+    )
+    expect(
+      reason(validateDerivationShape(withOutputs(fixed, [["out", { ...out, path: multi.outputs.get("out")!.path }]])))
+    ).toContain("should be")
     const env = new Map(fixed.env)
     env.set("out", "/nix/store/wrong")
     expect(reason(validateDerivationShape({ ...fixed, env }))).toContain("environment variable 'out'")
@@ -52,7 +64,8 @@ describe("validateDerivationShape", () => {
   it("checks output names", () => {
     const dev = multi.outputs.get("dev")!
     for (const bad of ["drv", "", "a b", "x/y"]) {
-      expect(reason(validateDerivationShape(withOutputs(multi, [["out", multi.outputs.get("out")!], [bad, dev]])))).toContain("output")
+      expect(reason(validateDerivationShape(withOutputs(multi, [["out", multi.outputs.get("out")!], [bad, dev]]))))
+        .toContain("output")
     }
     expect(reason(validateDerivationShape({ ...multi, name: "bad name" }))).toContain("invalid derivation name")
   })

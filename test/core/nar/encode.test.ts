@@ -1,12 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import {
-  compareBytes,
-  encodeNar,
-  encodeU64,
-  padLength,
-  str,
-  strLength
-} from "../../../src/core/nar/encode.js"
+import { compareBytes, encodeNar, encodeU64, padLength, str, strLength } from "../../../src/core/nar/encode.js"
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
 

@@ -41,7 +41,9 @@ const parseChunked = (bytes: Uint8Array, cuts: ReadonlyArray<number>) => {
       contents = []
     }
     log.push(JSON.stringify(ev, (_k, v) => (v instanceof Uint8Array ? hex(v) : v)))
-    if (ev._tag === "End") return { log, hash: hash.digest("hex"), size: parser.bytesConsumed, rest: parser.remainder() }
+    if (ev._tag === "End") {
+      return { log, hash: hash.digest("hex"), size: parser.bytesConsumed, rest: parser.remainder() }
+    }
   }
 }
 
@@ -137,17 +139,70 @@ describe("NarParser", () => {
       ["symlink target with NUL", raw(link("a\0b")), "InvalidTarget"],
       ["symlink target of 4096 bytes", raw(link("t".repeat(4096))), "TargetTooLong"],
       ["unknown node type", concatBytes([MAGIC_BYTES, str("("), str("type"), str("fifo"), str(")")]), "UnexpectedTag"],
-      ["unknown tag in a regular", concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("mode")]), "UnexpectedTag"],
+      [
+        "unknown tag in a regular",
+        concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("mode")]),
+        "UnexpectedTag"
+      ],
       ["over-long tag", concatBytes([MAGIC_BYTES, str("("), str("type"), str("x".repeat(17))]), "TagTooLong"],
       ["tag length 2^62", concatBytes([MAGIC_BYTES, encodeU64(2n ** 62n)]), "TagTooLong"],
-      ["name length 2^62", concatBytes([MAGIC_BYTES, str("("), str("type"), str("directory"), str("entry"), str("("), str("name"), encodeU64(2n ** 62n)]), "NameTooLong"],
-      ["target length 2^62", concatBytes([MAGIC_BYTES, str("("), str("type"), str("symlink"), str("target"), encodeU64(2n ** 62n)]), "TargetTooLong"],
-      ["contents length 2^62", concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("contents"), encodeU64(2n ** 62n)]), "AbsurdLength"],
-      ["contents length 2^62 with data", concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("contents"), encodeU64(2n ** 40n), new Uint8Array(64)]), "Truncated"],
-      ["non-empty executable marker", concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("executable"), str("1")]), "NonEmptyExecutableMarker"],
-      ["executable marker then a tag other than contents", concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("executable"), str(""), str("mode")]), "UnexpectedTag"],
-      ["regular without contents, not closed", concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("entry")]), "UnexpectedTag"],
-      ["missing close", concatBytes([MAGIC_BYTES, str("("), str("type"), str("symlink"), str("target"), str("x"), str("entry")]), "UnexpectedTag"],
+      [
+        "name length 2^62",
+        concatBytes([
+          MAGIC_BYTES,
+          str("("),
+          str("type"),
+          str("directory"),
+          str("entry"),
+          str("("),
+          str("name"),
+          encodeU64(2n ** 62n)
+        ]),
+        "NameTooLong"
+      ],
+      [
+        "target length 2^62",
+        concatBytes([MAGIC_BYTES, str("("), str("type"), str("symlink"), str("target"), encodeU64(2n ** 62n)]),
+        "TargetTooLong"
+      ],
+      [
+        "contents length 2^62",
+        concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("contents"), encodeU64(2n ** 62n)]),
+        "AbsurdLength"
+      ],
+      [
+        "contents length 2^62 with data",
+        concatBytes([
+          MAGIC_BYTES,
+          str("("),
+          str("type"),
+          str("regular"),
+          str("contents"),
+          encodeU64(2n ** 40n),
+          new Uint8Array(64)
+        ]),
+        "Truncated"
+      ],
+      [
+        "non-empty executable marker",
+        concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("executable"), str("1")]),
+        "NonEmptyExecutableMarker"
+      ],
+      [
+        "executable marker then a tag other than contents",
+        concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("executable"), str(""), str("mode")]),
+        "UnexpectedTag"
+      ],
+      [
+        "regular without contents, not closed",
+        concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("entry")]),
+        "UnexpectedTag"
+      ],
+      [
+        "missing close",
+        concatBytes([MAGIC_BYTES, str("("), str("type"), str("symlink"), str("target"), str("x"), str("entry")]),
+        "UnexpectedTag"
+      ],
       ["trailing bytes", concatBytes([raw(f), new Uint8Array(8)]), "TrailingData"]
     ]
     for (const [name, bytes, kind] of cases) {
@@ -156,7 +211,9 @@ describe("NarParser", () => {
 
     it("a regular file without contents is an empty file, as Nix 2.8 reads it (golden/nar/lenient)", () => {
       expect(kindOf(concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str(")")]))).toBe("ok")
-      expect(kindOf(concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("executable"), str(""), str(")")]))).toBe("ok")
+      expect(
+        kindOf(concatBytes([MAGIC_BYTES, str("("), str("type"), str("regular"), str("executable"), str(""), str(")")]))
+      ).toBe("ok")
     })
 
     it("non-zero padding in contents, strings and tags", () => {

@@ -128,7 +128,9 @@ describe("Derivations (test layer)", () => {
       const drvA = Either.getOrThrow(parseDerivation(mk(a), { file: a }))
       const e = yield* Effect.flip(d.hashModulo(drvA))
       expect(e).toMatchObject({ _tag: "DerivationResolveError", reason: "input derivations form a cycle" })
-      const lonely = Either.getOrThrow(parseDerivation(mk("/nix/store/cccccccccccccccccccccccccccccccc-c.drv"), { name: "l" }))
+      const lonely = Either.getOrThrow(
+        parseDerivation(mk("/nix/store/cccccccccccccccccccccccccccccccc-c.drv"), { name: "l" })
+      )
       expect((yield* Effect.flip(d.outputPaths(lonely)))._tag).toBe("DerivationReadError")
     }).pipe(Effect.provide(layerTest([[a, mk(b)], [b, mk(a)]])))
   })

@@ -14,7 +14,9 @@ import * as LockTest from "../../../src/testing/LockTest.js"
 
 const dbGolden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../golden/db")
 const paths = Object.fromEntries(
-  fs.readFileSync(path.join(dbGolden, "paths.txt"), "utf8").trim().split("\n").map((l) => l.split("=") as [string, string])
+  fs.readFileSync(path.join(dbGolden, "paths.txt"), "utf8").trim().split("\n").map((l) =>
+    l.split("=") as [string, string]
+  )
 )
 
 const copies: Array<string> = []
@@ -41,7 +43,9 @@ describe("Store layer", () => {
       const src = path.join((yield* LocalStore).layout.root, "src.txt")
       fs.writeFileSync(src, "z")
       expect((yield* Effect.flip(store.addToStore(src)))._tag).toBe("ReadOnlyStoreError")
-      expect((yield* Effect.flip((yield* LocalStore).deletePaths([paths["top"] as string])))._tag).toBe("ReadOnlyStoreError")
+      expect((yield* Effect.flip((yield* LocalStore).deletePaths([paths["top"] as string])))._tag).toBe(
+        "ReadOnlyStoreError"
+      )
       // Refused before touching anything: no temporary copies, no lock files.
       expect(fs.readdirSync((yield* LocalStore).layout.realStoreDir).sort()).toEqual(before)
     }).pipe(Effect.provide(StoreLive.layer({ layout: makeStoreLayout(fixtureCopy()), readOnly: true }))))
@@ -60,7 +64,9 @@ describe("Store layer", () => {
       const root = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-layerwith-"))
       const layout = makeStoreLayout(root)
       const world = LockTest.makeWorld()
-      const layer = StoreLive.layerWith({ layout, fsyncMetadata: false }).pipe(Layer.provideMerge(LockTest.layer({ world, layout })))
+      const layer = StoreLive.layerWith({ layout, fsyncMetadata: false }).pipe(
+        Layer.provideMerge(LockTest.layer({ world, layout }))
+      )
       const p = yield* Effect.provide(
         Effect.gen(function*() {
           const p = yield* (yield* Store).addTextToStore("foo", "bar", [])

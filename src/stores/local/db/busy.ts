@@ -12,7 +12,14 @@ import { SqlError } from "@effect/sql/SqlError"
 import { DatabaseBusyError } from "../../../services/errors/database.js"
 
 /** SQLite result codes that mean "someone else holds the lock; try again". */
-const busyCodes = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY", "SQLITE_BUSY_TIMEOUT", "SQLITE_LOCKED", "SQLITE_LOCKED_SHAREDCACHE"])
+const busyCodes = new Set([
+  "SQLITE_BUSY",
+  "SQLITE_BUSY_SNAPSHOT",
+  "SQLITE_BUSY_RECOVERY",
+  "SQLITE_BUSY_TIMEOUT",
+  "SQLITE_LOCKED",
+  "SQLITE_LOCKED_SHAREDCACHE"
+])
 
 /** The SQLite error code carried by an error or its cause chain, if any. */
 export const sqliteCode = (e: unknown): string | undefined => {
@@ -61,33 +68,34 @@ export const busySchedule = (policy: BusyPolicy): Schedule.Schedule<Duration.Dur
  * off per `policy`; warns once after `warnAfter`; fails with DatabaseBusyError
  * when `maxWait` is exceeded.
  */
-export const retryBusy = (operation: string, policy: BusyPolicy = defaultBusyPolicy) =>
-<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | SqlError | DatabaseBusyError, R> =>
-  // Fast path: no schedule is built unless the first attempt reports busy.
-  Effect.catchIf(
-    effect,
-    (e): e is E & SqlError => isBusy(e),
-    () =>
-      Effect.suspend(() => {
-        const warnAfter = Duration.decode(policy.warnAfter ?? "1 second")
-        const started = Date.now()
-        let warned = false
-        const schedule = busySchedule(policy).pipe(
-          Schedule.tapOutput((elapsed) =>
-            !warned && Duration.greaterThanOrEqualTo(elapsed, warnAfter)
-              ? Effect.sync(() => {
-                warned = true
-              }).pipe(Effect.zipRight(Effect.logWarning(`waiting for the store database lock (${operation})…`)))
-              : Effect.void
+export const retryBusy =
+  (operation: string, policy: BusyPolicy = defaultBusyPolicy) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError> | SqlError | DatabaseBusyError, R> =>
+    // Fast path: no schedule is built unless the first attempt reports busy.
+    Effect.catchIf(
+      effect,
+      (e): e is E & SqlError => isBusy(e),
+      () =>
+        Effect.suspend(() => {
+          const warnAfter = Duration.decode(policy.warnAfter ?? "1 second")
+          const started = Date.now()
+          let warned = false
+          const schedule = busySchedule(policy).pipe(
+            Schedule.tapOutput((elapsed) =>
+              !warned && Duration.greaterThanOrEqualTo(elapsed, warnAfter)
+                ? Effect.sync(() => {
+                  warned = true
+                }).pipe(Effect.zipRight(Effect.logWarning(`waiting for the store database lock (${operation})…`)))
+                : Effect.void
+            )
           )
-        )
-        return Effect.sleep(policy.baseDelay ?? "2 millis").pipe(
-          Effect.zipRight(effect),
-          Effect.retry({ schedule, while: isBusy }),
-          Effect.catchIf(
-            (e): e is E & SqlError => isBusy(e),
-            () => Effect.fail(new DatabaseBusyError({ operation, waitedMillis: Date.now() - started }))
+          return Effect.sleep(policy.baseDelay ?? "2 millis").pipe(
+            Effect.zipRight(effect),
+            Effect.retry({ schedule, while: isBusy }),
+            Effect.catchIf(
+              (e): e is E & SqlError => isBusy(e),
+              () => Effect.fail(new DatabaseBusyError({ operation, waitedMillis: Date.now() - started }))
+            )
           )
-        )
-      })
-  ) as Effect.Effect<A, Exclude<E, SqlError> | SqlError | DatabaseBusyError, R>
+        })
+    ) as Effect.Effect<A, Exclude<E, SqlError> | SqlError | DatabaseBusyError, R>

@@ -104,7 +104,9 @@ const enum Field {
  */
 export const makeValidityParser = (options: ValidityParseOptions): ValidityParser => {
   const fastPath = new RegExp(
-    `^${options.storeDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/[0-9a-df-np-sv-z]{32}-[a-zA-Z0-9+_?=-][a-zA-Z0-9+._?=-]{0,210}$`
+    `^${
+      options.storeDir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    }/[0-9a-df-np-sv-z]{32}-[a-zA-Z0-9+_?=-][a-zA-Z0-9+._?=-]{0,210}$`
   )
   const records: Array<ValidityRecord> = []
   let carry = ""
@@ -120,11 +122,15 @@ export const makeValidityParser = (options: ValidityParseOptions): ValidityParse
   let remaining = 0
 
   const storePath = (s: string | undefined, what: string): string | ValidityParseError => {
-    if (s === undefined) return new ValidityParseError({ line: lineNo, reason: `unexpected end of input, expected ${what}` })
+    if (s === undefined) {
+      return new ValidityParseError({ line: lineNo, reason: `unexpected end of input, expected ${what}` })
+    }
     // Fast path for the common case; anything unusual goes through the full parser.
     if (fastPath.test(s)) return s
     const p = parseStorePath(options.storeDir, s)
-    return Either.isLeft(p) ? new ValidityParseError({ line: lineNo, reason: `bad ${what} ${JSON.stringify(s)}: ${p.left.reason}` }) : s
+    return Either.isLeft(p)
+      ? new ValidityParseError({ line: lineNo, reason: `bad ${what} ${JSON.stringify(s)}: ${p.left.reason}` })
+      : s
   }
   const count = (s: string | undefined, what: string): number | ValidityParseError =>
     s !== undefined && /^[0-9]{1,15}$/.test(s)
@@ -159,7 +165,9 @@ export const makeValidityParser = (options: ValidityParseOptions): ValidityParse
           const h = l === undefined ? undefined : parseHash(l, "sha256")
           if (h === undefined || Either.isLeft(h) || h.right.algo !== "sha256") {
             // Nix's BadHash wording where there is a line to blame ("hash 'x' has wrong length …").
-            const reason = h !== undefined && Either.isLeft(h) ? h.left.message : `sha256 hash expected, got ${JSON.stringify(l)}`
+            const reason = h !== undefined && Either.isLeft(h)
+              ? h.left.message
+              : `sha256 hash expected, got ${JSON.stringify(l)}`
             return new ValidityParseError({ line: lineNo, reason })
           }
           narHash = printHashWithAlgo(h.right, "base16")
@@ -175,7 +183,9 @@ export const makeValidityParser = (options: ValidityParseOptions): ValidityParse
         return undefined
       }
       case Field.Deriver: {
-        if (l === undefined) return new ValidityParseError({ line: lineNo, reason: "unexpected end of input, expected deriver" })
+        if (l === undefined) {
+          return new ValidityParseError({ line: lineNo, reason: "unexpected end of input, expected deriver" })
+        }
         if (l !== "") {
           const d = storePath(l, "deriver")
           if (typeof d !== "string") return d

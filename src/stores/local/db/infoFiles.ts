@@ -41,11 +41,15 @@ export const parseInfoFile = (text: string): Either.Either<OldPathInfo, string> 
         if (references.some((r) => !r.startsWith("/"))) return Either.left(`line ${i + 1}: bad reference list`)
         break
       case "Deriver":
-        if (value !== "" && !value.startsWith("/")) return Either.left(`line ${i + 1}: bad deriver ${JSON.stringify(value)}`)
+        if (value !== "" && !value.startsWith("/")) {
+          return Either.left(`line ${i + 1}: bad deriver ${JSON.stringify(value)}`)
+        }
         deriver = value === "" ? undefined : value
         break
       case "Registered-At":
-        if (!/^[0-9]{1,15}$/.test(value)) return Either.left(`line ${i + 1}: bad registration time ${JSON.stringify(value)}`)
+        if (!/^[0-9]{1,15}$/.test(value)) {
+          return Either.left(`line ${i + 1}: bad registration time ${JSON.stringify(value)}`)
+        }
         registrationTime = Number(value)
         break
       default:

@@ -136,8 +136,13 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
     // (~40 µs of a ~75 µs queryPathInfo). Inside or during a transaction they
     // go through the client as usual. Only statements that are never run with
     // `.values` may use this (that toggles the shared prepared statement's raw mode).
-    const conn = yield* Effect.scoped(sql.reserve).pipe(Effect.mapError(toStoreDbError("opening the database connection")))
-    const read = <A extends object>(text: string, params: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<A>, SqlError> =>
+    const conn = yield* Effect.scoped(sql.reserve).pipe(
+      Effect.mapError(toStoreDbError("opening the database connection"))
+    )
+    const read = <A extends object>(
+      text: string,
+      params: ReadonlyArray<unknown>
+    ): Effect.Effect<ReadonlyArray<A>, SqlError> =>
       Effect.suspend(() =>
         tx.idle()
           ? (conn.execute(text, params, undefined) as Effect.Effect<ReadonlyArray<A>, SqlError>)
@@ -149,21 +154,31 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
     // A single fast read: its span is not made the parent of anything (`useSpan`,
     // not `withSpan`: no context copy per call), as nothing runs inside it.
     const oneRead = <A extends object>(operation: string, text: string, params: ReadonlyArray<unknown>) =>
-      Effect.useSpan(`StoreDb.${operation}`, { captureStackTrace: false }, () => tx.single(operation, read<A>(text, params)))
+      Effect.useSpan(
+        `StoreDb.${operation}`,
+        { captureStackTrace: false },
+        () => tx.single(operation, read<A>(text, params))
+      )
     const span = (name: string) => Effect.withSpan(`StoreDb.${name}`, { captureStackTrace: false })
     // The highest path id (an upper bound of the number of valid paths).
     const maxPathId = sql.unsafe("select max(id) from ValidPaths").values.pipe(
       Effect.map((rows) => (rows[0]?.[0] as number | null | undefined) ?? undefined)
     )
 
-    const hasFailedPaths = sql.unsafe<{ n: number }>(hasFailedPathsQuery).pipe(Effect.map((rows) => (rows[0]?.n ?? 0) > 0))
+    const hasFailedPaths = sql.unsafe<{ n: number }>(hasFailedPathsQuery).pipe(
+      Effect.map((rows) => (rows[0]?.n ?? 0) > 0)
+    )
 
     const queryPathInfo = (path: string) =>
-      oneRead<InfoRow>("queryPathInfo", infoSql, [path]).pipe(Effect.map((rows) => (rows[0] ? Option.some(toInfo(rows[0])) : Option.none())))
+      oneRead<InfoRow>("queryPathInfo", infoSql, [path]).pipe(
+        Effect.map((rows) => (rows[0] ? Option.some(toInfo(rows[0])) : Option.none()))
+      )
 
     const requireInfo = (path: string) =>
-      Effect.flatMap(queryPathInfo(path), (o) =>
-        Option.isSome(o) ? Effect.succeed(o.value) : Effect.fail(new PathNotValidError({ path })))
+      Effect.flatMap(
+        queryPathInfo(path),
+        (o) => Option.isSome(o) ? Effect.succeed(o.value) : Effect.fail(new PathNotValidError({ path }))
+      )
 
     const queryValidPaths = (paths: ReadonlyArray<string>) =>
       one(
@@ -185,7 +200,9 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
         Effect.flatMap((rows) =>
           rows.length === 0
             ? Effect.fail(new PathNotValidError({ path: drvPath }))
-            : Effect.succeed(rows.filter((r): r is { name: string; path: string } => r.name !== null && r.path !== null))
+            : Effect.succeed(
+              rows.filter((r): r is { name: string; path: string } => r.name !== null && r.path !== null)
+            )
         )
       )
 
@@ -245,7 +262,8 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
           const ok = new Set(order)
           return yield* new PathNotValidError({ path: unique.find((p) => !ok.has(p))! })
         }
-        const text = (yield* sql.unsafe("select group_concat(referrer || ' ' || reference, ' ') from Refs").values)[0]?.[0]
+        const text = (yield* sql.unsafe("select group_concat(referrer || ' ' || reference, ' ') from Refs").values)[0]
+          ?.[0]
         const pairs = parseIntPairs(typeof text === "string" ? text : "")
         const from = new Int32Array(pairs.length)
         const to = new Int32Array(pairs.length)
@@ -417,7 +435,9 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
         // registerBatch checks every parent row itself (referrers and derivations are rows it has
         // just written, references are in the batch or looked up as valid, else it fails): SQLite's
         // own per-row foreign-key look-ups would only repeat that, at ~40% of the insert time.
-        tx.write("registerValidPaths", registerBatch(sql, infos), { foreignKeys: false }).pipe(span("registerValidPaths")),
+        tx.write("registerValidPaths", registerBatch(sql, infos), { foreignKeys: false }).pipe(
+          span("registerValidPaths")
+        ),
       invalidatePath: (path) => invalidatePaths([path]),
       invalidatePaths,
       // FailedPaths is tsnix's own table: created by the first registration, absent from a
@@ -438,13 +458,18 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
           "isFailedPath",
           Effect.flatMap(hasFailedPaths, (has) =>
             has
-              ? Effect.map(sql.unsafe("select 1 as x from FailedPaths where path = ?", [path]), (rows) => rows.length > 0)
+              ? Effect.map(
+                sql.unsafe("select 1 as x from FailedPaths where path = ?", [path]),
+                (rows) => rows.length > 0
+              )
               : Effect.succeed(false))
         ).pipe(span("isFailedPath")),
       queryFailedPaths: tx.read(
         "queryFailedPaths",
-        Effect.flatMap(hasFailedPaths, (has) =>
-          has ? sql.unsafe<FailedPath>("select path, time from FailedPaths order by path") : Effect.succeed([]))
+        Effect.flatMap(
+          hasFailedPaths,
+          (has) => has ? sql.unsafe<FailedPath>("select path, time from FailedPaths order by path") : Effect.succeed([])
+        )
       ).pipe(span("queryFailedPaths")),
       writeTransaction: (operation, body) => tx.write(operation, body).pipe(span("writeTransaction")),
       clearFailedPaths: (paths) =>
@@ -455,7 +480,9 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
               ? Effect.void
               : paths === "all"
               ? sql.unsafe("delete from FailedPaths").raw
-              : sql.unsafe("delete from FailedPaths where path in (select value from json_each(?))", [JSON.stringify(paths)]).raw)
+              : sql.unsafe("delete from FailedPaths where path in (select value from json_each(?))", [
+                JSON.stringify(paths)
+              ]).raw)
         ).pipe(Effect.asVoid, span("clearFailedPaths"))
     }
     return shape

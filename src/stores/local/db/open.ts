@@ -216,7 +216,11 @@ export const openDb = (options: OpenDbOptions): Effect.Effect<OpenedDb, OpenDbEr
         if (version === 0 && options.readOnly !== true) {
           // Not asked to be read-only: the database cannot be created.
           const dir = fs.existsSync(dbDir) ? dbDir : nearestExistingDir(dbDir)
-          return yield* new StoreNotWritableError({ path: dir, creating: fs.existsSync(dbDir) ? dbFile : dbDir, code: "EACCES" })
+          return yield* new StoreNotWritableError({
+            path: dir,
+            creating: fs.existsSync(dbDir) ? dbFile : dbDir,
+            code: "EACCES"
+          })
         }
         return yield* Effect.fail(
           version === 0

@@ -36,7 +36,8 @@ const upsertSql = `insert into ValidPaths (path, hash, registrationTime, deriver
 
 const idsSql = `select v.id as id, v.path as path from json_each(?) j join ValidPaths v on v.path = j.value`
 
-const refsSql = `insert or replace into Refs (referrer, reference) select j.value ->> 0, j.value ->> 1 from json_each(?) j`
+const refsSql =
+  `insert or replace into Refs (referrer, reference) select j.value ->> 0, j.value ->> 1 from json_each(?) j`
 
 const drvOutputsSql = `insert or replace into DerivationOutputs (drv, id, path)
   select j.value ->> 0, j.value ->> 1, j.value ->> 2 from json_each(?) j`

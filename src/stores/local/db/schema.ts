@@ -62,7 +62,8 @@ export function failedPathsStatement(): string {
 }
 
 /** Whether the database has the FailedPaths table (one row: `n` = 0 or 1). */
-export const hasFailedPathsQuery = "select count(*) as n from sqlite_master where type = 'table' and name = 'FailedPaths'"
+export const hasFailedPathsQuery =
+  "select count(*) as n from sqlite_master where type = 'table' and name = 'FailedPaths'"
 
 /** Columns Nix added to ValidPaths after schema 6, with their types, in order. */
 export const laterValidPathsColumns: ReadonlyArray<readonly [name: string, type: string]> = [

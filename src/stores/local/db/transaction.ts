@@ -55,7 +55,10 @@ export interface Transactor {
   /** Runs `body` in a read transaction (one consistent snapshot). */
   readonly read: <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) => Effect.Effect<A, TransactionError<E>, R>
   /** Retries a single statement (no explicit transaction) on busy and maps SqlError to StoreDbError. */
-  readonly single: <A, E, R>(operation: string, body: Effect.Effect<A, E, R>) => Effect.Effect<A, TransactionError<E>, R>
+  readonly single: <A, E, R>(
+    operation: string,
+    body: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, TransactionError<E>, R>
   /** Whether writes are refused. */
   readonly readOnly: boolean
   /** True when none of this transactor's transactions holds the connection (see `openTransactions`). */
@@ -178,13 +181,14 @@ export const makeTransactor = (
 ): Transactor => {
   const policy = options.busyPolicy ?? defaultBusyPolicy
   const open: OpenTransactions = { count: 0 }
-  const run = (mode: TransactionMode) =>
-  <A, E, R>(operation: string, body: Effect.Effect<A, E, R>, writeOptions?: WriteOptions) =>
-    transactionOnce(sql, mode, open, writeOptions)(body).pipe(
-      retryBusy(operation, policy),
-      mapSqlError(operation),
-      Effect.withSpan(`StoreDb.transaction`, { attributes: { operation, mode } })
-    ) as Effect.Effect<A, TransactionError<E>, R>
+  const run =
+    (mode: TransactionMode) =>
+    <A, E, R>(operation: string, body: Effect.Effect<A, E, R>, writeOptions?: WriteOptions) =>
+      transactionOnce(sql, mode, open, writeOptions)(body).pipe(
+        retryBusy(operation, policy),
+        mapSqlError(operation),
+        Effect.withSpan(`StoreDb.transaction`, { attributes: { operation, mode } })
+      ) as Effect.Effect<A, TransactionError<E>, R>
   const write = <A, E, R>(operation: string, body: Effect.Effect<A, E, R>, writeOptions?: WriteOptions) =>
     options.readOnly
       ? Effect.fail(new ReadOnlyStoreError({ operation }))

@@ -114,7 +114,8 @@ export const upgradeFromInfoFiles = (options: InfoFilesUpgradeOptions) =>
     const failedNames = yield* readDirOrEmpty(failedDir)
     const failed = yield* Effect.forEach(failedNames, (name) =>
       Effect.try({
-        try: () => [`${layout.storeDir}/${name}`, Math.floor(fs.statSync(path.join(failedDir, name)).mtimeMs / 1000)] as const,
+        try: () =>
+          [`${layout.storeDir}/${name}`, Math.floor(fs.statSync(path.join(failedDir, name)).mtimeMs / 1000)] as const,
         catch: (cause) => new DbIoError({ path: path.join(failedDir, name), operation: "reading", cause })
       }))
     yield* tx.write(

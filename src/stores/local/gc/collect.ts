@@ -105,8 +105,10 @@ export const analyse = (
       : yield* db.computeClosure([...start], { includeOutputs: keepOutputs, includeDerivers: keepDerivations }).pipe(
         Effect.catchTag("PathNotValidError", () =>
           // A root vanished between the checks: recompute from the ones still valid.
-          Effect.flatMap(db.queryValidPaths([...start]), (v) =>
-            db.computeClosure(v, { includeOutputs: keepOutputs, includeDerivers: keepDerivations })))
+          Effect.flatMap(
+            db.queryValidPaths([...start]),
+            (v) => db.computeClosure(v, { includeOutputs: keepOutputs, includeDerivers: keepDerivations })
+          ))
       )
     const alive = new Set(closure)
     for (const p of entries.storePaths) if (session.tempHashes.has(hashPartOf(layout.storeDir, p))) alive.add(p)
@@ -173,46 +175,48 @@ const deleteValid = (
     while (i < ordered.length && !progress.stopped) {
       const size = batchSize
       if (maxFreed === undefined) batchSize = Math.min(batchSize * 2, maxBatch)
-      yield* Effect.uninterruptible(Effect.gen(function*() {
-        // Check the roots and mark the batch pending, atomically with respect to root arrivals.
-        const batch = yield* session.mutex.withPermits(1)(Effect.gen(function*() {
-          yield* absorbNewRoots(ctx, session, a)
-          const b: Array<string> = []
-          while (i < ordered.length && b.length < size) {
-            const p = ordered[i++] as string
-            if (a.alive.has(p) || session.tempHashes.has(hashPartOf(layout.storeDir, p))) continue
-            b.push(p)
+      yield* Effect.uninterruptible(
+        Effect.gen(function*() {
+          // Check the roots and mark the batch pending, atomically with respect to root arrivals.
+          const batch = yield* session.mutex.withPermits(1)(Effect.gen(function*() {
+            yield* absorbNewRoots(ctx, session, a)
+            const b: Array<string> = []
+            while (i < ordered.length && b.length < size) {
+              const p = ordered[i++] as string
+              if (a.alive.has(p) || session.tempHashes.has(hashPartOf(layout.storeDir, p))) continue
+              b.push(p)
+            }
+            for (const p of b) session.pending.add(hashPartOf(layout.storeDir, p))
+            return b
+          }))
+          if (batch.length === 0) return
+          let invalidated: Array<string> = batch
+          yield* db.invalidatePaths(batch).pipe(
+            Effect.catchTag("PathInUseError", () =>
+              // Someone registered a referrer meanwhile: go one by one and keep what is in use.
+              Effect.gen(function*() {
+                invalidated = []
+                for (const p of batch) {
+                  const r = yield* Effect.either(db.invalidatePath(p))
+                  if (Either.isRight(r)) invalidated.push(p)
+                  else if (r.left instanceof PathInUseError) a.alive.add(p)
+                  else return yield* Effect.fail(r.left)
+                }
+              }))
+          )
+          for (const p of invalidated) {
+            yield* nixInfo(`deleting '${p}'`)
+            progress.bytesFreed += yield* removeEntry(toRealPath(layout, p))
+            // A client waiting to add this path as a temporary root may go on now (it re-creates the path).
+            session.pending.delete(hashPartOf(layout.storeDir, p))
+            progress.deleted.push(p)
+            if (maxFreed !== undefined && progress.bytesFreed > maxFreed) {
+              yield* nixInfo(`deleted more than ${maxFreed} bytes; stopping`)
+              progress.stopped = true
+            }
           }
-          for (const p of b) session.pending.add(hashPartOf(layout.storeDir, p))
-          return b
-        }))
-        if (batch.length === 0) return
-        let invalidated: Array<string> = batch
-        yield* db.invalidatePaths(batch).pipe(
-          Effect.catchTag("PathInUseError", () =>
-            // Someone registered a referrer meanwhile: go one by one and keep what is in use.
-            Effect.gen(function*() {
-              invalidated = []
-              for (const p of batch) {
-                const r = yield* Effect.either(db.invalidatePath(p))
-                if (Either.isRight(r)) invalidated.push(p)
-                else if (r.left instanceof PathInUseError) a.alive.add(p)
-                else return yield* Effect.fail(r.left)
-              }
-            }))
-        )
-        for (const p of invalidated) {
-          yield* nixInfo(`deleting '${p}'`)
-          progress.bytesFreed += yield* removeEntry(toRealPath(layout, p))
-          // A client waiting to add this path as a temporary root may go on now (it re-creates the path).
-          session.pending.delete(hashPartOf(layout.storeDir, p))
-          progress.deleted.push(p)
-          if (maxFreed !== undefined && progress.bytesFreed > maxFreed) {
-            yield* nixInfo(`deleted more than ${maxFreed} bytes; stopping`)
-            progress.stopped = true
-          }
-        }
-      }).pipe(Effect.ensuring(Effect.sync(() => session.pending.clear()))))
+        }).pipe(Effect.ensuring(Effect.sync(() => session.pending.clear())))
+      )
     }
   })
 
@@ -239,31 +243,38 @@ const deleteEntries = (
     for (const name of names) {
       if (progress.stopped) return
       const logical = `${layout.storeDir}/${typeof name === "string" ? name : displayPath(name)}`
-      yield* Effect.uninterruptible(Effect.gen(function*() {
-        const ok = yield* session.mutex.withPermits(1)(Effect.gen(function*() {
-          yield* absorbNewRoots(ctx, session, a)
-          const h = hashPartOf(layout.storeDir, logical)
-          if (a.alive.has(logical) || session.tempHashes.has(h)) return false
-          if (yield* db.isValidPath(logical)) return false
-          session.pending.add(h)
-          return true
-        }))
-        if (!ok) return
-        yield* nixInfo(`deleting '${logical}'`)
-        const remove = removeEntry(typeof name === "string" ? path.join(layout.realStoreDir, name) : joinBytes(realStoreDir, name))
-        const freed = tolerant
-          ? yield* remove.pipe(
-            Effect.catchTag("GcIoError", (e) => Effect.as(Effect.logWarning(`could not delete '${logical}': ${e.message}`), undefined))
+      yield* Effect.uninterruptible(
+        Effect.gen(function*() {
+          const ok = yield* session.mutex.withPermits(1)(Effect.gen(function*() {
+            yield* absorbNewRoots(ctx, session, a)
+            const h = hashPartOf(layout.storeDir, logical)
+            if (a.alive.has(logical) || session.tempHashes.has(h)) return false
+            if (yield* db.isValidPath(logical)) return false
+            session.pending.add(h)
+            return true
+          }))
+          if (!ok) return
+          yield* nixInfo(`deleting '${logical}'`)
+          const remove = removeEntry(
+            typeof name === "string" ? path.join(layout.realStoreDir, name) : joinBytes(realStoreDir, name)
           )
-          : yield* remove
-        if (freed === undefined) return
-        progress.bytesFreed += freed
-        progress.deleted.push(logical)
-        if (maxFreed !== undefined && progress.bytesFreed > maxFreed) {
-          yield* nixInfo(`deleted more than ${maxFreed} bytes; stopping`)
-          progress.stopped = true
-        }
-      }).pipe(Effect.ensuring(Effect.sync(() => session.pending.clear()))))
+          const freed = tolerant
+            ? yield* remove.pipe(
+              Effect.catchTag(
+                "GcIoError",
+                (e) => Effect.as(Effect.logWarning(`could not delete '${logical}': ${e.message}`), undefined)
+              )
+            )
+            : yield* remove
+          if (freed === undefined) return
+          progress.bytesFreed += freed
+          progress.deleted.push(logical)
+          if (maxFreed !== undefined && progress.bytesFreed > maxFreed) {
+            yield* nixInfo(`deleted more than ${maxFreed} bytes; stopping`)
+            progress.stopped = true
+          }
+        }).pipe(Effect.ensuring(Effect.sync(() => session.pending.clear())))
+      )
     }
   })
 
@@ -315,7 +326,10 @@ const ordered = (ctx: GcContext, paths: ReadonlyArray<string>) =>
  */
 const nixOrdered = (ctx: GcContext, a: Analysis, paths: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const infos = new Map<string, { readonly references: ReadonlyArray<string>; readonly deriver: string | undefined }>()
+    const infos = new Map<
+      string,
+      { readonly references: ReadonlyArray<string>; readonly deriver: string | undefined }
+    >()
     for (let i = 0; i < paths.length; i += orderChunk) {
       yield* yieldIfSliceUsedUp
       for (const info of yield* ctx.db.queryPathInfos(paths.slice(i, i + orderChunk))) {
@@ -330,10 +344,12 @@ const nixOrdered = (ctx: GcContext, a: Analysis, paths: ReadonlyArray<string>) =
     }
     for (const p of infos.keys()) {
       if (a.keepDerivations && p.endsWith(".drv")) {
-        const outputs = yield* ctx.db.queryDerivationOutputMap(p).pipe(Effect.catchTag("PathNotValidError", () => Effect.succeed({})))
+        const outputs = yield* ctx.db.queryDerivationOutputMap(p).pipe(
+          Effect.catchTag("PathNotValidError", () => Effect.succeed({}))
+        )
         for (const o of Object.values(outputs)) if (infos.get(o)?.deriver === p) addEdge(p, o)
       }
-      if (a.keepOutputs) for (const d of yield* ctx.db.queryValidDerivers(p)) addEdge(p, d)
+      if (a.keepOutputs) { for (const d of yield* ctx.db.queryValidDerivers(p)) addEdge(p, d) }
     }
     return nixDeleteOrder([...infos.keys()], {
       referencesOf: (p) => infos.get(p)?.references ?? [],
@@ -394,7 +410,9 @@ export const deleteSpecific = (ctx: GcContext, session: GcSession, a: Analysis, 
     const progress: Progress = { deleted: [], bytesFreed: 0, stopped: false }
     yield* deleteValid(ctx, session, a, yield* nixOrdered(ctx, a, validReq), progress, undefined)
     const existing = new Set(a.entries.storePaths)
-    const invalidNames = requested.filter((p) => !a.valid.has(p) && existing.has(p)).map((p) => p.slice(layout.storeDir.length + 1))
+    const invalidNames = requested.filter((p) => !a.valid.has(p) && existing.has(p)).map((p) =>
+      p.slice(layout.storeDir.length + 1)
+    )
     yield* deleteEntries(ctx, session, a, invalidNames, progress, undefined)
     const done = new Set(progress.deleted)
     const notDeleted = validReq.find((p) => !done.has(p))

@@ -31,7 +31,11 @@ export const findRootsNoTemp = (ctx: GcContext, censor: boolean) =>
     const out: RootMap = new Map()
     for (const [p, links] of roots) {
       if (valid.has(p)) out.set(p, links)
-      else for (const l of links) if (!l.startsWith("/proc/") && l !== "{censored}") yield* nixInfo(`skipping invalid root from '${l}' to '${p}'`)
+      else {for (const l of links) {
+          if (!l.startsWith("/proc/") && l !== "{censored}") {
+            yield* nixInfo(`skipping invalid root from '${l}' to '${p}'`)
+          }
+        }}
     }
     return out
   })
@@ -43,7 +47,9 @@ export const findAllRoots = (ctx: GcContext, options: FindRootsOptions = {}) =>
     const roots = yield* findRootsNoTemp(ctx, censor)
     if (options.temp !== false) {
       const temp = yield* ctx.lock.readTempRoots()
-      for (const [pid, paths] of temp.byProcess) for (const p of paths) addRoot(roots, p, censor ? "{censored}" : `{temp:${pid}}`)
+      for (const [pid, paths] of temp.byProcess) {
+        for (const p of paths) addRoot(roots, p, censor ? "{censored}" : `{temp:${pid}}`)
+      }
     }
     return roots
   })

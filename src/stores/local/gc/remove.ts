@@ -13,5 +13,11 @@ import { GcIoError } from "../../../services/errors/gc.js"
 /** Removes the entry at `real` (made writable first; a byte path keeps any name) and returns the bytes freed. */
 export const removeEntry = (real: string | Buffer): Effect.Effect<number, GcIoError> =>
   removeTree(real).pipe(
-    Effect.mapError((e) => new GcIoError({ path: typeof real === "string" ? real : displayPath(real), operation: "deleting", cause: e.cause }))
+    Effect.mapError((e) =>
+      new GcIoError({
+        path: typeof real === "string" ? real : displayPath(real),
+        operation: "deleting",
+        cause: e.cause
+      })
+    )
   )

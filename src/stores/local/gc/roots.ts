@@ -57,7 +57,8 @@ export const storePathOf = (storeDir: string, target: string): string | undefine
 export const isInStore = (storeDir: string, p: string): boolean => p.startsWith(storeDir + "/")
 
 /** Whether byte path `p` is inside directory `dir`. */
-const isInDirBytes = (p: Buffer, dir: Buffer) => p.length > dir.length + 1 && p[dir.length] === 0x2f && p.subarray(0, dir.length).equals(dir)
+const isInDirBytes = (p: Buffer, dir: Buffer) =>
+  p.length > dir.length + 1 && p[dir.length] === 0x2f && p.subarray(0, dir.length).equals(dir)
 
 /**
  * Scans `dir` (a real directory, e.g. `<state>/gcroots`) for roots, adding

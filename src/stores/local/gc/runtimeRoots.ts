@@ -61,7 +61,7 @@ export const scanProc = (storeDirs: ReadonlyArray<string>, procDir = "/proc"): P
         }
       }
       const env = await readFileQuiet(`${base}/environ`)
-      if (env !== undefined) for (const m of env.matchAll(envRe)) add(m[0], `${base}/environ`)
+      if (env !== undefined) { for (const m of env.matchAll(envRe)) add(m[0], `${base}/environ`) }
     }
     for (const f of ["modprobe", "fbsplash", "poweroff_cmd"]) {
       const p = `${procDir}/sys/kernel/${f}`
@@ -85,7 +85,9 @@ export const findRuntimeRoots = (layout: StoreLayout, censor = false): Effect.Ef
     for (const [target, wheres] of found) {
       let logical: string | undefined
       if (isInStore(layout.storeDir, target)) logical = target
-      else if (isInStore(layout.realStoreDir, target)) logical = layout.storeDir + target.slice(layout.realStoreDir.length)
+      else if (isInStore(layout.realStoreDir, target)) {
+        logical = layout.storeDir + target.slice(layout.realStoreDir.length)
+      }
       if (logical === undefined) continue
       const sp = storePathOf(layout.storeDir, logical)
       if (sp === undefined) continue

@@ -18,7 +18,11 @@ export const whyAlive = (ctx: GcContext, target: string) =>
     const roots = yield* findAllRoots(ctx)
     const start = yield* db.queryValidPaths([...roots.keys()])
     if (roots.has(target)) {
-      return Option.some<WhyAlive>({ root: target, links: [...(roots.get(target) ?? [])].sort(), chain: [{ path: target, via: "root" }] })
+      return Option.some<WhyAlive>({
+        root: target,
+        links: [...(roots.get(target) ?? [])].sort(),
+        chain: [{ path: target, via: "root" }]
+      })
     }
     const flags = { includeOutputs: settings.keepOutputs, includeDerivers: settings.keepDerivations }
     const alive = start.length === 0 ? [] : yield* db.computeClosure(start, flags)
@@ -27,12 +31,17 @@ export const whyAlive = (ctx: GcContext, target: string) =>
     const infos = yield* db.queryPathInfos(alive)
     const edges = new Map<string, Array<{ to: string; via: LiveEdge }>>()
     for (const info of infos) {
-      const es: Array<{ to: string; via: LiveEdge }> = info.references.filter((r) => r !== info.path).map((to) => ({ to, via: "reference" }))
+      const es: Array<{ to: string; via: LiveEdge }> = info.references.filter((r) => r !== info.path).map((to) => ({
+        to,
+        via: "reference"
+      }))
       if (settings.keepDerivations && Option.isSome(info.deriver) && aliveSet.has(info.deriver.value)) {
         es.push({ to: info.deriver.value, via: "deriver" })
       }
       if (settings.keepOutputs && info.path.endsWith(".drv")) {
-        for (const o of yield* db.queryDerivationOutputs(info.path)) if (aliveSet.has(o)) es.push({ to: o, via: "output" })
+        for (const o of yield* db.queryDerivationOutputs(info.path)) {
+          if (aliveSet.has(o)) es.push({ to: o, via: "output" })
+        }
       }
       edges.set(info.path, es)
     }

@@ -50,17 +50,25 @@ export const waitFor = <A, E, R>(
 ): Effect.Effect<A, E | LockTimeoutError, R> => {
   const timeout = options.timeout === undefined ? undefined : Duration.decode(options.timeout)
   const timedOut = () =>
-    Effect.fail(new LockTimeoutError({ lock, timeoutMillis: timeout === undefined ? Infinity : Duration.toMillis(timeout) }))
+    Effect.fail(
+      new LockTimeoutError({ lock, timeoutMillis: timeout === undefined ? Infinity : Duration.toMillis(timeout) })
+    )
   const schedule = timeout === undefined ? backoff : backoff.pipe(Schedule.upTo(timeout))
   const message = options.waitMessage ?? defaultMessage
   const waiting = Effect.gen(function*() {
     const logger = yield* Effect.fork(
-      nixInfo(message).pipe(Effect.annotateLogs("lock", lock), Effect.delay(options.messageDelay ?? defaultMessageDelay))
+      nixInfo(message).pipe(
+        Effect.annotateLogs("lock", lock),
+        Effect.delay(options.messageDelay ?? defaultMessageDelay)
+      )
     )
     return yield* attempt.pipe(Effect.retry({ schedule, while: isBusy }), Effect.ensuring(Fiber.interrupt(logger)))
   })
   return attempt.pipe(
-    Effect.catchIf(isBusy, () => (timeout !== undefined && Duration.toMillis(timeout) <= 0 ? Effect.fail(busy) : waiting)),
+    Effect.catchIf(
+      isBusy,
+      () => (timeout !== undefined && Duration.toMillis(timeout) <= 0 ? Effect.fail(busy) : waiting)
+    ),
     Effect.catchIf(isBusy, timedOut)
   )
 }
@@ -81,8 +89,11 @@ export const acquireWaiting = <A, E, R>(
   Effect.flatMap(Effect.scope, (scope) =>
     waitFor(
       Effect.uninterruptible(
-        Effect.flatMap(attempt, (o): Effect.Effect<A, Busy> =>
-          Option.isNone(o) ? Effect.fail(busy) : Effect.as(Scope.addFinalizer(scope, release(o.value)), o.value))
+        Effect.flatMap(
+          attempt,
+          (o): Effect.Effect<A, Busy> =>
+            Option.isNone(o) ? Effect.fail(busy) : Effect.as(Scope.addFinalizer(scope, release(o.value)), o.value)
+        )
       ),
       lock,
       defaultMessage,

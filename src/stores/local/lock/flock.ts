@@ -103,8 +103,14 @@ export const fdSize = (fd: number, path: string): Effect.Effect<number, LockIOEr
 /** Appends-at-offset: writes all of `data` at the current offset of `fd`. */
 export const writeAll = (fd: number, data: Uint8Array, path: string): Effect.Effect<void, LockIOError> =>
   Effect.async<number, LockIOError>((resume) => {
-    fs.write(fd, data, 0, data.length, null, (err, n) =>
-      resume(err === null ? Effect.succeed(n) : Effect.fail(ioError(path, "write")(err))))
+    fs.write(
+      fd,
+      data,
+      0,
+      data.length,
+      null,
+      (err, n) => resume(err === null ? Effect.succeed(n) : Effect.fail(ioError(path, "write")(err)))
+    )
   }).pipe(Effect.flatMap((n) => n < data.length ? writeAll(fd, data.subarray(n), path) : Effect.void))
 
 /** Reads the whole content of the open file `fd` from offset 0. */
@@ -133,7 +139,9 @@ export const unlinkQuiet = (path: string): Effect.Effect<void> =>
 
 /** Creates `dir` and its parents. */
 export const mkdirp = (dir: string): Effect.Effect<void, LockIOError> =>
-  Effect.tryPromise({ try: () => fs.promises.mkdir(dir, { recursive: true }), catch: ioError(dir, "mkdir") }).pipe(Effect.asVoid)
+  Effect.tryPromise({ try: () => fs.promises.mkdir(dir, { recursive: true }), catch: ioError(dir, "mkdir") }).pipe(
+    Effect.asVoid
+  )
 
 /** Lists the entry names of `dir`; a missing directory is empty. */
 export const listDir = (dir: string): Effect.Effect<ReadonlyArray<string>, LockIOError> =>

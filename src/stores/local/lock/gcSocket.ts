@@ -36,20 +36,30 @@ export const sendRootToCollector = (socketPath: string, storePath: string): Effe
     socket.on("connect", () => socket.write(storePath + "\n"))
     socket.on("data", (chunk: Buffer) => {
       if (chunk.length > 0) {
-        finish(chunk[0] === 0x31
-          ? Effect.succeed(true)
-          : Effect.fail(new LockIOError({ path: socketPath, operation: "GC socket acknowledgement", cause: chunk[0] })))
+        finish(
+          chunk[0] === 0x31
+            ? Effect.succeed(true)
+            : Effect.fail(
+              new LockIOError({ path: socketPath, operation: "GC socket acknowledgement", cause: chunk[0] })
+            )
+        )
       }
     })
     socket.on("end", () => finish(Effect.succeed(false)))
     socket.on("close", () => finish(Effect.succeed(false)))
     socket.on("error", (err) => {
       const code = errnoCode(err)
-      finish(code !== undefined && retryable.has(code)
-        ? Effect.succeed(false)
-        : Effect.fail(new LockIOError(code === undefined
-          ? { path: socketPath, operation: "GC socket", cause: err }
-          : { path: socketPath, operation: "GC socket", code, cause: err })))
+      finish(
+        code !== undefined && retryable.has(code)
+          ? Effect.succeed(false)
+          : Effect.fail(
+            new LockIOError(
+              code === undefined
+                ? { path: socketPath, operation: "GC socket", cause: err }
+                : { path: socketPath, operation: "GC socket", code, cause: err }
+            )
+          )
+      )
     })
     return Effect.sync(() => {
       done = true
@@ -96,9 +106,11 @@ export const serveGcRoots = <R>(
     })
     yield* Effect.acquireRelease(
       Effect.async<void, LockIOError>((resume) => {
-        server.once("error", (err) => resume(Effect.fail(new LockIOError({ path: socketPath, operation: "listen", cause: err }))))
+        server.once("error", (err) =>
+          resume(Effect.fail(new LockIOError({ path: socketPath, operation: "listen", cause: err }))))
         server.listen(socketPath, () => {
-          fs.chmod(socketPath, 0o666, () => resume(Effect.void))
+          fs.chmod(socketPath, 0o666, () =>
+            resume(Effect.void))
         })
       }),
       () =>

@@ -13,7 +13,17 @@ import { Effect, Layer, Option, Ref } from "effect"
 import type { Scope } from "effect"
 import * as path from "node:path"
 import { busy, waitFor } from "./acquire.js"
-import { closeFd, fdSize, mkdirp, openLockFile, openLockFileReadOnly, tryFlock, unflock, unlinkQuiet, writeAll } from "./flock.js"
+import {
+  closeFd,
+  fdSize,
+  mkdirp,
+  openLockFile,
+  openLockFileReadOnly,
+  tryFlock,
+  unflock,
+  unlinkQuiet,
+  writeAll
+} from "./flock.js"
 import { sendRootToCollector, serveGcRoots } from "./gcSocket.js"
 import { makeLockOps } from "./make.js"
 import type { LockBackend, LockKeys } from "./make.js"
@@ -52,7 +62,10 @@ interface FdHandle {
 /** Opens (creating it and its directory if needed) a lock file. */
 const openCreating = (key: string): Effect.Effect<number, LockIOError> =>
   openLockFile(key, true).pipe(
-    Effect.catchIf((e) => e.code === "ENOENT", () => Effect.zipRight(mkdirp(path.dirname(key)), openLockFile(key, true))),
+    Effect.catchIf(
+      (e) => e.code === "ENOENT",
+      () => Effect.zipRight(mkdirp(path.dirname(key)), openLockFile(key, true))
+    ),
     // With create=true the result is always a descriptor.
     Effect.map((fd) => fd as number)
   )
@@ -73,7 +86,9 @@ export const flockBackend: LockBackend<FdHandle> = {
   release: (h, deletion) =>
     Effect.zipRight(
       // Nix's deleteLockFile: unlink, then mark the file stale for anyone waiting on it.
-      deletion ? Effect.zipRight(unlinkQuiet(h.key), Effect.ignore(writeAll(h.fd, new Uint8Array([0x64]), h.key))) : Effect.void,
+      deletion
+        ? Effect.zipRight(unlinkQuiet(h.key), Effect.ignore(writeAll(h.fd, new Uint8Array([0x64]), h.key)))
+        : Effect.void,
       closeFd(h.fd)
     )
 }
@@ -129,10 +144,16 @@ export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Eff
       )
     )
 
-    const ownFile = ownLock.withPermits(1)(Effect.flatMap(Ref.get(own), Option.match({
-      onSome: Effect.succeed,
-      onNone: () => Effect.uninterruptible(Effect.tap(acquireOwnTempRootsFile(files.tempRootsDir), (f) => Ref.set(own, Option.some(f))))
-    })))
+    const ownFile = ownLock.withPermits(1)(Effect.flatMap(
+      Ref.get(own),
+      Option.match({
+        onSome: Effect.succeed,
+        onNone: () =>
+          Effect.uninterruptible(
+            Effect.tap(acquireOwnTempRootsFile(files.tempRootsDir), (f) => Ref.set(own, Option.some(f)))
+          )
+      })
+    ))
 
     /** With the shared GC lock held (non-blocking), run `f`; `false` if the collector holds it. */
     const underSharedGcLock = (f: Effect.Effect<void, LockIOError>): Effect.Effect<boolean, LockIOError> =>
@@ -177,7 +198,9 @@ export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Eff
       addTempRoot,
       addTempRoots,
       readTempRoots: (options) =>
-        readTempRootsDir(files.tempRootsDir, options?.removeDead ?? true, readOnly).pipe(Effect.withSpan("Lock.readTempRoots")),
+        readTempRootsDir(files.tempRootsDir, options?.removeDead ?? true, readOnly).pipe(
+          Effect.withSpan("Lock.readTempRoots")
+        ),
       // Read-only: no socket (it would be a file in the state directory); a read-only collector deletes nothing.
       serveTempRoots: (onRoot) =>
         readOnly ? Effect.void : serveGcRoots(files.gcSocket, onRoot).pipe(Effect.withSpan("Lock.serveTempRoots"))
@@ -185,4 +208,5 @@ export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Eff
   })
 
 /** The live Lock layer for the store laid out as `layout`. */
-export const layer = (layout: StoreLayout, options: LockOptions = {}): Layer.Layer<Lock> => Layer.scoped(Lock, make(layout, options))
+export const layer = (layout: StoreLayout, options: LockOptions = {}): Layer.Layer<Lock> =>
+  Layer.scoped(Lock, make(layout, options))

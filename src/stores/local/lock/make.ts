@@ -7,7 +7,15 @@
  * @since 0.1.0
  */
 import { Effect, ExecutionStrategy, Exit, Option, Ref, Scope } from "effect"
-import type { HeldLock, LockError, LockIOError, LockMode, LockShape, LockWaitOptions, PathLocks } from "../../../services/Lock.js"
+import type {
+  HeldLock,
+  LockError,
+  LockIOError,
+  LockMode,
+  LockShape,
+  LockWaitOptions,
+  PathLocks
+} from "../../../services/Lock.js"
 import { acquireWaiting, busy, isBusy, waitFor } from "./acquire.js"
 import type { Busy } from "./acquire.js"
 import { sortedStorePaths } from "./storePaths.js"
@@ -75,7 +83,13 @@ export const makeLockOps = <H>(backend: LockBackend<H>, keys: LockKeys): LockOps
     options?: LockWaitOptions
   ): Effect.Effect<HeldLock, LockError, Scope.Scope> =>
     Effect.gen(function*() {
-      const handle = yield* acquireWaiting(backend.tryLock(key, mode), (h) => backend.release(h, false), key, message(mode), options)
+      const handle = yield* acquireWaiting(
+        backend.tryLock(key, mode),
+        (h) => backend.release(h, false),
+        key,
+        message(mode),
+        options
+      )
       const current = yield* Ref.make<LockMode | "none">(mode)
       const serial = yield* Effect.makeSemaphore(1)
       const relock = (target: LockMode, opts?: LockWaitOptions): Effect.Effect<void, LockError> =>
@@ -116,13 +130,17 @@ export const makeLockOps = <H>(backend: LockBackend<H>, keys: LockKeys): LockOps
             child
           )
           : Scope.extend(
-            Effect.asVoid(acquireWaiting(attempt, releaseOne, key, options.waitMessage ?? `waiting for lock on '${p}'`, options)),
+            Effect.asVoid(
+              acquireWaiting(attempt, releaseOne, key, options.waitMessage ?? `waiting for lock on '${p}'`, options)
+            ),
             child
           )
       }, { discard: true })
       // On any failure (a busy path in "try" mode, a timeout, an interruption) release what was taken, at once.
       const complete = yield* acquireAll.pipe(
-        Effect.onExit((exit) => Exit.isFailure(exit) ? Scope.close(child, exit) : Effect.void),
+        Effect.onExit((exit) =>
+          Exit.isFailure(exit) ? Scope.close(child, exit) : Effect.void
+        ),
         Effect.as(true),
         Effect.catchIf(isBusy, () => Effect.succeed(false))
       )
@@ -139,7 +157,8 @@ export const makeLockOps = <H>(backend: LockBackend<H>, keys: LockKeys): LockOps
       fileLock(
         keys.bigLock,
         mode,
-        (m) => m === "shared" ? "waiting for the big Nix store lock..." : "waiting for exclusive access to the Nix store...",
+        (m) =>
+          m === "shared" ? "waiting for the big Nix store lock..." : "waiting for exclusive access to the Nix store...",
         options
       ).pipe(Effect.withSpan("Lock.bigLock")),
     gcLock: (mode, options) =>

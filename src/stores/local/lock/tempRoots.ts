@@ -18,7 +18,19 @@ import { Effect, Option } from "effect"
 import * as path from "node:path"
 import type { LockError, LockIOError, TempRoots } from "../../../services/Lock.js"
 import { busy, waitFor } from "./acquire.js"
-import { closeFd, exists, fdSize, listDir, mkdirp, openLockFile, openLockFileReadOnly, readAll, tryFlock, unlinkQuiet, writeAll } from "./flock.js"
+import {
+  closeFd,
+  exists,
+  fdSize,
+  listDir,
+  mkdirp,
+  openLockFile,
+  openLockFileReadOnly,
+  readAll,
+  tryFlock,
+  unlinkQuiet,
+  writeAll
+} from "./flock.js"
 import { parseTempRoots } from "./tempRootsFormat.js"
 
 /** This process's open, write-locked temp-roots file. */
@@ -69,12 +81,14 @@ export const acquireOwnTempRootsFile = (tempRootsDir: string): Effect.Effect<Own
       return entry.file
     }
     yield* mkdirp(tempRootsDir)
-    const attempt = Effect.uninterruptible(Effect.flatMap(tryCreate(file), (o) =>
-      Option.isNone(o) ? Effect.fail(busy) : Effect.sync(() => {
-        const own: OwnTempRootsFile = { path: file, fd: o.value, appendLock: Effect.unsafeMakeSemaphore(1) }
-        owned.set(file, { file: own, refs: 1 })
-        return own
-      })))
+    const attempt = Effect.uninterruptible(
+      Effect.flatMap(tryCreate(file), (o) =>
+        Option.isNone(o) ? Effect.fail(busy) : Effect.sync(() => {
+          const own: OwnTempRootsFile = { path: file, fd: o.value, appendLock: Effect.unsafeMakeSemaphore(1) }
+          owned.set(file, { file: own, refs: 1 })
+          return own
+        }))
+    )
     return yield* waitFor(attempt, file, `waiting for the temporary roots file '${file}'...`)
   }))
 }
@@ -97,7 +111,12 @@ export const appendOwnTempRoot = (file: OwnTempRootsFile, bytes: Uint8Array): Ef
 type FileResult = { readonly name: string; readonly dead: boolean; readonly roots: ReadonlyArray<string> }
 
 /** Examines one temp-roots file as Nix's `findTempRoots` does. */
-const examine = (dir: string, name: string, removeDead: boolean, readOnly: boolean): Effect.Effect<Option.Option<FileResult>, LockIOError> =>
+const examine = (
+  dir: string,
+  name: string,
+  removeDead: boolean,
+  readOnly: boolean
+): Effect.Effect<Option.Option<FileResult>, LockIOError> =>
   Effect.gen(function*() {
     const file = path.join(dir, name)
     // Read-only: opened for reading (another user's files may be unreadable: skipped), never removed.
@@ -121,10 +140,16 @@ const examine = (dir: string, name: string, removeDead: boolean, readOnly: boole
  * Nix does). See {@link TempRoots}. `readOnly` (a store opened read-only):
  * files are opened for reading only, unreadable ones skipped, none removed.
  */
-export const readTempRootsDir = (tempRootsDir: string, removeDead: boolean, readOnly = false): Effect.Effect<TempRoots, LockIOError> =>
+export const readTempRootsDir = (
+  tempRootsDir: string,
+  removeDead: boolean,
+  readOnly = false
+): Effect.Effect<TempRoots, LockIOError> =>
   Effect.gen(function*() {
     const names = (yield* listDir(tempRootsDir)).filter((n) => !n.startsWith(".")).sort()
-    const results = yield* Effect.forEach(names, (n) => examine(tempRootsDir, n, removeDead, readOnly), { concurrency: 8 })
+    const results = yield* Effect.forEach(names, (n) => examine(tempRootsDir, n, removeDead, readOnly), {
+      concurrency: 8
+    })
     const roots = new Set<string>()
     const byProcess = new Map<string, ReadonlyArray<string>>()
     const deadFiles: Array<string> = []

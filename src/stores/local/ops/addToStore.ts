@@ -124,7 +124,11 @@ export const addToStore = (parts: StoreParts, srcPath: string, options: AddOptio
         caHash = caHasher === undefined ? { algo: "sha256", bytes: r.narHash } : caHasher.digest()
       } else {
         if (!st.isFile()) {
-          return yield* new StoreIoError({ path: srcPath, operation: "adding (flat, needs a regular file)", cause: new Error("not a regular file") })
+          return yield* new StoreIoError({
+            path: srcPath,
+            operation: "adding (flat, needs a regular file)",
+            cause: new Error("not a regular file")
+          })
         }
         // As Nix 2.8 (addToStoreSlow): the file goes in as its NAR, so it keeps its execute bit
         // (0555 once canonicalised) and the NAR hash covers it; the content hash is of the bytes only.
@@ -169,7 +173,11 @@ export const addToStore = (parts: StoreParts, srcPath: string, options: AddOptio
           )
         )
         if (copied !== st.size) {
-          return yield* new StoreIoError({ path: srcPath, operation: "reading", cause: new Error("the file changed size while it was being added") })
+          return yield* new StoreIoError({
+            path: srcPath,
+            operation: "reading",
+            cause: new Error("the file changed size while it was being added")
+          })
         }
         narHasher.update(framing.after)
         const r = narHasher.result()
@@ -211,7 +219,10 @@ export const addTextToStore = (
       yield* parts.lock.addTempRoot(storePath)
       if (yield* parts.db.isValidPath(storePath)) return storePath
       const temp = yield* scopedTempPath(layout)
-      yield* Effect.tryPromise({ try: () => fs.writeFile(temp, bytes, { flag: "wx", mode: 0o644 }), catch: io(temp, "writing") })
+      yield* Effect.tryPromise({
+        try: () => fs.writeFile(temp, bytes, { flag: "wx", mode: 0o644 }),
+        catch: io(temp, "writing")
+      })
       yield* canonicalisePath(temp)
       const framing = flatFileNarFraming(bytes.length, false)
       const nar = makeNarHasher()

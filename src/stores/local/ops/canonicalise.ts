@@ -20,7 +20,6 @@ import { CanonicaliseError } from "../../../services/errors/store.js"
 
 export { CanonicaliseError } from "../../../services/errors/store.js"
 
-
 const mtime = new Date(1000)
 
 /** The canonical mode for an entry of the given kind and current mode. */

@@ -30,4 +30,3 @@ export const derivationOutputsOfFile = (realPath: string) =>
     }),
     (bytes) => derivationOutputsFromBytes(bytes, realPath)
   )
-

@@ -59,13 +59,15 @@ import { toNix32Form, zeroHash } from "./verify.js"
 /** The magic number that follows each NAR in an export stream. */
 export const exportMagic = EXPORT_MAGIC
 
-
 /** The trailer that follows a path's NAR in an export stream. */
 export const exportTrailer = (info: ValidPathInfo): Uint8Array =>
   encodeExportTrailer({ path: info.path, references: info.references, deriver: Option.getOrUndefined(info.deriver) })
 
 /** Dumps a valid path and fails at the end if its NAR hash differs from the registered one. */
-export const checkedNar = (parts: StoreParts, info: ValidPathInfo): Stream.Stream<Uint8Array, HashMismatchError | NarDumpError> =>
+export const checkedNar = (
+  parts: StoreParts,
+  info: ValidPathInfo
+): Stream.Stream<Uint8Array, HashMismatchError | NarDumpError> =>
   Stream.suspend(() => {
     const hasher = makeNarHasher()
     const check = Effect.suspend(() => {
@@ -73,7 +75,12 @@ export const checkedNar = (parts: StoreParts, info: ValidPathInfo): Stream.Strea
       return actual === info.narHash.toLowerCase() || info.narHash === zeroHash
         ? Effect.void
         : Effect.fail(
-          new HashMismatchError({ path: info.path, expected: toNix32Form(info.narHash), actual: toNix32Form(actual), during: "export" })
+          new HashMismatchError({
+            path: info.path,
+            expected: toNix32Form(info.narHash),
+            actual: toNix32Form(actual),
+            during: "export"
+          })
         )
     })
     return Stream.concat(
@@ -177,7 +184,9 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
         const count = yield* readFraming(source, exportReferenceCount)
         const references: Array<string> = []
         for (let i = 0; i < count; i++) {
-          references.push(yield* storePathOf(parts, yield* readFraming(source, exportReferenceString), `reference of ${p}`))
+          references.push(
+            yield* storePathOf(parts, yield* readFraming(source, exportReferenceString), `reference of ${p}`)
+          )
         }
         const deriverText = yield* readFraming(source, exportDeriverString)
         const deriver = deriverText === "" ? undefined : yield* storePathOf(parts, deriverText, `deriver of ${p}`)
@@ -216,7 +225,9 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
       }
       // Everything read and checked: install the new paths and register them at once.
       for (const item of items) yield* lock.addTempRoot(item.registration.path)
-      const locks = yield* lock.lockPaths(items.map((i) => i.registration.path), { waitMessage: "waiting for locks on imported paths..." })
+      const locks = yield* lock.lockPaths(items.map((i) => i.registration.path), {
+        waitMessage: "waiting for locks on imported paths..."
+      })
       const valid = new Set(yield* db.queryValidPaths(items.map((i) => i.registration.path)))
       const fresh = new Map<string, ImportedItem>()
       for (const item of items) if (!valid.has(item.registration.path)) fresh.set(item.registration.path, item)
@@ -226,15 +237,19 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
           const real = toRealPath(layout, item.registration.path)
           yield* canonicalisePath(item.temp)
           yield* removeTree(real)
-          yield* Effect.tryPromise({ try: () => fs.rename(item.temp, real), catch: (cause) => new StoreIoError({ path: real, operation: "renaming into", cause }) })
+          yield* Effect.tryPromise({
+            try: () => fs.rename(item.temp, real),
+            catch: (cause) => new StoreIoError({ path: real, operation: "renaming into", cause })
+          })
           installed.push(real)
           yield* autoOptimise(parts, real)
         }
         yield* db.registerValidPaths(Array.from(fresh.values(), (i) => i.registration))
       })
-      yield* install.pipe(Effect.onError(() => Effect.forEach(installed, (r) => Effect.ignore(removeTree(r)), { discard: true })))
+      yield* install.pipe(
+        Effect.onError(() => Effect.forEach(installed, (r) => Effect.ignore(removeTree(r)), { discard: true }))
+      )
       yield* locks.setDeletion(true)
       return order
     })
   ).pipe(Effect.withSpan("Store.importPaths"))
-

@@ -116,7 +116,13 @@ export const optimiseStore = (parts: StoreParts) =>
       catch: (cause) => new StoreIoError({ path: linksDirOf(layout), operation: "reading directory", cause })
     })
     yield* Effect.logDebug(`loaded ${inodes.size} hash inodes`)
-    const ctx = { realStoreDir: Buffer.from(layout.realStoreDir), linksDir, inodes, stats: emptyStats(), log: yield* currentOptimiseLog }
+    const ctx = {
+      realStoreDir: Buffer.from(layout.realStoreDir),
+      linksDir,
+      inodes,
+      stats: emptyStats(),
+      log: yield* currentOptimiseLog
+    }
     // A chunk at a time: its paths are rooted (one temp-roots write) and checked (one query)
     // together; rooting a path a little before Nix would is as safe.
     for (let i = 0; i < paths.length; i += CHUNK) {

@@ -368,7 +368,11 @@ export interface UnusedLinksResult {
  * `.links` entry with a link count of 1 (no store file uses it) and computes
  * what hard linking saves. A missing `.links` counts as empty.
  */
-export const deleteUnusedLinks = async (linksDir: Buffer, log: OptimiseLog, signal?: AbortSignal): Promise<UnusedLinksResult> => {
+export const deleteUnusedLinks = async (
+  linksDir: Buffer,
+  log: OptimiseLog,
+  signal?: AbortSignal
+): Promise<UnusedLinksResult> => {
   let actualSize = 0
   let unsharedSize = 0
   let deleted = 0

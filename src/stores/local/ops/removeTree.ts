@@ -21,7 +21,9 @@ import { StoreIoError } from "../../../services/errors/store.js"
  * returns true once the tree is gone; `freed()` is the bytes freed so far.
  * A missing `p` is fine; I/O errors are thrown.
  */
-const removalWalk = (p: string | Uint8Array): { readonly step: (due: () => boolean) => boolean; readonly freed: () => number } => {
+const removalWalk = (
+  p: string | Uint8Array
+): { readonly step: (due: () => boolean) => boolean; readonly freed: () => number } => {
   const root = pathBytes(p)
   let freed = 0
   let walk: ((due: () => boolean) => boolean) | undefined
@@ -61,6 +63,9 @@ export const removeTreeSync = (p: string | Uint8Array): number => {
 export const removeTree = (p: string | Uint8Array): Effect.Effect<number, StoreIoError> =>
   Effect.uninterruptible(Effect.suspend(() => {
     const r = removalWalk(p)
-    return runInSlices(r.step, (cause) => new StoreIoError({ path: typeof p === "string" ? p : displayPath(p), operation: "deleting", cause }))
+    return runInSlices(
+      r.step,
+      (cause) => new StoreIoError({ path: typeof p === "string" ? p : displayPath(p), operation: "deleting", cause })
+    )
       .pipe(Effect.map(r.freed))
   }))

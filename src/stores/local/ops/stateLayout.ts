@@ -27,7 +27,8 @@ export type StateLayoutError = StoreNotWritableError | DbIoError
 const errnoOf = (e: unknown): string | undefined =>
   typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined
 
-const isPermission = (code: string | undefined): code is string => code === "EACCES" || code === "EPERM" || code === "EROFS"
+const isPermission = (code: string | undefined): code is string =>
+  code === "EACCES" || code === "EPERM" || code === "EROFS"
 
 /** Nix's getUserName: the passwd name of this uid, else `$USER`; undefined if neither is known. */
 const userName = (): string | undefined => {
@@ -48,7 +49,11 @@ const step = (target: string, operation: string, f: () => void): Effect.Effect<v
     catch: (cause) => {
       const code = errnoOf(cause)
       return isPermission(code)
-        ? new StoreNotWritableError({ path: fs.existsSync(target) ? target : nearestExistingDir(target), creating: target, code })
+        ? new StoreNotWritableError({
+          path: fs.existsSync(target) ? target : nearestExistingDir(target),
+          creating: target,
+          code
+        })
         : new DbIoError({ path: target, operation, cause })
     }
   })
@@ -80,7 +85,11 @@ export const ensureStateLayout = (layout: StoreLayout): Effect.Effect<void, Stat
       for (const dir of [path.join(profilesDir, "per-user", name), path.join(gcRootsDir, "per-user", name)]) {
         yield* mkdirs(dir)
         yield* step(dir, "setting permissions on", () => fs.chmodSync(dir, 0o755))
-        yield* step(dir, "changing owner of", () => fs.chownSync(dir, process.getuid?.() ?? -1, process.getgid?.() ?? -1))
+        yield* step(
+          dir,
+          "changing owner of",
+          () => fs.chownSync(dir, process.getuid?.() ?? -1, process.getgid?.() ?? -1)
+        )
       }
     }
     // Nix ignores every error here ("don't care about errors").

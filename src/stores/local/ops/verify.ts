@@ -76,7 +76,9 @@ const checkLinks = (layout: StoreLayout) =>
         yield* nixPrintError(r.left.message)
         bad.push(showPath(linkPath))
       } else if (r.right !== shownName) {
-        yield* nixPrintError(`link '${showPath(linkPath)}' was modified! expected hash '${shownName}', got '${r.right}'`)
+        yield* nixPrintError(
+          `link '${showPath(linkPath)}' was modified! expected hash '${shownName}', got '${r.right}'`
+        )
         bad.push(showPath(linkPath))
       }
     }
@@ -141,7 +143,12 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
         for (let page = 0; page < toCheck.length; page += VERIFY_PAGE) {
           const infos = yield* db.queryPathInfos(toCheck.slice(page, page + VERIFY_PAGE))
           for (const info of infos) {
-            yield* reportProgress({ activity: "checking store hashes", done: checked++, total: toCheck.length, unit: "paths" })
+            yield* reportProgress({
+              activity: "checking store hashes",
+              done: checked++,
+              total: toCheck.length,
+              unit: "paths"
+            })
             yield* Effect.logDebug(`checking contents of '${info.path}'`)
             const r = yield* narHashPath(toRealPath(layout, info.path)).pipe(Effect.either)
             if (r._tag === "Left") {
@@ -152,7 +159,9 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
             const actual = printHashWithAlgo({ algo: "sha256", bytes: r.right.narHash }, "base16")
             if (info.narHash !== zeroHash && info.narHash.toLowerCase() !== actual) {
               yield* nixPrintError(
-                `path '${info.path}' was modified! expected hash '${toNix32Form(info.narHash)}', got '${toNix32Form(actual)}'`
+                `path '${info.path}' was modified! expected hash '${toNix32Form(info.narHash)}', got '${
+                  toNix32Form(actual)
+                }'`
               )
               modified.push(info.path)
             } else if (info.narHash === zeroHash || info.narSize === 0) {
@@ -188,10 +197,13 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
 /** Recomputes one valid path's NAR hash and fails if it differs from the registered one. */
 export const verifyPath = (parts: StoreParts, p: string) =>
   Effect.gen(function*() {
-    const info = yield* Effect.flatMap(parts.db.queryPathInfo(p), Option.match({
-      onNone: () => Effect.fail(new PathNotValidError({ path: p })),
-      onSome: Effect.succeed
-    }))
+    const info = yield* Effect.flatMap(
+      parts.db.queryPathInfo(p),
+      Option.match({
+        onNone: () => Effect.fail(new PathNotValidError({ path: p })),
+        onSome: Effect.succeed
+      })
+    )
     yield* Effect.logDebug(`checking path '${p}'...`)
     const r = yield* narHashPath(toRealPath(parts.layout, p))
     const actual = printHashWithAlgo({ algo: "sha256", bytes: r.narHash }, "base16")

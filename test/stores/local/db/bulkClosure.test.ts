@@ -16,13 +16,18 @@ const rand = () => {
 for (let i = 0; i < n; i++) {
   const refs = new Set<number>()
   if (i > 1 && rand() < 0.9) refs.add(i - 2)
-  if (i > 0) for (let k = Math.floor(rand() * 4); k > 0; k--) refs.add(Math.floor(rand() * i))
+  if (i > 0) { for (let k = Math.floor(rand() * 4); k > 0; k--) refs.add(Math.floor(rand() * i)) }
   if (i % 7 === 0) refs.add(i) // self-references are ignored by the sort
   refsOf.push([...refs])
 }
 // Registered in a scrambled order, so path ids do not follow path order.
 const regs: Array<PathRegistration> = refsOf
-  .map((refs, i) => ({ path: fakePath(i * 7919 % 100003), narHash: fakeHash(i), narSize: 1, references: refs.map((r) => fakePath(r * 7919 % 100003)) }))
+  .map((refs, i) => ({
+    path: fakePath(i * 7919 % 100003),
+    narHash: fakeHash(i),
+    narSize: 1,
+    references: refs.map((r) => fakePath(r * 7919 % 100003))
+  }))
   .reverse()
 const refMap = new Map(regs.map((r) => [r.path, r.references]))
 const pathOf = (i: number) => fakePath(i * 7919 % 100003)
@@ -64,7 +69,10 @@ describe("StoreDb closures over most of the store", () => {
       const db = yield* openStoreDb({ layout: yield* tempLayout })
       // 0..1999 a chain; 2000 <-> 2001 refer to each other (registered in one batch).
       const chain: Array<PathRegistration> = Array.from({ length: 2000 }, (_, i) => ({
-        path: fakePath(i), narHash: fakeHash(i), narSize: 1, references: i > 0 ? [fakePath(i - 1)] : []
+        path: fakePath(i),
+        narHash: fakeHash(i),
+        narSize: 1,
+        references: i > 0 ? [fakePath(i - 1)] : []
       }))
       yield* db.registerValidPaths([
         ...chain,

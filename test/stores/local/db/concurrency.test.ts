@@ -12,34 +12,38 @@ const run = (script: string, args: ReadonlyArray<string>) => {
   let stderr = ""
   child.stdout.on("data", (d) => (stdout += d))
   child.stderr.on("data", (d) => (stderr += d))
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr }))
-  )
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((
+    resolve
+  ) => child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })))
   return { child, done, stdout: () => stdout }
 }
 
 describe("several processes", () => {
-  it.live("four writers at once: all succeed, nothing lost, no BUSY surfaces", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const layout = yield* tempLayout
-      // Create the database first (an upgrade/creation is not what is tested here).
-      yield* Effect.scoped(openStoreDb({ layout }))
-      const perWorker = 200
-      const results = yield* Effect.promise(() =>
-        Promise.all([0, 1, 2, 3].map((w) => run("db-writer.mjs", [layout.root, String(w), String(perWorker)]).done))
-      )
-      for (const r of results) {
-        expect(r.stderr).toBe("")
-        expect(r.code).toBe(0)
-        expect(JSON.parse(r.stdout)).toMatchObject({ registered: perWorker, closure: perWorker })
-      }
-      const db = yield* openStoreDb({ layout })
-      expect((yield* db.queryAllValidPaths).length).toBe(4 * perWorker)
-      const raw = rawDb(path.join(layout.dbDir, "db.sqlite"), { readonly: true })
-      const fk = raw.prepare("pragma foreign_key_check").all()
-      raw.close()
-      expect(fk).toEqual([])
-    })), 60_000)
+  it.live(
+    "four writers at once: all succeed, nothing lost, no BUSY surfaces",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const layout = yield* tempLayout
+        // Create the database first (an upgrade/creation is not what is tested here).
+        yield* Effect.scoped(openStoreDb({ layout }))
+        const perWorker = 200
+        const results = yield* Effect.promise(() =>
+          Promise.all([0, 1, 2, 3].map((w) => run("db-writer.mjs", [layout.root, String(w), String(perWorker)]).done))
+        )
+        for (const r of results) {
+          expect(r.stderr).toBe("")
+          expect(r.code).toBe(0)
+          expect(JSON.parse(r.stdout)).toMatchObject({ registered: perWorker, closure: perWorker })
+        }
+        const db = yield* openStoreDb({ layout })
+        expect((yield* db.queryAllValidPaths).length).toBe(4 * perWorker)
+        const raw = rawDb(path.join(layout.dbDir, "db.sqlite"), { readonly: true })
+        const fk = raw.prepare("pragma foreign_key_check").all()
+        raw.close()
+        expect(fk).toEqual([])
+      })),
+    60_000
+  )
 
   it.live("SIGINT during a long registration leaves no rows", () =>
     Effect.scoped(Effect.gen(function*() {

@@ -24,12 +24,16 @@ describe("dump-db / load-db / register-validity text", () => {
 
   it("parses --register-validity input, plain and --hash-given", () => {
     const p = goldenPaths()
-    const plain = Either.getOrThrow(parseValidity(golden("register-validity-plain.txt"), { storeDir, hashGiven: false }))
+    const plain = Either.getOrThrow(
+      parseValidity(golden("register-validity-plain.txt"), { storeDir, hashGiven: false })
+    )
     expect(plain).toEqual([
       { path: p.p1, narHash: undefined, narSize: undefined, deriver: undefined, references: [] },
       { path: p.p2, narHash: undefined, narSize: undefined, deriver: p.drv, references: [p.p1, p.p2] }
     ])
-    const given = Either.getOrThrow(parseValidity(golden("register-validity-hash-given.txt"), { storeDir, hashGiven: true }))
+    const given = Either.getOrThrow(
+      parseValidity(golden("register-validity-hash-given.txt"), { storeDir, hashGiven: true })
+    )
     expect(given).toEqual([{
       path: p.p3,
       narHash: "sha256:0b9714400043ddb70a229dfaf2738d07f292d612b031ad15418632c9e85ab17d",

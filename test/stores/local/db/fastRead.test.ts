@@ -12,18 +12,21 @@ describe("StoreDb single reads and open transactions", () => {
       const p = fakePath(1)
       const inside = yield* Deferred.make<void>()
       const writer = yield* Effect.fork(
-        db.writeTransaction("test", Effect.gen(function*() {
-          yield* db.registerValidPaths([{ path: p, narHash: fakeHash(1), narSize: 1, references: [] }])
-          yield* Deferred.succeed(inside, undefined)
-          yield* Effect.sleep("100 millis")
-          return yield* Effect.fail("abort" as const)
-        }))
+        db.writeTransaction(
+          "test",
+          Effect.gen(function*() {
+            yield* db.registerValidPaths([{ path: p, narHash: fakeHash(1), narSize: 1, references: [] }])
+            yield* Deferred.succeed(inside, undefined)
+            yield* Effect.sleep("100 millis")
+            return yield* Effect.fail("abort" as const)
+          })
+        )
       )
       yield* Deferred.await(inside)
       const [valid, info] = yield* Effect.all([db.isValidPath(p), db.queryPathInfo(p)], { concurrency: 2 })
       expect(valid).toBe(false)
       expect(info).toEqual(Option.none())
-      expect((yield* Fiber.join(writer).pipe(Effect.flip))).toBe("abort")
+      expect(yield* Fiber.join(writer).pipe(Effect.flip)).toBe("abort")
       // After the rollback, and after a committed write, the fast path answers.
       expect(yield* db.isValidPath(p)).toBe(false)
       yield* db.registerValidPaths([{ path: p, narHash: fakeHash(1), narSize: 1, references: [] }])

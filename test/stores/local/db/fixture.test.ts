@@ -105,10 +105,19 @@ describe("a database written by Nix 2.8", () => {
       }
       const nixRows = master(nix)
       expect(master(ours)).toEqual(nixRows)
-      yield* Effect.scoped(Effect.flatMap(openStoreDb({ layout: ours }), (db) => db.registerFailedPaths(["/nix/store/" + "a".repeat(32) + "-x"])))
+      yield* Effect.scoped(
+        Effect.flatMap(
+          openStoreDb({ layout: ours }),
+          (db) => db.registerFailedPaths(["/nix/store/" + "a".repeat(32) + "-x"])
+        )
+      )
       const ourRows = master(ours)
       expect(ourRows.filter((r) => r.tbl_name !== "FailedPaths")).toEqual(nixRows)
-      expect(ourRows.find((r) => r.name === "FailedPaths")?.sql).toMatch(/path text primary key not null,\s+time integer not null/)
-      expect(fs.readFileSync(path.join(ours.dbDir, "schema"), "utf8")).toBe(fs.readFileSync(path.join(nix.dbDir, "schema"), "utf8"))
+      expect(ourRows.find((r) => r.name === "FailedPaths")?.sql).toMatch(
+        /path text primary key not null,\s+time integer not null/
+      )
+      expect(fs.readFileSync(path.join(ours.dbDir, "schema"), "utf8")).toBe(
+        fs.readFileSync(path.join(nix.dbDir, "schema"), "utf8")
+      )
     }))
 })

@@ -53,7 +53,12 @@ export const openStoreDb = (options: StoreDbOptions) =>
 /** The few better-sqlite3 methods the tests use (the package ships no types). */
 export interface RawDb {
   exec(sql: string): void
-  prepare(sql: string): { run(...params: ReadonlyArray<unknown>): unknown; all(...params: ReadonlyArray<unknown>): Array<Record<string, unknown>> }
+  prepare(
+    sql: string
+  ): {
+    run(...params: ReadonlyArray<unknown>): unknown
+    all(...params: ReadonlyArray<unknown>): Array<Record<string, unknown>>
+  }
   close(): void
 }
 

@@ -19,7 +19,13 @@ describe("StoreDb", () => {
       const db = yield* open
       // 3 -> 2 -> 1, given referrer first; 2 also refers to itself.
       yield* db.registerValidPaths([
-        reg(3, [2, 1], { deriver: fakePath(9, "x.drv"), sigs: ["k:s1", "k:s2"], ultimate: true, ca: "text:sha256:abc", registrationTime: 1234 }),
+        reg(3, [2, 1], {
+          deriver: fakePath(9, "x.drv"),
+          sigs: ["k:s1", "k:s2"],
+          ultimate: true,
+          ca: "text:sha256:abc",
+          registrationTime: 1234
+        }),
         reg(2, [1, 2]),
         reg(1)
       ])
@@ -40,7 +46,9 @@ describe("StoreDb", () => {
       expect(yield* db.queryReferences(fakePath(2))).toEqual([fakePath(1), fakePath(2)].sort())
       expect((yield* Effect.flip(db.queryReferences(fakePath(4))))._tag).toBe("PathNotValidError")
       expect(yield* db.computeClosure([fakePath(3)])).toEqual([1, 2, 3].map((n) => fakePath(n)).sort())
-      expect(yield* db.computeClosure([fakePath(1)], { direction: "referrers" })).toEqual([1, 2, 3].map((n) => fakePath(n)).sort())
+      expect(yield* db.computeClosure([fakePath(1)], { direction: "referrers" })).toEqual(
+        [1, 2, 3].map((n) => fakePath(n)).sort()
+      )
       expect((yield* Effect.flip(db.computeClosure([fakePath(7)])))._tag).toBe("PathNotValidError")
     }))
 
@@ -60,9 +68,20 @@ describe("StoreDb", () => {
     Effect.gen(function*() {
       const db = yield* open
       yield* db.registerValidPaths([reg(1), reg(2, [1])])
-      yield* db.registerValidPaths([{ ...reg(1), narHash: fakeHash(77), narSize: 5, sigs: ["a:b"], ca: "fixed:r:sha256:x" }])
+      yield* db.registerValidPaths([{
+        ...reg(1),
+        narHash: fakeHash(77),
+        narSize: 5,
+        sigs: ["a:b"],
+        ca: "fixed:r:sha256:x"
+      }])
       const info = Option.getOrThrow(yield* db.queryPathInfo(fakePath(1)))
-      expect([info.narHash, info.narSize, info.sigs, info.ca]).toEqual([fakeHash(77), 5, ["a:b"], Option.some("fixed:r:sha256:x")])
+      expect([info.narHash, info.narSize, info.sigs, info.ca]).toEqual([
+        fakeHash(77),
+        5,
+        ["a:b"],
+        Option.some("fixed:r:sha256:x")
+      ])
       // The row kept its id: the reference from 2 still points at it.
       expect(yield* db.queryReferrers(fakePath(1))).toEqual([fakePath(2)])
     }))
@@ -102,8 +121,12 @@ describe("StoreDb", () => {
       expect(yield* db.computeClosure([drv])).toEqual([drv, fakePath(1)].sort())
       expect(yield* db.computeClosure([drv], { includeOutputs: true })).toEqual([drv, fakePath(1), out].sort())
       expect(yield* db.computeClosure([out], { includeDerivers: true })).toEqual([drv, fakePath(1), out].sort())
-      expect(yield* db.computeClosure([out], { direction: "referrers", includeOutputs: true })).toEqual([drv, out].sort())
-      expect(yield* db.computeClosure([drv], { direction: "referrers", includeDerivers: true })).toEqual([drv, out].sort())
+      expect(yield* db.computeClosure([out], { direction: "referrers", includeOutputs: true })).toEqual(
+        [drv, out].sort()
+      )
+      expect(yield* db.computeClosure([drv], { direction: "referrers", includeDerivers: true })).toEqual(
+        [drv, out].sort()
+      )
       // Invalidating the derivation drops its DerivationOutputs rows (cascade).
       yield* db.invalidatePath(drv)
       expect(yield* db.queryValidDerivers(out)).toEqual([])
@@ -115,7 +138,9 @@ describe("StoreDb", () => {
       yield* db.registerFailedPaths([fakePath(1), fakePath(2), fakePath(3)], 42)
       expect(yield* db.isFailedPath(fakePath(2))).toBe(true)
       expect(yield* db.isFailedPath(fakePath(4))).toBe(false)
-      expect(yield* db.queryFailedPaths).toEqual([1, 2, 3].map((n) => ({ path: fakePath(n), time: 42 })).sort((a, b) => a.path < b.path ? -1 : 1))
+      expect(yield* db.queryFailedPaths).toEqual(
+        [1, 2, 3].map((n) => ({ path: fakePath(n), time: 42 })).sort((a, b) => a.path < b.path ? -1 : 1)
+      )
       yield* db.clearFailedPaths([fakePath(2)])
       expect((yield* db.queryFailedPaths).length).toBe(2)
       yield* db.clearFailedPaths("all")
@@ -135,15 +160,21 @@ describe("StoreDb", () => {
   it.scoped("writeTransaction makes several operations atomic", () =>
     Effect.gen(function*() {
       const db = yield* open
-      const failed = yield* Effect.flip(db.writeTransaction("two steps", Effect.gen(function*() {
-        yield* db.registerValidPaths([reg(1)])
-        yield* db.registerFailedPaths([fakePath(2)])
-        return yield* Effect.fail("abort" as const)
-      })))
+      const failed = yield* Effect.flip(db.writeTransaction(
+        "two steps",
+        Effect.gen(function*() {
+          yield* db.registerValidPaths([reg(1)])
+          yield* db.registerFailedPaths([fakePath(2)])
+          return yield* Effect.fail("abort" as const)
+        })
+      ))
       expect(failed).toBe("abort")
       expect(yield* db.queryAllValidPaths).toEqual([])
       expect(yield* db.queryFailedPaths).toEqual([])
-      yield* db.writeTransaction("two steps", Effect.zipRight(db.registerValidPaths([reg(1)]), db.registerValidPaths([reg(2, [1])])))
+      yield* db.writeTransaction(
+        "two steps",
+        Effect.zipRight(db.registerValidPaths([reg(1)]), db.registerValidPaths([reg(2, [1])]))
+      )
       expect(yield* db.computeClosure([fakePath(2)])).toEqual([fakePath(1), fakePath(2)].sort())
     }))
 })

@@ -17,7 +17,9 @@ describe("write transactions", () => {
       const layout = yield* tempLayout
       const { sql, tx } = yield* openDb({ layout })
       yield* tx.write("ok", insert(sql, 1))
-      const failed = yield* Effect.exit(tx.write("fails", Effect.zipRight(insert(sql, 2), Effect.fail("boom" as const))))
+      const failed = yield* Effect.exit(
+        tx.write("fails", Effect.zipRight(insert(sql, 2), Effect.fail("boom" as const)))
+      )
       expect(failed).toEqual(Exit.fail("boom"))
       const died = yield* Effect.exit(tx.write("dies", Effect.zipRight(insert(sql, 3), Effect.die("defect"))))
       expect(Exit.isFailure(died)).toBe(true)
@@ -30,11 +32,14 @@ describe("write transactions", () => {
       const { sql, tx } = yield* openDb({ layout })
       const written = yield* Deferred.make<number>()
       const fiber = yield* Effect.fork(
-        tx.write("long", Effect.gen(function*() {
-          for (let i = 0; i < 100; i++) yield* insert(sql, i)
-          yield* Deferred.succeed(written, yield* count(sql))
-          yield* Effect.never
-        }))
+        tx.write(
+          "long",
+          Effect.gen(function*() {
+            for (let i = 0; i < 100; i++) yield* insert(sql, i)
+            yield* Deferred.succeed(written, yield* count(sql))
+            yield* Effect.never
+          })
+        )
       )
       // The rows are there inside the open transaction…
       expect(yield* Deferred.await(written)).toBe(100)
@@ -72,21 +77,30 @@ describe("write transactions", () => {
     Effect.scoped(Effect.gen(function*() {
       const layout = yield* tempLayout
       const { sql, tx } = yield* openDb({ layout })
-      const enforced = Effect.map(sql.unsafe<{ foreign_keys: number }>("PRAGMA foreign_keys"), (r) => r[0]!.foreign_keys)
+      const enforced = Effect.map(
+        sql.unsafe<{ foreign_keys: number }>("PRAGMA foreign_keys"),
+        (r) => r[0]!.foreign_keys
+      )
       const dangling = sql.unsafe("insert into Refs (referrer, reference) values (1, 999)").raw
       expect(yield* enforced).toBe(1)
       // Off inside: a row without its parent goes in (the body is responsible for the check)…
-      yield* tx.write("bulk", Effect.gen(function*() {
-        expect(yield* enforced).toBe(0)
-        yield* insert(sql, 1)
-        yield* dangling
-      }), { foreignKeys: false })
+      yield* tx.write(
+        "bulk",
+        Effect.gen(function*() {
+          expect(yield* enforced).toBe(0)
+          yield* insert(sql, 1)
+          yield* dangling
+        }),
+        { foreignKeys: false }
+      )
       // …and on again after the commit: the same insert is refused.
       expect(yield* enforced).toBe(1)
       yield* sql.unsafe("delete from Refs").raw
       expect(Exit.isFailure(yield* Effect.exit(tx.write("checked", dangling)))).toBe(true)
       // Back on after a failing body and after a defect.
-      const failed = yield* Effect.exit(tx.write("fails", Effect.zipRight(insert(sql, 2), Effect.fail("boom" as const)), { foreignKeys: false }))
+      const failed = yield* Effect.exit(
+        tx.write("fails", Effect.zipRight(insert(sql, 2), Effect.fail("boom" as const)), { foreignKeys: false })
+      )
       expect(failed).toEqual(Exit.fail("boom"))
       expect(yield* enforced).toBe(1)
       const died = yield* Effect.exit(tx.write("dies", Effect.die("defect"), { foreignKeys: false }))
@@ -94,11 +108,15 @@ describe("write transactions", () => {
       expect(yield* enforced).toBe(1)
       // Back on after an interruption in the middle of the body.
       const inside = yield* Deferred.make<void>()
-      const fiber = yield* Effect.fork(tx.write("interrupted", Effect.gen(function*() {
-        yield* insert(sql, 3)
-        yield* Deferred.succeed(inside, undefined)
-        yield* Effect.never
-      }), { foreignKeys: false }))
+      const fiber = yield* Effect.fork(tx.write(
+        "interrupted",
+        Effect.gen(function*() {
+          yield* insert(sql, 3)
+          yield* Deferred.succeed(inside, undefined)
+          yield* Effect.never
+        }),
+        { foreignKeys: false }
+      ))
       yield* Deferred.await(inside)
       yield* Fiber.interrupt(fiber)
       expect(yield* enforced).toBe(1)
@@ -116,11 +134,14 @@ describe("write transactions", () => {
       const c = yield* openDb({ layout, busyPolicy: { maxWait: "150 millis" } })
       const inside = yield* Deferred.make<void>()
       const release = yield* Deferred.make<void>()
-      const holder = yield* Effect.fork(a.tx.write("holder", Effect.gen(function*() {
-        yield* insert(a.sql, 1)
-        yield* Deferred.succeed(inside, undefined)
-        yield* Deferred.await(release)
-      })))
+      const holder = yield* Effect.fork(a.tx.write(
+        "holder",
+        Effect.gen(function*() {
+          yield* insert(a.sql, 1)
+          yield* Deferred.succeed(inside, undefined)
+          yield* Deferred.await(release)
+        })
+      ))
       yield* Deferred.await(inside)
       const tooLong = yield* Effect.either(c.tx.write("bounded", insert(c.sql, 3)))
       expect(tooLong._tag === "Left" && tooLong.left._tag).toBe("DatabaseBusyError")
@@ -145,8 +166,20 @@ describe("opening", () => {
       const layout = yield* tempLayout
       const { sql } = yield* openDb({ layout })
       expect(fs.readFileSync(path.join(layout.dbDir, "schema"), "utf8")).toBe("10")
-      const names = (yield* sql.unsafe<{ name: string }>("select name from sqlite_master order by name")).map((r) => r.name)
-      for (const n of ["ValidPaths", "Refs", "DerivationOutputs", "IndexReferrer", "IndexReference", "IndexDerivationOutputs", "DeleteSelfRefs"]) {
+      const names = (yield* sql.unsafe<{ name: string }>("select name from sqlite_master order by name")).map((r) =>
+        r.name
+      )
+      for (
+        const n of [
+          "ValidPaths",
+          "Refs",
+          "DerivationOutputs",
+          "IndexReferrer",
+          "IndexReference",
+          "IndexDerivationOutputs",
+          "DeleteSelfRefs"
+        ]
+      ) {
         expect(names).toContain(n)
       }
       // tsnix's FailedPaths table comes with the first failed path, not with a new database.

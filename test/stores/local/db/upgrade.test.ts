@@ -64,7 +64,13 @@ const checkUpgraded = (layout: StoreLayout, hadFailedPaths = true) =>
     expect(info.deriver).toEqual(Option.some(fakePath(3, "b.drv")))
     expect(yield* db.queryDerivationOutputMap(fakePath(3, "b.drv"))).toEqual({ out: fakePath(2) })
     expect(yield* db.computeClosure([fakePath(2)])).toEqual([fakePath(1), fakePath(2)].sort())
-    yield* db.registerValidPaths([{ path: fakePath(4), narHash: fakeHash(4), narSize: 1, references: [fakePath(2)], ca: "text:sha256:x" }])
+    yield* db.registerValidPaths([{
+      path: fakePath(4),
+      narHash: fakeHash(4),
+      narSize: 1,
+      references: [fakePath(2)],
+      ca: "text:sha256:x"
+    }])
     return db
   })
 
@@ -78,10 +84,11 @@ describe("upgrades", () => {
         const progress: Array<string> = []
         yield* Effect.scoped(openStoreDb({
           layout,
-          upgradeLock: (eff) => Effect.suspend(() => {
-            locked++
-            return eff
-          }),
+          upgradeLock: (eff) =>
+            Effect.suspend(() => {
+              locked++
+              return eff
+            }),
           onProgress: (p) => progress.push(p.phase)
         }))
         expect(locked).toBe(1)
@@ -97,7 +104,14 @@ describe("upgrades", () => {
   }
   const makeSchema5 = (layout: StoreLayout) => {
     writeInfo(layout, 1, "p", `Hash: ${fakeHash(1)}\nReferences: \nRegistered-At: 100\n`)
-    writeInfo(layout, 2, "p", `Hash: ${fakeHash(2)}\nReferences: ${fakePath(1)} ${fakePath(2)}\nDeriver: ${fakePath(3, "b.drv")}\nRegistered-At: 200\n`)
+    writeInfo(
+      layout,
+      2,
+      "p",
+      `Hash: ${fakeHash(2)}\nReferences: ${fakePath(1)} ${fakePath(2)}\nDeriver: ${
+        fakePath(3, "b.drv")
+      }\nRegistered-At: 200\n`
+    )
     writeInfo(layout, 3, "b.drv", `Hash: ${fakeHash(3)}\nReferences: ${fakePath(1)}\nRegistered-At: 300\n`)
     fs.mkdirSync(path.join(layout.dbDir, "failed"), { recursive: true })
     fs.writeFileSync(path.join(layout.dbDir, "failed", fakePath(7).slice("/nix/store/".length)), "")

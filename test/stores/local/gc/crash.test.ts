@@ -19,11 +19,14 @@ describe("collector killed at random moments", () => {
       const base = yield* tempBase
       const root = path.join(base, "root")
       const layout = makeStoreLayout(root)
-      const kept = yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-        const store = yield* Store
-        const a = yield* store.addTextToStore("kept-a", "a", [])
-        return yield* store.addTextToStore("kept-b", `b ${a}`, [a])
-      }), storeLayers(layout)))
+      const kept = yield* Effect.scoped(Effect.provide(
+        Effect.gen(function*() {
+          const store = yield* Store
+          const a = yield* store.addTextToStore("kept-a", "a", [])
+          return yield* store.addTextToStore("kept-b", `b ${a}`, [a])
+        }),
+        storeLayers(layout)
+      ))
       fs.mkdirSync(path.join(layout.stateDir, "gcroots"), { recursive: true })
       fs.symlinkSync(kept, path.join(layout.stateDir, "gcroots", "kept"))
       let killed = 0
@@ -34,26 +37,45 @@ describe("collector killed at random moments", () => {
         // Each child adds 120 garbage paths, then collects; it is killed at a random moment of the collection.
         const rs = yield* Effect.promise(() =>
           Promise.all([0, 1, 2].map(() =>
-            runFixture("gc-collector.mjs", [root, "0", "120"], Math.floor(Math.random() * 60), "populated"))))
+            runFixture("gc-collector.mjs", [root, "0", "120"], Math.floor(Math.random() * 60), "populated")
+          ))
+        )
         for (const r of rs) {
-          if (r.signal === "SIGKILL") killed++
-          else expect(r.status, r.stderr).toBe(0)
+          if (r.signal === "SIGKILL") {
+            killed++
+          } else expect(r.status, r.stderr).toBe(0)
         }
-        yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-          const store = yield* Store
-          const report = yield* store.verifyStore({ checkContents: true })
-          expect(report, `round ${round}`).toEqual({ errors: false, invalidated: [], missingWithReferrers: [], modified: [], modifiedLinks: [] })
-          expect(yield* store.computeClosure([kept])).toHaveLength(2)
-        }), storeLayers(layout)))
+        yield* Effect.scoped(Effect.provide(
+          Effect.gen(function*() {
+            const store = yield* Store
+            const report = yield* store.verifyStore({ checkContents: true })
+            expect(report, `round ${round}`).toEqual({
+              errors: false,
+              invalidated: [],
+              missingWithReferrers: [],
+              modified: [],
+              modifiedLinks: []
+            })
+            expect(yield* store.computeClosure([kept])).toHaveLength(2)
+          }),
+          storeLayers(layout)
+        ))
       }
       expect(killed).toBeGreaterThanOrEqual(20)
-      const last = yield* Effect.promise(() => runFixture("gc-collector.mjs", [root, "0"]))
+      const last = yield* Effect.promise(() =>
+        runFixture("gc-collector.mjs", [root, "0"])
+      )
       expect(last.status, last.stderr).toBe(0)
-      yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-        const store = yield* Store
-        expect([...(yield* store.queryAllValidPaths)]).toEqual([...(yield* store.computeClosure([kept]))])
-        const left = fs.readdirSync(layout.realStoreDir).filter((n) => !n.endsWith(".lock") && n !== ".links")
-        expect(left.sort()).toEqual((yield* store.queryAllValidPaths).map((p) => p.slice("/nix/store/".length)).sort())
-      }), storeLayers(layout)))
+      yield* Effect.scoped(Effect.provide(
+        Effect.gen(function*() {
+          const store = yield* Store
+          expect([...(yield* store.queryAllValidPaths)]).toEqual([...(yield* store.computeClosure([kept]))])
+          const left = fs.readdirSync(layout.realStoreDir).filter((n) => !n.endsWith(".lock") && n !== ".links")
+          expect(left.sort()).toEqual(
+            (yield* store.queryAllValidPaths).map((p) => p.slice("/nix/store/".length)).sort()
+          )
+        }),
+        storeLayers(layout)
+      ))
     })), 240_000)
 })

@@ -40,7 +40,9 @@ describe("GarbageCollector vs Nix 2.8 (golden)", () => {
       withGoldenStore({ keepOutputs: ko, keepDerivations: kd }, (base) =>
         Effect.gen(function*() {
           const gc = yield* GarbageCollector
-          const files = fs.readdirSync(path.join(__dirname, "../../../../golden/gc/nix")).filter((f) => f.startsWith(`qroots-${ko}-${kd}-`))
+          const files = fs.readdirSync(path.join(__dirname, "../../../../golden/gc/nix")).filter((f) =>
+            f.startsWith(`qroots-${ko}-${kd}-`)
+          )
           expect(files.length).toBe(4)
           for (const f of files) {
             const p = `/nix/store/${f.slice(`qroots-${ko}-${kd}-`.length, -".txt".length)}`
@@ -59,7 +61,9 @@ describe("GarbageCollector vs Nix 2.8 (golden)", () => {
         expect(roots.map((r) => unbase(base, `${r.link} -> ${r.target}`))).toEqual(goldenLines("roots.txt"))
       })))
 
-  const deletions: ReadonlyArray<readonly [string, (n: Record<string, string>, dep: string) => ReadonlyArray<string>, boolean]> = [
+  const deletions: ReadonlyArray<
+    readonly [string, (n: Record<string, string>, dep: string) => ReadonlyArray<string>, boolean]
+  > = [
     ["added", (n) => [n["added"] as string], false],
     ["live", (_n, dep) => [dep], false],
     ["ignore", () => ["/nix/store/61l0gz4937ynn8wnf30mbf86ama1krg8-top"], true],
@@ -72,7 +76,11 @@ describe("GarbageCollector vs Nix 2.8 (golden)", () => {
         Effect.gen(function*() {
           const gc = yield* GarbageCollector
           const store = yield* Store
-          const r = yield* Effect.either(gc.deletePaths(args(goldenNames(), "/nix/store/2y4kdbywfwfrq8z3fcff1nia56sl62b2-dep"), { ignoreLiveness: ignore }))
+          const r = yield* Effect.either(
+            gc.deletePaths(args(goldenNames(), "/nix/store/2y4kdbywfwfrq8z3fcff1nia56sl62b2-dep"), {
+              ignoreLiveness: ignore
+            })
+          )
           const status = Number(goldenLines(`delete-${name}.status`)[0])
           if (status === 0) {
             expect(Either.isRight(r)).toBe(true)

@@ -27,7 +27,9 @@ export const goldenNames = (): Record<string, string> =>
 
 interface LayoutJson {
   readonly links: ReadonlyArray<{ readonly link: string; readonly target: string }>
-  readonly invalidEntries: ReadonlyArray<{ readonly path: string; readonly files: Record<string, string> | string | null }>
+  readonly invalidEntries: ReadonlyArray<
+    { readonly path: string; readonly files: Record<string, string> | string | null }
+  >
 }
 
 /** A temporary base directory (store under `root/`), removed with the scope. */
@@ -76,7 +78,9 @@ export const withGoldenStore = <A, E>(
     const base = yield* tempBase
     const layout = makeStoreLayout(path.join(base, "root"))
     // Populate with one store instance (its temporary roots die with it), collect with another.
-    yield* Effect.scoped(Effect.provide(populateGolden(base, layout), StoreLive.layer({ layout, fsyncMetadata: false })))
+    yield* Effect.scoped(
+      Effect.provide(populateGolden(base, layout), StoreLive.layer({ layout, fsyncMetadata: false }))
+    )
     return yield* Effect.provide(f(base, layout), storeLayers(layout, settings))
   }))
 

@@ -18,27 +18,31 @@ import { LocalStore } from "../../../../src/services/LocalStore.js"
 
 /** A store with a chain c → b → a and an unrelated d, with `root` linked to c. */
 const chainStore = (settings: Parameters<typeof storeLayers>[1] = {}) =>
-  <A, E>(f: (ctx: { base: string; root: string; a: string; b: string; c: string; d: string }) => Effect.Effect<A, E, GarbageCollector | Store | LocalStore | Lock | Scope.Scope>) =>
-    Effect.scoped(Effect.gen(function*() {
-      const base = yield* tempBase
-      const root = path.join(base, "root")
-      const layout = makeStoreLayout(root)
-      const paths = yield* Effect.scoped(Effect.provide(
-        Effect.gen(function*() {
-          const store = yield* Store
-          const a = yield* store.addTextToStore("a", "x".repeat(100000), [])
-          const b = yield* store.addTextToStore("b", `refers ${a}`, [a])
-          const c = yield* store.addTextToStore("c", `refers ${b}`, [b])
-          const d = yield* store.addTextToStore("d", "y".repeat(3000000), [])
-          return { a, b, c, d }
-        }),
-        storeLayers(layout, settings)
-      ))
-      const gcroots = path.join(layout.stateDir, "gcroots")
-      fs.mkdirSync(gcroots, { recursive: true })
-      fs.symlinkSync(paths.c, path.join(gcroots, "c"))
-      return yield* Effect.provide(f({ base, root, ...paths }), storeLayers(layout, settings))
-    }))
+<A, E>(
+  f: (
+    ctx: { base: string; root: string; a: string; b: string; c: string; d: string }
+  ) => Effect.Effect<A, E, GarbageCollector | Store | LocalStore | Lock | Scope.Scope>
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const base = yield* tempBase
+    const root = path.join(base, "root")
+    const layout = makeStoreLayout(root)
+    const paths = yield* Effect.scoped(Effect.provide(
+      Effect.gen(function*() {
+        const store = yield* Store
+        const a = yield* store.addTextToStore("a", "x".repeat(100000), [])
+        const b = yield* store.addTextToStore("b", `refers ${a}`, [a])
+        const c = yield* store.addTextToStore("c", `refers ${b}`, [b])
+        const d = yield* store.addTextToStore("d", "y".repeat(3000000), [])
+        return { a, b, c, d }
+      }),
+      storeLayers(layout, settings)
+    ))
+    const gcroots = path.join(layout.stateDir, "gcroots")
+    fs.mkdirSync(gcroots, { recursive: true })
+    fs.symlinkSync(paths.c, path.join(gcroots, "c"))
+    return yield* Effect.provide(f({ base, root, ...paths }), storeLayers(layout, settings))
+  }))
 
 describe("GarbageCollector", () => {
   it.scoped("collects the unrooted paths, frees their bytes, keeps the rooted closure", () =>
@@ -54,7 +58,8 @@ describe("GarbageCollector", () => {
         expect(r.bytesFreed).toBe(3000000)
         expect(yield* store.queryAllValidPaths).toEqual([a, b, c].sort())
         expect(fs.existsSync(path.join((yield* LocalStore).layout.root, d))).toBe(false)
-      })))
+      })
+    ))
 
   it.scoped("--max-freed stops once enough is freed, 0 deletes nothing", () =>
     chainStore()(({ base, a, b, c, d }) =>
@@ -68,7 +73,8 @@ describe("GarbageCollector", () => {
         expect([c, d]).toContain(r.paths[0])
         const rest = yield* gc.collectGarbage()
         expect([...r.paths, ...rest.paths].sort()).toEqual([a, b, c, d].sort())
-      })))
+      })
+    ))
 
   it.scoped("temporary roots of a live process keep a path and its closure", () =>
     chainStore()(({ b, a, c, d }) =>
@@ -82,7 +88,8 @@ describe("GarbageCollector", () => {
         // The temp root is listed by --print-roots.
         const roots = yield* gc.findRoots()
         expect(roots.some((r) => r.target === d && r.link === `{temp:${process.pid}}`)).toBe(true)
-      })))
+      })
+    ))
 
   it.scoped("--delete refuses live paths and paths whose referrers stay", () =>
     chainStore()(({ a, b, c, d }) =>
@@ -96,7 +103,8 @@ describe("GarbageCollector", () => {
         expect(Either.isLeft(yield* Effect.either(gc.deletePaths([a], { ignoreLiveness: true })))).toBe(true)
         const all = yield* gc.deletePaths([a, b, c], { ignoreLiveness: true })
         expect(all.paths).toEqual([c, b, a])
-      })))
+      })
+    ))
 
   it.scoped("why-alive gives the chain from the root", () =>
     chainStore()(({ base, a, b, c, d }) =>
@@ -109,32 +117,39 @@ describe("GarbageCollector", () => {
         expect(w.links).toEqual([path.join(base, "root/nix/var/nix/gcroots/c")])
         expect(w.chain.map((s) => s.path)).toEqual([c, b, a])
         expect(Option.isNone(yield* gc.whyAlive(d))).toBe(true)
-      })))
+      })
+    ))
 
   // root reads every directory, so this can only be checked as another user.
-  it.scoped.skipIf(process.getuid?.() === 0)("an unreadable roots directory aborts the collection", () =>
-    chainStore()(({ base, d }) =>
-      Effect.gen(function*() {
-        const sub = path.join(base, "root/nix/var/nix/gcroots/sub")
-        fs.mkdirSync(sub)
-        fs.chmodSync(sub, 0)
-        const gc = yield* GarbageCollector
-        const store = yield* Store
-        const r = yield* Effect.either(gc.collectGarbage())
-        fs.chmodSync(sub, 0o755)
-        expect(Either.isLeft(r) && r.left._tag).toBe("GcRootsError")
-        expect(yield* store.isValidPath(d)).toBe(true)
-      })))
+  it.scoped.skipIf(process.getuid?.() === 0)(
+    "an unreadable roots directory aborts the collection",
+    () =>
+      chainStore()(({ base, d }) =>
+        Effect.gen(function*() {
+          const sub = path.join(base, "root/nix/var/nix/gcroots/sub")
+          fs.mkdirSync(sub)
+          fs.chmodSync(sub, 0)
+          const gc = yield* GarbageCollector
+          const store = yield* Store
+          const r = yield* Effect.either(gc.collectGarbage())
+          fs.chmodSync(sub, 0o755)
+          expect(Either.isLeft(r) && r.left._tag).toBe("GcRootsError")
+          expect(yield* store.isValidPath(d)).toBe(true)
+        })
+      )
+  )
 
   it.scoped("leftover temporary entries of dead processes are removed, live ones kept", () =>
     chainStore()(({ root }) =>
       Effect.gen(function*() {
         const gc = yield* GarbageCollector
         const storeDir = path.join(root, "nix/store")
-        const dead = yield* Effect.promise(() => new Promise<number>((resolve) => {
-          const ch = spawn(process.execPath, ["-e", ""])
-          ch.on("exit", () => resolve(ch.pid as number))
-        }))
+        const dead = yield* Effect.promise(() =>
+          new Promise<number>((resolve) => {
+            const ch = spawn(process.execPath, ["-e", ""])
+            ch.on("exit", () => resolve(ch.pid as number))
+          })
+        )
         fs.mkdirSync(path.join(storeDir, `.tsnix-tmp-${dead}-aaaa`))
         fs.writeFileSync(path.join(storeDir, `.tsnix-tmp-${dead}-aaaa`, "f"), "x")
         fs.writeFileSync(path.join(storeDir, `.tsnix-tmp-${process.pid}-bbbb`), "x")
@@ -142,7 +157,8 @@ describe("GarbageCollector", () => {
         expect(r.paths).toContain(`/nix/store/.tsnix-tmp-${dead}-aaaa`)
         expect(fs.existsSync(path.join(storeDir, `.tsnix-tmp-${dead}-aaaa`))).toBe(false)
         expect(fs.existsSync(path.join(storeDir, `.tsnix-tmp-${process.pid}-bbbb`))).toBe(true)
-      })))
+      })
+    ))
 
   it.scopedLive("runtime roots: a process with a store path open keeps it", () =>
     chainStore({ gcRuntimeRoots: true })(({ root, d }) =>
@@ -157,7 +173,8 @@ describe("GarbageCollector", () => {
         expect(l.live).toContain(d)
         const roots = yield* gc.findRoots()
         expect(roots.some((r) => r.target === d && r.link === `/proc/${child.pid}/fd/0`)).toBe(true)
-      })))
+      })
+    ))
 })
 
 describe("GcStore roots", () => {
@@ -183,7 +200,9 @@ describe("GcStore roots", () => {
         storeLayers(layout)
       ))
       expect(yield* collect).toEqual([])
-      yield* Effect.scoped(Effect.provide(Effect.flatMap(GarbageCollector, (gc) => gc.removeRoot(link)), storeLayers(layout)))
+      yield* Effect.scoped(
+        Effect.provide(Effect.flatMap(GarbageCollector, (gc) => gc.removeRoot(link)), storeLayers(layout))
+      )
       expect(fs.existsSync(link)).toBe(false)
       expect(yield* collect).toEqual([added])
     }))

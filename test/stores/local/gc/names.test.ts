@@ -19,13 +19,16 @@ import { tempPrefix } from "../../../../src/stores/local/ops/tempPath.js"
 import { materializeNamesTree } from "../ops/namesGolden.js"
 import { storeLayers, tempBase } from "./helpers.js"
 
-const bytes = (...parts: ReadonlyArray<string | Buffer>) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)))
+const bytes = (...parts: ReadonlyArray<string | Buffer>) =>
+  Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)))
 const ff = Buffer.from([0xff, 0xfe])
 
 /** Entries of a directory as hex, lock files left out. */
 const entriesHex = (dir: string) =>
   fs.readdirSync(dir, { encoding: "buffer" })
-    .filter((b) => !b.toString("latin1").endsWith(".lock") && b.toString("latin1") !== ".links").map((b) => b.toString("hex")).sort()
+    .filter((b) => !b.toString("latin1").endsWith(".lock") && b.toString("latin1") !== ".links").map((b) =>
+      b.toString("hex")
+    ).sort()
 
 describe("the collector and names that are not UTF-8", () => {
   it("classifyEntries keeps undecodable names as bytes, decodes the others", () => {
@@ -47,14 +50,17 @@ describe("the collector and names that are not UTF-8", () => {
     Effect.gen(function*() {
       const base = yield* tempBase
       const layout = makeStoreLayout(path.join(base, "root"))
-      const [kept1, kept2, dead] = yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-        const store = yield* Store
-        return [
-          yield* store.addTextToStore("direct", "1", []),
-          yield* store.addTextToStore("indirect", "2", []),
-          yield* store.addTextToStore("dead", "3", [])
-        ] as const
-      }), storeLayers(layout)))
+      const [kept1, kept2, dead] = yield* Effect.scoped(Effect.provide(
+        Effect.gen(function*() {
+          const store = yield* Store
+          return [
+            yield* store.addTextToStore("direct", "1", []),
+            yield* store.addTextToStore("indirect", "2", []),
+            yield* store.addTextToStore("dead", "3", [])
+          ] as const
+        }),
+        storeLayers(layout)
+      ))
       const gcroots = path.join(layout.stateDir, "gcroots")
       fs.mkdirSync(path.join(gcroots, "auto"), { recursive: true })
       // A direct root whose name is not UTF-8, and an indirect one through a non-UTF-8 path.
@@ -68,38 +74,61 @@ describe("the collector and names that are not UTF-8", () => {
       const temp = path.join(real, `${tempPrefix}${2 ** 30 + 7}-x`)
       materializeNamesTree(temp)
       yield* canonicalisePath(temp)
-      yield* Effect.provide(Effect.gen(function*() {
-        const gc = yield* GarbageCollector
-        const roots = yield* gc.findRoots()
-        expect(roots.map((r) => r.target).sort()).toEqual([kept1, kept2].sort())
-        const r = yield* gc.collectGarbage()
-        expect(r.paths).toContain(dead)
-        expect(r.paths).not.toContain(kept1)
-        expect(r.paths).not.toContain(kept2)
-        expect(entriesHex(real)).toEqual([kept1, kept2].map((p) => Buffer.from(path.basename(p)).toString("hex")).sort())
-        expect(fs.readlinkSync(path.join(gcroots, "auto", "abc"), { encoding: "buffer" }).equals(result)).toBe(true)
-      }), storeLayers(layout))
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          const gc = yield* GarbageCollector
+          const roots = yield* gc.findRoots()
+          expect(roots.map((r) => r.target).sort()).toEqual([kept1, kept2].sort())
+          const r = yield* gc.collectGarbage()
+          expect(r.paths).toContain(dead)
+          expect(r.paths).not.toContain(kept1)
+          expect(r.paths).not.toContain(kept2)
+          expect(entriesHex(real)).toEqual(
+            [kept1, kept2].map((p) => Buffer.from(path.basename(p)).toString("hex")).sort()
+          )
+          expect(fs.readlinkSync(path.join(gcroots, "auto", "abc"), { encoding: "buffer" }).equals(result)).toBe(true)
+        }),
+        storeLayers(layout)
+      )
     }))
 
   it.scoped("an entry that cannot be removed is a warning: the rest is still collected, and the next GC works", () =>
     Effect.gen(function*() {
       const base = yield* tempBase
       const layout = makeStoreLayout(path.join(base, "root"))
-      const dead = yield* Effect.scoped(Effect.provide(Effect.flatMap(Store, (s) => s.addTextToStore("dead", "3", [])), storeLayers(layout)))
+      const dead = yield* Effect.scoped(
+        Effect.provide(Effect.flatMap(Store, (s) => s.addTextToStore("dead", "3", [])), storeLayers(layout))
+      )
       // Deeper than PATH_MAX: no path-based removal reaches its bottom.
       const deep = `${tempPrefix}${2 ** 30 + 7}-deep`
-      execFileSync("bash", ["-c", `cd "$1" && mkdir "$2" && cd "$2" && for i in $(seq 80); do mkdir ${"d".repeat(60)} && cd ${"d".repeat(60)}; done`, "-", layout.realStoreDir, deep])
-      yield* Effect.addFinalizer(() => Effect.sync(() => execFileSync("rm", ["-rf", path.join(layout.realStoreDir, deep)])))
+      execFileSync("bash", [
+        "-c",
+        `cd "$1" && mkdir "$2" && cd "$2" && for i in $(seq 80); do mkdir ${"d".repeat(60)} && cd ${
+          "d".repeat(60)
+        }; done`,
+        "-",
+        layout.realStoreDir,
+        deep
+      ])
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => execFileSync("rm", ["-rf", path.join(layout.realStoreDir, deep)]))
+      )
       const logs: Array<string> = []
-      const logger = Logger.replace(Logger.defaultLogger, Logger.make(({ logLevel, message }) => {
-        logs.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
-      }))
-      yield* Effect.provide(Effect.gen(function*() {
-        const gc = yield* GarbageCollector
-        expect((yield* gc.collectGarbage()).paths).toContain(dead)
-        expect(logs.some((l) => l.startsWith(`WARN could not delete '/nix/store/${deep}'`))).toBe(true)
-        expect((yield* gc.collectGarbage()).paths).toEqual([])
-      }).pipe(Effect.provide(logger)), storeLayers(layout))
+      const logger = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ logLevel, message }) => {
+          logs.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+        })
+      )
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          const gc = yield* GarbageCollector
+          expect((yield* gc.collectGarbage()).paths).toContain(dead)
+          expect(logs.some((l) => l.startsWith(`WARN could not delete '/nix/store/${deep}'`))).toBe(true)
+          expect((yield* gc.collectGarbage()).paths).toEqual([])
+        }).pipe(Effect.provide(logger)),
+        storeLayers(layout)
+      )
       expect(entriesHex(layout.realStoreDir)).toEqual([Buffer.from(deep).toString("hex")])
     }))
 })

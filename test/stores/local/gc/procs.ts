@@ -17,7 +17,12 @@ export interface ChildResult {
  * Runs a fixture; `killAfter` sends SIGKILL that many milliseconds after the
  * child prints `killFrom` (or after the start when `killFrom` is undefined).
  */
-export const runFixture = (name: string, args: ReadonlyArray<string>, killAfter?: number, killFrom?: string): Promise<ChildResult> =>
+export const runFixture = (
+  name: string,
+  args: ReadonlyArray<string>,
+  killAfter?: number,
+  killFrom?: string
+): Promise<ChildResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fixture(name), ...args], { stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""

@@ -85,7 +85,10 @@ describe.skipIf(!hasNix)("Lock live layer with Nix 2.8", () => {
 
       // `nix-store --serve` holds the big lock shared for as long as it runs.
       const serve = yield* nixStore(["--store", layout.root, "--serve", "--write"])
-      yield* eventually(() => hasOpen(serve.proc.pid ?? -1, path.join(layout.dbDir, "big-lock")), "Nix holds the big lock")
+      yield* eventually(
+        () => hasOpen(serve.proc.pid ?? -1, path.join(layout.dbDir, "big-lock")),
+        "Nix holds the big lock"
+      )
       const waiter = yield* Effect.fork(Effect.scoped(Effect.as(lock.bigLock("exclusive"), Date.now())))
       yield* Effect.sleep("300 millis")
       expect(Option.isNone(yield* Fiber.poll(waiter))).toBe(true)

@@ -59,7 +59,8 @@ const spawnChild = (command: string, args: ReadonlyArray<string>, env?: NodeJS.P
     (c) => Effect.sync(() => c.proc.kill("SIGKILL"))
   )
 
-const node = (fixture: string, args: ReadonlyArray<string>) => spawnChild(process.execPath, [path.join(fixtures, fixture), ...args])
+const node = (fixture: string, args: ReadonlyArray<string>) =>
+  spawnChild(process.execPath, [path.join(fixtures, fixture), ...args])
 
 /** Whether `eff` succeeds at once (the lock is then released again). */
 const canTake = <A, E>(eff: Effect.Effect<A, E, Scope.Scope>) =>
@@ -220,8 +221,10 @@ describe("Lock live layer across processes", () => {
       const markers = path.join(layout.root, "markers")
       fs.mkdirSync(markers)
       const names = ["a", "b", "c", "d", "e", "f"]
-      const children = yield* Effect.forEach([1, 2, 3, 4], () =>
-        node("lock-stress.mjs", [layout.root, markers, "30", ...names]))
+      const children = yield* Effect.forEach(
+        [1, 2, 3, 4],
+        () => node("lock-stress.mjs", [layout.root, markers, "30", ...names])
+      )
       yield* Effect.forEach(children, (c) => c.waitFor("ready", 30_000))
       const start = Date.now()
       for (const c of children) c.proc.stdin.write("go\n")

@@ -17,7 +17,11 @@ import type { LockShape } from "../../../../src/services/Lock.js"
 interface Harness {
   readonly name: string
   /** A fresh store; `instance` makes another "process" (Lock service) on it. */
-  readonly setup: Effect.Effect<{ readonly instance: () => Effect.Effect<LockShape, never, Scope.Scope> }, never, Scope.Scope>
+  readonly setup: Effect.Effect<
+    { readonly instance: () => Effect.Effect<LockShape, never, Scope.Scope> },
+    never,
+    Scope.Scope
+  >
 }
 
 const tempDir = Effect.acquireRelease(
@@ -102,9 +106,11 @@ for (const h of harnesses) {
         expect(err._tag).toBe("LockTimeoutError")
         expect(elapsed).toBeGreaterThanOrEqual(190)
         expect(elapsed).toBeLessThan(1000)
-        const err0 = yield* Effect.flip(Effect.scoped(a.lockPaths([sp("y")], { timeout: 0 }).pipe(
-          Effect.zipRight(Effect.scoped(a.lockPaths([sp("y")], { timeout: 0 })))
-        )))
+        const err0 = yield* Effect.flip(Effect.scoped(
+          a.lockPaths([sp("y")], { timeout: 0 }).pipe(
+            Effect.zipRight(Effect.scoped(a.lockPaths([sp("y")], { timeout: 0 })))
+          )
+        ))
         expect(err0._tag).toBe("LockTimeoutError")
       }))
 
@@ -130,16 +136,25 @@ for (const h of harnesses) {
         const a = yield* instance()
         const messages = yield* Ref.make<ReadonlyArray<string>>([])
         const logger = Logger.make(({ message }) => {
-          Effect.runSync(Ref.update(messages, (ms) => [...ms, String(Array.isArray(message) ? message.join(" ") : message)]))
+          Effect.runSync(
+            Ref.update(messages, (ms) => [...ms, String(Array.isArray(message) ? message.join(" ") : message)])
+          )
         })
         // The library logs the wait at Debug (with Nix's level annotated: the CLI shows it).
         const logged = <A, E, R>(eff: Effect.Effect<A, E, R>) =>
-          eff.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.Debug))
-        yield* Effect.scoped(a.lockPaths([sp("m")], { waitMessage: "waiting for m", messageDelay: "50 millis" })).pipe(logged)
+          eff.pipe(
+            Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+            Logger.withMinimumLogLevel(LogLevel.Debug)
+          )
+        yield* Effect.scoped(a.lockPaths([sp("m")], { waitMessage: "waiting for m", messageDelay: "50 millis" })).pipe(
+          logged
+        )
         expect(yield* Ref.get(messages)).toEqual([])
         const held = yield* hold(a.lockPaths([sp("m")]))
         const waiter = yield* Effect.fork(
-          Effect.scoped(a.lockPaths([sp("m")], { waitMessage: "waiting for m", messageDelay: "150 millis" })).pipe(logged)
+          Effect.scoped(a.lockPaths([sp("m")], { waitMessage: "waiting for m", messageDelay: "150 millis" })).pipe(
+            logged
+          )
         )
         yield* Effect.sleep("60 millis")
         expect(yield* Ref.get(messages)).toEqual([])
@@ -298,7 +313,13 @@ for (const h of harnesses) {
         yield* a.addTempRoots([sp("d1"), sp("d2")]).pipe(Effect.timeout("5 seconds"))
         expect(received).toEqual([sp("d1"), sp("d2")])
         yield* Scope.close(held, Exit.void)
-        expect([...(yield* gc.readTempRoots()).roots].sort()).toEqual([sp("d1"), sp("d2"), sp("m1"), sp("m2"), sp("m3")])
+        expect([...(yield* gc.readTempRoots()).roots].sort()).toEqual([
+          sp("d1"),
+          sp("d2"),
+          sp("m1"),
+          sp("m2"),
+          sp("m3")
+        ])
       }))
 
     it.scopedLive("addTempRoot waits while the collector holds the GC lock", () =>

@@ -8,7 +8,18 @@ describe("lock store-path checks", () => {
   it("accepts top-level store paths only", () => {
     expect(Either.isRight(check("/nix/store/abc-x"))).toBe(true)
     expect(Either.isRight(check("/s/abc-x", "/s"))).toBe(true)
-    for (const bad of ["/nix/store", "/nix/store/", "/nix/store/.", "/nix/store/..", "/nix/store/a/b", "/nix/storeX/a", "/tmp/a", "/nix/store/a\0b"]) {
+    for (
+      const bad of [
+        "/nix/store",
+        "/nix/store/",
+        "/nix/store/.",
+        "/nix/store/..",
+        "/nix/store/a/b",
+        "/nix/storeX/a",
+        "/tmp/a",
+        "/nix/store/a\0b"
+      ]
+    ) {
       const r = check(bad)
       expect(Either.isLeft(r), bad).toBe(true)
       if (Either.isLeft(r)) expect(r.left._tag).toBe("LockPathError")
@@ -16,7 +27,9 @@ describe("lock store-path checks", () => {
   })
 
   it("sorts by byte order and deduplicates", () => {
-    const ps = Effect.runSync(sortedStorePaths("/nix/store", ["/nix/store/b", "/nix/store/B", "/nix/store/a", "/nix/store/b"]))
+    const ps = Effect.runSync(
+      sortedStorePaths("/nix/store", ["/nix/store/b", "/nix/store/B", "/nix/store/a", "/nix/store/b"])
+    )
     expect(ps).toEqual(["/nix/store/B", "/nix/store/a", "/nix/store/b"])
   })
 })

@@ -25,7 +25,9 @@ describe("temp roots file format", () => {
     expect(parseTempRoots(Buffer.from("d"))).toEqual([]) // a file marked deleted by a collector
   })
 
-  it.prop("parse inverts concatenated encodings", [FastCheck.array(FastCheck.string({ minLength: 1 }).filter((s) => !s.includes("\0")))], ([paths]) => {
+  it.prop("parse inverts concatenated encodings", [
+    FastCheck.array(FastCheck.string({ minLength: 1 }).filter((s) => !s.includes("\0")))
+  ], ([paths]) => {
     expect(parseTempRoots(concat(paths.map(encodeTempRoot)))).toEqual(paths)
   })
 })

@@ -28,8 +28,10 @@ const tempSrc = Effect.acquireRelease(
 
 /** Every entry of the real store directory but `.links` (the store's own), as bytes in hex (a leftover may have any name). */
 const storeEntries = (realStoreDir: string): Array<string> =>
-  fs.existsSync(realStoreDir) ? fs.readdirSync(realStoreDir, { encoding: "buffer" }).filter((b) => b.toString("latin1") !== ".links")
-      .map((b) => b.toString("hex")) : []
+  fs.existsSync(realStoreDir) ?
+    fs.readdirSync(realStoreDir, { encoding: "buffer" }).filter((b) => b.toString("latin1") !== ".links")
+      .map((b) => b.toString("hex")) :
+    []
 
 const hexPrefix = Buffer.from(tempPrefix).toString("hex")
 
@@ -42,22 +44,27 @@ describe("addToStore", () => {
         fs.writeFileSync(f, flatSource.contents)
         fs.chmodSync(f, mode)
       }
-      yield* Effect.provide(Effect.gen(function*() {
-        const store = yield* Store
-        expect(flatAdds.length).toBe(12)
-        for (const g of flatAdds) {
-          const p = yield* store.addToStore(path.join(dir, g.kind), { method: "flat", algo: g.algo })
-          const what = `${g.algo} ${g.kind}`
-          expect(p, what).toBe(g.path)
-          const info = Option.getOrThrow(yield* store.queryPathInfo(p))
-          expect(toNix32Form(info.narHash), what).toBe(g.narHash)
-          expect(info.narSize, what).toBe(g.narSize)
-          expect((fs.statSync(path.join((yield* LocalStore).layout.root, p)).mode & 0o7777).toString(8), what).toBe(g.mode)
-          expect((yield* collect(store.exportPaths([p]))).equals(g.exportBytes), what).toBe(true)
-          // The registered hash is the stored file's: verify agrees.
-          yield* store.verifyPath(p)
-        }
-      }), layerTest)
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          const store = yield* Store
+          expect(flatAdds.length).toBe(12)
+          for (const g of flatAdds) {
+            const p = yield* store.addToStore(path.join(dir, g.kind), { method: "flat", algo: g.algo })
+            const what = `${g.algo} ${g.kind}`
+            expect(p, what).toBe(g.path)
+            const info = Option.getOrThrow(yield* store.queryPathInfo(p))
+            expect(toNix32Form(info.narHash), what).toBe(g.narHash)
+            expect(info.narSize, what).toBe(g.narSize)
+            expect((fs.statSync(path.join((yield* LocalStore).layout.root, p)).mode & 0o7777).toString(8), what).toBe(
+              g.mode
+            )
+            expect((yield* collect(store.exportPaths([p]))).equals(g.exportBytes), what).toBe(true)
+            // The registered hash is the stored file's: verify agrees.
+            yield* store.verifyPath(p)
+          }
+        }),
+        layerTest
+      )
     }))
 
   it.scoped("a tree with names that are not valid UTF-8: Nix's paths, hashes, sizes, NAR and export", () =>
@@ -65,27 +72,32 @@ describe("addToStore", () => {
       const dir = yield* tempSrc
       const src = path.join(dir, "tree")
       materializeNamesTree(src)
-      yield* Effect.provide(Effect.gen(function*() {
-        const store = yield* Store
-        const cases = [
-          ["add", {}],
-          ["fixed-sha256", { method: "recursive", algo: "sha256" }],
-          ["fixed-sha1", { method: "recursive", algo: "sha1" }]
-        ] as const
-        for (const [key, options] of cases) {
-          const p = yield* store.addToStore(src, options)
-          expect(p, key).toBe(namesTreeFacts[key])
-          const info = Option.getOrThrow(yield* store.queryPathInfo(p))
-          expect(toNix32Form(info.narHash), key).toBe(namesTreeFacts[`${key}.hash`])
-          expect(String(info.narSize), key).toBe(namesTreeFacts[`${key}.size`])
-          expect((yield* collect(store.narFromPath(p))).equals(namesBytes("tree.nar")), key).toBe(true)
-        }
-        const added = namesTreeFacts["add"] as string
-        expect((yield* collect(store.exportPaths([added]))).equals(namesBytes("tree-export.nar"))).toBe(true)
-        const report = yield* store.verifyStore({ checkContents: true })
-        expect(report.errors).toBe(false)
-        expect(storeEntries((yield* LocalStore).layout.realStoreDir).filter((n) => n.startsWith(hexPrefix))).toEqual([])
-      }), layerTest)
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          const store = yield* Store
+          const cases = [
+            ["add", {}],
+            ["fixed-sha256", { method: "recursive", algo: "sha256" }],
+            ["fixed-sha1", { method: "recursive", algo: "sha1" }]
+          ] as const
+          for (const [key, options] of cases) {
+            const p = yield* store.addToStore(src, options)
+            expect(p, key).toBe(namesTreeFacts[key])
+            const info = Option.getOrThrow(yield* store.queryPathInfo(p))
+            expect(toNix32Form(info.narHash), key).toBe(namesTreeFacts[`${key}.hash`])
+            expect(String(info.narSize), key).toBe(namesTreeFacts[`${key}.size`])
+            expect((yield* collect(store.narFromPath(p))).equals(namesBytes("tree.nar")), key).toBe(true)
+          }
+          const added = namesTreeFacts["add"] as string
+          expect((yield* collect(store.exportPaths([added]))).equals(namesBytes("tree-export.nar"))).toBe(true)
+          const report = yield* store.verifyStore({ checkContents: true })
+          expect(report.errors).toBe(false)
+          expect(storeEntries((yield* LocalStore).layout.realStoreDir).filter((n) => n.startsWith(hexPrefix))).toEqual(
+            []
+          )
+        }),
+        layerTest
+      )
     }))
 
   it.scoped("a failure in the middle of an add (a FIFO after non-UTF-8 names) leaves no temporary, and nothing registered", () =>
@@ -101,28 +113,38 @@ describe("addToStore", () => {
         const unreadable = Buffer.concat([src, Buffer.from("/d\xfe/ok", "latin1")])
         fs.chmodSync(unreadable, 0)
       }
-      yield* Effect.provide(Effect.gen(function*() {
-        const store = yield* Store
-        for (const options of [{}, { method: "recursive", algo: "sha1" }] as const) {
-          const e = yield* Effect.flip(store.addToStore(src.toString(), options))
-          expect(e.message).toContain(asRoot ? "fifo" : "ok")
-          expect(yield* store.queryAllValidPaths).toEqual([])
-          expect(storeEntries((yield* LocalStore).layout.realStoreDir).filter((n) => !n.endsWith(Buffer.from(".lock").toString("hex")))).toEqual([])
-        }
-      }), layerTest)
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          const store = yield* Store
+          for (const options of [{}, { method: "recursive", algo: "sha1" }] as const) {
+            const e = yield* Effect.flip(store.addToStore(src.toString(), options))
+            expect(e.message).toContain(asRoot ? "fifo" : "ok")
+            expect(yield* store.queryAllValidPaths).toEqual([])
+            expect(
+              storeEntries((yield* LocalStore).layout.realStoreDir).filter((n) =>
+                !n.endsWith(Buffer.from(".lock").toString("hex"))
+              )
+            ).toEqual([])
+          }
+        }),
+        layerTest
+      )
     }))
 
   it.scoped("an add's temporary is removed whatever it holds: non-UTF-8 names, canonicalised (read-only)", () =>
     Effect.gen(function*() {
-      yield* Effect.provide(Effect.gen(function*() {
-        fs.mkdirSync((yield* LocalStore).layout.realStoreDir, { recursive: true })
-        yield* Effect.scoped(Effect.gen(function*() {
-          const temp = yield* scopedTempPath((yield* LocalStore).layout)
-          materializeNamesTree(temp)
-          yield* canonicalisePath(temp)
-          expect(fs.statSync(temp).mode & 0o777).toBe(0o555)
-        }))
-        expect(storeEntries((yield* LocalStore).layout.realStoreDir)).toEqual([])
-      }), layerTest)
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          fs.mkdirSync((yield* LocalStore).layout.realStoreDir, { recursive: true })
+          yield* Effect.scoped(Effect.gen(function*() {
+            const temp = yield* scopedTempPath((yield* LocalStore).layout)
+            materializeNamesTree(temp)
+            yield* canonicalisePath(temp)
+            expect(fs.statSync(temp).mode & 0o777).toBe(0o555)
+          }))
+          expect(storeEntries((yield* LocalStore).layout.realStoreDir)).toEqual([])
+        }),
+        layerTest
+      )
     }))
 })

@@ -66,6 +66,14 @@ const need = (key: string): string => {
 
 /** The named paths of the golden store, typed. */
 export const named = {
-  hello: need("hello"), tree: need("tree"), flat: need("flat"), rsha1: need("rsha1"), drv: need("drv"),
-  depdrv: need("depdrv"), top: need("top"), mid: need("mid"), leaf: need("leaf"), out: need("out")
+  hello: need("hello"),
+  tree: need("tree"),
+  flat: need("flat"),
+  rsha1: need("rsha1"),
+  drv: need("drv"),
+  depdrv: need("depdrv"),
+  top: need("top"),
+  mid: need("mid"),
+  leaf: need("leaf"),
+  out: need("out")
 }

@@ -5,7 +5,11 @@ import { missingPaths } from "../../../../src/stores/local/ops/missingPaths.js"
 const prefix = "/nix/store/"
 // Names as a store directory may hold them: store path names, but also junk (other cases, dots,
 // characters outside ASCII and outside the BMP), so that sort orders are put to the test.
-const arbName = fc.string({ unit: fc.constantFrom("a", "b", "B", "0", "-", ".", "_", "é", "Ω", "😀", "\uff21", "z"), minLength: 1, maxLength: 6 })
+const arbName = fc.string({
+  unit: fc.constantFrom("a", "b", "B", "0", "-", ".", "_", "é", "Ω", "😀", "\uff21", "z"),
+  minLength: 1,
+  maxLength: 6
+})
 
 /** The obvious way: a Set of the names. */
 const expected = (paths: ReadonlyArray<string>, names: ReadonlyArray<string>) => {
@@ -16,7 +20,13 @@ const expected = (paths: ReadonlyArray<string>, names: ReadonlyArray<string>) =>
 describe("missingPaths", () => {
   it.effect.prop(
     "agrees with a Set look-up, whatever the names and whether the paths come sorted",
-    [fc.uniqueArray(arbName, { maxLength: 60 }), fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }), fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }), fc.array(arbName, { maxLength: 10 }), fc.boolean()],
+    [
+      fc.uniqueArray(arbName, { maxLength: 60 }),
+      fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }),
+      fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }),
+      fc.array(arbName, { maxLength: 10 }),
+      fc.boolean()
+    ],
     ([all, valid, present, junk, sorted]) =>
       Effect.sync(() => {
         const paths = all.filter((_, i) => valid[i]).map((n) => prefix + n)

@@ -33,7 +33,9 @@ type Client = typeof import("../../../../src/io/dumpWorkerClient.js")
 
 /** The build's dump worker client (the worker thread only exists there): `npm test` builds first. */
 const client = () =>
-  Effect.promise(() => import(pathToFileURL(path.resolve(__dirname, "../../../../dist/io/dumpWorkerClient.js")).href) as Promise<Client>)
+  Effect.promise(() =>
+    import(pathToFileURL(path.resolve(__dirname, "../../../../dist/io/dumpWorkerClient.js")).href) as Promise<Client>
+  )
 
 /**
  * The NAR of `p` walked on this thread up to its `at`-th entry, then by a dump
@@ -82,21 +84,38 @@ const nameArb = namesOf(1, 12)
 /** Up to NAME_MAX (255 bytes). */
 const longNameArb = namesOf(240, 255)
 /** Names biased to the bytes that tell byte order from UTF-16 or locale order. */
-const trickyNameArb = fc.array(fc.constantFrom(0x41, 0x5a, 0x61, 0x7a, 0x80, 0xbf, 0xc3, 0xa9, 0x28, 0xe2, 0xef, 0xf0, 0x9f, 0xfe, 0xff), { minLength: 1, maxLength: 4 })
+const trickyNameArb = fc.array(
+  fc.constantFrom(0x41, 0x5a, 0x61, 0x7a, 0x80, 0xbf, 0xc3, 0xa9, 0x28, 0xe2, 0xef, 0xf0, 0x9f, 0xfe, 0xff),
+  { minLength: 1, maxLength: 4 }
+)
   .map((a) => Buffer.from(a))
-const targetArb = fc.uint8Array({ minLength: 1, maxLength: 40 }).map((b) => Buffer.from(b.map((x) => (x === 0 ? 0xff : x))))
+const targetArb = fc.uint8Array({ minLength: 1, maxLength: 40 }).map((b) =>
+  Buffer.from(b.map((x) => (x === 0 ? 0xff : x)))
+)
 
 const treeArb: fc.Arbitrary<NarTree> = fc.letrec<{ node: NarTree; dir: NarTree }>((tie) => ({
   node: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
-    fc.record({ executable: fc.boolean(), contents: fc.uint8Array({ maxLength: 64 }) }).map((r) => ({ _tag: "Regular" as const, ...r })),
+    fc.record({ executable: fc.boolean(), contents: fc.uint8Array({ maxLength: 64 }) }).map((r) => ({
+      _tag: "Regular" as const,
+      ...r
+    })),
     targetArb.map((target) => ({ _tag: "Symlink" as const, target })),
     tie("dir")
   ),
-  dir: fc.uniqueArray(fc.record({ name: fc.oneof({ arbitrary: nameArb, weight: 5 }, { arbitrary: trickyNameArb, weight: 4 }, { arbitrary: longNameArb, weight: 1 }), node: tie("node") }), {
-    maxLength: 6,
-    selector: (e) => e.name.toString("hex")
-  }).map((entries) => ({ _tag: "Directory" as const, entries }))
+  dir: fc.uniqueArray(
+    fc.record({
+      name: fc.oneof({ arbitrary: nameArb, weight: 5 }, { arbitrary: trickyNameArb, weight: 4 }, {
+        arbitrary: longNameArb,
+        weight: 1
+      }),
+      node: tie("node")
+    }),
+    {
+      maxLength: 6,
+      selector: (e) => e.name.toString("hex")
+    }
+  ).map((entries) => ({ _tag: "Directory" as const, entries }))
 })).dir
 
 /** Creates `tree` at byte path `p`. */
@@ -118,7 +137,9 @@ const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex")
 
 /** Entries of a real store directory that are not lock files or `.links`, as hex. */
 const storeEntries = (real: string) =>
-  fs.readdirSync(real, { encoding: "buffer" }).filter((b) => !b.toString("latin1").endsWith(".lock") && b.toString("latin1") !== ".links").map((b) => b.toString("hex"))
+  fs.readdirSync(real, { encoding: "buffer" }).filter((b) =>
+    !b.toString("latin1").endsWith(".lock") && b.toString("latin1") !== ".links"
+  ).map((b) => b.toString("hex"))
 
 /** Runs every step on `tree` and checks each against the pure encoder's NAR. */
 const roundTrip = (tree: NarTree, handOffAt: number) =>
@@ -142,33 +163,45 @@ const roundTrip = (tree: NarTree, handOffAt: number) =>
     // session's temporary roots die with it: deleting and collecting run in a later session.
     const s1 = makeStoreLayout(path.join(base, "s1"))
     const s2 = makeStoreLayout(path.join(base, "s2"))
-    const { p, p1, exported } = yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-      const store = yield* Store
-      const p = yield* store.addToStore(src)
-      const p1 = yield* store.addToStore(src, { method: "recursive", algo: "sha1" })
-      for (const q of [p, p1]) {
-        const info = Option.getOrThrow(yield* store.queryPathInfo(q))
-        expect([info.narHash, info.narSize]).toEqual([`sha256:${sha256(nar)}`, nar.length])
-        expect((yield* collect(store.narFromPath(q))).equals(nar)).toBe(true)
-      }
-      expect((yield* store.verifyStore({ checkContents: true })).errors).toBe(false)
-      return { p, p1, exported: yield* collect(store.exportPaths([p])) }
-    }), storeLayers(s1)))
-    yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-      expect((yield* (yield* LocalStore).deletePaths([p1])).deleted).toEqual([p1])
-      expect((yield* (yield* GarbageCollector).collectGarbage()).paths).toEqual([p])
-      expect(storeEntries(s1.realStoreDir)).toEqual([])
-    }), storeLayers(s1)))
-    yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-      const store = yield* Store
-      expect(yield* store.importPaths(Stream.make(exported))).toEqual([p])
-      expect((yield* collect(store.narFromPath(p))).equals(nar)).toBe(true)
-      yield* store.verifyPath(p)
-    }), storeLayers(s2)))
-    yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-      expect((yield* (yield* GarbageCollector).collectGarbage()).paths).toEqual([p])
-      expect(storeEntries(s2.realStoreDir)).toEqual([])
-    }), storeLayers(s2)))
+    const { p, p1, exported } = yield* Effect.scoped(Effect.provide(
+      Effect.gen(function*() {
+        const store = yield* Store
+        const p = yield* store.addToStore(src)
+        const p1 = yield* store.addToStore(src, { method: "recursive", algo: "sha1" })
+        for (const q of [p, p1]) {
+          const info = Option.getOrThrow(yield* store.queryPathInfo(q))
+          expect([info.narHash, info.narSize]).toEqual([`sha256:${sha256(nar)}`, nar.length])
+          expect((yield* collect(store.narFromPath(q))).equals(nar)).toBe(true)
+        }
+        expect((yield* store.verifyStore({ checkContents: true })).errors).toBe(false)
+        return { p, p1, exported: yield* collect(store.exportPaths([p])) }
+      }),
+      storeLayers(s1)
+    ))
+    yield* Effect.scoped(Effect.provide(
+      Effect.gen(function*() {
+        expect((yield* (yield* LocalStore).deletePaths([p1])).deleted).toEqual([p1])
+        expect((yield* (yield* GarbageCollector).collectGarbage()).paths).toEqual([p])
+        expect(storeEntries(s1.realStoreDir)).toEqual([])
+      }),
+      storeLayers(s1)
+    ))
+    yield* Effect.scoped(Effect.provide(
+      Effect.gen(function*() {
+        const store = yield* Store
+        expect(yield* store.importPaths(Stream.make(exported))).toEqual([p])
+        expect((yield* collect(store.narFromPath(p))).equals(nar)).toBe(true)
+        yield* store.verifyPath(p)
+      }),
+      storeLayers(s2)
+    ))
+    yield* Effect.scoped(Effect.provide(
+      Effect.gen(function*() {
+        expect((yield* (yield* GarbageCollector).collectGarbage()).paths).toEqual([p])
+        expect(storeEntries(s2.realStoreDir)).toEqual([])
+      }),
+      storeLayers(s2)
+    ))
   }))
 
 describe("names are bytes end to end", () => {
@@ -180,7 +213,9 @@ describe("names are bytes end to end", () => {
       // Handed off to the dump worker at every entry.
       const src = path.join(yield* tempBase, "tree")
       materialize(Buffer.from(src), tree)
-      for (let at = 0; at < entryCount(tree); at++) expect((yield* dumpHandingOff(src, at)).equals(namesBytes("tree.nar")), `at ${at}`).toBe(true)
+      for (let at = 0; at < entryCount(tree); at++) {
+        expect((yield* dumpHandingOff(src, at)).equals(namesBytes("tree.nar")), `at ${at}`).toBe(true)
+      }
     }))
 
   it.effect.prop(

@@ -59,10 +59,28 @@ export interface FlatAdd {
 }
 
 /** The source mode of each flat kind, and its contents (the same for all). */
-export const flatSource = { modes: { exe: 0o755, plain: 0o644, groupx: 0o654 }, contents: "#!/bin/sh\necho flat\n" } as const
+export const flatSource = {
+  modes: { exe: 0o755, plain: 0o644, groupx: 0o654 },
+  contents: "#!/bin/sh\necho flat\n"
+} as const
 
 /** The flat adds of flat.txt. */
 export const flatAdds: ReadonlyArray<FlatAdd> = namesBytes("flat.txt").toString("utf8").trim().split("\n").map((l) => {
-  const [algo, kind, p, narHash, narSize, mode] = l.split(" ") as [FlatAdd["algo"], FlatAdd["kind"], string, string, string, string]
-  return { algo, kind, path: p, narHash, narSize: Number(narSize), mode, exportBytes: namesBytes(`flat/${algo}-${kind}.export`) }
+  const [algo, kind, p, narHash, narSize, mode] = l.split(" ") as [
+    FlatAdd["algo"],
+    FlatAdd["kind"],
+    string,
+    string,
+    string,
+    string
+  ]
+  return {
+    algo,
+    kind,
+    path: p,
+    narHash,
+    narSize: Number(narSize),
+    mode,
+    exportBytes: namesBytes(`flat/${algo}-${kind}.export`)
+  }
 })

@@ -18,7 +18,13 @@ import { makeStoreLayout } from "../../../../src/core/storeLayout.js"
 import { GarbageCollector } from "../../../../src/services/GcStore.js"
 import { LocalStore } from "../../../../src/services/LocalStore.js"
 import { Store } from "../../../../src/services/Store.js"
-import { emptyStats, hashLeaf, joinBytes, type OptimiseLog, optimiseTree } from "../../../../src/stores/local/ops/optimiseFs.js"
+import {
+  emptyStats,
+  hashLeaf,
+  joinBytes,
+  type OptimiseLog,
+  optimiseTree
+} from "../../../../src/stores/local/ops/optimiseFs.js"
 import { tempBase } from "../gc/helpers.js"
 
 const quietLog = (lines: Array<string> = []): OptimiseLog => ({
@@ -70,12 +76,20 @@ describe("optimise", () => {
         fs.mkdirSync(d)
         const sub = joinBytes(d, Buffer.from([0xc3, 0x28]))
         fs.mkdirSync(sub)
-        for (const n of names) fs.writeFileSync(joinBytes(sub, n), Buffer.concat([Buffer.from("same "), n]), { mode: 0o444 })
+        for (const n of names) {
+          fs.writeFileSync(joinBytes(sub, n), Buffer.concat([Buffer.from("same "), n]), { mode: 0o444 })
+        }
         fs.chmodSync(sub, 0o555)
         fs.chmodSync(d, 0o555)
       }
       const stats = emptyStats()
-      const ctx = { realStoreDir: Buffer.from(store), linksDir: Buffer.from(links), inodes: new Set<number>(), stats, log: quietLog() }
+      const ctx = {
+        realStoreDir: Buffer.from(store),
+        linksDir: Buffer.from(links),
+        inodes: new Set<number>(),
+        stats,
+        log: quietLog()
+      }
       for (const d of dirs) yield* Effect.promise(() => optimiseTree(ctx, d))
       expect(stats.filesLinked).toBe(3)
       expect(fs.readdirSync(links).length).toBe(3)
@@ -98,10 +112,18 @@ describe("optimise", () => {
       const f2 = path.join(store, "b")
       fs.writeFileSync(f1, "contents\n", { mode: 0o444 })
       fs.writeFileSync(f2, "contents\n", { mode: 0o644 })
-      const name = encodeNix32(yield* Effect.promise(() => hashLeaf(Buffer.from(f1), fs.lstatSync(f1, { bigint: true }))))
+      const name = encodeNix32(
+        yield* Effect.promise(() => hashLeaf(Buffer.from(f1), fs.lstatSync(f1, { bigint: true })))
+      )
       fs.writeFileSync(path.join(links, name), "corrupt, and longer\n", { mode: 0o444 })
       const lines: Array<string> = []
-      const ctx = { realStoreDir: Buffer.from(store), linksDir: Buffer.from(links), inodes: new Set<number>(), stats: emptyStats(), log: quietLog(lines) }
+      const ctx = {
+        realStoreDir: Buffer.from(store),
+        linksDir: Buffer.from(links),
+        inodes: new Set<number>(),
+        stats: emptyStats(),
+        log: quietLog(lines)
+      }
       yield* Effect.promise(() => optimiseTree(ctx, Buffer.from(f1)))
       yield* Effect.promise(() => optimiseTree(ctx, Buffer.from(f2)))
       expect(lines).toEqual([
@@ -123,32 +145,38 @@ describe("optimise", () => {
       fs.writeFileSync(path.join(src, "d", "y"), "shared\n")
       fs.writeFileSync(path.join(src, "flat"), "shared\n")
       // An export stream of two paths from a store without auto-optimise.
-      const exported = yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-        const s = yield* Store
-        const p = yield* s.addToStore(path.join(src, "d"), { name: "other" })
-        return [p, yield* Stream.runCollect(s.exportPaths([p]))] as const
-      }), layers(path.join(base, "plain"))))
+      const exported = yield* Effect.scoped(Effect.provide(
+        Effect.gen(function*() {
+          const s = yield* Store
+          const p = yield* s.addToStore(path.join(src, "d"), { name: "other" })
+          return [p, yield* Stream.runCollect(s.exportPaths([p]))] as const
+        }),
+        layers(path.join(base, "plain"))
+      ))
       const root = path.join(base, "root")
-      yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-        const s = yield* Store
-        const d = yield* s.addToStore(path.join(src, "d"))
-        const real = (p: string) => path.join(root, p)
-        expect(linkCount(path.join(real(d), "x"))).toBe(3) // x, y and the link
-        const flat = yield* s.addToStore(path.join(src, "flat"), { method: "flat" })
-        const text = yield* s.addTextToStore("t", "shared\n", [])
-        expect(linkCount(real(flat))).toBe(5)
-        expect(linkCount(real(text))).toBe(5)
-        const bytes = Buffer.concat([...exported[1]])
-        const [imported] = yield* s.importPaths(Stream.make(new Uint8Array(bytes)))
-        expect(imported).toBe(exported[0])
-        expect(linkCount(path.join(real(imported as string), "y"))).toBe(7)
-        expect(fs.readdirSync(path.join(root, "nix/store/.links")).length).toBe(1)
-        // Nothing left to do.
-        expect(yield* (yield* LocalStore).optimiseStore()).toEqual({ filesLinked: 0, bytesFreed: 0, blocksFreed: 0 })
-        expect((yield* (yield* LocalStore).optimisePath(d)).filesLinked).toBe(0)
-        const v = yield* s.verifyStore({ checkContents: true })
-        expect(v.errors).toBe(false)
-      }), layers(root, true)))
+      yield* Effect.scoped(Effect.provide(
+        Effect.gen(function*() {
+          const s = yield* Store
+          const d = yield* s.addToStore(path.join(src, "d"))
+          const real = (p: string) => path.join(root, p)
+          expect(linkCount(path.join(real(d), "x"))).toBe(3) // x, y and the link
+          const flat = yield* s.addToStore(path.join(src, "flat"), { method: "flat" })
+          const text = yield* s.addTextToStore("t", "shared\n", [])
+          expect(linkCount(real(flat))).toBe(5)
+          expect(linkCount(real(text))).toBe(5)
+          const bytes = Buffer.concat([...exported[1]])
+          const [imported] = yield* s.importPaths(Stream.make(new Uint8Array(bytes)))
+          expect(imported).toBe(exported[0])
+          expect(linkCount(path.join(real(imported as string), "y"))).toBe(7)
+          expect(fs.readdirSync(path.join(root, "nix/store/.links")).length).toBe(1)
+          // Nothing left to do.
+          expect(yield* (yield* LocalStore).optimiseStore()).toEqual({ filesLinked: 0, bytesFreed: 0, blocksFreed: 0 })
+          expect((yield* (yield* LocalStore).optimisePath(d)).filesLinked).toBe(0)
+          const v = yield* s.verifyStore({ checkContents: true })
+          expect(v.errors).toBe(false)
+        }),
+        layers(root, true)
+      ))
     })))
 
   it.live("verify reports a modified link; the collector deletes unused links and keeps used ones", () =>
@@ -167,39 +195,47 @@ describe("optimise", () => {
       )
       // Added and optimised (which roots every path temporarily, as in Nix) by another store
       // instance: this one's temporary roots would keep b alive.
-      const a = yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-        const s = yield* Store
-        yield* s.addToStore(path.join(src, "b"))
-        const a = yield* s.addToStore(path.join(src, "a"))
-        const st = yield* (yield* LocalStore).optimiseStore()
-        expect(st).toEqual({ filesLinked: 1, bytesFreed: 4, blocksFreed: expect.any(Number) })
-        return a
-      }), layers(root)))
-      yield* Effect.scoped(Effect.provide(Effect.gen(function*() {
-        const s = yield* Store
-        const gc = yield* GarbageCollector
-        const linksDir = path.join(root, "nix/store/.links")
-        const bogus = path.join(linksDir, "1".repeat(52))
-        fs.writeFileSync(bogus, "x")
-        const v = yield* s.verifyStore({ checkContents: true })
-        expect(v.modifiedLinks).toEqual([bogus])
-        expect(v.errors).toBe(true)
-        expect(lines.some((l) => l.startsWith(`link '${bogus}' was modified! expected hash '${"1".repeat(52)}', got '`))).toBe(true)
-        // Root a: the bogus link (count 1) goes; the shared one stays (a uses it).
-        fs.mkdirSync(path.join(root, "nix/var/nix/gcroots"), { recursive: true })
-        fs.symlinkSync(a, path.join(root, "nix/var/nix/gcroots/a"))
-        lines.length = 0
-        const r = yield* gc.collectGarbage()
-        expect(r.paths.length).toBe(1)
-        expect(r.bytesFreed).toBe(0) // b's file was shared with a
-        expect(lines.slice(-2)[0]).toBe("deleting unused links...")
-        expect(lines.slice(-1)[0]).toMatch(/^note: currently hard linking saves -?\d+\.\d\d MiB$/)
-        expect(fs.readdirSync(linksDir).length).toBe(1)
-        expect(linkCount(path.join(root, a))).toBe(2)
-        // Delete a too: its link is unused now and goes with it.
-        fs.unlinkSync(path.join(root, "nix/var/nix/gcroots/a"))
-        yield* gc.deletePaths([a])
-        expect(fs.readdirSync(linksDir)).toEqual([])
-      }), Layer.merge(layers(root), logger)))
+      const a = yield* Effect.scoped(Effect.provide(
+        Effect.gen(function*() {
+          const s = yield* Store
+          yield* s.addToStore(path.join(src, "b"))
+          const a = yield* s.addToStore(path.join(src, "a"))
+          const st = yield* (yield* LocalStore).optimiseStore()
+          expect(st).toEqual({ filesLinked: 1, bytesFreed: 4, blocksFreed: expect.any(Number) })
+          return a
+        }),
+        layers(root)
+      ))
+      yield* Effect.scoped(Effect.provide(
+        Effect.gen(function*() {
+          const s = yield* Store
+          const gc = yield* GarbageCollector
+          const linksDir = path.join(root, "nix/store/.links")
+          const bogus = path.join(linksDir, "1".repeat(52))
+          fs.writeFileSync(bogus, "x")
+          const v = yield* s.verifyStore({ checkContents: true })
+          expect(v.modifiedLinks).toEqual([bogus])
+          expect(v.errors).toBe(true)
+          expect(
+            lines.some((l) => l.startsWith(`link '${bogus}' was modified! expected hash '${"1".repeat(52)}', got '`))
+          ).toBe(true)
+          // Root a: the bogus link (count 1) goes; the shared one stays (a uses it).
+          fs.mkdirSync(path.join(root, "nix/var/nix/gcroots"), { recursive: true })
+          fs.symlinkSync(a, path.join(root, "nix/var/nix/gcroots/a"))
+          lines.length = 0
+          const r = yield* gc.collectGarbage()
+          expect(r.paths.length).toBe(1)
+          expect(r.bytesFreed).toBe(0) // b's file was shared with a
+          expect(lines.slice(-2)[0]).toBe("deleting unused links...")
+          expect(lines.slice(-1)[0]).toMatch(/^note: currently hard linking saves -?\d+\.\d\d MiB$/)
+          expect(fs.readdirSync(linksDir).length).toBe(1)
+          expect(linkCount(path.join(root, a))).toBe(2)
+          // Delete a too: its link is unused now and goes with it.
+          fs.unlinkSync(path.join(root, "nix/var/nix/gcroots/a"))
+          yield* gc.deletePaths([a])
+          expect(fs.readdirSync(linksDir)).toEqual([])
+        }),
+        Layer.merge(layers(root), logger)
+      ))
     })))
 })

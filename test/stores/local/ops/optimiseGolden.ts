@@ -9,7 +9,10 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 /** Directory of the optimisation goldens. */
-export const goldenOptimiseDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../golden/optimise")
+export const goldenOptimiseDir = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../../../../golden/optimise"
+)
 
 /** A golden output of Nix (golden/optimise/nix/NAME). */
 export const nixOut = (name: string): string => fs.readFileSync(path.join(goldenOptimiseDir, "nix", name), "utf8")
@@ -23,7 +26,10 @@ export type InputNode =
 
 /** The trees of one group of inputs.json (main, auto, tie), by store path name. */
 export const inputGroup = (group: string): Readonly<Record<string, InputNode>> =>
-  (JSON.parse(fs.readFileSync(path.join(goldenOptimiseDir, "inputs.json"), "utf8")) as Record<string, Record<string, InputNode>>)[group] ?? {}
+  (JSON.parse(fs.readFileSync(path.join(goldenOptimiseDir, "inputs.json"), "utf8")) as Record<
+    string,
+    Record<string, InputNode>
+  >)[group] ?? {}
 
 const makeNode = (p: string, node: InputNode): void => {
   if ("dir" in node) {
@@ -92,10 +98,15 @@ export const describeStore = (store: string): DescribedStore => {
     const st = fs.lstatSync(path.join(store, rel))
     const base = { path: rel, type: typeOf(st), mode: modeOf(st), mtime: Math.floor(st.mtimeMs / 1000) }
     entries.push(st.isDirectory() ? base : { ...base, nlink: st.nlink, size: st.size, link: byIno.get(st.ino) ?? null })
-    if (st.isDirectory()) for (const n of fs.readdirSync(path.join(store, rel)).sort()) walk(`${rel}/${n}`)
+    if (st.isDirectory()) { for (const n of fs.readdirSync(path.join(store, rel)).sort()) walk(`${rel}/${n}`) }
   }
   for (const n of fs.readdirSync(store).sort()) if (n !== ".links" && !n.endsWith(".lock")) walk(n)
-  return { entries, links, linksDirMode: has ? modeOf(fs.statSync(linksDir)) : null, linksDirBlocks: has ? fs.statSync(linksDir).blocks : 0 }
+  return {
+    entries,
+    links,
+    linksDirMode: has ? modeOf(fs.statSync(linksDir)) : null,
+    linksDirBlocks: has ? fs.statSync(linksDir).blocks : 0
+  }
 }
 
 /** A golden store description (nix/NAME.json). */

@@ -5,7 +5,11 @@ import { nixVanishedOrder } from "../../../../src/stores/local/ops/verifyOrder.j
 const name = (i: number) => `/nix/store/p${String(i).padStart(2, "0")}`
 
 /** Nix 2.8's verifyPath, written recursively as in local-store.cc, reporting vanished paths. */
-const reference = (valid: ReadonlyArray<string>, vanished: ReadonlySet<string>, referrersOf: (p: string) => ReadonlyArray<string>) => {
+const reference = (
+  valid: ReadonlyArray<string>,
+  vanished: ReadonlySet<string>,
+  referrersOf: (p: string) => ReadonlyArray<string>
+) => {
   const done = new Set<string>()
   const out: Array<string> = []
   const visit = (p: string) => {
@@ -21,7 +25,14 @@ const reference = (valid: ReadonlyArray<string>, vanished: ReadonlySet<string>, 
 
 describe("--verify's order of vanished paths", () => {
   it("follows Nix 2.8 on the golden store (golden/cli verify-order)", () => {
-    const [tree, rsha1, top, mid, leaf, depout] = ["8izg-tree", "8k6v-tree", "9z70-top.txt", "qg0x-mid.txt", "j75x-leaf.txt", "yzv1-dep"]
+    const [tree, rsha1, top, mid, leaf, depout] = [
+      "8izg-tree",
+      "8k6v-tree",
+      "9z70-top.txt",
+      "qg0x-mid.txt",
+      "j75x-leaf.txt",
+      "yzv1-dep"
+    ]
       .map((s) => `/nix/store/${s}`) as [string, string, string, string, string, string]
     const refs: Record<string, Array<string>> = { [top]: [mid, leaf], [mid]: [leaf] }
     expect(nixVanishedOrder([leaf, mid, tree, rsha1, top, depout], (p) => refs[p] ?? []))
@@ -30,16 +41,21 @@ describe("--verify's order of vanished paths", () => {
 
   it.prop(
     "equals Nix's recursive walk over all valid paths",
-    [FastCheck.integer({ min: 1, max: 14 }).chain((n) =>
-      FastCheck.tuple(
-        FastCheck.constant(n),
-        FastCheck.array(FastCheck.tuple(FastCheck.nat(n - 1), FastCheck.nat(n - 1)), { maxLength: n * 3 }),
-        FastCheck.array(FastCheck.boolean(), { minLength: n, maxLength: n })
-      ))],
+    [
+      FastCheck.integer({ min: 1, max: 14 }).chain((n) =>
+        FastCheck.tuple(
+          FastCheck.constant(n),
+          FastCheck.array(FastCheck.tuple(FastCheck.nat(n - 1), FastCheck.nat(n - 1)), { maxLength: n * 3 }),
+          FastCheck.array(FastCheck.boolean(), { minLength: n, maxLength: n })
+        )
+      )
+    ],
     ([[n, edges, gone]]) => {
       const valid = Array.from({ length: n }, (_, i) => name(i))
       const refs = new Map<string, Set<string>>()
-      for (const [a, b] of edges) if (a > b) (refs.get(name(a)) ?? refs.set(name(a), new Set()).get(name(a))!).add(name(b))
+      for (const [a, b] of edges) {
+        if (a > b) (refs.get(name(a)) ?? refs.set(name(a), new Set()).get(name(a))!).add(name(b))
+      }
       const referrersOf = (p: string) => valid.filter((q) => refs.get(q)?.has(p))
       const vanished = new Set(valid.filter((_, i) => gone[i]))
       expect(nixVanishedOrder([...vanished].reverse(), (p) => [...(refs.get(p) ?? [])]))
