@@ -113,7 +113,12 @@ const pickHalfRoot = (records) => {
     while (stack.length > 0) {
       const i = stack.pop()
       size++
-      for (const j of refs[i]) if (mark[j] !== stamp) (mark[j] = stamp, stack.push(j))
+      for (const j of refs[i]) {
+        if (mark[j] !== stamp) {
+          mark[j] = stamp
+          stack.push(j)
+        }
+      }
     }
     return size
   }
@@ -128,7 +133,10 @@ const pickHalfRoot = (records) => {
   let best = lo, bestSize = closureSize(lo, stamp++)
   for (let i = Math.max(0, lo - 50); i < Math.min(records.length - 1, lo + 50); i++) {
     const s = closureSize(i, stamp++)
-    if (Math.abs(s - target) < Math.abs(bestSize - target)) (best = i, bestSize = s)
+    if (Math.abs(s - target) < Math.abs(bestSize - target)) {
+      best = i
+      bestSize = s
+    }
   }
   return { path: records[best].path, closure: bestSize }
 }

@@ -70,7 +70,7 @@ export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
   })
   return program.pipe(
     Effect.catchAllCause((cause) =>
-      Effect.gen(function*() {
+      Effect.sync(() => {
         if (Cause.isInterruptedOnly(cause)) return 130
         const failure = Cause.failureOption(cause)
         if (Option.isSome(failure)) {

@@ -303,7 +303,10 @@ const ordered = (ctx: GcContext, paths: ReadonlyArray<string>) =>
         present[r] = 1
         for (const ref of info.references) {
           const t = rank.get(ref)
-          if (t !== undefined) (from.push(r), to.push(t))
+          if (t !== undefined) {
+            from.push(r)
+            to.push(t)
+          }
         }
       }
     }

@@ -35,7 +35,14 @@ const pathOf = (i: number) => fakePath(i * 7919 % 100003)
 const closureOf = (roots: ReadonlyArray<string>, next: (p: string) => ReadonlyArray<string>) => {
   const seen = new Set(roots)
   const todo = [...roots]
-  while (todo.length > 0) for (const q of next(todo.pop()!)) if (!seen.has(q)) (seen.add(q), todo.push(q))
+  while (todo.length > 0) {
+    for (const q of next(todo.pop()!)) {
+      if (!seen.has(q)) {
+        seen.add(q)
+        todo.push(q)
+      }
+    }
+  }
   return [...seen].sort()
 }
 

@@ -56,7 +56,8 @@ describe("nix-store --delete's order", () => {
         changed = false
         for (const [p, rs] of refs) {
           if (at.has(p) && !up.has(p) && [...rs].some((r) => up.has(r))) {
-            ;(up.add(p), changed = true)
+            up.add(p)
+            changed = true
           }
         }
       }
