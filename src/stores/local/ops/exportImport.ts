@@ -141,6 +141,19 @@ const readFraming = <A, E>(source: ByteSource<E>, decoder: Decoder<A>) =>
 const truncatedNar = (e: NarParseError) =>
   new BadExportStreamError({ reason: `the stream ended early (${e.reason} at byte ${e.offset} of a NAR)` })
 
+/**
+ * How many path locks an import holds at once: one lock file descriptor each,
+ * kept well below the usual soft limit of 1024 open files.
+ */
+export const importLockBatch = 128
+
+/** `list` cut into consecutive pieces of at most `size` elements. */
+const chunksOf = <A>(list: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size))
+  return out
+}
+
 /** One path read from an import stream, unpacked at `temp`. */
 interface ImportedItem {
   readonly temp: string
@@ -224,32 +237,78 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
         })
       }
       // Everything read and checked: install the new paths and register them at once.
+      //
+      // Locks are taken in bounded batches (importLockBatch paths at a time, so one lock file
+      // descriptor each, whatever the size of the stream), and each batch is held only while its
+      // paths are checked and moved into place; the registration of every path is still one
+      // transaction, so nothing is registered unless everything is. Why this is safe:
+      // - against a concurrent GC: every path (hash part) is a temporary root of this process
+      //   before the first one is moved in, and stays one until the process ends; the GC keeps
+      //   a temp-rooted entry (and its `.lock`) whether valid or not, so an installed but not yet
+      //   registered path is never deleted;
+      // - against a concurrent add of the same path (tsnix or Nix: both lock the path, check its
+      //   validity, replace the content and register, all under the path lock): while we hold a
+      //   batch's locks nobody else installs those paths; once they are released, another adder
+      //   may replace our copy with its own and register it. So the validity of every path is
+      //   checked again just before registering, and a path that became valid meanwhile is left
+      //   to its adder (its content and registration agree; ours are dropped). The one window
+      //   left is an adder whose registration lands between that check and our commit, or that
+      //   replaces the content and dies before registering; for the same store path the content
+      //   is the same except for a non-reproducible input-addressed path, where verify would
+      //   then report the path as modified. Nix's own import has no all-or-nothing at all
+      //   (one path locked and registered at a time).
+      // - on failure, the installed copies are removed again under their path locks (batch by
+      //   batch), and only if they are still invalid, so no concurrent adder's copy is touched.
       for (const item of items) yield* lock.addTempRoot(item.registration.path)
-      const locks = yield* lock.lockPaths(items.map((i) => i.registration.path), {
-        waitMessage: "waiting for locks on imported paths..."
-      })
-      const valid = new Set(yield* db.queryValidPaths(items.map((i) => i.registration.path)))
-      const fresh = new Map<string, ImportedItem>()
-      for (const item of items) if (!valid.has(item.registration.path)) fresh.set(item.registration.path, item)
-      const installed: Array<string> = []
+      // A path given twice is installed once, from its last copy (as before the batching).
+      const unique = Array.from(new Map(items.map((i) => [i.registration.path, i] as const)).values())
+      const installed: Array<ImportedItem> = []
+      const inBatches = <A, E2, R2>(
+        list: ReadonlyArray<ImportedItem>,
+        f: (batch: ReadonlyArray<ImportedItem>) => Effect.Effect<A, E2, R2>
+      ) =>
+        Effect.forEach(chunksOf(list, importLockBatch), (batch) =>
+          Effect.scoped(Effect.gen(function*() {
+            const locks = yield* lock.lockPaths(batch.map((i) => i.registration.path), {
+              waitMessage: "waiting for locks on imported paths..."
+            })
+            const out = yield* f(batch)
+            // The lock files go with the locks (Nix's deletion protocol), so none is left behind.
+            yield* locks.setDeletion(true)
+            return out
+          })), { discard: true })
       const install = Effect.gen(function*() {
-        for (const item of fresh.values()) {
-          const real = toRealPath(layout, item.registration.path)
-          yield* canonicalisePath(item.temp)
-          yield* removeTree(real)
-          yield* Effect.tryPromise({
-            try: () => fs.rename(item.temp, real),
-            catch: (cause) => new StoreIoError({ path: real, operation: "renaming into", cause })
-          })
-          installed.push(real)
-          yield* autoOptimise(parts, real)
-        }
-        yield* db.registerValidPaths(Array.from(fresh.values(), (i) => i.registration))
+        yield* inBatches(unique, (batch) =>
+          Effect.gen(function*() {
+            const valid = new Set(yield* db.queryValidPaths(batch.map((i) => i.registration.path)))
+            for (const item of batch) {
+              if (valid.has(item.registration.path)) continue
+              const real = toRealPath(layout, item.registration.path)
+              yield* canonicalisePath(item.temp)
+              yield* removeTree(real)
+              yield* Effect.tryPromise({
+                try: () => fs.rename(item.temp, real),
+                catch: (cause) => new StoreIoError({ path: real, operation: "renaming into", cause })
+              })
+              installed.push(item)
+              yield* autoOptimise(parts, real)
+            }
+          }))
+        const nowValid = new Set(yield* db.queryValidPaths(installed.map((i) => i.registration.path)))
+        yield* db.registerValidPaths(
+          installed.filter((i) => !nowValid.has(i.registration.path)).map((i) => i.registration)
+        )
       })
-      yield* install.pipe(
-        Effect.onError(() => Effect.forEach(installed, (r) => Effect.ignore(removeTree(r)), { discard: true }))
-      )
-      yield* locks.setDeletion(true)
+      const rollback = inBatches(installed, (batch) =>
+        Effect.gen(function*() {
+          const valid = new Set(yield* db.queryValidPaths(batch.map((i) => i.registration.path)))
+          for (const item of batch) {
+            if (!valid.has(item.registration.path)) {
+              yield* Effect.ignore(removeTree(toRealPath(layout, item.registration.path)))
+            }
+          }
+        }))
+      yield* install.pipe(Effect.onError(() => Effect.ignore(rollback)))
       return order
     })
   ).pipe(Effect.withSpan("Store.importPaths"))
