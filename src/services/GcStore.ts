@@ -108,9 +108,15 @@ export interface GcStoreShape {
   ) => Effect.Effect<ReadonlyArray<RootLink>, FindRootsError>
   /** The live and dead sets (under the GC lock); deletes nothing. */
   readonly liveness: Effect.Effect<Liveness, LivenessError>
-  /** Deletes the dead paths (stopping once more than `maxFreed` bytes are freed; 0: nothing). */
+  /**
+   * Deletes the dead paths (stopping once more than `maxFreed` bytes are freed; 0: nothing).
+   * Interruption stops it between two removals; `onInterrupt` then gets what was deleted so far.
+   */
   readonly collectGarbage: (
-    options?: { readonly maxFreed?: number | undefined }
+    options?: {
+      readonly maxFreed?: number | undefined
+      readonly onInterrupt?: ((partial: GcResult) => Effect.Effect<void>) | undefined
+    }
   ) => Effect.Effect<GcResult, CollectGarbageError>
   /**
    * Deletes exactly `paths` (`nix-store --delete`). A path still alive (rooted,

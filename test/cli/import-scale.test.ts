@@ -11,31 +11,11 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { encodeExport } from "../../src/core/exportFormat.js"
-import { encodeNar } from "../../src/core/nar/encode.js"
+import { chainStream } from "./exportStreams.js"
 import { runTsnix, tsnixBin } from "./helpers.js"
 
 const roots: Array<string> = []
 afterAll(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })))
-
-const nix32 = "0123456789abcdfghijklmnpqrsvwxyz"
-
-/** A distinct, well-formed 32-character hash part for `i`. */
-const hashPart = (i: number): string => {
-  let s = ""
-  for (let n = i; s.length < 32; n = Math.floor(n / 32)) s = nix32[n % 32] + s
-  return s
-}
-
-/** An export stream of `count` small files, each referring to the one before. */
-const chainStream = (count: number): { stream: Uint8Array; paths: ReadonlyArray<string> } => {
-  const paths = Array.from({ length: count }, (_, i) => `/nix/store/${hashPart(i + 1)}-p${i}`)
-  const stream = encodeExport(paths.map((p, i) => ({
-    nar: encodeNar({ _tag: "Regular", executable: false, contents: `file ${i}\n` }),
-    trailer: { path: p, references: i === 0 ? [] : [paths[i - 1] as string] }
-  })))
-  return { stream, paths }
-}
 
 /** Runs tsnix under `ulimit -n 1024`; `killWhen` (polled every 5 ms) sends SIGKILL once it holds. */
 const importLimited = (root: string, stream: Uint8Array, killWhen?: () => boolean) =>

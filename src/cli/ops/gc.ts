@@ -97,7 +97,11 @@ export const gcOperation: Operation = Effect.gen(function*() {
       const l = yield* gc.liveness
       return yield* printLines(parsed.flags.has("print-dead") ? l.dead : l.live)
     }
-    const r = yield* gc.collectGarbage({ maxFreed })
+    // Interrupted, nix-store still prints the summary of what it deleted (then the error).
+    const r = yield* gc.collectGarbage({
+      maxFreed,
+      onInterrupt: (partial) => Effect.ignore(printLines([summaryLine(partial)]))
+    })
     yield* printLines([summaryLine(r)])
   }))
 })

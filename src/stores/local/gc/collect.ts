@@ -12,8 +12,9 @@
  *    (a referrer registered meanwhile makes that path, and so its
  *    references, stay), then its files are removed (made writable first).
  *    Then invalid entries, tsnix temporary entries of dead processes, and
- *    other stray entries (as Nix 2.8 does). A batch runs uninterruptibly:
- *    interrupting stops cleanly between batches.
+ *    other stray entries (as Nix 2.8 does). A batch's invalidation and each
+ *    path's removal run uninterruptibly: interrupting stops between two
+ *    removals, and `onInterrupt` is told what was deleted until then.
  *
  * @since 0.1.0
  */
@@ -175,8 +176,13 @@ const deleteValid = (
     while (i < ordered.length && !progress.stopped) {
       const size = batchSize
       if (maxFreed === undefined) batchSize = Math.min(batchSize * 2, maxBatch)
-      yield* Effect.uninterruptible(
-        Effect.gen(function*() {
+      // The roots check and the invalidation of a batch are one uninterruptible step; then its
+      // paths are removed one at a time, each uninterruptibly (its removal and its count go
+      // together), with interruption possible between two paths: Ctrl-C stops within one path's
+      // removal, and an invalidated path not yet removed is an invalid entry the next collection
+      // deletes (the store stays consistent: nothing valid is missing).
+      yield* Effect.gen(function*() {
+        const invalidated = yield* Effect.uninterruptible(Effect.gen(function*() {
           // Check the roots and mark the batch pending, atomically with respect to root arrivals.
           const batch = yield* session.mutex.withPermits(1)(Effect.gen(function*() {
             yield* absorbNewRoots(ctx, session, a)
@@ -189,22 +195,26 @@ const deleteValid = (
             for (const p of b) session.pending.add(hashPartOf(layout.storeDir, p))
             return b
           }))
-          if (batch.length === 0) return
-          let invalidated: Array<string> = batch
+          if (batch.length === 0) return batch
+          let done: Array<string> = batch
           yield* db.invalidatePaths(batch).pipe(
             Effect.catchTag("PathInUseError", () =>
               // Someone registered a referrer meanwhile: go one by one and keep what is in use.
               Effect.gen(function*() {
-                invalidated = []
+                done = []
                 for (const p of batch) {
                   const r = yield* Effect.either(db.invalidatePath(p))
-                  if (Either.isRight(r)) invalidated.push(p)
+                  if (Either.isRight(r)) done.push(p)
                   else if (r.left instanceof PathInUseError) a.alive.add(p)
                   else return yield* Effect.fail(r.left)
                 }
               }))
           )
-          for (const p of invalidated) {
+          return done
+        }))
+        for (const p of invalidated) {
+          if (progress.stopped) break
+          yield* Effect.uninterruptible(Effect.gen(function*() {
             yield* nixInfo(`deleting '${p}'`)
             progress.bytesFreed += yield* removeEntry(toRealPath(layout, p))
             // A client waiting to add this path as a temporary root may go on now (it re-creates the path).
@@ -214,9 +224,9 @@ const deleteValid = (
               yield* nixInfo(`deleted more than ${maxFreed} bytes; stopping`)
               progress.stopped = true
             }
-          }
-        }).pipe(Effect.ensuring(Effect.sync(() => session.pending.clear())))
-      )
+          }))
+        }
+      }).pipe(Effect.ensuring(Effect.sync(() => session.pending.clear())))
     }
   })
 
@@ -360,10 +370,20 @@ const nixOrdered = (ctx: GcContext, a: Analysis, paths: ReadonlyArray<string>) =
     })
   })
 
-/** Deletes every dead path (`nix-store --gc [--max-freed N]`). */
-export const deleteDead = (ctx: GcContext, session: GcSession, a: Analysis, maxFreed: number | undefined) =>
-  Effect.gen(function*() {
-    const progress: Progress = { deleted: [], bytesFreed: 0, stopped: false }
+/**
+ * Deletes every dead path (`nix-store --gc [--max-freed N]`). When
+ * interrupted, `onInterrupt` (if any) gets what was deleted so far (Nix prints
+ * its summary line even then).
+ */
+export const deleteDead = (
+  ctx: GcContext,
+  session: GcSession,
+  a: Analysis,
+  maxFreed: number | undefined,
+  onInterrupt?: (partial: GcResult) => Effect.Effect<void>
+) => {
+  const progress: Progress = { deleted: [], bytesFreed: 0, stopped: false }
+  return Effect.gen(function*() {
     if (maxFreed !== undefined && maxFreed <= 0) {
       yield* deleteUnusedLinksStep(ctx)
       return { paths: [], bytesFreed: 0 } satisfies GcResult
@@ -380,7 +400,15 @@ export const deleteDead = (ctx: GcContext, session: GcSession, a: Analysis, maxF
     yield* deleteEntries(ctx, session, a, stray, progress, maxFreed, true)
     yield* deleteUnusedLinksStep(ctx)
     return { paths: progress.deleted, bytesFreed: progress.bytesFreed } satisfies GcResult
-  }).pipe(Effect.withSpan("gc.deleteDead"))
+  }).pipe(
+    Effect.onInterrupt(() =>
+      onInterrupt === undefined
+        ? Effect.void
+        : onInterrupt({ paths: [...progress.deleted], bytesFreed: progress.bytesFreed })
+    ),
+    Effect.withSpan("gc.deleteDead")
+  )
+}
 
 /**
  * Deletes exactly `paths` (`nix-store --delete`): each must be dead, and

@@ -64,7 +64,7 @@ export const make = (settings: Partial<GcSettings> = {}) =>
           if (ctx.db.readOnly) return yield* new ReadOnlyStoreError({ operation: "collect garbage" })
           const session = yield* openSession(ctx)
           const a = yield* analyse(ctx, session, { ignoreLiveness: false, ...flags })
-          return yield* deleteDead(ctx, session, a, options?.maxFreed)
+          return yield* deleteDead(ctx, session, a, options?.maxFreed, options?.onInterrupt)
         })).pipe(Effect.withSpan("GarbageCollector.collectGarbage")),
       deletePaths: (paths, options) =>
         Effect.scoped(Effect.gen(function*() {
