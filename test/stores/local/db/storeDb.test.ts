@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
+import { render as renderCa } from "../../../../src/core/contentAddress.js"
+import { printHashWithAlgo } from "../../../../src/core/hash.js"
 import type { PathRegistration } from "../../../../src/services/StoreDb.js"
 import { fakeHash, fakePath, openStoreDb, tempLayout } from "./helpers.js"
 
@@ -73,17 +75,32 @@ describe("StoreDb", () => {
         narHash: fakeHash(77),
         narSize: 5,
         sigs: ["a:b"],
-        ca: "fixed:r:sha256:x"
+        ca: `fixed:r:sha256:${"0".repeat(52)}`
       }])
       const info = Option.getOrThrow(yield* db.queryPathInfo(fakePath(1)))
-      expect([info.narHash, info.narSize, info.sigs, info.ca]).toEqual([
-        fakeHash(77),
-        5,
-        ["a:b"],
-        Option.some("fixed:r:sha256:x")
-      ])
+      // The row mapper gives typed values: a Hash and a ContentAddress.
+      expect([printHashWithAlgo(info.narHash, "base16"), info.narSize, info.sigs, Option.map(info.ca, renderCa)])
+        .toEqual([
+          fakeHash(77),
+          5,
+          ["a:b"],
+          Option.some(`fixed:r:sha256:${"0".repeat(52)}`)
+        ])
       // The row kept its id: the reference from 2 still points at it.
       expect(yield* db.queryReferrers(fakePath(1))).toEqual([fakePath(2)])
+    }))
+
+  it.scoped("a row that does not make a typed info is a StoreDbError naming the column", () =>
+    Effect.gen(function*() {
+      const db = yield* open
+      yield* db.registerValidPaths([{ ...reg(1), ca: "fixed:r:sha256:x" }, reg(2)])
+      const one = yield* Effect.flip(db.queryPathInfo(fakePath(1)))
+      expect(one._tag).toBe("StoreDbError")
+      expect(one.message).toContain(`invalid path info of '${fakePath(1)}': ca:`)
+      const many = yield* Effect.flip(db.queryPathInfos())
+      expect(many._tag).toBe("StoreDbError")
+      // The good row still reads.
+      expect(Option.isSome(yield* db.queryPathInfo(fakePath(2)))).toBe(true)
     }))
 
   it.scoped("invalidation refuses while referred to (self-references excepted)", () =>
