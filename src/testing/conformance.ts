@@ -281,7 +281,9 @@ export const storeConformance = <R, E>(
         const { createHash } = yield* Effect.promise(() =>
           import("node:crypto")
         )
-        expect(`sha256:${createHash("sha256").update(nar).digest("hex")}`).toBe(printHashWithAlgo(info.narHash, "base16"))
+        expect(`sha256:${createHash("sha256").update(nar).digest("hex")}`).toBe(
+          printHashWithAlgo(info.narHash, "base16")
+        )
         expect(nar.length).toBe(info.narSize)
         const missing = `${store.storeDir}/${"0".repeat(32)}-missing`
         const e = yield* Effect.flip(collect(store.narFromPath(missing)))

@@ -43,7 +43,10 @@ export const addToStoreNar = <E>(parts: StoreParts, info: ValidPathInfo, nar: St
       const got = yield* restoreFromSource(temp, source)
       const expected = printHashWithAlgo(info.narHash, "base16")
       const actual = printHashWithAlgo({ algo: "sha256", bytes: got.narHash }, "base16")
-      if (!hashEquals(info.narHash, { algo: "sha256", bytes: got.narHash }) || (info.narSize !== 0 && info.narSize !== got.narSize)) {
+      if (
+        !hashEquals(info.narHash, { algo: "sha256", bytes: got.narHash }) ||
+        (info.narSize !== 0 && info.narSize !== got.narSize)
+      ) {
         return yield* new HashMismatchError({
           path: info.path,
           expected: info.narSize !== 0 && info.narSize !== got.narSize

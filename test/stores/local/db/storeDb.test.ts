@@ -32,17 +32,18 @@ describe("StoreDb", () => {
         reg(1)
       ])
       const info = Option.getOrThrow(yield* db.queryPathInfo(fakePath(3)))
-      expect({ ...info, narHash: printHashWithAlgo(info.narHash, "base16"), ca: Option.map(info.ca, renderCa) }).toEqual({
-        path: fakePath(3),
-        narHash: fakeHash(3),
-        narSize: 103,
-        deriver: Option.some(fakePath(9, "x.drv")),
-        references: [fakePath(1), fakePath(2)].sort(),
-        registrationTime: 1234,
-        ultimate: true,
-        sigs: ["k:s1", "k:s2"],
-        ca: Option.some(`text:sha256:${"0".repeat(52)}`)
-      })
+      expect({ ...info, narHash: printHashWithAlgo(info.narHash, "base16"), ca: Option.map(info.ca, renderCa) })
+        .toEqual({
+          path: fakePath(3),
+          narHash: fakeHash(3),
+          narSize: 103,
+          deriver: Option.some(fakePath(9, "x.drv")),
+          references: [fakePath(1), fakePath(2)].sort(),
+          registrationTime: 1234,
+          ultimate: true,
+          sigs: ["k:s1", "k:s2"],
+          ca: Option.some(`text:sha256:${"0".repeat(52)}`)
+        })
       expect(yield* db.queryPathInfo(fakePath(4))).toEqual(Option.none())
       expect(yield* db.queryReferrers(fakePath(2))).toEqual([fakePath(2), fakePath(3)].sort())
       expect(yield* db.queryReferences(fakePath(2))).toEqual([fakePath(1), fakePath(2)].sort())

@@ -171,7 +171,10 @@ const roundTrip = (tree: NarTree, handOffAt: number) =>
         const p1 = yield* store.addToStore(src, { method: "recursive", algo: "sha1" })
         for (const q of [p, p1]) {
           const info = Option.getOrThrow(yield* store.queryPathInfo(q))
-          expect([printHashWithAlgo(info.narHash, "base16"), info.narSize]).toEqual([`sha256:${sha256(nar)}`, nar.length])
+          expect([printHashWithAlgo(info.narHash, "base16"), info.narSize]).toEqual([
+            `sha256:${sha256(nar)}`,
+            nar.length
+          ])
           expect((yield* collect(store.narFromPath(q))).equals(nar)).toBe(true)
         }
         expect((yield* store.verifyStore({ checkContents: true })).errors).toBe(false)
