@@ -46,8 +46,9 @@ export interface ValidPathInfo {
 }
 
 /**
- * The database's row form of path info (structurally the `ValidPathInfo` of
- * the StoreDb service): `narHash` as stored (`sha256:<base16>`), `ca` as text.
+ * The database's row form of path info: `narHash` as stored
+ * (`sha256:<base16>`), `ca` as text. The local store's row mapper turns each
+ * row into a {@link ValidPathInfo} with {@link fromDbRow}.
  */
 export interface PathInfoRow {
   readonly path: string
