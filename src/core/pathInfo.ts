@@ -46,8 +46,9 @@ export interface ValidPathInfo {
 }
 
 /**
- * The database's row form of path info (structurally the `ValidPathInfo` of
- * the StoreDb service): `narHash` as stored (`sha256:<base16>`), `ca` as text.
+ * The database's row form of path info: `narHash` as stored
+ * (`sha256:<base16>`), `ca` as text. The local store's row mapper turns each
+ * row into a {@link ValidPathInfo} with {@link fromDbRow}.
  */
 export interface PathInfoRow {
   readonly path: string
@@ -72,64 +73,63 @@ export class InvalidPathInfoRowError extends Data.TaggedError("InvalidPathInfoRo
   }
 }
 
-const uniqueSorted = <A extends string>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)].sort(compareStrings)
+/** `xs` sorted, without repeats (a copy; no Set: it runs on every row the database returns). */
+const uniqueSorted = <A extends string>(xs: ReadonlyArray<A>): ReadonlyArray<A> => {
+  const sorted = xs.slice().sort(compareStrings)
+  let n = 0
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i] as A
+  sorted.length = n
+  return sorted
+}
 
 const isSize = (n: number) => Number.isSafeInteger(n) && n >= 0
 
-/** Converts a database row (paths in `storeDir`) into a typed {@link ValidPathInfo}, checking every field. */
-export const fromDbRow = (storeDir: string, row: PathInfoRow): Either.Either<ValidPathInfo, InvalidPathInfoRowError> =>
-  Either.gen(function*() {
-    const bad = (field: InvalidPathInfoRowError["field"], reason: string) =>
-      Either.left(new InvalidPathInfoRowError({ path: row.path, field, reason }))
-    const path = yield* Either.mapLeft(
-      parseStorePath(storeDir, row.path),
-      (e) => new InvalidPathInfoRowError({ path: row.path, field: "path", reason: e.reason })
-    )
-    const narHash = yield* Either.mapLeft(
-      parseHash(row.narHash),
-      (e) => new InvalidPathInfoRowError({ path: row.path, field: "narHash", reason: e.reason })
-    )
-    if (!isSize(row.narSize)) return yield* bad("narSize", `not a size: ${row.narSize}`)
-    if (!isSize(row.registrationTime)) return yield* bad("registrationTime", `not a time: ${row.registrationTime}`)
-    let deriver = Option.none<StorePath>()
-    if (Option.isSome(row.deriver)) {
-      deriver = Option.some(
-        yield* Either.mapLeft(
-          parseStorePath(storeDir, row.deriver.value),
-          (e) => new InvalidPathInfoRowError({ path: row.path, field: "deriver", reason: e.message })
-        )
-      )
-    }
-    const references: Array<StorePath> = []
-    for (const r of row.references) {
-      references.push(
-        yield* Either.mapLeft(
-          parseStorePath(storeDir, r),
-          (e) => new InvalidPathInfoRowError({ path: row.path, field: "references", reason: e.message })
-        )
-      )
-    }
-    let ca = Option.none<ContentAddress>()
-    if (Option.isSome(row.ca)) {
-      ca = Option.some(
-        yield* Either.mapLeft(
-          parseCa(row.ca.value),
-          (e) => new InvalidPathInfoRowError({ path: row.path, field: "ca", reason: e.reason })
-        )
-      )
-    }
-    return {
-      path,
-      narHash,
-      narSize: row.narSize,
-      deriver,
-      references: uniqueSorted(references),
-      registrationTime: row.registrationTime,
-      ultimate: row.ultimate,
-      sigs: row.sigs,
-      ca
-    }
+/**
+ * Converts a database row (paths in `storeDir`) into a typed {@link ValidPathInfo}, checking every field.
+ * Written as plain code, not `Either.gen`: the local store's row mapper runs it on every row it reads.
+ */
+export const fromDbRow = (
+  storeDir: string,
+  row: PathInfoRow
+): Either.Either<ValidPathInfo, InvalidPathInfoRowError> => {
+  const bad = (field: InvalidPathInfoRowError["field"], reason: string) =>
+    Either.left(new InvalidPathInfoRowError({ path: row.path, field, reason }))
+  const path = parseStorePath(storeDir, row.path)
+  if (Either.isLeft(path)) return bad("path", path.left.reason)
+  const narHash = parseHash(row.narHash)
+  if (Either.isLeft(narHash)) return bad("narHash", narHash.left.reason)
+  if (!isSize(row.narSize)) return bad("narSize", `not a size: ${row.narSize}`)
+  if (!isSize(row.registrationTime)) return bad("registrationTime", `not a time: ${row.registrationTime}`)
+  let deriver = Option.none<StorePath>()
+  if (Option.isSome(row.deriver)) {
+    const d = parseStorePath(storeDir, row.deriver.value)
+    if (Either.isLeft(d)) return bad("deriver", d.left.message)
+    deriver = Option.some(d.right)
+  }
+  const references: Array<StorePath> = []
+  for (const r of row.references) {
+    const ref = parseStorePath(storeDir, r)
+    if (Either.isLeft(ref)) return bad("references", ref.left.message)
+    references.push(ref.right)
+  }
+  let ca = Option.none<ContentAddress>()
+  if (Option.isSome(row.ca)) {
+    const c = parseCa(row.ca.value)
+    if (Either.isLeft(c)) return bad("ca", c.left.reason)
+    ca = Option.some(c.right)
+  }
+  return Either.right({
+    path: path.right,
+    narHash: narHash.right,
+    narSize: row.narSize,
+    deriver,
+    references: uniqueSorted(references),
+    registrationTime: row.registrationTime,
+    ultimate: row.ultimate,
+    sigs: row.sigs,
+    ca
   })
+}
 
 /** The database's row form of a typed path info: `narHash` as `<algo>:<base16>` (what Nix stores), `ca` rendered. */
 export const toDbRow = (info: ValidPathInfo): PathInfoRow => ({

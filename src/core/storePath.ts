@@ -67,8 +67,21 @@ export const validateStorePathName = (name: string): Either.Either<string, Inval
   return Either.right(name)
 }
 
+/**
+ * A base name that is certainly valid: 32 nix32 characters (any 32 of them
+ * decode to 20 bytes), `-`, a name of allowed characters within the length
+ * bound that does not start with `.` (the dot rules are left to the full check).
+ */
+const plainValidBaseNameRe = new RegExp(
+  `^[0-9a-df-np-sv-z]{${hashPartLength}}-[0-9a-zA-Z+\\-_?=][0-9a-zA-Z+\\-._?=]{0,${maxNameLength - 1}}$`
+)
+
 /** Parses a base name `hashPart-name` (no directory). */
 export const parseStorePathBaseName = (baseName: string): Either.Either<StorePath, InvalidStorePathError> => {
+  // Fast path (rows read back from a database are parsed by the thousand).
+  if (plainValidBaseNameRe.test(baseName)) {
+    return Either.right({ hashPart: baseName.slice(0, hashPartLength), name: baseName.slice(hashPartLength + 1) })
+  }
   const fail = (reason: string) => Either.left(new InvalidStorePathError({ path: baseName, reason }))
   if (baseName.length < hashPartLength + 2) return fail("too short to be a valid store path")
   if (baseName.charAt(hashPartLength) !== "-") return fail("no '-' after the hash part")

@@ -35,7 +35,7 @@ import type {
   StoreIoError
 } from "./errors/store.js"
 import type { LockError } from "./Lock.js"
-import type { ClosureOptions, PathRegistration, ValidPathInfo } from "./StoreDb.js"
+import type { ClosureOptions, ValidPathInfo } from "./StoreDb.js"
 
 /** How to add a file system object. */
 export interface AddToStoreOptions {
@@ -218,10 +218,12 @@ export interface StoreShape extends StorePrimitives, StoreDerived {
   /**
    * Adds a path given its info and its NAR serialisation (Nix's addToStore(info, narSource)).
    * The NAR must match `info.narHash` (and `info.narSize` when not 0); a path already valid
-   * is left alone (the NAR is not read). References must be valid or the path itself.
+   * is left alone (the NAR is not read). References must be valid or the path itself. The
+   * path is registered with the info's deriver, signatures, content address, `ultimate` flag
+   * and registration time (now when 0).
    */
   readonly addToStoreNar: <E>(
-    info: PathRegistration,
+    info: ValidPathInfo,
     nar: Stream.Stream<Uint8Array, E>
   ) => Effect.Effect<void, AddToStoreNarError | E>
   /** The NAR serialisation of a valid path's files. */

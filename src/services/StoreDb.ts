@@ -15,24 +15,15 @@ import type {
   StoreDbError
 } from "./errors/database.js"
 import type { ReferenceCycleError } from "../core/topoSort.js"
+import type { ValidPathInfo } from "../core/pathInfo.js"
 
-/** What the database knows about one valid path (Nix's ValidPathInfo). */
-export interface ValidPathInfo {
-  readonly path: string
-  /** As stored: `sha256:<base16>`. */
-  readonly narHash: string
-  /** 0 when unknown (old databases). */
-  readonly narSize: number
-  readonly deriver: Option.Option<string>
-  /** Sorted. A self-reference is included. */
-  readonly references: ReadonlyArray<string>
-  /** Unix time in seconds. */
-  readonly registrationTime: number
-  readonly ultimate: boolean
-  readonly sigs: ReadonlyArray<string>
-  /** Content-address assertion (`fixed:r:sha256:…`, `text:sha256:…`). */
-  readonly ca: Option.Option<string>
-}
+/**
+ * What a store knows about one valid path (Nix's ValidPathInfo): the typed
+ * value of `core/pathInfo` (branded paths, the NAR hash as a `Hash`, the
+ * content address as a `ContentAddress`). The local store's row mapper
+ * converts the database's text once, when rows become infos.
+ */
+export type { ValidPathInfo }
 
 /** Input of `registerValidPaths`. */
 export interface PathRegistration {

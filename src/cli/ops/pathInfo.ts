@@ -80,7 +80,7 @@ const readDerivation = (store: StoreShape, derivations: DerivationsShape, drvPat
 const referencesFirst = (store: StoreShape, paths: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const infos = yield* store.queryPathInfos([...new Set(paths)])
-    const refs = new Map(infos.map((i) => [i.path, i.references] as const))
+    const refs = new Map<string, ReadonlyArray<string>>(infos.map((i) => [i.path, i.references]))
     return (yield* topoSortPaths(paths, (p) => refs.get(p) ?? [])).reverse()
   })
 
@@ -181,9 +181,7 @@ const resolveArguments = (
 const typedInfos = (store: StoreShape, paths: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const out = new Map<string, PathInfo.ValidPathInfo>()
-    for (const row of yield* store.queryPathInfos(paths)) {
-      out.set(row.path, yield* PathInfo.fromDbRow(store.storeDir, row))
-    }
+    for (const info of yield* store.queryPathInfos(paths)) out.set(info.path, info)
     return out
   })
 

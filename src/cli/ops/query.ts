@@ -7,8 +7,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, Option } from "effect"
-import { parseHash, printHashWithAlgo } from "../../core/hash.js"
+import { Effect, Option } from "effect"
+import { printHashWithAlgo } from "../../core/hash.js"
 import { compareStrings, topoSort } from "../../core/topoSort.js"
 import { PathNotValidError } from "../../services/errors/database.js"
 import { Store, type StoreShape } from "../../services/Store.js"
@@ -90,7 +90,7 @@ const printTree = (store: StoreShape, root: string, done: Set<string>) =>
       out.push(`${firstPad}${p}`)
       const info = yield* requireInfo(store, p)
       const refInfos = yield* store.queryPathInfos(info.references)
-      const refMap = new Map(refInfos.map((i) => [i.path, i.references]))
+      const refMap = new Map<string, ReadonlyArray<string>>(refInfos.map((i) => [i.path, i.references]))
       const sorted = (yield* topoSort(info.references, (q) => refMap.get(q) ?? [])).reverse()
       for (let n = sorted.length - 1; n >= 0; n--) {
         const last = n + 1 === sorted.length
@@ -312,8 +312,7 @@ export const queryOperation: Operation = Effect.gen(function*() {
             const info = yield* requireInfo(store, p)
             if (query === "size") out.push(String(info.narSize))
             else {
-              const h = parseHash(info.narHash)
-              out.push(Either.isRight(h) ? printHashWithAlgo(h.right, "nix32") : info.narHash)
+              out.push(printHashWithAlgo(info.narHash, "nix32"))
             }
           }
         }

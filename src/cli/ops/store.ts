@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, Option, Stream } from "effect"
+import { Effect, Either, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { parseHashAlgo } from "../../core/hash.js"
@@ -189,18 +189,12 @@ export const dumpDbOperation: Operation = Effect.gen(function*() {
     const store = yield* Store
     const infos = yield* store.queryPathInfos(paths.length > 0 ? paths : undefined)
     if (paths.length > 0 && infos.length < paths.length) {
-      const have = new Set(infos.map((i) => i.path))
+      const have = new Set<string>(infos.map((i) => i.path))
       const missing = paths.find((p) => !have.has(p))
       return yield* new BadInputError({ reason: `path '${missing}' is not valid` })
     }
     yield* printLines([
-      printDumpDb(infos.map((i) => ({
-        path: i.path,
-        narHash: i.narHash,
-        narSize: i.narSize,
-        deriver: Option.getOrUndefined(i.deriver),
-        references: i.references
-      }))).replace(/\n$/, "")
+      printDumpDb(infos).replace(/\n$/, "")
     ].filter((s) => s !== ""))
   }))
 })

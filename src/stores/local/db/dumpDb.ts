@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { Data, Either } from "effect"
+import { Data, Either, Option } from "effect"
+import type { Hash } from "../../../core/hash.js"
 import { parseHash, printHash, printHashWithAlgo } from "../../../core/hash.js"
 import { parseStorePath } from "../../../core/storePath.js"
 
@@ -20,13 +21,12 @@ export interface ValidityRecord {
   readonly references: ReadonlyArray<string>
 }
 
-/** What `printDumpDb` needs of a path's info. */
+/** What `printDumpDb` needs of a path's info (a typed ValidPathInfo has it all). */
 export interface DumpDbInfo {
   readonly path: string
-  /** `sha256:<base16>` (as stored in the database) or any form parseHash accepts. */
-  readonly narHash: string
+  readonly narHash: Hash
   readonly narSize: number
-  readonly deriver?: string | undefined
+  readonly deriver: Option.Option<string>
   readonly references: ReadonlyArray<string>
 }
 
@@ -42,16 +42,17 @@ export class ValidityParseError extends Data.TaggedError("ValidityParseError")<{
 
 const base16Sha256 = /^[0-9a-f]{64}$/
 
-const bareBase16 = (narHash: string): string => {
-  const h = parseHash(narHash, "sha256")
-  return Either.isRight(h) ? printHash(h.right, "base16") : narHash.replace(/^sha256:/, "")
-}
-
 /** Prints records as `nix-store --dump-db` does (references sorted, hash base16 without algorithm). */
 export const printDumpDb = (infos: ReadonlyArray<DumpDbInfo>): string => {
   const out: Array<string> = []
   for (const i of infos) {
-    out.push(i.path, bareBase16(i.narHash), String(i.narSize), i.deriver ?? "", String(i.references.length))
+    out.push(
+      i.path,
+      printHash(i.narHash, "base16"),
+      String(i.narSize),
+      Option.getOrElse(i.deriver, () => ""),
+      String(i.references.length)
+    )
     for (const r of [...i.references].sort()) out.push(r)
   }
   return out.length === 0 ? "" : out.join("\n") + "\n"

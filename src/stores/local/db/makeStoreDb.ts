@@ -16,7 +16,8 @@ import type {
   StoreDbShape,
   ValidPathInfo
 } from "../../../services/StoreDb.js"
-import { PathInUseError, PathNotValidError } from "../../../services/errors/database.js"
+import { PathInUseError, PathNotValidError, StoreDbError } from "../../../services/errors/database.js"
+import { fromDbRow, type PathInfoRow } from "../../../core/pathInfo.js"
 import { openDb, type OpenDbError, type OpenDbOptions } from "./open.js"
 import { registerBatch } from "./register.js"
 import { failedPathsStatement, hasFailedPathsQuery } from "./schema.js"
@@ -44,17 +45,47 @@ const infoColumns = `p.path as path, p.hash as hash, p.registrationTime as regis
 
 const infoSql = `select ${infoColumns} from ValidPaths p where p.path = ?`
 
-const toInfo = (r: InfoRow): ValidPathInfo => ({
+/** A row as the database holds it (`narHash` as `sha256:<base16>`, `ca` as text). */
+const toRow = (r: InfoRow): PathInfoRow => ({
   path: r.path,
   narHash: r.hash,
   narSize: r.narSize ?? 0,
   deriver: r.deriver === null || r.deriver === "" ? Option.none() : Option.some(r.deriver),
-  references: r.refs === null ? [] : r.refs.split(" ").sort(),
+  references: r.refs === null ? [] : r.refs.split(" "),
   registrationTime: r.registrationTime,
   ultimate: r.ultimate !== null && r.ultimate !== 0,
   sigs: r.sigs === null || r.sigs === "" ? [] : r.sigs.split(" "),
   ca: r.ca === null || r.ca === "" ? Option.none() : Option.some(r.ca)
 })
+
+/**
+ * The row mapper: the one place where the database's text becomes a typed
+ * {@link ValidPathInfo} (branded paths, a `Hash`, a `ContentAddress`). A row
+ * that does not parse is a StoreDbError naming the path and the column.
+ */
+const toInfo = (storeDir: string, operation: string) => (r: InfoRow): Effect.Effect<ValidPathInfo, StoreDbError> =>
+  Either.match(fromDbRow(storeDir, toRow(r)), {
+    onLeft: (e) => Effect.fail(new StoreDbError({ operation, message: e.message, cause: e })),
+    onRight: Effect.succeed
+  })
+
+/** {@link toInfo} of many rows, in one synchronous pass (fails at the first bad row). */
+const toInfos = (
+  storeDir: string,
+  operation: string,
+  rows: ReadonlyArray<InfoRow>
+): Effect.Effect<ReadonlyArray<ValidPathInfo>, StoreDbError> =>
+  Effect.suspend(() => {
+    const out: Array<ValidPathInfo> = []
+    for (const r of rows) {
+      const info = fromDbRow(storeDir, toRow(r))
+      if (Either.isLeft(info)) {
+        return Effect.fail(new StoreDbError({ operation, message: info.left.message, cause: info.left }))
+      }
+      out.push(info.right)
+    }
+    return Effect.succeed(out)
+  })
 
 const closureSql = (options: ClosureOptions): string => {
   const referrers = options.direction === "referrers"
@@ -171,7 +202,9 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
 
     const queryPathInfo = (path: string) =>
       oneRead<InfoRow>("queryPathInfo", infoSql, [path]).pipe(
-        Effect.map((rows) => (rows[0] ? Option.some(toInfo(rows[0])) : Option.none()))
+        Effect.flatMap((rows) =>
+          rows[0] ? Effect.map(toInfo(storeDir, "queryPathInfo")(rows[0]), Option.some) : Effect.succeedNone
+        )
       )
 
     const requireInfo = (path: string) =>
@@ -381,7 +414,7 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
               `select ${infoColumns} from json_each(?) j join ValidPaths p on p.path = j.value order by j.key`,
               [JSON.stringify(paths)]
             )
-        ).pipe(Effect.map((rows) => rows.map(toInfo))),
+        ).pipe(Effect.flatMap((rows) => toInfos(storeDir, "queryPathInfos", rows))),
       queryReferences: (path) => requireInfo(path).pipe(Effect.map((i) => i.references), span("queryReferences")),
       queryReferrers: (path) =>
         oneRead<{ referrer: string | null }>(

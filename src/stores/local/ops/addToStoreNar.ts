@@ -7,26 +7,28 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, type Stream } from "effect"
+import { Effect, Either, Option, type Stream } from "effect"
 import * as fsp from "node:fs/promises"
-import { parseHash, printHashWithAlgo } from "../../../core/hash.js"
+import { render as renderContentAddress } from "../../../core/contentAddress.js"
+import { hashEquals, printHashWithAlgo } from "../../../core/hash.js"
 import { parseStorePath } from "../../../core/storePath.js"
 import { restoreFromSource } from "../../../io/restore.js"
 import { byteSourceFromStream } from "../../../io/source.js"
 import { HashMismatchError, StoreIoError } from "../../../services/errors/store.js"
-import type { PathRegistration } from "../../../services/StoreDb.js"
+import type { ValidPathInfo } from "../../../services/StoreDb.js"
 import { installPath } from "./addToStore.js"
 import { canonicalisePath } from "./canonicalise.js"
 import type { StoreParts } from "./context.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "./drvOutputs.js"
 import { scopedTempPath } from "./tempPath.js"
 
-/** The `sha256:<base16>` form of a hash given in any of Nix's encodings (unchanged when it does not parse). */
-const base16Form = (h: string): string =>
-  Either.match(parseHash(h), { onLeft: () => h, onRight: (hash) => printHashWithAlgo(hash, "base16") })
-
-/** Adds `info.path` from `nar` (see the module comment); a valid path is left alone. */
-export const addToStoreNar = <E>(parts: StoreParts, info: PathRegistration, nar: Stream.Stream<Uint8Array, E>) =>
+/**
+ * Adds `info.path` from `nar` (see the module comment); a valid path is left
+ * alone. The path is registered with the info's deriver, references,
+ * signatures, content address and `ultimate` flag, and its registration time
+ * (now when 0, as Nix does).
+ */
+export const addToStoreNar = <E>(parts: StoreParts, info: ValidPathInfo, nar: Stream.Stream<Uint8Array, E>) =>
   Effect.scoped(
     Effect.gen(function*() {
       const { db, layout, lock } = parts
@@ -39,9 +41,12 @@ export const addToStoreNar = <E>(parts: StoreParts, info: PathRegistration, nar:
       const temp = yield* scopedTempPath(layout)
       const source = yield* byteSourceFromStream(nar)
       const got = yield* restoreFromSource(temp, source)
-      const expected = base16Form(info.narHash)
+      const expected = printHashWithAlgo(info.narHash, "base16")
       const actual = printHashWithAlgo({ algo: "sha256", bytes: got.narHash }, "base16")
-      if (actual !== expected || (info.narSize !== 0 && info.narSize !== got.narSize)) {
+      if (
+        !hashEquals(info.narHash, { algo: "sha256", bytes: got.narHash }) ||
+        (info.narSize !== 0 && info.narSize !== got.narSize)
+      ) {
         return yield* new HashMismatchError({
           path: info.path,
           expected: info.narSize !== 0 && info.narSize !== got.narSize
@@ -50,8 +55,8 @@ export const addToStoreNar = <E>(parts: StoreParts, info: PathRegistration, nar:
           actual: info.narSize !== 0 && info.narSize !== got.narSize ? `${actual} (${got.narSize} bytes)` : actual
         })
       }
-      let derivationOutputs = info.derivationOutputs
-      if (derivationOutputs === undefined && isDerivationPath(info.path)) {
+      let derivationOutputs: Readonly<Record<string, string>> | undefined
+      if (isDerivationPath(info.path)) {
         const bytes = yield* Effect.tryPromise({
           try: () => fsp.readFile(temp),
           catch: (cause) => new StoreIoError({ path: info.path, operation: "reading derivation", cause })
@@ -59,6 +64,17 @@ export const addToStoreNar = <E>(parts: StoreParts, info: PathRegistration, nar:
         derivationOutputs = yield* derivationOutputsFromBytes(bytes, info.path)
       }
       yield* canonicalisePath(temp)
-      yield* installPath(parts, temp, { ...info, narHash: actual, narSize: got.narSize, derivationOutputs })
+      yield* installPath(parts, temp, {
+        path: info.path,
+        narHash: actual,
+        narSize: got.narSize,
+        references: info.references,
+        deriver: Option.getOrUndefined(info.deriver),
+        registrationTime: info.registrationTime === 0 ? undefined : info.registrationTime,
+        ultimate: info.ultimate,
+        sigs: info.sigs,
+        ca: Option.getOrUndefined(Option.map(info.ca, renderContentAddress)),
+        derivationOutputs
+      })
     })
   ).pipe(Effect.withSpan("Store.addToStoreNar", { attributes: { path: info.path } }))

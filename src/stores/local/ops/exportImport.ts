@@ -19,7 +19,7 @@
  */
 import { Chunk, Effect, Either, Option, Stream } from "effect"
 import * as fs from "node:fs/promises"
-import { printHashWithAlgo } from "../../../core/hash.js"
+import { hashEquals, printHashWithAlgo } from "../../../core/hash.js"
 import {
   EXPORT_END,
   EXPORT_MAGIC,
@@ -54,7 +54,7 @@ import { derivationOutputsFromBytes, isDerivationPath } from "./drvOutputs.js"
 import { BadExportStreamError, HashMismatchError, StoreIoError } from "../../../services/errors/store.js"
 import { autoOptimise } from "./optimise.js"
 import { makeTempPath } from "./tempPath.js"
-import { toNix32Form, zeroHash } from "./verify.js"
+import { isZeroHash, sha256Of, toNix32Form } from "./verify.js"
 
 /** The magic number that follows each NAR in an export stream. */
 export const exportMagic = EXPORT_MAGIC
@@ -71,8 +71,8 @@ export const checkedNar = (
   Stream.suspend(() => {
     const hasher = makeNarHasher()
     const check = Effect.suspend(() => {
-      const actual = printHashWithAlgo({ algo: "sha256", bytes: hasher.result().narHash }, "base16")
-      return actual === info.narHash.toLowerCase() || info.narHash === zeroHash
+      const actual = sha256Of(hasher.result().narHash)
+      return hashEquals(actual, info.narHash) || isZeroHash(info.narHash)
         ? Effect.void
         : Effect.fail(
           new HashMismatchError({
@@ -94,7 +94,7 @@ export const exportPaths = (parts: StoreParts, paths: ReadonlyArray<string>) =>
   Stream.unwrap(
     Effect.gen(function*() {
       const unique = [...new Set(paths)]
-      const infos = new Map((yield* parts.db.queryPathInfos(unique)).map((i) => [i.path, i] as const))
+      const infos = new Map<string, ValidPathInfo>((yield* parts.db.queryPathInfos(unique)).map((i) => [i.path, i]))
       const missing = unique.find((p) => !infos.has(p))
       if (missing !== undefined) return yield* new PathNotValidError({ path: missing })
       const order = yield* topoSort(infos.keys(), (p) => infos.get(p)?.references ?? [])

@@ -15,7 +15,8 @@ import { Effect, Option } from "effect"
 import { nixInfo } from "../../../core/nixLog.js"
 import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
-import { parseHash, printHashWithAlgo } from "../../../core/hash.js"
+import { type Hash, hashEquals, printHashWithAlgo } from "../../../core/hash.js"
+import { render as renderContentAddress } from "../../../core/contentAddress.js"
 import { nixVanishedOrder } from "./verifyOrder.js"
 import { narHashPath } from "../../../io/dump.js"
 import { encodeNix32 } from "../../../core/nix32.js"
@@ -37,11 +38,13 @@ import { PathNotValidError } from "../../../services/errors/database.js"
 export const nixPrintError = (message: string) => nixInfo(message)
 
 /** An all-zero registered hash means "unknown" (old stores): it is filled in, never compared. */
-export const zeroHash = `sha256:${"0".repeat(64)}`
+export const isZeroHash = (h: Hash): boolean => h.bytes.every((b) => b === 0)
 
-/** `sha256:<base16>` → `sha256:<nix32>`, the form Nix prints in messages. */
-export const toNix32Form = (h: string): string =>
-  Option.match(Option.getRight(parseHash(h)), { onNone: () => h, onSome: (x) => printHashWithAlgo(x, "nix32") })
+/** A hash as Nix prints it in messages: `sha256:<nix32>`. */
+export const toNix32Form = (h: Hash): string => printHashWithAlgo(h, "nix32")
+
+/** A sha256 NAR digest as a {@link Hash}. */
+export const sha256Of = (bytes: Uint8Array): Hash => ({ algo: "sha256", bytes })
 
 /**
  * Verify's "checking link hashes": each `.links` entry must hash (NAR,
@@ -121,7 +124,9 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
       const missingWithReferrers = vanished.filter((p) => blocked.has(p))
       // Reported in Nix's order (a vanished path after its vanished referrers).
       if (vanished.length > 0) {
-        const refs = new Map((yield* db.queryPathInfos(vanished)).map((i) => [i.path, i.references] as const))
+        const refs = new Map<string, ReadonlyArray<string>>(
+          (yield* db.queryPathInfos(vanished)).map((i) => [i.path, i.references])
+        )
         for (const p of nixVanishedOrder(vanished, (q) => refs.get(q) ?? [])) {
           yield* blocked.has(p)
             ? nixPrintError(`path '${p}' disappeared, but it still has valid referrers!`)
@@ -156,27 +161,28 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
               modified.push(info.path)
               continue
             }
-            const actual = printHashWithAlgo({ algo: "sha256", bytes: r.right.narHash }, "base16")
-            if (info.narHash !== zeroHash && info.narHash.toLowerCase() !== actual) {
+            const actual = sha256Of(r.right.narHash)
+            const zero = isZeroHash(info.narHash)
+            if (!zero && !hashEquals(info.narHash, actual)) {
               yield* nixPrintError(
                 `path '${info.path}' was modified! expected hash '${toNix32Form(info.narHash)}', got '${
                   toNix32Form(actual)
                 }'`
               )
               modified.push(info.path)
-            } else if (info.narHash === zeroHash || info.narSize === 0) {
-              if (info.narHash === zeroHash) yield* nixInfo(`fixing missing hash on '${info.path}'`)
+            } else if (zero || info.narSize === 0) {
+              if (zero) yield* nixInfo(`fixing missing hash on '${info.path}'`)
               if (info.narSize === 0) yield* nixInfo(`updating size field on '${info.path}' to ${r.right.narSize}`)
               yield* db.registerValidPaths([{
                 path: info.path,
-                narHash: actual,
+                narHash: printHashWithAlgo(actual, "base16"),
                 narSize: r.right.narSize,
                 references: info.references,
                 deriver: Option.getOrUndefined(info.deriver),
                 registrationTime: info.registrationTime,
                 ultimate: info.ultimate,
                 sigs: info.sigs,
-                ca: Option.getOrUndefined(info.ca)
+                ca: Option.getOrUndefined(Option.map(info.ca, renderContentAddress))
               }])
             }
           }
@@ -206,8 +212,8 @@ export const verifyPath = (parts: StoreParts, p: string) =>
     )
     yield* Effect.logDebug(`checking path '${p}'...`)
     const r = yield* narHashPath(toRealPath(parts.layout, p))
-    const actual = printHashWithAlgo({ algo: "sha256", bytes: r.narHash }, "base16")
-    if (actual !== info.narHash.toLowerCase()) {
+    const actual = sha256Of(r.narHash)
+    if (!hashEquals(actual, info.narHash)) {
       return yield* new HashMismatchError({ path: p, expected: toNix32Form(info.narHash), actual: toNix32Form(actual) })
     }
   }).pipe(Effect.withSpan("Store.verifyPath", { attributes: { path: p } }))

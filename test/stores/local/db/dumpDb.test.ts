@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Either, FastCheck as fc } from "effect"
+import { Either, FastCheck as fc, Option } from "effect"
+import { parseHash } from "../../../../src/core/hash.js"
 import { makeValidityParser, parseValidity, printDumpDb } from "../../../../src/stores/local/db/dumpDb.js"
 import { fakePath, golden, goldenPaths } from "./helpers.js"
 
@@ -19,7 +20,12 @@ describe("dump-db / load-db / register-validity text", () => {
       deriver: p.drv,
       references: [p.p1, p.p2]
     })
-    expect(printDumpDb(records.map((r) => ({ ...r, narHash: r.narHash!, narSize: r.narSize! })))).toBe(text)
+    expect(printDumpDb(records.map((r) => ({
+      ...r,
+      narHash: Either.getOrThrow(parseHash(r.narHash ?? "")),
+      narSize: r.narSize ?? 0,
+      deriver: Option.fromNullable(r.deriver)
+    })))).toBe(text)
   })
 
   it("parses --register-validity input, plain and --hash-given", () => {
@@ -83,7 +89,12 @@ describe("dump-db / load-db / register-validity text", () => {
       deriver: i.deriver === undefined ? undefined : fakePath(i.deriver, "d.drv"),
       references: i.refs.map((r) => fakePath(r)).sort()
     }))
-    const parsed = Either.getOrThrow(parseValidity(printDumpDb(infos), { storeDir, hashGiven: true }))
+    const printed = printDumpDb(infos.map((i) => ({
+      ...i,
+      narHash: Either.getOrThrow(parseHash(i.narHash)),
+      deriver: Option.fromNullable(i.deriver)
+    })))
+    const parsed = Either.getOrThrow(parseValidity(printed, { storeDir, hashGiven: true }))
     expect(parsed).toEqual(infos)
   })
 

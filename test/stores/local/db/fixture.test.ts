@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
+import { render as renderContentAddress } from "../../../../src/core/contentAddress.js"
+import { printHashWithAlgo } from "../../../../src/core/hash.js"
 import { printDumpDb } from "../../../../src/stores/local/db/dumpDb.js"
 import type { StoreDb } from "../../../../src/services/StoreDb.js"
 import * as fs from "node:fs"
@@ -20,11 +22,11 @@ describe("a database written by Nix 2.8", () => {
     withFixture((db) =>
       Effect.gen(function*() {
         const infos = yield* db.queryPathInfos()
-        const dump = printDumpDb(infos.map((i) => ({ ...i, deriver: Option.getOrUndefined(i.deriver) })))
+        const dump = printDumpDb(infos)
         expect(dump).toBe(golden("dump-db.txt"))
         const p = goldenPaths()
         const subset = yield* db.queryPathInfos([p.top!, p.p2!])
-        expect(printDumpDb(subset.map((i) => ({ ...i, deriver: Option.getOrUndefined(i.deriver) })))).toBe(
+        expect(printDumpDb(subset)).toBe(
           golden("dump-db-subset.txt")
         )
       })
@@ -56,9 +58,11 @@ describe("a database written by Nix 2.8", () => {
         expect(yield* db.queryDeriver(p.p2!)).toEqual(Option.some(p.drv))
         expect(yield* db.queryDeriver(p.p1!)).toEqual(Option.none())
         const hello = Option.getOrThrow(yield* db.queryPathInfo(p.hello!))
-        expect(hello.narHash).toBe("sha256:1c37d01af40be2e80691de3cc3df44377a699afbb17c68f080964b2fd071fc13")
+        expect(printHashWithAlgo(hello.narHash, "base16")).toBe(
+          "sha256:1c37d01af40be2e80691de3cc3df44377a699afbb17c68f080964b2fd071fc13"
+        )
         expect(hello.narSize).toBe(120)
-        expect(Option.getOrThrow(hello.ca)).toMatch(/^fixed:r:sha256:/)
+        expect(renderContentAddress(Option.getOrThrow(hello.ca))).toMatch(/^fixed:r:sha256:/)
         const hashPart = p.hello!.slice("/nix/store/".length, "/nix/store/".length + 32)
         expect(yield* db.queryPathFromHashPart(hashPart)).toEqual(Option.some(p.hello))
         expect(yield* db.queryPathFromHashPart("z".repeat(32))).toEqual(Option.none())

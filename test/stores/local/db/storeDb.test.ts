@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
+import { render as renderCa } from "../../../../src/core/contentAddress.js"
+import { printHashWithAlgo } from "../../../../src/core/hash.js"
 import type { PathRegistration } from "../../../../src/services/StoreDb.js"
 import { fakeHash, fakePath, openStoreDb, tempLayout } from "./helpers.js"
 
@@ -23,24 +25,25 @@ describe("StoreDb", () => {
           deriver: fakePath(9, "x.drv"),
           sigs: ["k:s1", "k:s2"],
           ultimate: true,
-          ca: "text:sha256:abc",
+          ca: `text:sha256:${"0".repeat(52)}`,
           registrationTime: 1234
         }),
         reg(2, [1, 2]),
         reg(1)
       ])
       const info = Option.getOrThrow(yield* db.queryPathInfo(fakePath(3)))
-      expect(info).toEqual({
-        path: fakePath(3),
-        narHash: fakeHash(3),
-        narSize: 103,
-        deriver: Option.some(fakePath(9, "x.drv")),
-        references: [fakePath(1), fakePath(2)].sort(),
-        registrationTime: 1234,
-        ultimate: true,
-        sigs: ["k:s1", "k:s2"],
-        ca: Option.some("text:sha256:abc")
-      })
+      expect({ ...info, narHash: printHashWithAlgo(info.narHash, "base16"), ca: Option.map(info.ca, renderCa) })
+        .toEqual({
+          path: fakePath(3),
+          narHash: fakeHash(3),
+          narSize: 103,
+          deriver: Option.some(fakePath(9, "x.drv")),
+          references: [fakePath(1), fakePath(2)].sort(),
+          registrationTime: 1234,
+          ultimate: true,
+          sigs: ["k:s1", "k:s2"],
+          ca: Option.some(`text:sha256:${"0".repeat(52)}`)
+        })
       expect(yield* db.queryPathInfo(fakePath(4))).toEqual(Option.none())
       expect(yield* db.queryReferrers(fakePath(2))).toEqual([fakePath(2), fakePath(3)].sort())
       expect(yield* db.queryReferences(fakePath(2))).toEqual([fakePath(1), fakePath(2)].sort())
@@ -73,17 +76,32 @@ describe("StoreDb", () => {
         narHash: fakeHash(77),
         narSize: 5,
         sigs: ["a:b"],
-        ca: "fixed:r:sha256:x"
+        ca: `fixed:r:sha256:${"0".repeat(52)}`
       }])
       const info = Option.getOrThrow(yield* db.queryPathInfo(fakePath(1)))
-      expect([info.narHash, info.narSize, info.sigs, info.ca]).toEqual([
-        fakeHash(77),
-        5,
-        ["a:b"],
-        Option.some("fixed:r:sha256:x")
-      ])
+      // The row mapper gives typed values: a Hash and a ContentAddress.
+      expect([printHashWithAlgo(info.narHash, "base16"), info.narSize, info.sigs, Option.map(info.ca, renderCa)])
+        .toEqual([
+          fakeHash(77),
+          5,
+          ["a:b"],
+          Option.some(`fixed:r:sha256:${"0".repeat(52)}`)
+        ])
       // The row kept its id: the reference from 2 still points at it.
       expect(yield* db.queryReferrers(fakePath(1))).toEqual([fakePath(2)])
+    }))
+
+  it.scoped("a row that does not make a typed info is a StoreDbError naming the column", () =>
+    Effect.gen(function*() {
+      const db = yield* open
+      yield* db.registerValidPaths([{ ...reg(1), ca: "fixed:r:sha256:x" }, reg(2)])
+      const one = yield* Effect.flip(db.queryPathInfo(fakePath(1)))
+      expect(one._tag).toBe("StoreDbError")
+      expect(one.message).toContain(`invalid path info of '${fakePath(1)}': ca:`)
+      const many = yield* Effect.flip(db.queryPathInfos())
+      expect(many._tag).toBe("StoreDbError")
+      // The good row still reads.
+      expect(Option.isSome(yield* db.queryPathInfo(fakePath(2)))).toBe(true)
     }))
 
   it.scoped("invalidation refuses while referred to (self-references excepted)", () =>

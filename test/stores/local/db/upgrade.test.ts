@@ -69,7 +69,7 @@ const checkUpgraded = (layout: StoreLayout, hadFailedPaths = true) =>
       narHash: fakeHash(4),
       narSize: 1,
       references: [fakePath(2)],
-      ca: "text:sha256:x"
+      ca: `text:sha256:${"0".repeat(52)}`
     }])
     return db
   })
