@@ -36,7 +36,7 @@ export const addToStoreNar = <E>(parts: StoreParts, info: PathRegistration, nar:
       })
       yield* lock.addTempRoot(info.path)
       if (yield* db.isValidPath(info.path)) return
-      const temp = yield* scopedTempPath(layout)
+      const temp = yield* scopedTempPath(layout, parts.lock)
       const source = yield* byteSourceFromStream(nar)
       const got = yield* restoreFromSource(temp, source)
       const expected = base16Form(info.narHash)
