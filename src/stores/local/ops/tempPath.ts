@@ -33,7 +33,8 @@ export const tempInfix = "-tsnix-tmp-"
 const randomHashPart = (): string => encodeNix32(randomBytes(20))
 
 /** The base name of a fresh temporary entry (not created). */
-export const makeTempName = (): string => `${randomHashPart()}${tempInfix}${process.pid}-${randomBytes(6).toString("hex")}`
+export const makeTempName = (): string =>
+  `${randomHashPart()}${tempInfix}${process.pid}-${randomBytes(6).toString("hex")}`
 
 /** A fresh temporary path in the store directory (not created, not rooted). */
 export const makeTempPath = (layout: StoreLayout): string => path.join(layout.realStoreDir, makeTempName())

@@ -91,7 +91,11 @@ describe("addToStore", () => {
           expect((yield* collect(store.exportPaths([added]))).equals(namesBytes("tree-export.nar"))).toBe(true)
           const report = yield* store.verifyStore({ checkContents: true })
           expect(report.errors).toBe(false)
-          expect(storeEntries((yield* LocalStore).layout.realStoreDir).filter((n) => isTempName(Buffer.from(n, "hex").toString()))).toEqual(
+          expect(
+            storeEntries((yield* LocalStore).layout.realStoreDir).filter((n) =>
+              isTempName(Buffer.from(n, "hex").toString())
+            )
+          ).toEqual(
             []
           )
         }),
