@@ -137,3 +137,13 @@ export class StoreNotWritableError extends Data.TaggedError("StoreNotWritableErr
     return `cannot create the Nix store: directory '${this.path}' ${why} (creating '${this.creating}')`
   }
 }
+
+/** The real store directory or one of its parents is a symlink, which Nix 2.8 refuses (`allow-symlinked-store`). */
+export class SymlinkedStoreError extends Data.TaggedError("SymlinkedStoreError")<{
+  /** The symlink found. */
+  readonly path: string
+}> {
+  override get message() {
+    return `the path '${this.path}' is a symlink; this is not allowed for the Nix store and its parent directories`
+  }
+}

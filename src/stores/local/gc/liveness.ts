@@ -28,12 +28,31 @@ export const hashPartOf = (storeDir: string, storePath: string): string =>
 export interface StoreEntries {
   /** Entries whose name parses as a store path, as logical paths. */
   readonly storePaths: ReadonlyArray<string>
-  /** tsnix temporary entries (`.tsnix-tmp-<pid>-…`) with their owner's pid. */
+  /**
+   * Temporary entries with their owner's pid: tsnix's (`<hash>-tsnix-tmp-<pid>-…`,
+   * formerly `.tsnix-tmp-<pid>-…`) and Nix 2.8's (see {@link nixTempOwner}).
+   * Kept while the owner lives.
+   */
   readonly tempEntries: ReadonlyArray<{ readonly name: string; readonly pid: number }>
   /** Other names (garbage to Nix 2.8, except `.links`). */
   readonly others: ReadonlyArray<string>
   /** Names that are not valid UTF-8, kept as bytes (garbage too: no store path has such a name). */
   readonly undecodable: ReadonlyArray<Buffer>
+}
+
+/**
+ * The pid that owns a temporary entry Nix 2.8 creates in the store directory
+ * while it works, if `name` is one: `add-<pid>-<n>` (addToStore of a source
+ * larger than the NAR buffer) and `.tmp-link-<pid>-<n>` (optimise's temporary
+ * hard links). Nix's own collector deletes them like any other name that is
+ * not a store path; tsnix's keeps them while their creator lives, so that a
+ * running `nix-store --add` does not register a half-deleted copy.
+ */
+export const nixTempOwner = (name: string): number | undefined => {
+  const m = /^(?:add|\.tmp-link)-([0-9]+)-[0-9]+$/.exec(name)
+  if (m === null) return undefined
+  const pid = Number.parseInt(m[1] as string, 10)
+  return Number.isSafeInteger(pid) ? pid : undefined
 }
 
 /**
@@ -54,7 +73,7 @@ export const classifyEntries = (storeDir: string, names: Iterable<string | Uint8
       continue
     }
     if (name === "." || name === ".." || name === ".links") continue
-    const pid = tempPathOwner(name)
+    const pid = tempPathOwner(name) ?? nixTempOwner(name)
     if (pid !== undefined) tempEntries.push({ name, pid })
     else if (Either.isRight(parseStorePathBaseName(name))) storePaths.push(`${storeDir}/${name}`)
     else others.push(name)

@@ -109,7 +109,7 @@ export const addToStore = (parts: StoreParts, srcPath: string, options: AddOptio
       const algo = options.algo ?? "sha256"
       const name = yield* validateStorePathName(options.name ?? path.basename(path.resolve(srcPath)))
       const st = yield* Effect.tryPromise({ try: () => fs.lstat(srcPath), catch: io(srcPath, "getting status of") })
-      const temp = yield* scopedTempPath(layout)
+      const temp = yield* scopedTempPath(layout, parts.lock)
       let caHash: Hash
       let narHash: Uint8Array
       let narSize: number
@@ -218,7 +218,7 @@ export const addTextToStore = (
       // Root it first, as Nix does: a collector running meanwhile must not take it away.
       yield* parts.lock.addTempRoot(storePath)
       if (yield* parts.db.isValidPath(storePath)) return storePath
-      const temp = yield* scopedTempPath(layout)
+      const temp = yield* scopedTempPath(layout, parts.lock)
       yield* Effect.tryPromise({
         try: () => fs.writeFile(temp, bytes, { flag: "wx", mode: 0o644 }),
         catch: io(temp, "writing")

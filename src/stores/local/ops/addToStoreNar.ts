@@ -38,7 +38,7 @@ export const addToStoreNar = <E>(parts: StoreParts, info: ValidPathInfo, nar: St
       })
       yield* lock.addTempRoot(info.path)
       if (yield* db.isValidPath(info.path)) return
-      const temp = yield* scopedTempPath(layout)
+      const temp = yield* scopedTempPath(layout, parts.lock)
       const source = yield* byteSourceFromStream(nar)
       const got = yield* restoreFromSource(temp, source)
       const expected = printHashWithAlgo(info.narHash, "base16")

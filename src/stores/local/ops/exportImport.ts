@@ -53,7 +53,7 @@ import type { StoreParts } from "./context.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "./drvOutputs.js"
 import { BadExportStreamError, HashMismatchError, StoreIoError } from "../../../services/errors/store.js"
 import { autoOptimise } from "./optimise.js"
-import { makeTempPath } from "./tempPath.js"
+import { makeRootedTempPath } from "./tempPath.js"
 import { isZeroHash, sha256Of, toNix32Form } from "./verify.js"
 
 /** The magic number that follows each NAR in an export stream. */
@@ -184,7 +184,7 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
       const outside: Array<readonly [path: string, reference: string]> = []
       for (;;) {
         if ((yield* readFraming(source, exportMarker)) === "end") break
-        const temp = makeTempPath(layout)
+        const temp = yield* makeRootedTempPath(layout, lock)
         temps.push(temp)
         const { narHash, narSize } = yield* restoreFromSource(temp, source).pipe(
           Effect.catchIf(

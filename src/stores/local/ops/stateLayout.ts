@@ -14,7 +14,7 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { DbIoError, StoreNotWritableError } from "../../../services/errors/database.js"
+import { DbIoError, StoreNotWritableError, SymlinkedStoreError } from "../../../services/errors/database.js"
 import { nearestExistingDir } from "../db/open.js"
 import type { StoreLayout } from "../../../core/storeLayout.js"
 
@@ -22,7 +22,7 @@ import type { StoreLayout } from "../../../core/storeLayout.js"
 export const reservedSize = 8 * 1024 * 1024
 
 /** Errors of {@link ensureStateLayout}. */
-export type StateLayoutError = StoreNotWritableError | DbIoError
+export type StateLayoutError = StoreNotWritableError | DbIoError | SymlinkedStoreError
 
 const errnoOf = (e: unknown): string | undefined =>
   typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined
@@ -90,6 +90,17 @@ export const ensureStateLayout = (layout: StoreLayout): Effect.Effect<void, Stat
           "changing owner of",
           () => fs.chownSync(dir, process.getuid?.() ?? -1, process.getgid?.() ?? -1)
         )
+      }
+    }
+    // As Nix 2.8: neither the store nor a parent may be a symlink (unless NIX_IGNORE_SYMLINK_STORE=1,
+    // Nix's default for `allow-symlinked-store`).
+    if (process.env["NIX_IGNORE_SYMLINK_STORE"] !== "1") {
+      for (let p = path.resolve(realStoreDir); p !== path.dirname(p); p = path.dirname(p)) {
+        const st = yield* Effect.try({
+          try: () => fs.lstatSync(p),
+          catch: (cause) => new DbIoError({ path: p, operation: "getting status of", cause })
+        })
+        if (st.isSymbolicLink()) return yield* new SymlinkedStoreError({ path: p })
       }
     }
     // Nix ignores every error here ("don't care about errors").

@@ -13,10 +13,11 @@ import * as path from "node:path"
 import { layerTest } from "../../../../src/stores/local/layer.js"
 import { Store } from "../../../../src/services/Store.js"
 import { canonicalisePath } from "../../../../src/stores/local/ops/canonicalise.js"
-import { scopedTempPath, tempPrefix } from "../../../../src/stores/local/ops/tempPath.js"
+import { isTempName, scopedTempPath } from "../../../../src/stores/local/ops/tempPath.js"
 import { toNix32Form } from "../../../../src/stores/local/ops/verify.js"
 import { flatAdds, flatSource, materializeNamesTree, namesBytes, namesTreeFacts } from "./namesGolden.js"
 import { LocalStore } from "../../../../src/services/LocalStore.js"
+import { Lock } from "../../../../src/services/Lock.js"
 
 const collect = <E>(s: Stream.Stream<Uint8Array, E>) =>
   Effect.map(Stream.runCollect(s), (c) => Buffer.concat(Chunk.toReadonlyArray(c)))
@@ -32,8 +33,6 @@ const storeEntries = (realStoreDir: string): Array<string> =>
     fs.readdirSync(realStoreDir, { encoding: "buffer" }).filter((b) => b.toString("latin1") !== ".links")
       .map((b) => b.toString("hex")) :
     []
-
-const hexPrefix = Buffer.from(tempPrefix).toString("hex")
 
 describe("addToStore", () => {
   it.scoped("flat: path, NAR hash, NAR size, mode and export as Nix 2.8, executable or not, for every algorithm", () =>
@@ -92,7 +91,11 @@ describe("addToStore", () => {
           expect((yield* collect(store.exportPaths([added]))).equals(namesBytes("tree-export.nar"))).toBe(true)
           const report = yield* store.verifyStore({ checkContents: true })
           expect(report.errors).toBe(false)
-          expect(storeEntries((yield* LocalStore).layout.realStoreDir).filter((n) => n.startsWith(hexPrefix))).toEqual(
+          expect(
+            storeEntries((yield* LocalStore).layout.realStoreDir).filter((n) =>
+              isTempName(Buffer.from(n, "hex").toString())
+            )
+          ).toEqual(
             []
           )
         }),
@@ -137,7 +140,7 @@ describe("addToStore", () => {
         Effect.gen(function*() {
           fs.mkdirSync((yield* LocalStore).layout.realStoreDir, { recursive: true })
           yield* Effect.scoped(Effect.gen(function*() {
-            const temp = yield* scopedTempPath((yield* LocalStore).layout)
+            const temp = yield* scopedTempPath((yield* LocalStore).layout, yield* Lock)
             materializeNamesTree(temp)
             yield* canonicalisePath(temp)
             expect(fs.statSync(temp).mode & 0o777).toBe(0o555)

@@ -12,7 +12,7 @@ import { encodeNar } from "../../../../src/core/nar/encode.js"
 import { concatBytes, encodePadded, encodeU64 } from "../../../../src/core/wire/index.js"
 import * as StoreLive from "../../../../src/stores/local/layer.js"
 import { Store } from "../../../../src/services/Store.js"
-import { tempPrefix } from "../../../../src/stores/local/ops/tempPath.js"
+import { isTempName } from "../../../../src/stores/local/ops/tempPath.js"
 import { goldenBytes } from "./golden.js"
 import { LocalStore } from "../../../../src/services/LocalStore.js"
 
@@ -32,7 +32,7 @@ const importFails = (bytes: Uint8Array, chunk = bytes.length || 1) =>
     for (let i = 0; i < bytes.length; i += chunk) chunks.push(bytes.slice(i, i + chunk))
     const e = yield* Effect.flip(store.importPaths(Stream.fromIterable(chunks)))
     expect(yield* store.queryAllValidPaths).toEqual([])
-    expect(fs.readdirSync((yield* LocalStore).layout.realStoreDir).filter((n) => n.startsWith(tempPrefix))).toEqual([])
+    expect(fs.readdirSync((yield* LocalStore).layout.realStoreDir).filter(isTempName)).toEqual([])
     return `${e._tag}: ${e.message}`
   }).pipe(Effect.provide(StoreLive.layerTest))
 
