@@ -160,3 +160,42 @@ describe("a store that already holds a cycle", () => {
     expect(verify.status).toBe(0)
   }, 60_000)
 })
+
+describe("--import of a stream holding the same path twice", () => {
+  it("keeps the first copy, as Nix does", async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-dup-"))
+    try {
+      const s1 = path.join(work, "s1")
+      const s2 = path.join(work, "s2")
+      const s3 = path.join(work, "s3")
+      fs.writeFileSync(path.join(work, "p.txt"), "p\n")
+      fs.writeFileSync(path.join(work, "q.txt"), "q\n")
+      const addP = await runTsnix(["--store", s1, "--add", path.join(work, "p.txt")])
+      const P = addP.stdout.toString("utf8").trim()
+      const e1 = (await runTsnix(["--store", s1, "--export", P])).stdout
+      // In s2, P refers to Q.
+      const added = await runTsnix(["--store", s2, "--add", path.join(work, "q.txt"), path.join(work, "p.txt")])
+      const [Q, P2] = added.stdout.toString("utf8").trim().split("\n")
+      expect(P2).toBe(P)
+      const dump = (await runTsnix(["--store", s2, "--dump-db", P])).stdout.toString("utf8").split("\n")
+      // path, hash, size, deriver, count → one reference (Q).
+      const rereg = [...dump.slice(0, 4), "1", Q!, ""].join("\n")
+      const r = await runTsnix(["--store", s2, "--register-validity", "--reregister", "--hash-given"], {
+        input: rereg
+      })
+      expect(r.status).toBe(0)
+      const e2 = (await runTsnix(["--store", s2, "--export", Q!, P])).stdout
+      expect(e1.length).toBeGreaterThan(8)
+      // e1 without its end marker (a zero u64), then e2: P (no references), Q, P (referring to Q).
+      const stream = Buffer.concat([e1.subarray(0, e1.length - 8), e2])
+      const imp = await runTsnix(["--store", s3, "--import"], { input: stream })
+      expect(imp.stderr).toBe("")
+      expect(imp.status).toBe(0)
+      expect(imp.stdout.toString("utf8")).toBe(`${P}\n${Q}\n${P}\n`)
+      const refs = await runTsnix(["--store", s3, "-q", "--references", P])
+      expect(refs.stdout.toString("utf8")).toBe("")
+    } finally {
+      rmTree(work)
+    }
+  }, 60_000)
+})

@@ -230,7 +230,12 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
       })
       const valid = new Set(yield* db.queryValidPaths(items.map((i) => i.registration.path)))
       const fresh = new Map<string, ImportedItem>()
-      for (const item of items) if (!valid.has(item.registration.path)) fresh.set(item.registration.path, item)
+      // The same path twice in the stream: the first copy counts, as in Nix (the later ones find it valid).
+      for (const item of items) {
+        if (!valid.has(item.registration.path) && !fresh.has(item.registration.path)) {
+          fresh.set(item.registration.path, item)
+        }
+      }
       const installed: Array<string> = []
       const install = Effect.gen(function*() {
         for (const item of fresh.values()) {
