@@ -74,7 +74,11 @@ const batchCycle = (infos: ReadonlyArray<PathRegistration>): ReferenceCycleError
  * paths both reachable from the batch and reaching one of `revalidated` (batch
  * paths valid before) must form no cycle.
  */
-const cycleThroughValidPaths = (sql: SqlClient.SqlClient, batch: ReadonlyArray<number>, revalidated: ReadonlyArray<number>) =>
+const cycleThroughValidPaths = (
+  sql: SqlClient.SqlClient,
+  batch: ReadonlyArray<number>,
+  revalidated: ReadonlyArray<number>
+) =>
   Effect.gen(function*() {
     const rows = yield* sql.unsafe(
       `with recursive down(id) as (select value from json_each(?) union select r.reference from Refs r join down on r.referrer = down.id),
