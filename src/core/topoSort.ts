@@ -14,13 +14,16 @@ import { Data, Either } from "effect"
 /** Byte-order comparison of two ASCII strings, as C++'s std::string `<` (store paths are ASCII). */
 export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
-/** The references among the items contain a cycle. */
+/**
+ * The references among the items contain a cycle: `parent` refers to `path`,
+ * which (transitively) refers back to `parent`. Nix 2.8's wording.
+ */
 export class ReferenceCycleError extends Data.TaggedError("ReferenceCycleError")<{
   readonly path: string
   readonly parent: string
 }> {
   override get message() {
-    return `cycle detected in the references of '${this.parent}' from '${this.path}'`
+    return `cycle detected in the references of '${this.path}' from '${this.parent}'`
   }
 }
 
@@ -46,11 +49,26 @@ export const makeRankGraph = (n: number, from: ArrayLike<number>, to: ArrayLike<
   return { n, offsets, targets }
 }
 
+/** Options of {@link topoSortRanks}. */
+export interface TopoSortOptions {
+  /**
+   * Ignore the edges that close a cycle (back edges of the depth-first search)
+   * instead of failing: the order then respects every other edge. For a store
+   * that already holds a cycle (the GC, `-qR`), never for registration.
+   */
+  readonly breakCycles?: boolean
+}
+
 /**
  * Nix's topological order of the ranks (referrers first), or the offending
- * pair [child, parent] when there is a cycle. Iterative: no recursion limit.
+ * pair [child, parent] when there is a cycle (unless `breakCycles`).
+ * Iterative: no recursion limit.
  */
-export const topoSortRanks = (g: RankGraph): Either.Either<Int32Array, readonly [number, number]> => {
+export const topoSortRanks = (
+  g: RankGraph,
+  options?: TopoSortOptions
+): Either.Either<Int32Array, readonly [number, number]> => {
+  const breakCycles = options?.breakCycles === true
   const state = new Uint8Array(g.n) // 0 new, 1 on stack, 2 done
   const stackNode = new Int32Array(g.n)
   const stackNext = new Int32Array(g.n)
@@ -69,7 +87,10 @@ export const topoSortRanks = (g: RankGraph): Either.Either<Int32Array, readonly 
         stackNext[sp] = next + 1
         const child = g.targets[next]!
         if (child === node) continue
-        if (state[child] === 1) return Either.left([child, node] as const)
+        if (state[child] === 1) {
+          if (breakCycles) continue
+          return Either.left([child, node] as const)
+        }
         if (state[child] === 2) continue
         state[child] = 1
         sp++
@@ -113,6 +134,31 @@ export const topoSortPaths = (
     ),
     (ranks) => Array.from(ranks, (r) => order[r]!)
   )
+}
+
+/**
+ * {@link topoSortPaths}, ignoring the edges that close a cycle (see
+ * TopoSortOptions.breakCycles): never fails; a DAG gets Nix's order.
+ */
+export const topoSortPathsBreakingCycles = (
+  items: Iterable<string>,
+  referencesOf: (path: string) => ReadonlyArray<string>
+): Array<string> => {
+  const order = [...new Set(items)].sort(compareStrings)
+  const rank = new Map(order.map((p, i) => [p, i] as const))
+  const from: Array<number> = []
+  const to: Array<number> = []
+  order.forEach((p, i) => {
+    for (const r of referencesOf(p)) {
+      const j = rank.get(r)
+      if (j !== undefined) {
+        from.push(i)
+        to.push(j)
+      }
+    }
+  })
+  const ranks = Either.getOrThrow(topoSortRanks(makeRankGraph(order.length, from, to), { breakCycles: true }))
+  return Array.from(ranks, (r) => order[r]!)
 }
 
 /** The error of a cycle among store paths (other than a self-reference). */

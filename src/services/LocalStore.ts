@@ -17,6 +17,7 @@ import type {
   ReadOnlyStoreError
 } from "./errors/database.js"
 import type { NarDumpError } from "../core/nar/ioErrors.js"
+import type { ReferenceCycleError } from "../core/topoSort.js"
 import type { CanonicaliseError, StoreIoError } from "./errors/store.js"
 import type { LockError } from "./Lock.js"
 import type { DeletePathsError, DeleteResult, QueryError } from "./Store.js"
@@ -32,8 +33,11 @@ export interface OptimiseResult {
   readonly blocksFreed: number
 }
 
-/** Failures of `registerValidPaths` (a reference neither valid nor in the batch: DanglingReferenceError). */
-export type RegisterValidPathsError = QueryError | ReadOnlyStoreError | DanglingReferenceError
+/**
+ * Failures of `registerValidPaths` (a reference neither valid nor in the batch: DanglingReferenceError;
+ * references forming a cycle: ReferenceCycleError).
+ */
+export type RegisterValidPathsError = QueryError | ReadOnlyStoreError | DanglingReferenceError | ReferenceCycleError
 /** A path to register whose files are in the store already (`--register-validity`, `--load-db`). */
 export interface ValidityRegistration {
   readonly path: string

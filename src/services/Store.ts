@@ -59,6 +59,11 @@ export interface VerifyReport {
   readonly modified: ReadonlyArray<string>
   /** With checkContents: `.links` entries (real paths) whose contents no longer match their name. */
   readonly modifiedLinks: ReadonlyArray<string>
+  /**
+   * Set when the references of valid paths form a cycle (left by an older tsnix or
+   * by hand): `parent` refers to `path`, which refers back to it. An error.
+   */
+  readonly referenceCycle?: { readonly path: string; readonly parent: string }
 }
 
 /** The outcome of deleting paths. */
@@ -120,6 +125,7 @@ export type ImportPathsError =
   | NarRestoreFsError
   | ReadOnlyStoreError
   | DanglingReferenceError
+  | ReferenceCycleError
   | QueryError
   | CanonicaliseError
   | StoreIoError

@@ -105,10 +105,13 @@ export interface StoreDbShape {
   readonly topoSortPaths: (
     paths: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError | ReferenceCycleError>
-  /** Registers (or re-registers: same id, new hash/size/ultimate/sigs/ca) a batch in one transaction. */
+  /**
+   * Registers (or re-registers: same id, new hash/size/ultimate/sigs/ca) a batch in one transaction.
+   * Refuses a reference cycle (other than a self-reference): ReferenceCycleError, nothing registered.
+   */
   readonly registerValidPaths: (
     infos: ReadonlyArray<PathRegistration>
-  ) => Effect.Effect<void, DbFailure | ReadOnlyStoreError | DanglingReferenceError>
+  ) => Effect.Effect<void, DbFailure | ReadOnlyStoreError | DanglingReferenceError | ReferenceCycleError>
   /** Invalidates one path; a no-op when it is not valid. */
   readonly invalidatePath: (path: string) => Effect.Effect<void, DbFailure | ReadOnlyStoreError | PathInUseError>
   /** Invalidates a set of paths in one transaction; referrers outside the set make it fail (PathInUseError). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck } from "effect"
-import { topoSort } from "../../src/core/topoSort.js"
+import { topoSort, topoSortPathsBreakingCycles } from "../../src/core/topoSort.js"
 
 const sortWith = (graph: Record<string, Array<string>>) =>
   Either.getOrThrow(topoSort(Object.keys(graph), (p) => graph[p] ?? []))
@@ -43,5 +43,27 @@ describe("topoSort (Nix's topoSortPaths)", () => {
     }))
     expect(order[0]).toBe(name(n - 1))
     expect(order[n - 1]).toBe(name(0))
+  })
+})
+
+describe("cycles", () => {
+  it("names the pair as Nix 2.8 does: the reference on the stack, from the path being visited", () => {
+    const r = topoSort(["a", "b"], (p) => (p === "a" ? ["b"] : ["a"]))
+    expect(Either.isLeft(r) && r.left.message).toBe("cycle detected in the references of 'a' from 'b'")
+  })
+
+  it("topoSortPathsBreakingCycles orders a cyclic set, every edge but the closing one forward", () => {
+    // c → a → b → a (cycle a/b), d alone.
+    const g: Record<string, Array<string>> = { a: ["b"], b: ["a"], c: ["a"], d: [] }
+    const order = topoSortPathsBreakingCycles(Object.keys(g), (p) => g[p] ?? [])
+    expect([...order].sort()).toEqual(["a", "b", "c", "d"])
+    const pos = new Map(order.map((p, i) => [p, i]))
+    expect(pos.get("c")! < pos.get("a")!).toBe(true)
+    expect(pos.get("a")! < pos.get("b")!).toBe(true)
+  })
+
+  it("topoSortPathsBreakingCycles gives Nix's order on a DAG", () => {
+    const g: Record<string, Array<string>> = { a: ["c", "b"], b: ["c"], c: [], d: [], e: ["a"] }
+    expect(topoSortPathsBreakingCycles(Object.keys(g), (p) => g[p] ?? [])).toEqual(["e", "d", "a", "b", "c"])
   })
 })

@@ -9,7 +9,7 @@
  */
 import { Effect, Option } from "effect"
 import { printHashWithAlgo } from "../../core/hash.js"
-import { compareStrings, topoSort } from "../../core/topoSort.js"
+import { compareStrings, topoSort, topoSortPathsBreakingCycles } from "../../core/topoSort.js"
 import { PathNotValidError } from "../../services/errors/database.js"
 import { Store, type StoreShape } from "../../services/Store.js"
 import { isDerivationPath } from "../../stores/local/ops/drvOutputs.js"
@@ -72,8 +72,21 @@ const maybeUseOutputs = (store: StoreShape, p: string, useOutput: boolean) =>
   useOutput && isDerivationPath(p) ? derivationOutputPaths(store, p) : Effect.succeed([p])
 
 /** Sorts as nix-store prints path sets: dependencies first (the database sorts in bulk). */
-export const printOrder = (store: StoreShape, paths: Iterable<string>) =>
-  Effect.map(store.topoSortPaths(Array.from(new Set(paths))), (order) => [...order].reverse())
+export const printOrder = (store: StoreShape, paths: Iterable<string>) => {
+  const unique = Array.from(new Set(paths))
+  return Effect.map(
+    store.topoSortPaths(unique).pipe(
+      // A store that already holds a cycle (older tsnix, or by hand): print anyway, the edge
+      // closing the cycle ignored (Nix 2.8 fails here).
+      Effect.catchTag("ReferenceCycleError", () =>
+        Effect.map(store.queryPathInfos(unique), (infos) => {
+          const refs = new Map<string, ReadonlyArray<string>>(infos.map((i) => [i.path, i.references] as const))
+          return topoSortPathsBreakingCycles(unique, (p) => refs.get(p) ?? [])
+        }))
+    ),
+    (order) => [...order].reverse()
+  )
+}
 
 const printTree = (store: StoreShape, root: string, done: Set<string>) =>
   Effect.gen(function*() {

@@ -126,7 +126,10 @@ export const upgradeFromInfoFiles = (options: InfoFilesUpgradeOptions) =>
         for (const t of ["Refs", "DerivationOutputs", "ValidPaths", ...(hasFailed ? ["FailedPaths"] : [])]) {
           yield* sql.unsafe(`delete from ${t}`).raw
         }
-        yield* registerBatch(sql, infos, (done, total) => onProgress?.({ phase: "registering", done, total }))
+        yield* registerBatch(sql, infos, {
+          checkCycles: false,
+          onProgress: (done, total) => onProgress?.({ phase: "registering", done, total })
+        }).pipe(Effect.catchTag("ReferenceCycleError", (e) => Effect.die(e))) // not checked here
         if (failed.length > 0) {
           yield* sql.unsafe(failedPathsStatement()).raw
           yield* sql.unsafe(

@@ -320,14 +320,11 @@ const ordered = (ctx: GcContext, paths: ReadonlyArray<string>) =>
         }
       }
     }
-    const order = topoSortRanks(makeRankGraph(sorted.length, from, to))
-    // A cycle (other than a self-reference) cannot be registered: a defect.
-    if (Either.isLeft(order)) {
-      const [child, parent] = order.left
-      return yield* Effect.die(new Error(`cycle in the references of '${sorted[parent]}' from '${sorted[child]}'`))
-    }
+    // A cycle cannot be registered any more, but a store written by an older tsnix (or by hand)
+    // may hold one: its paths are dead together, so the edge closing it is ignored.
+    const order = Either.getOrThrow(topoSortRanks(makeRankGraph(sorted.length, from, to), { breakCycles: true }))
     const out: Array<string> = []
-    for (const r of order.right) if (present[r] === 1) out.push(sorted[r] as string)
+    for (const r of order) if (present[r] === 1) out.push(sorted[r] as string)
     return out
   })
 

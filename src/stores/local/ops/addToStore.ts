@@ -77,7 +77,12 @@ export const installPath = (
         yield* Effect.tryPromise({ try: () => fs.rename(tempPath, realPath), catch: io(realPath, "renaming into") })
         // If optimising or registration fails or is interrupted, the files must go again.
         yield* autoOptimise(parts, realPath).pipe(
-          Effect.zipRight(db.registerValidPaths([registration])),
+          Effect.zipRight(
+            db.registerValidPaths([registration]).pipe(
+              // One path, not valid before: only a self-reference is possible, and that is allowed.
+              Effect.catchTag("ReferenceCycleError", (e) => Effect.die(e))
+            )
+          ),
           Effect.onError(() => Effect.ignore(removeTree(realPath)))
         )
       }

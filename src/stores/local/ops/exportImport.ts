@@ -260,8 +260,11 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
       // - on failure, the installed copies are removed again under their path locks (batch by
       //   batch), and only if they are still invalid, so no concurrent adder's copy is touched.
       for (const item of items) yield* lock.addTempRoot(item.registration.path)
-      // A path given twice is installed once, from its last copy (as before the batching).
-      const unique = Array.from(new Map(items.map((i) => [i.registration.path, i] as const)).values())
+      // The same path twice in the stream: it is installed once, from its first copy, as in Nix
+      // (where the later copies find it valid).
+      const firsts = new Map<string, ImportedItem>()
+      for (const item of items) if (!firsts.has(item.registration.path)) firsts.set(item.registration.path, item)
+      const unique = Array.from(firsts.values())
       const installed: Array<ImportedItem> = []
       const inBatches = <A, E2, R2>(
         list: ReadonlyArray<ImportedItem>,

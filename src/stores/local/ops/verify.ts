@@ -183,18 +183,31 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
                 ultimate: info.ultimate,
                 sigs: info.sigs,
                 ca: Option.getOrUndefined(Option.map(info.ca, renderContentAddress))
-              }])
+              }]).pipe(
+                // The same references again: no new edge, so no new cycle (an old one is reported below).
+                Effect.catchTag("ReferenceCycleError", (e) => Effect.die(e))
+              )
             }
           }
         }
       }
+      // A cycle cannot be registered, but an older tsnix (or a hand-edited database) may have left one.
+      const cycle = yield* db.queryAllValidPaths.pipe(
+        Effect.flatMap(db.topoSortPaths),
+        Effect.as(undefined),
+        Effect.catchTag("ReferenceCycleError", (e) => Effect.succeed(e)),
+        Effect.catchTag("PathNotValidError", () => Effect.succeed(undefined)) // a concurrent delete
+      )
+      if (cycle !== undefined) yield* nixPrintError(cycle.message)
       yield* clearProgress
       const report: VerifyReport = {
-        errors: missingWithReferrers.length > 0 || modified.length > 0 || modifiedLinks.length > 0,
+        errors: missingWithReferrers.length > 0 || modified.length > 0 || modifiedLinks.length > 0 ||
+          cycle !== undefined,
         invalidated,
         missingWithReferrers,
         modified,
-        modifiedLinks
+        modifiedLinks,
+        ...(cycle === undefined ? {} : { referenceCycle: { path: cycle.path, parent: cycle.parent } })
       }
       return report
     })
