@@ -13,6 +13,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { chainStream } from "./exportStreams.js"
 import { runTsnix, tsnixBin } from "./helpers.js"
+import { isTempName } from "../../src/stores/local/ops/tempPath.js"
 
 const roots: Array<string> = []
 afterAll(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })))
@@ -43,8 +44,7 @@ const importLimited = (root: string, stream: Uint8Array, killWhen?: () => boolea
     }
   )
 
-const leftovers = (store: string) =>
-  fs.readdirSync(store).filter((n) => n.endsWith(".lock") || n.startsWith(".tsnix-tmp-"))
+const leftovers = (store: string) => fs.readdirSync(store).filter((n) => n.endsWith(".lock") || isTempName(n))
 
 describe("--import at scale under ulimit -n 1024", () => {
   it("imports 2500 paths: all valid, no lock file left, contents verify", async () => {

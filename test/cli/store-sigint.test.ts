@@ -10,6 +10,7 @@ import * as path from "node:path"
 import { goldenBytes } from "../stores/local/ops/golden.js"
 import { runTsnixBatch } from "./cliBatch.js"
 import { tsnixBin } from "./helpers.js"
+import { isTempName } from "../../src/stores/local/ops/tempPath.js"
 
 const roots: Array<string> = []
 afterAll(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })))
@@ -54,7 +55,7 @@ describe("SIGINT during registration", () => {
     const r = await runAndInterrupt(
       ["--store", root, "--import"],
       (stdin) => stdin.write(stream.subarray(0, stream.length - 8)),
-      () => fs.existsSync(store) && fs.readdirSync(store).some((n) => n.startsWith(".tsnix-tmp-"))
+      () => fs.existsSync(store) && fs.readdirSync(store).some(isTempName)
     )
     expect(r.interrupted).toBe(true)
     expect(r.status).toBe(130)

@@ -16,6 +16,7 @@ import { Store } from "../../../../src/services/Store.js"
 import { runTsnix } from "../../../cli/helpers.js"
 import { storeLayers, tempBase } from "../gc/helpers.js"
 import { runFixture } from "../gc/procs.js"
+import { isTempName } from "../../../../src/stores/local/ops/tempPath.js"
 
 /**
  * stderr without lock-wait notices: under load a collector may hold the lock of a stale
@@ -82,7 +83,7 @@ describe("optimise vs concurrent adds and collections (processes)", () => {
       )
       expect(verify.status).toBe(0)
       const store = path.join(root, "nix/store")
-      expect(fs.readdirSync(store).filter((n) => n.startsWith(".tmp-link-") || n.startsWith(".tsnix-tmp-"))).toEqual([])
+      expect(fs.readdirSync(store).filter((n) => n.startsWith(".tmp-link-") || isTempName(n))).toEqual([])
       // Every remaining file shares its inode with a .links entry, and that entry is still used.
       const linkInodes = new Set(
         fs.readdirSync(path.join(store, ".links")).map((n) => {
