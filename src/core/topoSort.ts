@@ -106,14 +106,8 @@ export const topoSortRanks = (
   return Either.right(post.reverse())
 }
 
-/**
- * Sorts `items` so that every path comes before the paths it references
- * (references outside `items` are ignored).
- */
-export const topoSortPaths = (
-  items: Iterable<string>,
-  referencesOf: (path: string) => ReadonlyArray<string>
-): Either.Either<Array<string>, ReferenceCycleError> => {
+/** `items` deduplicated and sorted, and the graph of their references among themselves, by rank. */
+const pathGraph = (items: Iterable<string>, referencesOf: (path: string) => ReadonlyArray<string>) => {
   const order = [...new Set(items)].sort(compareStrings)
   const rank = new Map(order.map((p, i) => [p, i] as const))
   const from: Array<number> = []
@@ -127,9 +121,21 @@ export const topoSortPaths = (
       }
     }
   })
+  return { order, graph: makeRankGraph(order.length, from, to) }
+}
+
+/**
+ * Sorts `items` so that every path comes before the paths it references
+ * (references outside `items` are ignored).
+ */
+export const topoSortPaths = (
+  items: Iterable<string>,
+  referencesOf: (path: string) => ReadonlyArray<string>
+): Either.Either<Array<string>, ReferenceCycleError> => {
+  const { graph, order } = pathGraph(items, referencesOf)
   return Either.map(
     Either.mapLeft(
-      topoSortRanks(makeRankGraph(order.length, from, to)),
+      topoSortRanks(graph),
       ([child, parent]) => new ReferenceCycleError({ path: order[child]!, parent: order[parent]! })
     ),
     (ranks) => Array.from(ranks, (r) => order[r]!)
@@ -144,20 +150,8 @@ export const topoSortPathsBreakingCycles = (
   items: Iterable<string>,
   referencesOf: (path: string) => ReadonlyArray<string>
 ): Array<string> => {
-  const order = [...new Set(items)].sort(compareStrings)
-  const rank = new Map(order.map((p, i) => [p, i] as const))
-  const from: Array<number> = []
-  const to: Array<number> = []
-  order.forEach((p, i) => {
-    for (const r of referencesOf(p)) {
-      const j = rank.get(r)
-      if (j !== undefined) {
-        from.push(i)
-        to.push(j)
-      }
-    }
-  })
-  const ranks = Either.getOrThrow(topoSortRanks(makeRankGraph(order.length, from, to), { breakCycles: true }))
+  const { graph, order } = pathGraph(items, referencesOf)
+  const ranks = Either.getOrThrow(topoSortRanks(graph, { breakCycles: true }))
   return Array.from(ranks, (r) => order[r]!)
 }
 
