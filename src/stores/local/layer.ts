@@ -186,6 +186,7 @@ export const makeServices = (
         exportPaths(parts, paths),
       importPaths: (stream) => writable("import paths", importPaths(parts, stream)),
       addTempRoot: (p) => lock.addTempRoot(p),
+      tempRootSession: lock.tempRootSession,
       verifyStore: (options) => verifyStore(parts, options),
       verifyPath: (p) => verifyPath(parts, p)
     }
