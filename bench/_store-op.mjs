@@ -7,7 +7,7 @@
 // Prints the paths (qR/referrers) on stdout and a JSON line with timings on stderr.
 import { readFileSync } from "node:fs"
 import { Context, Effect, Either, Layer } from "effect"
-import { parseValidity } from "../dist/stores/local/db/dumpDb.js"
+import { parseValidity } from "../dist/core/validityFormat.js"
 import { StoreDb } from "../dist/services/StoreDb.js"
 import * as StoreDbLayer from "../dist/stores/local/db/layer.js"
 import { makeStoreLayout } from "../dist/core/storeLayout.js"

@@ -14,7 +14,7 @@ import * as DerivationsLive from "../stores/local/derivations.js"
 import type { Derivation } from "../core/derivation/schema.js"
 import { Derivations, type DerivationsShape } from "../services/Derivations.js"
 import type { StoreShape } from "../services/Store.js"
-import { isDerivationPath } from "../stores/local/ops/drvOutputs.js"
+import { isDerivationPath } from "../core/storePath.js"
 import { Cli } from "./context.js"
 
 /** The Derivations service reading the current invocation's store. */

@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect"
 import { Cli } from "./context.js"
-import type { UpgradeProgress } from "../stores/local/db/upgrade.js"
+import type { UpgradeProgress } from "../services/StoreDb.js"
 import { makeTerminal } from "../layers/Progress.js"
 import * as StoreFromUri from "../stores/fromUri.js"
 

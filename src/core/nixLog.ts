@@ -27,3 +27,10 @@ export const nixLog = (level: NixLevel, message: string): Effect.Effect<void> =>
 
 /** A message Nix prints at its info level (`nix-store` shows it without `-v`). */
 export const nixInfo = (message: string): Effect.Effect<void> => nixLog("info", message)
+
+/**
+ * Nix's `printError`: a message at error level printed WITHOUT the `error: `
+ * prefix (that prefix is only for the failure that ends a command). The CLI
+ * logger prefixes Effect's Error level, so these go out at Info level.
+ */
+export const nixPrintError = (message: string): Effect.Effect<void> => nixInfo(message)

@@ -25,3 +25,6 @@ export const printfFixed2 = (x: number): string => {
   const digits = q.toString().padStart(3, "0")
   return `${negative ? "-" : ""}${digits.slice(0, -2)}.${digits.slice(-2)}`
 }
+
+/** A byte count as Nix prints freed space: `%.2f MiB` (`showBytes`). */
+export const showBytes = (bytes: number): string => `${printfFixed2(bytes / (1024 * 1024))} MiB`

@@ -53,6 +53,13 @@ export interface ClosureOptions {
   readonly includeDerivers?: boolean
 }
 
+/** A progress report of a schema upgrade (`StoreOptions.onUpgradeProgress`). */
+export interface UpgradeProgress {
+  readonly phase: "reading-info-files" | "registering" | "altering-schema" | "done"
+  readonly done: number
+  readonly total: number
+}
+
 /** A failed-build record. */
 export interface FailedPath {
   readonly path: string

@@ -23,7 +23,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { printHashWithAlgo } from "../core/hash.js"
 import { Store } from "../services/Store.js"
-import { printDumpDb } from "../stores/local/db/dumpDb.js"
+import { printDumpDb } from "../core/validityFormat.js"
 import { loadGolden } from "./golden.js"
 
 /** How the suite reaches what the contract does not say. */

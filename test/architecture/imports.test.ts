@@ -118,6 +118,18 @@ export const mayImport = (from: string, to: string): boolean => {
   return true
 }
 
+/**
+ * Whether a CLI module may import `to` (relative to src): any module outside
+ * the stores; of the stores, only the URI factory (top-level `stores/*.ts`)
+ * and layer factories (`layer.ts` modules, and `stores/local/derivations.ts`,
+ * the Derivations layer). Everything else goes through the services.
+ */
+export const cliMayImport = (to: string): boolean => {
+  const parts = to.split(path.sep)
+  if (parts[0] !== "stores" || parts.length === 2) return true
+  return parts[parts.length - 1] === "layer.ts" || to === path.join("stores", "local", "derivations.ts")
+}
+
 describe("src/ import graph", () => {
   const { external, local } = graph()
 
@@ -132,6 +144,18 @@ describe("src/ import graph", () => {
       for (const to of tos) if (!mayImport(partOf(from), partOf(to))) violations.push(`${from} -> ${to}`)
     }
     expect(violations).toEqual([])
+  })
+
+  it("the CLI reaches the stores only through the URI factory and layer factories", () => {
+    const violations: Array<string> = []
+    for (const [from, tos] of local) {
+      if (partOf(from) !== "cli") continue
+      for (const to of tos) if (!cliMayImport(to)) violations.push(`${from} -> ${to}`)
+    }
+    expect(violations).toEqual([])
+    expect(cliMayImport(path.join("stores", "fromUri.ts"))).toBe(true)
+    expect(cliMayImport(path.join("stores", "local", "gc", "layer.ts"))).toBe(true)
+    expect(cliMayImport(path.join("stores", "local", "ops", "drvOutputs.ts"))).toBe(false)
   })
 
   it("the contracts import nothing but effect (and core, other services)", () => {

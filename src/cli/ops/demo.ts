@@ -11,12 +11,16 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Store } from "../../services/Store.js"
-import { toNix32Form } from "../../stores/local/ops/verify.js"
+import { printHashWithAlgo } from "../../core/hash.js"
+import type { Hash } from "../../core/hash.js"
 import { Cli } from "../context.js"
 import { printLines } from "../io.js"
 import type { Operation } from "../operation.js"
 import { withStore } from "../storeLayers.js"
 import { printOrder } from "./query.js"
+
+/** A hash as Nix prints it in messages: `sha256:<nix32>`. */
+const nix32Form = (h: Hash): string => printHashWithAlgo(h, "nix32")
 
 const makeSample = Effect.acquireRelease(
   Effect.promise(async () => {
@@ -49,7 +53,7 @@ export const demoOperation: Operation = Effect.scoped(
       for (const p of yield* printOrder(store, yield* store.computeClosure([wrapper]))) lines.push(`  ${p}`)
       const info = Option.getOrThrow(yield* store.queryPathInfo(added))
       lines.push(
-        `NAR hash (nix-store -q --hash): ${toNix32Form(info.narHash)}`,
+        `NAR hash (nix-store -q --hash): ${nix32Form(info.narHash)}`,
         `NAR size (nix-store -q --size): ${info.narSize}`
       )
       lines.push(`referrers of ${added} (nix-store -q --referrers):`)

@@ -16,7 +16,7 @@
  */
 import { Effect, Option } from "effect"
 import * as GcLive from "../../stores/local/gc/layer.js"
-import { showBytes } from "../../stores/local/gc/liveness.js"
+import { showBytes } from "../../core/printf.js"
 import { GarbageCollector } from "../../services/GcStore.js"
 import type { GcResult } from "../../services/GcStore.js"
 import { UsageError } from "../argv.js"

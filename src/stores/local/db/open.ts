@@ -37,7 +37,8 @@ import {
 import { currentSchemaVersion, oldestUpgradableVersion, schemaStatements } from "./schema.js"
 import { readSchemaVersion, writeSchemaVersion } from "./schemaFile.js"
 import { makeTransactor, toStoreDbError, type Transactor } from "./transaction.js"
-import { upgradeFromInfoFiles, upgradeSqlSchema, type UpgradeProgress } from "./upgrade.js"
+import { upgradeFromInfoFiles, upgradeSqlSchema } from "./upgrade.js"
+import type { UpgradeProgress } from "../../../services/StoreDb.js"
 
 /** Options for opening the database. */
 export interface OpenDbOptions {

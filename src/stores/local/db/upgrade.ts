@@ -19,12 +19,7 @@ import { registerBatch } from "./register.js"
 import { failedPathsStatement, hasFailedPathsQuery, laterValidPathsColumns, schemaStatements } from "./schema.js"
 import type { Transactor } from "./transaction.js"
 
-/** A progress report of an upgrade. */
-export interface UpgradeProgress {
-  readonly phase: "reading-info-files" | "registering" | "altering-schema" | "done"
-  readonly done: number
-  readonly total: number
-}
+import type { UpgradeProgress } from "../../../services/StoreDb.js"
 
 /** Brings a SQLite database of schema 6..9 to schema 10 (adds missing columns; a schema 6..8 FailedPaths table is kept). */
 export const upgradeSqlSchema = (

@@ -12,7 +12,6 @@
  * @since 0.1.0
  */
 import { Either } from "effect"
-import { printfFixed2 } from "../../../core/printf.js"
 import { compareStrings, topoSort } from "../../../core/topoSort.js"
 import type { CycleError } from "../../../core/topoSort.js"
 import { hashPartLength, parseStorePathBaseName } from "../../../core/storePath.js"
@@ -134,6 +133,3 @@ export const findChain = (
   const root = chain[0]?.path ?? target
   return { root, links: [...(roots.get(root) ?? [])].sort(compareStrings), chain }
 }
-
-/** Formats bytes as nix-store does in its summary (`%.2f MiB`). */
-export const showBytes = (bytes: number): string => `${printfFixed2(bytes / (1024 * 1024))} MiB`

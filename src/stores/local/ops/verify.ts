@@ -30,12 +30,7 @@ import { linksDirOf } from "./optimise.js"
 import { joinBytes, linkName, showPath } from "./optimiseFs.js"
 import { PathNotValidError } from "../../../services/errors/database.js"
 
-/**
- * Nix's `printError`: a message at error level printed WITHOUT the `error: `
- * prefix (that prefix is only for the failure that ends a command). The CLI
- * logger prefixes Effect's Error level, so these go out at Info level.
- */
-export const nixPrintError = (message: string) => nixInfo(message)
+import { nixPrintError } from "../../../core/nixLog.js"
 
 /** An all-zero registered hash means "unknown" (old stores): it is filled in, never compared. */
 export const isZeroHash = (h: Hash): boolean => h.bytes.every((b) => b === 0)

@@ -6,9 +6,9 @@
  * @since 0.1.0
  */
 import { Data, Either, Option } from "effect"
-import type { Hash } from "../../../core/hash.js"
-import { parseHash, printHash, printHashWithAlgo } from "../../../core/hash.js"
-import { parseStorePath } from "../../../core/storePath.js"
+import type { Hash } from "./hash.js"
+import { parseHash, printHash, printHashWithAlgo } from "./hash.js"
+import { parseStorePath } from "./storePath.js"
 
 /** One record of the validity-registration text format. */
 export interface ValidityRecord {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc, Option } from "effect"
-import { parseHash } from "../../../../src/core/hash.js"
-import { makeValidityParser, parseValidity, printDumpDb } from "../../../../src/stores/local/db/dumpDb.js"
-import { fakePath, golden, goldenPaths } from "./helpers.js"
+import { parseHash } from "../../src/core/hash.js"
+import { makeValidityParser, parseValidity, printDumpDb } from "../../src/core/validityFormat.js"
+import { fakePath, golden, goldenPaths } from "../stores/local/db/helpers.js"
 
 const storeDir = "/nix/store"
 
