@@ -90,13 +90,20 @@ export type { DerivationsShape } from "./services/Derivations.js"
 /** Every error class of the contracts. */
 export * from "./services/errors/index.js"
 
-// Stores and layers
+// Stores and layers. Naming: a store implementation is the namespace `<Implementation>StoreLayer`
+// (`LocalStoreLayer` today; `DaemonStoreLayer` and `BinaryCacheStoreLayer` next), each with
+// `layerLive(options)` (alias `layer`) and, where it makes sense, `layerWith` (collaborators from the
+// environment) and `layerTest`; `StoreFromUri.resolve` names them with the same words (`StoreSpec`'s
+// `_tag`: `local`, then `daemon`, `binaryCache`). Other services' layers are `<Service>Layer`.
 /** Store URI → Layer: `layer(uri)`, `layerConfig()` (TSNIX_STORE, NIX_STORE_DIR, NIX_CONFIG), `resolve(uri)`. */
 export * as StoreFromUri from "./stores/fromUri.js"
 export { InvalidStoreUriError, parseStoreUri, selectStore } from "./stores/uri.js"
-/** The local store (Store + LocalStore + StoreDb + Lock): `layerLive({ layout })` (alias `layer`), `layerWith` (Lock from the environment), `layerTest`. */
+/** The local store (Store + LocalStore + StoreDb + Lock + Derivations): `layerLive({ layout })` (alias `layer`), `layerWith` (Lock and Derivations from the environment), `layerTest`. */
 export * as LocalStoreLayer from "./stores/local/layer.js"
-/** The older name of {@link LocalStoreLayer}. */
+/**
+ * The older name of {@link LocalStoreLayer}.
+ * @deprecated use `LocalStoreLayer` (layers are named after their implementation).
+ */
 export * as StoreLayer from "./stores/local/layer.js"
 /** The SQLite StoreDb service alone: `layer(options)`. */
 export * as StoreDbLayer from "./stores/local/db/layer.js"

@@ -16,7 +16,10 @@ import { type InvalidSettingError, resolveSettings } from "../config/settings.js
 import * as Local from "./local/layer.js"
 import { type InvalidStoreUriError, selectStore } from "./uri.js"
 
-/** What a store URI names. */
+/**
+ * What a store URI names. The tag is the implementation's name, as in the
+ * layers' names (`local` → `LocalStoreLayer`; `daemon`, `binaryCache` next).
+ */
 export type StoreSpec = { readonly _tag: "local"; readonly layout: StoreLayout }
 
 /** How to open a store (the parts of the local store's options that are not its location). */
@@ -35,7 +38,7 @@ export const resolve = (
 ): Effect.Effect<StoreSpec, InvalidStoreUriError | ConfigError.ConfigError> =>
   Effect.map(selectStore(uri), (layout) => ({ _tag: "local", layout }))
 
-/** The layer of a resolved store: Store, LocalStore, StoreDb and Lock for a local store. */
+/** The layer of a resolved store: Store, LocalStore, StoreDb, Lock and Derivations for a local store. */
 export const layerFromSpec = (spec: StoreSpec, options: StoreLayerOptions = {}) =>
   Local.layerLive({ ...options, layout: spec.layout })
 

@@ -2,7 +2,8 @@
  * `tsnix/testing`: layers for testing programs written against tsnix's
  * services, without a store of your own.
  *
- * - `storeLayerTest`: a local store (Store + StoreDb + Lock) in a fresh
+ * - `localStoreLayerTest` (older name `storeLayerTest`): a local store
+ *   (Store + LocalStore + StoreDb + Lock + Derivations) in a fresh
  *   temporary directory, removed when the layer's scope closes;
  * - `lockLayerTest`: an in-process Lock with flock's semantics, and its
  *   simulated processes (`LockTest.makeWorld`, `LockTest.kill`);
@@ -17,10 +18,10 @@
  * ```ts
  * import { Effect } from "effect"
  * import { Store } from "tsnix"
- * import { storeLayerTest } from "tsnix/testing"
+ * import { localStoreLayerTest } from "tsnix/testing"
  *
  * const program = Effect.flatMap(Store, (store) => store.addTextToStore("x", "y", []))
- * Effect.runPromise(Effect.provide(program, storeLayerTest))
+ * Effect.runPromise(Effect.provide(program, localStoreLayerTest))
  * ```
  *
  * @since 0.1.0
@@ -30,7 +31,13 @@ import * as GarbageCollectorLayer from "../stores/local/gc/layer.js"
 import * as LockTestLayer from "./LockTest.js"
 import * as StoreLayer from "../stores/local/layer.js"
 
-/** A local store in a fresh temporary directory (Store, LocalStore, StoreDb and Lock). */
+/** A local store in a fresh temporary directory (Store, LocalStore, StoreDb, Lock and Derivations). */
+export const localStoreLayerTest = StoreLayer.layerTest
+
+/**
+ * The older name of {@link localStoreLayerTest}.
+ * @deprecated use `localStoreLayerTest` (layers are named after their implementation).
+ */
 export const storeLayerTest = StoreLayer.layerTest
 
 /** An in-process Lock service with flock's semantics (options: a shared world of simulated processes). */

@@ -2,9 +2,9 @@
 // codecs (`tsnix/core`) and the test layers (`tsnix/testing`), type-checked and run by
 // test/packaging/pack.test.ts in a fresh project where the packed tarball is installed.
 import { Chunk, Effect, Either, Stream } from "effect"
-import { makeStoreLayout, Store, StoreLayer, version } from "tsnix"
+import { LocalStoreLayer, makeStoreLayout, Store, version } from "tsnix"
 import { ExportFormat, Nix32, StorePath, Wire } from "tsnix/core"
-import { storeLayerTest } from "tsnix/testing"
+import { localStoreLayerTest } from "tsnix/testing"
 
 /** Adds a text file, exports it and decodes the export with the pure codec. */
 const program = Effect.gen(function*() {
@@ -26,8 +26,8 @@ const program = Effect.gen(function*() {
 
 const root = process.argv[2]
 if (root === undefined) throw new Error("usage: node sample.js STORE_ROOT")
-const local = await Effect.runPromise(Effect.provide(program, StoreLayer.layer({ layout: makeStoreLayout(root) })))
-const test = await Effect.runPromise(Effect.provide(program, storeLayerTest))
+const local = await Effect.runPromise(Effect.provide(program, LocalStoreLayer.layer({ layout: makeStoreLayout(root) })))
+const test = await Effect.runPromise(Effect.provide(program, localStoreLayerTest))
 const parsed = StorePath.parseStorePath("/nix/store", local.path)
 console.log(JSON.stringify({
   version,
