@@ -12,6 +12,8 @@ import * as path from "node:path"
 import { storePathToString, toStorePath } from "../core/storePath.js"
 import type { StoreLayout } from "../core/storeLayout.js"
 import { sysErrorText } from "../core/sysError.js"
+import * as StorePathBrand from "../core/storePathBrand.js"
+import type { StorePath } from "../core/storePathBrand.js"
 
 /** The argument does not lead into the store. */
 export class NotInStoreError extends Data.TaggedError("NotInStoreError")<{
@@ -97,8 +99,11 @@ export const parseStorePathArg = (layout: StoreLayout, arg: string) =>
     return storePathOf(layout, path.resolve(arg), false)
   })
 
-/** The store path `p` (absolute, canonical) names; with `subPath`, `p` may lie inside it. */
-const storePathOf = (layout: StoreLayout, p: string, subPath: boolean) =>
+/**
+ * The store path `p` (absolute, canonical) names; with `subPath`, `p` may lie inside it.
+ * The result is the branded {@link StorePath}: arguments are parsed once, here, at the edge.
+ */
+const storePathOf = (layout: StoreLayout, p: string, subPath: boolean): Effect.Effect<StorePath, NotInStoreError> =>
   Effect.gen(function*() {
     if (!isInStore(layout.storeDir, p)) return yield* new NotInStoreError({ path: p })
     const r = toStorePath(layout.storeDir, p)
@@ -110,7 +115,7 @@ const storePathOf = (layout: StoreLayout, p: string, subPath: boolean) =>
         nixMessage === undefined ? { path: p, reason: r.left.reason } : { path: p, reason: r.left.reason, nixMessage }
       )
     }
-    return storePathToString(layout.storeDir, r.right.path)
+    return StorePathBrand.unsafeMake(layout.storeDir, storePathToString(layout.storeDir, r.right.path))
   })
 
 /** Resolves every argument (in order). */
