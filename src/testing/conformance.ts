@@ -22,7 +22,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { printHashWithAlgo } from "../core/hash.js"
-import { Store } from "../services/Store.js"
+import { Store, withTempRootSession } from "../services/Store.js"
 import { printDumpDb } from "../core/validityFormat.js"
 import { loadGolden } from "./golden.js"
 
@@ -270,6 +270,20 @@ export const storeConformance = <R, E>(
         expect(e.message).toBe(goldenText("errors/verify-path-modified.stderr").trim())
         const e2 = yield* Effect.flip(collect(store.exportPaths([hello])))
         expect(`error: ${e2.message}`).toBe(goldenText("errors/export-modified.stderr").trim())
+      })))
+
+    it.effect("a temp-roots session: work inside it runs as outside; releasing the roots removes no path", () =>
+      run(Effect.gen(function*() {
+        const store = yield* Store
+        const inner = yield* withTempRootSession(Effect.gen(function*() {
+          const p = yield* store.addTextToStore("session-text", "held by a session\n", [])
+          yield* store.addTempRoot(p)
+          return p
+        }))
+        expect(yield* store.isValidPath(inner)).toBe(true)
+        // Nested and repeated sessions open and close cleanly.
+        yield* Effect.scoped(Effect.zipRight(store.tempRootSession, Effect.scoped(store.tempRootSession)))
+        expect(yield* store.addTextToStore("session-text", "held by a session\n", [])).toBe(inner)
       })))
 
     it.effect("narFromPath streams the registered NAR (hash and size match); an invalid path is a typed error", () =>
