@@ -35,6 +35,7 @@ import { cpus, loadavg } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { concatBytes, MAGIC_BYTES, str } from "../dist/core/nar/encode.js"
+import { checkTargets } from "./_targets.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
@@ -283,6 +284,10 @@ for (const r of results) {
     )
   }
 }
+checkTargets(
+  "gc",
+  results.flatMap((r) => [[`--gc --print-dead (${r.dead} paths)`, r.oDead, r.nDead], [`--gc (deletes ${r.dead})`, r.oGc, r.nGc]])
+)
 const ok = results.every((r) => Object.values(r.checks).every((v) => v !== false))
 console.log(`\nall checks ${ok ? "passed" : "FAILED"}`)
 if (!ok) process.exitCode = 1

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { checkTargets } from "./_targets.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
@@ -134,6 +135,7 @@ for (const [name, o, x] of rows) {
       `${fmt(x?.rssMB)} | ${ratio(o.secs, x?.secs)} | ${ratio(o.cpuSecs, x?.cpuSecs)} |`
   )
 }
+checkTargets("store", rows)
 console.log(
   `\nload-db phases (tsnix): parse ${oLoad.json.parseMs.toFixed(0)} ms, register ${oLoad.json.registerMs.toFixed(0)} ms`
 )

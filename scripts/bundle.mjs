@@ -86,7 +86,6 @@ try {
       return ""
     }
   }
-  tsnix("--version")
   tsnix("hash", "--type", "sha256", tree)
   const path = tsnix("--add", tree).trim() || tree
   tsnix("-qR", path)

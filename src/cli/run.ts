@@ -13,7 +13,7 @@ import { operations } from "./operations.js"
 import * as StoreFromUri from "../stores/fromUri.js"
 import { parseNixConf, type ConfAssignment } from "../config/nixConf.js"
 import { resolveSettings } from "../config/settings.js"
-import { version } from "../version.js"
+import { versionLine } from "../version.js"
 import { BrokenPipe, writeStdout } from "./io.js"
 import { withoutNodeErrnoText } from "../core/sysError.js"
 import * as ProgressLive from "../layers/Progress.js"
@@ -50,7 +50,7 @@ export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
       return 0
     }
     if (parsed.flags.has("version") || parsed.operation === "version") {
-      yield* writeStdout(`tsnix (Nix-compatible store) ${version}\n`)
+      yield* writeStdout(`${versionLine}\n`)
       return 0
     }
     if (parsed.operation === undefined) {

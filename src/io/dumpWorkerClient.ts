@@ -33,9 +33,12 @@ import { toPortable, type WalkState } from "./walk.js"
 const workerUrl = new URL("./dumpWorker.js", import.meta.url)
 let workerFileExists: boolean | undefined
 
-/** `Atomics.waitAsync` (ES2024; Node has it since 16): not in this project's ES2022 lib. */
-const waitAsync = (
-  Atomics as unknown as {
+/**
+ * `Atomics.waitAsync` (ES2024; Node has it since 16): not in this project's ES2022 lib. Looked up
+ * when called, not when the module loads: a V8 start-up snapshot is built without `Atomics`.
+ */
+const waitAsync = (a: Int32Array, i: number, v: number, timeout: number) =>
+  (Atomics as unknown as {
     waitAsync: (
       a: Int32Array,
       i: number,
@@ -43,7 +46,7 @@ const waitAsync = (
       timeout: number
     ) => { async: boolean; value: Promise<string> | string }
   }
-).waitAsync
+).waitAsync(a, i, v, timeout)
 
 /** A started dump worker. */
 export interface DumpWorker {

@@ -22,8 +22,11 @@ interface FsExt {
   readonly flockSync: (fd: number, flags: "sh" | "ex" | "shnb" | "exnb" | "un") => void
 }
 
-// fs-ext ships no types: load it through require and give it the interface above.
-const fsExt = createRequire(import.meta.url)("fs-ext") as FsExt
+// fs-ext ships no types: load it through require and give it the interface above. Loaded on
+// first use, not with the module: commands that take no lock never load the addon (and a V8
+// start-up snapshot, which cannot hold a native addon, can include this module).
+let fsExtModule: FsExt | undefined
+const fsExt = (): FsExt => (fsExtModule ??= createRequire(import.meta.url)("fs-ext") as FsExt)
 
 /** The errno code of a Node system error, if any. */
 export const errnoCode = (e: unknown): string | undefined =>
@@ -44,7 +47,7 @@ export const tryFlock = (fd: number, mode: LockMode, path: string): Effect.Effec
   Effect.suspend(() => {
     for (;;) {
       try {
-        fsExt.flockSync(fd, mode === "shared" ? "shnb" : "exnb")
+        fsExt().flockSync(fd, mode === "shared" ? "shnb" : "exnb")
         return Effect.succeed(true)
       } catch (e) {
         const code = errnoCode(e)
@@ -57,7 +60,7 @@ export const tryFlock = (fd: number, mode: LockMode, path: string): Effect.Effec
 
 /** Releases the lock held through `fd` (LOCK_UN; never blocks). */
 export const unflock = (fd: number, path: string): Effect.Effect<void, LockIOError> =>
-  Effect.try({ try: () => fsExt.flockSync(fd, "un"), catch: ioError(path, "unlock") })
+  Effect.try({ try: () => fsExt().flockSync(fd, "un"), catch: ioError(path, "unlock") })
 
 /**
  * Opens a lock file read-write (Nix's `openLockFile`), creating it with mode
