@@ -286,7 +286,9 @@ for (const r of results) {
 }
 checkTargets(
   "gc",
-  results.flatMap((r) => [[`--gc --print-dead (${r.dead} paths)`, r.oDead, r.nDead], [`--gc (deletes ${r.dead})`, r.oGc, r.nGc]])
+  results.flatMap((
+    r
+  ) => [[`--gc --print-dead (${r.dead} paths)`, r.oDead, r.nDead], [`--gc (deletes ${r.dead})`, r.oGc, r.nGc]])
 )
 const ok = results.every((r) => Object.values(r.checks).every((v) => v !== false))
 console.log(`\nall checks ${ok ? "passed" : "FAILED"}`)

@@ -67,7 +67,9 @@ console.log(
     loadavg().map((x) => x.toFixed(1)).join(" ")
   }, ${rounds} rounds`
 )
-console.log("\n| command | median wall ms | best wall ms | median CPU ms | ratio (median wall) | ratio (CPU) | target |")
+console.log(
+  "\n| command | median wall ms | best wall ms | median CPU ms | ratio (median wall) | ratio (CPU) | target |"
+)
 console.log("|---|---|---|---|---|---|---|")
 const floor = samples[0]
 const targetOf = { "tsnix --version": 1.3, "tsnix -q --hash P": 1.5 }

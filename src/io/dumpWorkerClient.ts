@@ -45,8 +45,7 @@ const waitAsync = (a: Int32Array, i: number, v: number, timeout: number) =>
       v: number,
       timeout: number
     ) => { async: boolean; value: Promise<string> | string }
-  }
-).waitAsync(a, i, v, timeout)
+  }).waitAsync(a, i, v, timeout)
 
 /** A started dump worker. */
 export interface DumpWorker {

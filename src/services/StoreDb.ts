@@ -106,6 +106,16 @@ export interface StoreDbShape {
     options?: ClosureOptions
   ) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError>
   /**
+   * The answer of `computeClosure`, computed from the tables read in short pages, with the event
+   * loop getting turns between them and during the walk: no statement runs long (for long analyses,
+   * such as the collector's, in a process that serves others). No snapshot spans the pages: the
+   * caller must exclude deletions meanwhile (the collector holds the GC lock).
+   */
+  readonly computeClosureYielding: (
+    paths: ReadonlyArray<string>,
+    options?: ClosureOptions
+  ) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError>
+  /**
    * Nix's topological order of `paths` (referrers before references; ties by path).
    * `nix-store -qR` / `--referrers-closure` print the reverse of this.
    */

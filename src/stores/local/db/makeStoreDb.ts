@@ -20,6 +20,7 @@ import { PathInUseError, PathNotValidError, StoreDbError } from "../../../servic
 import { fromDbRow, type PathInfoRow } from "../../../core/pathInfo.js"
 import { openDb, type OpenDbError, type OpenDbOptions } from "./open.js"
 import { registerBatch } from "./register.js"
+import { computeClosurePaged } from "./closurePaged.js"
 import { failedPathsStatement, hasFailedPathsQuery } from "./schema.js"
 import { toStoreDbError } from "./transaction.js"
 import { compareStrings, makeRankGraph, ReferenceCycleError, topoSortRanks } from "../../../core/topoSort.js"
@@ -463,6 +464,10 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
         )
       },
       computeClosure,
+      computeClosureYielding: (paths, closureOptions) =>
+        tx.single("computeClosureYielding", computeClosurePaged(read, paths, closureOptions)).pipe(
+          span("computeClosureYielding")
+        ),
       topoSortPaths: topoSort,
       registerValidPaths: (infos: ReadonlyArray<PathRegistration>) =>
         // registerBatch checks every parent row itself (referrers and derivations are rows it has

@@ -103,14 +103,17 @@ export const analyse = (
     for (const p of allValid) if (session.tempHashes.has(hashPartOf(layout.storeDir, p))) start.add(p)
     const closure = start.size === 0
       ? []
-      : yield* db.computeClosure([...start], { includeOutputs: keepOutputs, includeDerivers: keepDerivations }).pipe(
-        Effect.catchTag("PathNotValidError", () =>
-          // A root vanished between the checks: recompute from the ones still valid.
-          Effect.flatMap(
-            db.queryValidPaths([...start]),
-            (v) => db.computeClosure(v, { includeOutputs: keepOutputs, includeDerivers: keepDerivations })
-          ))
-      )
+      // In short pages with event-loop turns: one recursive statement over a long chain held the
+      // loop for ~0.5 s (the GC lock held by this collection excludes deletions meanwhile).
+      : yield* db.computeClosureYielding([...start], { includeOutputs: keepOutputs, includeDerivers: keepDerivations })
+        .pipe(
+          Effect.catchTag("PathNotValidError", () =>
+            // A root vanished between the checks: recompute from the ones still valid.
+            Effect.flatMap(
+              db.queryValidPaths([...start]),
+              (v) => db.computeClosureYielding(v, { includeOutputs: keepOutputs, includeDerivers: keepDerivations })
+            ))
+        )
     const alive = new Set(closure)
     for (const p of entries.storePaths) if (session.tempHashes.has(hashPartOf(layout.storeDir, p))) alive.add(p)
     const valid = new Set(allValid)
