@@ -122,7 +122,8 @@ export const buildDerivation = (
     const outPaths = outputs.map((o) => o.path)
     const fixed = outputs.some((o) => o.o.hash !== "")
     const drvBase = path.posix.basename(drvPath).slice(33)
-    const goalName = `building of '${drvPath}!${[...wanted].sort().join(",")}' from .drv file`
+    const allWanted = wanted.length === outputs.length
+    const goalName = `building of '${drvPath}!${allWanted ? "*" : [...wanted].sort().join(",")}' from .drv file`
 
     const cachedFailure = Effect.gen(function*() {
       if (!options.cacheFailure) return false
@@ -210,6 +211,7 @@ export const buildDerivation = (
       })
     )
     const buildTop = useSandbox ? "/build" : buildDir
+    const hashPart = (p: string) => p.slice(layout.storeDir.length + 1, layout.storeDir.length + 33)
 
     const exportReferences = (paths: ReadonlyArray<string>): ReadonlyArray<ExportedPathInfo> | BuildSetupError => {
       for (const p of paths) {
@@ -227,6 +229,9 @@ export const buildDerivation = (
       buildTop,
       cores: options.cores > 0 ? options.cores : os.cpus().length,
       outputPaths: scratch,
+      hashRewrites: new Map(
+        outputs.filter((o) => scratch.get(o.name) !== o.path).map((o) => [hashPart(o.path), hashPart(scratch.get(o.name)!)])
+      ),
       exportReferences,
       hostEnv: process.env
     })
@@ -266,7 +271,7 @@ export const buildDerivation = (
       }
     if (command instanceof BuildSetupError) return outcome("MiscFailure", command.message, 0)
 
-    options.onInfo?.(`building '${drvPath}'...`)
+    options.onInfo?.(options.check ? `checking outputs of '${drvPath}'...` : `building '${drvPath}'...`)
     const logChunks: Array<Uint8Array> = []
     const child = yield* runChild({
       command: command.command,

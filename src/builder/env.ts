@@ -56,6 +56,8 @@ export interface EnvInput {
   readonly outputPaths: ReadonlyMap<string, string>
   /** The closure of a path given in exportReferencesGraph (sorted, derivations' outputs included). */
   readonly exportReferences: (paths: ReadonlyArray<string>) => ReadonlyArray<ExportedPathInfo> | BuildSetupError
+  /** More rewrites (hash part of a valid output → its scratch path's, for `--check`). */
+  readonly hashRewrites?: ReadonlyMap<string, string> | undefined
   /** The caller's environment (for `impureEnvVars` of fixed-output derivations). */
   readonly hostEnv: Readonly<Record<string, string | undefined>>
 }
@@ -141,6 +143,7 @@ export const buildEnvironment = (input: EnvInput): BuildEnvironment | BuildSetup
   const { drv, buildTop } = input
   const rewrites = new Map<string, string>()
   for (const [name, p] of input.outputPaths) rewrites.set(hashPlaceholder(name), p)
+  for (const [from, to] of input.hashRewrites ?? []) rewrites.set(from, to)
   const env = new Map<string, string>()
   const files: Array<readonly [string, string]> = []
   env.set("PATH", "/path-not-set")

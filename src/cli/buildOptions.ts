@@ -46,7 +46,7 @@ export const cliBuildOptions = Effect.gen(function*() {
     maxLogSize: settings.maxBuildLogSize,
     onLog: (chunk) => process.stderr.write(chunk),
     onInfo: (line) => process.stderr.write(line + "\n"),
-    onError: (message) => process.stderr.write(`error: ${message}\n`)
+    onError: (message) => process.stderr.write(`error: ${message.split("\n").join("\n       ")}\n`)
   }
   return options
 })

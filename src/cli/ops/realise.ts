@@ -94,7 +94,23 @@ export const realiseOperation: Operation = Effect.gen(function*() {
       if (outs.some(([, o]) => !valid.has(o))) willBuild.add(p)
     }
     if (willBuild.size > 0) {
-      const drvs = [...willBuild].sort(compareStrings)
+      // As Nix's queryMissing: the input derivations that need building too, dependencies first.
+      const all = new Set(willBuild)
+      const pending = [...willBuild]
+      while (pending.length > 0) {
+        const d = yield* derivationFromPath(store, derivations, pending.pop()!)
+        for (const [inDrv, outNames] of d.inputDrvs) {
+          if (all.has(inDrv)) continue
+          const map = yield* store.queryDerivationOutputMap(inDrv)
+          const outPaths = outNames.map((o) => map[o] ?? "").filter((o) => o !== "")
+          const valid = yield* store.queryValidPaths(outPaths)
+          if (valid.length < outNames.length) {
+            all.add(inDrv)
+            pending.push(inDrv)
+          }
+        }
+      }
+      const drvs = [...(yield* store.topoSortPaths([...all]))].reverse()
       yield* Effect.logInfo(
         drvs.length === 1 ? "this derivation will be built:" : `these ${drvs.length} derivations will be built:`
       )
@@ -140,7 +156,8 @@ export const realiseOperation: Operation = Effect.gen(function*() {
           Effect.catchTag("BuildFailedError", (e) =>
             Effect.zipRight(
               Effect.sync(() => {
-                for (const m of e.messages) process.stderr.write(`error: ${m}\n`)
+                // Nix indents the continuation lines of an error under its first.
+                for (const m of e.messages) process.stderr.write(`error: ${m.split("\n").join("\n       ")}\n`)
               }),
               Effect.fail(new ExitWith({ status: e.exitStatus }))
             ))
