@@ -230,7 +230,9 @@ export const buildDerivation = (
       cores: options.cores > 0 ? options.cores : os.cpus().length,
       outputPaths: scratch,
       hashRewrites: new Map(
-        outputs.filter((o) => scratch.get(o.name) !== o.path).map((o) => [hashPart(o.path), hashPart(scratch.get(o.name)!)])
+        outputs.filter((o) => scratch.get(o.name) !== o.path).map((
+          o
+        ) => [hashPart(o.path), hashPart(scratch.get(o.name)!)])
       ),
       exportReferences,
       hostEnv: process.env
