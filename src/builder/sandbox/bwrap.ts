@@ -40,7 +40,21 @@ const probe = (bwrap: string): Effect.Effect<boolean> =>
   Effect.async<boolean>((resume) => {
     const prog = probeProgram()
     if (prog === undefined) return resume(Effect.succeed(false))
+    // The same nesting as a build: an outer bwrap with a fresh devpts, an inner one with every namespace.
     const args = [
+      "--unshare-user",
+      "--uid",
+      "1000",
+      "--gid",
+      "100",
+      "--die-with-parent",
+      "--dev-bind",
+      "/",
+      "/",
+      "--dev",
+      "/dev",
+      "--",
+      bwrap,
       "--unshare-user",
       "--uid",
       "1000",
@@ -55,8 +69,9 @@ const probe = (bwrap: string): Effect.Effect<boolean> =>
       "--ro-bind",
       "/",
       "/",
-      "--dev",
-      "/dev",
+      "--dev-bind",
+      "/dev/pts",
+      "/dev/pts",
       "--proc",
       "/proc",
       "--as-pid-1",

@@ -5,12 +5,20 @@
  * (passwd, group, hosts as Nix writes them), the logical store directory with the input closure bound
  * read-only, a minimal `/dev`, `/proc`, the build directory at `/build`, and `sandbox-paths`.
  *
- * The root is a directory next to the real store (so outputs move into the store by rename); the
- * builder writes its outputs into the root's store directory, and `outputHostPath` says where. The
- * root and everything in it are removed when the scope closes.
+ * Two bwraps, nested: the outer one only makes a user namespace and a fresh devpts instance (bwrap's
+ * `--dev`, at a staging directory); the inner one builds the sandbox proper, with Nix's `/dev` made by
+ * hand (the device nodes bound from the host, the `/proc/self/fd` symlinks, `/dev/ptmx` ->
+ * `/dev/pts/ptmx`, a tmpfs `/dev/shm`) and `/dev/pts` bound from the outer devpts. (A single bwrap's
+ * `--dev` adds `/dev/core` and a relative ptmx link, which a build could see.) `prlimit --core=0`
+ * (util-linux), when present, sets RLIMIT_CORE as Nix does.
+ *
+ * The sandbox directory is made next to the real store (so outputs move into the store by rename);
+ * the builder writes its outputs into the root's store directory, and `outputHostPath` says where.
+ * It and everything in it are removed when the scope closes.
  *
  * @since 0.1.0
  */
+import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { Effect } from "effect"
@@ -19,6 +27,31 @@ import { bwrapPackage, findBwrap } from "./bwrap.js"
 import { etcGroup, etcHosts, etcNsswitch, etcPasswd, networkHostFiles, sandboxGid, sandboxUid } from "./etcFiles.js"
 import { parseSandboxPath, SandboxError } from "./types.js"
 import type { SandboxedCommand, SandboxPath, SandboxRequest } from "./types.js"
+
+/** The device nodes of Nix's minimal `/dev`, bound from the host. */
+const devNodes: ReadonlyArray<string> = ["full", "null", "random", "tty", "urandom", "zero"]
+
+/** The symlinks of Nix's minimal `/dev`. */
+const devLinks: ReadonlyArray<readonly [string, string]> = [
+  ["fd", "/proc/self/fd"],
+  ["stdin", "/proc/self/fd/0"],
+  ["stdout", "/proc/self/fd/1"],
+  ["stderr", "/proc/self/fd/2"],
+  ["ptmx", "/dev/pts/ptmx"]
+]
+
+/** Whether the host has a usable /dev/kvm (Nix 2.8 then adds the `kvm` system feature and the device). */
+const hostHasKvm = (): boolean => {
+  try {
+    fs.accessSync("/dev/kvm", fs.constants.R_OK | fs.constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** `prlimit` (util-linux), to set RLIMIT_CORE=0 for the builder, if installed. */
+const findPrlimit = (): string | undefined => ["/usr/bin/prlimit", "/bin/prlimit"].find((p) => fs.existsSync(p))
 
 /** Whether `p` is `dir` or inside it. */
 const isWithin = (p: string, dir: string): boolean => p === dir || p.startsWith(dir.endsWith("/") ? dir : `${dir}/`)
@@ -54,11 +87,11 @@ const mkdirExact = async (dir: string, mode: number): Promise<void> => {
   await fsp.chmod(dir, mode)
 }
 
-/** The sandbox's root directory, removed when the scope closes. */
-const makeRoot = (parent: string): Effect.Effect<string, SandboxError, Scope.Scope> =>
+/** The sandbox's directory (holding `root/` and the devpts staging `dev/`), removed when the scope closes. */
+const makeSandboxDir = (parent: string): Effect.Effect<string, SandboxError, Scope.Scope> =>
   Effect.acquireRelease(
     io(`cannot create the sandbox directory in '${parent}'`, () => fsp.mkdtemp(path.join(parent, ".tsnix-chroot-"))),
-    (root) => Effect.promise(() => removeTree(root).catch(() => undefined))
+    (dir) => Effect.promise(() => removeTree(dir).catch(() => undefined))
   )
 
 /** Validates a logical store path of the request. */
@@ -90,9 +123,15 @@ export const prepareSandbox = (request: SandboxRequest): Effect.Effect<Sandboxed
       .map((e) => (typeof e === "string" ? parseSandboxPath(e) : e))
       .filter((e): e is SandboxPath => e !== undefined)
 
-    const root = yield* makeRoot(request.chrootParent ?? path.dirname(realStoreDir))
+    const ownDev = !sandboxPaths.some((s) => s.target === "/dev")
+    const kvm = request.kvm ?? hostHasKvm()
+    const dir = yield* makeSandboxDir(request.chrootParent ?? path.dirname(realStoreDir))
+    const root = path.join(dir, "root")
+    const stage = path.join(dir, "dev")
     const at = (p: string) => path.join(root, p)
     yield* io("cannot set up the sandbox directory", async () => {
+      await fsp.mkdir(root, { mode: 0o750 })
+      await fsp.mkdir(stage, { mode: 0o700 })
       await fsp.chmod(root, 0o750)
       await mkdirExact(at("/tmp"), 0o1777)
       await mkdirExact(at("/etc"), 0o755)
@@ -101,8 +140,29 @@ export const prepareSandbox = (request: SandboxRequest): Effect.Effect<Sandboxed
       if (request.network) await writeExact(at("/etc/nsswitch.conf"), etcNsswitch, 0o644)
       else await writeExact(at("/etc/hosts"), etcHosts, 0o644)
       await mkdirExact(at(storeDir), 0o1775)
+      if (ownDev) {
+        await mkdirExact(at("/dev/shm"), 0o755)
+        await mkdirExact(at("/dev/pts"), 0o755)
+        for (const [name, target] of devLinks) await fsp.symlink(target, at(`/dev/${name}`))
+      }
     })
 
+    // The outer bwrap: a user namespace (uid 0 unmapped, as in Nix's sandbox) and a fresh devpts.
+    const outer: Array<string> = [
+      "--unshare-user",
+      "--uid",
+      String(sandboxUid),
+      "--gid",
+      String(sandboxGid),
+      "--die-with-parent",
+      "--dev-bind",
+      "/",
+      "/",
+      "--dev",
+      stage,
+      "--",
+      bwrap
+    ]
     const args: Array<string> = [
       "--unshare-user",
       "--uid",
@@ -123,8 +183,9 @@ export const prepareSandbox = (request: SandboxRequest): Effect.Effect<Sandboxed
     ]
 
     // Nix's minimal /dev, unless sandbox-paths bind the host's.
-    if (!sandboxPaths.some((s) => s.target === "/dev")) {
-      args.push("--dev", "/dev", "--tmpfs", "/dev/shm")
+    if (ownDev) {
+      for (const n of [...devNodes, ...(kvm ? ["kvm"] : [])].sort()) args.push("--dev-bind", `/dev/${n}`, `/dev/${n}`)
+      args.push("--dev-bind", path.join(stage, "pts"), "/dev/pts", "--perms", "1777", "--tmpfs", "/dev/shm")
     }
     args.push("--proc", "/proc")
 
@@ -160,9 +221,10 @@ export const prepareSandbox = (request: SandboxRequest): Effect.Effect<Sandboxed
 
     args.push("--chdir", buildDir, "--", request.builder, ...request.args)
 
+    const prlimit = findPrlimit()
     return {
-      command: bwrap,
-      args,
+      command: prlimit ?? bwrap,
+      args: [...(prlimit !== undefined ? ["--core=0", "--", bwrap] : []), ...outer, ...args],
       env: { ...request.env },
       outputHostPath: (logicalOutputPath: string) => at(logicalOutputPath)
     }

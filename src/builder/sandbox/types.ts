@@ -36,6 +36,8 @@ export interface SandboxRequest {
   readonly env: Readonly<Record<string, string>>
   /** The directory in which the sandbox's root is made (default: the parent of `realStoreDir`). */
   readonly chrootParent?: string | undefined
+  /** Bind `/dev/kvm` (Nix's `kvm` system feature; default: whether the host's is usable). */
+  readonly kvm?: boolean | undefined
   /** The build directory's path inside (default `/build`). */
   readonly sandboxBuildDir?: string | undefined
 }
