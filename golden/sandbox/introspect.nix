@@ -1,6 +1,6 @@
 # Sandbox-introspecting derivations (see generate.sh): `bb` is the store path of a directory holding
 # the static busybox.
-{ bb }:
+{ bb, fodHash ? "0000000000000000000000000000000000000000000000000000" }:
 let
   busybox = "${builtins.storePath bb}/busybox";
   script = builtins.toFile "introspect.sh" (builtins.readFile ./introspect.sh);
@@ -18,5 +18,22 @@ in {
     builder = busybox;
     args = [ "sh" script ];
     mode = "record";
+  };
+  fod = derivation {
+    name = "fod";
+    system = "x86_64-linux";
+    builder = busybox;
+    args = [ "sh" script ];
+    mode = "fod";
+    outputHashMode = "flat";
+    outputHashAlgo = "sha256";
+    outputHash = fodHash;
+  };
+  paths = derivation {
+    name = "paths";
+    system = "x86_64-linux";
+    builder = "/bin/sh";
+    args = [ script ];
+    mode = "paths";
   };
 }

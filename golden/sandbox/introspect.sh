@@ -6,6 +6,35 @@ if [ "$mode" = record ]; then
   { $B cat /proc/self/mounts; $B grep -E '^(Seccomp|NoNewPrivs|CapEff)' /proc/self/status; } > $out
   exit 0
 fi
+# mode=fod: a fixed-output build (host network, resolver files); its output cannot name $out.
+if [ "$mode" = fod ]; then
+  {
+    # (no store path may appear: a fixed output has no references)
+    echo "== env"; $B env | $B grep -v -e /nix/store/ -e ^outputHash= | $B sort
+    echo "== id"; $B id
+    echo "== hostname"; $B hostname
+    echo "== ls /"; $B ls -1A /
+    echo "== ls /etc"; $B ls -1A /etc
+    echo "== /etc/nsswitch.conf"; $B cat /etc/nsswitch.conf
+    echo "== ls /dev"; $B ls -1A /dev
+    echo "== ls /nix/store | wc -l"; $B ls -1A /nix/store | $B wc -l
+    echo "== loopback only"; [ "$($B cat /proc/net/dev | $B tail -n +3 | $B wc -l)" = 1 ] && echo yes || echo no
+    echo "== resolv.conf readable"; [ -r /etc/resolv.conf ] && echo yes || echo no
+  } > $out 2>&1
+  exit 0
+fi
+# mode=paths: sandbox-paths (/bin/sh is the builder itself, from the store; an optional missing one).
+if [ "$mode" = paths ]; then
+  # (the builder is /bin/sh: applets run by name, busybox's standalone shell)
+  {
+    echo "== ls /"; ls -1A /
+    echo "== ls /bin"; ls -1A /bin
+    echo "== ls /nix/store"; ls -1A /nix/store | sed -e "s|$(basename $out)|OUT|"
+    echo "== /bin/sh"; stat -c '%F %a %s' /bin/sh
+    echo "== builder"; echo $builder
+  } > $out 2>&1
+  exit 0
+fi
 {
   echo "== env"; $B env | $B sort
   echo "== id"; $B id

@@ -5,7 +5,10 @@
  */
 import type { Derivation } from "../../../src/core/derivation/schema.js"
 
-/** drv.env (non-structured) + PATH, HOME, NIX_STORE, NIX_BUILD_CORES, the tmp dir variables, NIX_LOG_FD, TERM. */
+/**
+ * drv.env (non-structured) + PATH, HOME, NIX_STORE, NIX_BUILD_CORES, the tmp dir variables, NIX_LOG_FD,
+ * TERM, and NIX_OUTPUT_CHECKED for a fixed-output derivation (no impureEnvVars here).
+ */
 export const nixSandboxEnv = (drv: Derivation, cores: number, buildDir = "/build"): Record<string, string> => {
   const env: Record<string, string> = {}
   for (const [k, v] of drv.env) env[k] = v
@@ -23,5 +26,6 @@ export const nixSandboxEnv = (drv: Derivation, cores: number, buildDir = "/build
     NIX_LOG_FD: "2",
     TERM: "xterm-256color"
   })
+  if ([...drv.outputs.values()].some((o) => o.hash !== "")) env["NIX_OUTPUT_CHECKED"] = "1"
   return env
 }
