@@ -5,7 +5,9 @@
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Layer, Stream } from "effect"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as BuilderLive from "../../src/builder/layer.js"
@@ -62,11 +64,28 @@ export const builderLayers = (layout: StoreLayout) => {
   return BuilderLive.layer.pipe(Layer.provideMerge(all))
 }
 
-/** Imports the goldens' `.drv` closure (`nix-store --export` by Nix). */
-export const importGoldenDrvs = Effect.flatMap(
-  Store,
-  (s) => s.importPaths(Stream.make(new Uint8Array(fs.readFileSync(path.join(goldenBuildDir, "drvs.export")))))
-)
+/** The static busybox the goldens' builders are (Debian busybox-static). */
+export const busybox = "/usr/bin/busybox"
+
+/** True when /usr/bin/busybox is the one the goldens were made with (else their paths differ). */
+export const sameBusybox = fs.existsSync(busybox) &&
+  createHash("sha256").update(fs.readFileSync(busybox)).digest("hex") === golden("busybox.sha256")!.trim()
+
+/**
+ * Adds the builder's directory (`bb/busybox`, as Nix's `${./bb}` did) and imports the goldens'
+ * `.drv` files (`nix-store --export` by Nix).
+ */
+export const importGoldenDrvs = Effect.gen(function*() {
+  const store = yield* Store
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-bb-"))
+  fs.mkdirSync(path.join(dir, "bb"))
+  fs.copyFileSync(busybox, path.join(dir, "bb/busybox"))
+  fs.chmodSync(path.join(dir, "bb/busybox"), 0o755)
+  const bb = yield* store.addToStore(path.join(dir, "bb"))
+  fs.rmSync(dir, { recursive: true, force: true })
+  if (bb !== golden("bb.path")!.trim()) throw new Error(`busybox directory is ${bb}, not ${golden("bb.path")}`)
+  yield* store.importPaths(Stream.make(new Uint8Array(fs.readFileSync(path.join(goldenBuildDir, "drvs.export")))))
+})
 
 /** Nix's defaults, unsandboxed, 2 cores (as the goldens were made). */
 export const defaultOptions: BuildOptions = {
