@@ -58,6 +58,10 @@ const storeErr = (operation: string) => (cause: unknown) => new BuilderStoreErro
 
 const now = () => Math.floor(Date.now() / 1000)
 
+let cpus: number | undefined
+/** The number of CPUs (os.cpus() reads /proc each time: asked once). */
+const cpuCount = () => (cpus ??= os.cpus().length)
+
 /** The build directory `<tmp>/nix-build-<drv name>-<n>` (mode 0700), as Nix's createTempDir names it. */
 const makeBuildDir = (drvBaseName: string): string => {
   const parent = process.env["TMPDIR"] ?? os.tmpdir()
@@ -222,7 +226,13 @@ export const buildDerivation = (
         if (keepBuildDir && Exit.isSuccess(exit)) {
           yield* Effect.sync(() => fs.chmodSync(buildDir, 0o755)).pipe(Effect.ignore)
           options.onInfo?.(`note: keeping build directory '${buildDir}'`)
-        } else yield* Effect.ignore(removeTree(buildDir))
+        } else {
+          // Off the event loop (a large /tmp makes rmdir slow); the synchronous walk if that fails
+          // (a directory the builder made read-only).
+          yield* Effect.tryPromise(() => fs.promises.rm(buildDir, { recursive: true, force: true })).pipe(
+            Effect.orElse(() => Effect.ignore(removeTree(buildDir)))
+          )
+        }
         // Nothing half-made stays in the store: partial outputs of an unregistered build go.
         yield* Effect.ignore(removeInvalidOutputs)
       })
@@ -245,7 +255,7 @@ export const buildDerivation = (
       storeDir: layout.storeDir,
       buildTop,
       hostBuildDir: buildDir,
-      cores: options.cores > 0 ? options.cores : os.cpus().length,
+      cores: options.cores > 0 ? options.cores : cpuCount(),
       outputPaths: scratch,
       hashRewrites: new Map(
         outputs.filter((o) => scratch.get(o.name) !== o.path).map((

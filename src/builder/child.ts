@@ -52,23 +52,64 @@ const killGroup = (pid: number | undefined) => {
   }
 }
 
+/**
+ * One-shot FIFOs, made in batches by one `mkfifo` (a process per build would cost more than the
+ * build of a trivial derivation), in a directory of this process's own that goes when it exits.
+ */
+const fifoPool = (() => {
+  let dir: string | undefined
+  let counter = 0
+  const ready: Array<string> = []
+  let refill: Promise<void> | undefined
+  const batch = 32
+  const fill = () =>
+    new Promise<void>((resolve, reject) => {
+      if (dir === undefined) {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-log-"))
+        const d = dir
+        process.once("exit", () => fs.rmSync(d, { recursive: true, force: true }))
+      }
+      const names = Array.from({ length: batch }, () => path.join(dir!, String(counter++)))
+      cp.execFile("mkfifo", ["-m", "0600", ...names], (e) => {
+        if (e) return reject(e)
+        ready.push(...names)
+        resolve()
+      })
+    })
+  return {
+    take: async (): Promise<string> => {
+      while (ready.length === 0) {
+        refill ??= fill().finally(() => (refill = undefined))
+        await refill
+      }
+      return ready.shift()!
+    }
+  }
+})()
+
 /** Runs the builder to its end (see the module comment). */
 export const runChild = (spec: ChildSpec): Effect.Effect<ChildOutcome, BuilderStoreError> =>
+  Effect.flatMap(
+    Effect.tryPromise({
+      try: () => fifoPool.take(),
+      catch: (cause) => new BuilderStoreError({ operation: "creating the builder's log pipe", cause })
+    }),
+    (fifo) => runWithFifo(spec, fifo)
+  )
+
+const runWithFifo = (spec: ChildSpec, fifo: string): Effect.Effect<ChildOutcome, BuilderStoreError> =>
   Effect.async<ChildOutcome, BuilderStoreError>((resume) => {
-    let dir: string
     let readFd: number
     let writeFd: number
     try {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-log-"))
-      const fifo = path.join(dir, "log")
-      cp.execFileSync("mkfifo", ["-m", "0600", fifo])
       readFd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
       writeFd = fs.openSync(fifo, fs.constants.O_WRONLY)
     } catch (cause) {
       resume(Effect.fail(new BuilderStoreError({ operation: "creating the builder's log pipe", cause })))
       return
     }
-    const removeDir = () => fs.rmSync(dir, { recursive: true, force: true })
+    // Both ends are open: the name is no longer needed.
+    fs.rmSync(fifo, { force: true })
     let child: cp.ChildProcess
     try {
       child = cp.spawn(spec.command, spec.args, {
@@ -81,7 +122,6 @@ export const runChild = (spec: ChildSpec): Effect.Effect<ChildOutcome, BuilderSt
     } catch (cause) {
       fs.closeSync(writeFd)
       fs.closeSync(readFd)
-      removeDir()
       resume(Effect.succeed({ _tag: "SpawnFailed", reason: String(cause) }))
       return
     }
@@ -116,7 +156,6 @@ export const runChild = (spec: ChildSpec): Effect.Effect<ChildOutcome, BuilderSt
       finished = true
       clearTimers()
       socket.destroy()
-      removeDir()
       resume(Effect.succeed(outcome ?? { _tag: "Exited", code: null, signal: null }))
     }
     socket.on("data", (chunk: Buffer) => {
@@ -160,7 +199,6 @@ export const runChild = (spec: ChildSpec): Effect.Effect<ChildOutcome, BuilderSt
           clearInterval(check)
           clearTimers()
           socket.destroy()
-          removeDir()
           done(Effect.void)
         }
       }, 5)
