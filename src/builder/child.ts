@@ -52,9 +52,29 @@ const killGroup = (pid: number | undefined) => {
   }
 }
 
+/** Removes the FIFO directories of processes that died without removing theirs (killed, or a test worker). */
+const sweepStaleFifoDirs = () => {
+  try {
+    for (const e of fs.readdirSync(os.tmpdir())) {
+      const m = /^tsnix-log-([0-9]+)-/.exec(e)
+      if (m === null || Number(m[1]) === process.pid) continue
+      try {
+        process.kill(Number(m[1]), 0)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ESRCH") {
+          fs.rmSync(path.join(os.tmpdir(), e), { recursive: true, force: true })
+        }
+      }
+    }
+  } catch {
+    // best effort
+  }
+}
+
 /**
  * One-shot FIFOs, made in batches by one `mkfifo` (a process per build would cost more than the
- * build of a trivial derivation), in a directory of this process's own that goes when it exits.
+ * build of a trivial derivation), in a directory of this process's own (`tsnix-log-<pid>-…`) that goes when it exits, or
+ * when a later tsnix process finds its owner dead.
  */
 const fifoPool = (() => {
   let dir: string | undefined
@@ -65,7 +85,8 @@ const fifoPool = (() => {
   const fill = () =>
     new Promise<void>((resolve, reject) => {
       if (dir === undefined) {
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-log-"))
+        sweepStaleFifoDirs()
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), `tsnix-log-${process.pid}-`))
         const d = dir
         process.once("exit", () => fs.rmSync(d, { recursive: true, force: true }))
       }
