@@ -34,7 +34,8 @@ await build({
   format: "cjs",
   target: "node20",
   outfile: bundleFile,
-  external: ["better-sqlite3", "fs-ext"],
+  // compressjs loads its modules through amdefine, which does not survive bundling.
+  external: ["better-sqlite3", "fs-ext", "compressjs"],
   minify: true,
   charset: "ascii",
   legalComments: "external",

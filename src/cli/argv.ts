@@ -117,12 +117,21 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
     flag("to-base16"),
     flag("to-base32"),
     flag("to-base64"),
-    flag("to-sri")
+    flag("to-sri"),
+    // building (nix-store -r and the common build options)
+    flag("check"),
+    flag("dry-run"),
+    flag("keep-failed"),
+    flag("keep-going"),
+    value("max-jobs"),
+    value("cores"),
+    value("timeout"),
+    value("max-silent-time")
   ] satisfies Array<FlagSpec>).map((s) => [s.name, s])
 )
 
 /** Flags nix-store accepts with any operation (`--indirect` is a no-op in Nix 2.8, as here). */
-export const globalFlags: ReadonlySet<string> = new Set(["indirect", "no-output"])
+export const globalFlags: ReadonlySet<string> = new Set(["indirect", "no-output", "keep-failed", "keep-going"])
 
 /** Short flags → long spelling, as nix-store defines them. */
 export const shortFlags: ReadonlyMap<string, string> = new Map([
@@ -136,7 +145,11 @@ export const shortFlags: ReadonlyMap<string, string> = new Map([
   ["f", "force-realise"],
   ["u", "use-output"],
   ["v", "verbose"],
-  ["h", "help"]
+  ["h", "help"],
+  // the common build options
+  ["j", "max-jobs"],
+  ["K", "keep-failed"],
+  ["k", "keep-going"]
 ])
 
 /** Short flags of `tsnix path-info`, as `nix path-info` defines them (`-h` is not --help there). */

@@ -35,7 +35,34 @@ export const Settings = Schema.Struct({
   /** `db-busy-max-wait`: seconds to keep retrying a busy database before failing. */
   dbBusyMaxWait: NixUInt,
   /** `auto-optimise-store`: hard-link identical files through `.links` as paths are added. */
-  autoOptimiseStore: NixBool
+  autoOptimiseStore: NixBool,
+  // The builder's settings (issue 14).
+  /** `max-jobs`: builds at once (`auto`: the number of CPUs). */
+  maxJobs: Schema.Union(Schema.Literal("auto"), NixUInt),
+  /** `cores`: NIX_BUILD_CORES (0: all CPUs). */
+  cores: NixUInt,
+  /** `timeout`: seconds a build may run (0: no limit). */
+  timeout: NixUInt,
+  /** `max-silent-time`: seconds a build may be silent (0: no limit). */
+  maxSilentTime: NixUInt,
+  /** `keep-failed`: keep the build directory of failed builds. */
+  keepFailed: NixBool,
+  /** `keep-going`: go on with other builds after a failure. */
+  keepGoing: NixBool,
+  /** `build-cache-failure`: record failed builds in FailedPaths and refuse them until cleared. */
+  buildCacheFailure: NixBool,
+  /** `sandbox`: `true`, `false` or `relaxed`. */
+  sandbox: Schema.Literal("true", "false", "relaxed"),
+  /** `sandbox-fallback`: build unsandboxed when the sandbox cannot run (not for chroot stores). */
+  sandboxFallback: NixBool,
+  /** `sandbox-paths`: space-separated `path`, `from=to`, `path?` entries. */
+  sandboxPaths: Schema.String,
+  /** `keep-build-log`. */
+  keepBuildLog: NixBool,
+  /** `compress-build-log` (bzip2). */
+  compressBuildLog: NixBool,
+  /** `max-build-log-size` in bytes (0: unlimited). */
+  maxBuildLogSize: NixUInt
 })
 
 /** The resolved settings. */
@@ -54,7 +81,32 @@ export const settingNames: Readonly<Record<string, keyof Settings>> = {
   "read-only": "readOnly",
   "gc-runtime-roots": "gcRuntimeRoots",
   "db-busy-max-wait": "dbBusyMaxWait",
-  "auto-optimise-store": "autoOptimiseStore"
+  "auto-optimise-store": "autoOptimiseStore",
+  // builder (issue 14)
+  "max-jobs": "maxJobs",
+  "build-max-jobs": "maxJobs",
+  cores: "cores",
+  "build-cores": "cores",
+  timeout: "timeout",
+  "build-timeout": "timeout",
+  "max-silent-time": "maxSilentTime",
+  "build-max-silent-time": "maxSilentTime",
+  "keep-failed": "keepFailed",
+  "keep-going": "keepGoing",
+  "build-cache-failure": "buildCacheFailure",
+  sandbox: "sandbox",
+  "build-use-sandbox": "sandbox",
+  "build-use-chroot": "sandbox",
+  "sandbox-fallback": "sandboxFallback",
+  "sandbox-paths": "sandboxPaths",
+  "build-chroot-dirs": "sandboxPaths",
+  "build-sandbox-paths": "sandboxPaths",
+  "keep-build-log": "keepBuildLog",
+  "build-keep-log": "keepBuildLog",
+  "compress-build-log": "compressBuildLog",
+  "build-compress-log": "compressBuildLog",
+  "max-build-log-size": "maxBuildLogSize",
+  "build-max-log-size": "maxBuildLogSize"
 }
 
 /** Defaults, in text form (Nix 2.8's defaults where Nix has the setting). */
@@ -65,7 +117,21 @@ export const defaultSettingsText: SettingsText = {
   readOnly: "false",
   gcRuntimeRoots: "true",
   dbBusyMaxWait: "300",
-  autoOptimiseStore: "false"
+  autoOptimiseStore: "false",
+  // builder (issue 14): Nix 2.8's compiled-in defaults
+  maxJobs: "1",
+  cores: "0",
+  timeout: "0",
+  maxSilentTime: "0",
+  keepFailed: "false",
+  keepGoing: "false",
+  buildCacheFailure: "false",
+  sandbox: "true",
+  sandboxFallback: "true",
+  sandboxPaths: "",
+  keepBuildLog: "true",
+  compressBuildLog: "true",
+  maxBuildLogSize: "0"
 }
 
 /**

@@ -43,7 +43,8 @@ export const resolveSettings = (
     for (const a of assignments) {
       const field = settingNames[a.name]
       if (field !== undefined) {
-        text[field] = a.value
+        // `extra-NAME` appends to a list setting (sandbox-paths); other settings take the value.
+        text[field] = a.append && text[field] !== "" ? `${text[field]} ${a.value}` : a.value
         origin.set(field, a.name)
       } else if (!ignoredNixSettings.has(a.name) && !unknown.includes(a.name)) {
         unknown.push(a.name)

@@ -5,8 +5,10 @@
  * `--add-root`); a `.drv` whose outputs are all valid prints its outputs (or
  * their roots). Invalid paths fail as Nix fails when nothing can build or
  * substitute them ("don't know how to build these paths:" … "build of … failed").
- * A derivation with an invalid output needs a builder, which tsnix does not
- * have yet: it is refused before anything is written.
+ * A derivation with an invalid output is built by the Builder (`src/builder/`),
+ * with the common build options (`-j`, `--cores`, `--timeout`, `--max-silent-time`,
+ * `-K`, `-k`) and `--check` (rebuild and compare) or `--dry-run` (only say what
+ * would be built); a failed build exits with Nix's status (100, 101, 102, 104, 1).
  *
  * Roots are named as nix-store names them: the first `ROOT`, then `ROOT-2`,
  * `ROOT-3`… per argument, with `-OUTPUT` appended for outputs other than `out`.
@@ -20,15 +22,21 @@ import * as GcLive from "../../stores/local/gc/layer.js"
 import { Store } from "../../services/Store.js"
 import { isDerivationPath } from "../../core/storePath.js"
 import { globalFlags, UsageError } from "../argv.js"
-import { Cli } from "../context.js"
+import { Cli, ExitWith } from "../context.js"
 import { Derivations, derivationFromPath, withDerivations } from "../derivationArg.js"
 import { printLines } from "../io.js"
 import type { Operation } from "../operation.js"
+import { Builder } from "../../services/Builder.js"
+import * as BuilderLive from "../../builder/layer.js"
+import { cliBuildOptions } from "../buildOptions.js"
 import { withStore } from "../storeLayers.js"
 import { followLinksToStorePath } from "../storePathArg.js"
 
 /** Realising failed: something would have to be built or substituted (Nix's wording in `message`). */
 export class RealiseError extends Data.TaggedError("RealiseError")<{ readonly message: string }> {}
+
+/** Flags of `-r` besides the global ones. */
+const realiseFlags: ReadonlySet<string> = new Set(["check", "dry-run"])
 
 const gcWarning = "you did not specify '--add-root'; the result might be removed by the garbage collector"
 
@@ -42,11 +50,12 @@ const withRoots = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 export const realiseOperation: Operation = Effect.gen(function*() {
   const { parsed, layout } = yield* Cli
   for (const f of parsed.flags) {
-    if (!globalFlags.has(f)) return yield* new UsageError({ message: `unknown flag '--${f}'` })
+    if (!globalFlags.has(f) && !realiseFlags.has(f)) return yield* new UsageError({ message: `unknown flag '--${f}'` })
   }
   // Nix makes --add-root absolute when it reads it, relative to the working directory.
   const gcRoot = parsed.values.get("add-root")
   const noOutput = parsed.flags.has("no-output")
+  const check = parsed.flags.has("check")
   // `DRV!OUT1,OUT2` names some outputs of a derivation (Nix's followLinksToStorePathWithOutputs).
   const wanted = new Map<string, ReadonlySet<string>>()
   const paths: Array<string> = []
@@ -85,7 +94,23 @@ export const realiseOperation: Operation = Effect.gen(function*() {
       if (outs.some(([, o]) => !valid.has(o))) willBuild.add(p)
     }
     if (willBuild.size > 0) {
-      const drvs = [...willBuild].sort(compareStrings)
+      // As Nix's queryMissing: the input derivations that need building too, dependencies first.
+      const all = new Set(willBuild)
+      const pending = [...willBuild]
+      while (pending.length > 0) {
+        const d = yield* derivationFromPath(store, derivations, pending.pop()!)
+        for (const [inDrv, outNames] of d.inputDrvs) {
+          if (all.has(inDrv)) continue
+          const map = yield* store.queryDerivationOutputMap(inDrv)
+          const outPaths = outNames.map((o) => map[o] ?? "").filter((o) => o !== "")
+          const valid = yield* store.queryValidPaths(outPaths)
+          if (valid.length < outNames.length) {
+            all.add(inDrv)
+            pending.push(inDrv)
+          }
+        }
+      }
+      const drvs = [...(yield* store.topoSortPaths([...all]))].reverse()
       yield* Effect.logInfo(
         drvs.length === 1 ? "this derivation will be built:" : `these ${drvs.length} derivations will be built:`
       )
@@ -94,11 +119,6 @@ export const realiseOperation: Operation = Effect.gen(function*() {
     if (unknown.size > 0) {
       yield* Effect.logInfo("don't know how to build these paths:")
       for (const u of [...unknown].sort(compareStrings)) yield* Effect.logInfo(`  ${u}`)
-    }
-    if (willBuild.size > 0) {
-      return yield* new RealiseError({
-        message: `cannot build ${quoted([...willBuild].sort(compareStrings))}: tsnix has no builder yet`
-      })
     }
     if (unknown.size > 0) {
       const failed = [...unknown].sort(compareStrings)
@@ -109,6 +129,39 @@ export const realiseOperation: Operation = Effect.gen(function*() {
           ? `cannot build missing derivation '${only}'`
           : `build of ${quoted(failed)} failed`
       })
+    }
+
+    if (parsed.flags.has("dry-run")) return
+    if (check) {
+      for (const p of paths) {
+        const outs = outputsOf.get(p)
+        if (outs === undefined) continue
+        const valid = new Set(yield* store.queryValidPaths(outs.map(([, o]) => o)))
+        if (outs.some(([, o]) => !valid.has(o))) {
+          return yield* new RealiseError({
+            message: `some outputs of '${p}' are not valid, so checking is not possible`
+          })
+        }
+      }
+    }
+    const toBuild = check ? [...outputsOf.keys()] : [...willBuild]
+    if (toBuild.length > 0) {
+      const options = yield* cliBuildOptions
+      yield* Effect.flatMap(Builder, (b) =>
+        b.buildDerivations(
+          toBuild.map((drvPath) => ({ drvPath, outputs: [...(wanted.get(drvPath) ?? [])] })),
+          options
+        )).pipe(
+          Effect.provide(BuilderLive.layer),
+          Effect.catchTag("BuildFailedError", (e) =>
+            Effect.zipRight(
+              Effect.sync(() => {
+                // Nix indents the continuation lines of an error under its first.
+                for (const m of e.messages) process.stderr.write(`error: ${m.split("\n").join("\n       ")}\n`)
+              }),
+              Effect.fail(new ExitWith({ status: e.exitStatus }))
+            ))
+        )
     }
 
     let rootNr = 0
