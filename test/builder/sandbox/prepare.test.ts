@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -135,6 +135,45 @@ describe("prepareSandbox", () => {
           Effect.flip
         )
         expect(bad.message).toContain("is not a path in the store directory")
+        expect(fs.readdirSync(path.join(s.top, "nix"))).toEqual(["store"])
+        fs.rmSync(s.top, { recursive: true, force: true })
+      })
+  )
+
+  it.effect.skipIf(!available)(
+    "SIGKILL to the command's process group ends the builder and all it started",
+    () =>
+      Effect.gen(function*() {
+        const s = makeStore()
+        yield* Effect.scoped(Effect.gen(function*() {
+          const cmd = yield* prepareSandbox(
+            request(s, `B=${bb}/busybox; $B sleep 30 & $B sleep 31`)
+          )
+          const child = spawn(cmd.command, [...cmd.args], { env: { ...cmd.env }, stdio: "ignore", detached: true })
+          // The live processes of the child's group (the bwraps, the shell, the two sleeps).
+          const ours = () =>
+            fs.readdirSync("/proc").filter((p) => /^[0-9]+$/.test(p)).filter((p) => {
+              try {
+                const stat = fs.readFileSync(`/proc/${p}/stat`, "latin1")
+                const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+                return f[0] !== "Z" && Number(f[2]) === child.pid
+              } catch {
+                return false
+              }
+            })
+          // Both sleeps (and the shell) are running inside.
+          for (let i = 0; i < 100 && ours().length < 3; i++) {
+            yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
+          }
+          expect(ours().length).toBeGreaterThanOrEqual(3)
+          const exited = new Promise((res) => child.on("exit", res))
+          process.kill(-child.pid!, "SIGKILL")
+          yield* Effect.promise(() => exited)
+          for (let i = 0; i < 40 && ours().length > 0; i++) {
+            yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
+          }
+          expect(ours()).toEqual([])
+        }))
         expect(fs.readdirSync(path.join(s.top, "nix"))).toEqual(["store"])
         fs.rmSync(s.top, { recursive: true, force: true })
       })
