@@ -22,8 +22,10 @@ const makeStore = () => {
   fs.copyFileSync(busybox, path.join(real, path.basename(bb), "busybox"))
   fs.chmodSync(path.join(real, path.basename(bb), "busybox"), 0o555)
   fs.writeFileSync(path.join(real, "22222222222222222222222222222222-file"), "a file input\n")
+  fs.symlinkSync("22222222222222222222222222222222-file", path.join(real, "44444444444444444444444444444444-link"))
   const build = path.join(top, "build")
   fs.mkdirSync(build, { mode: 0o700 })
+  fs.writeFileSync(path.join(top, "greeting"), "hello from the host\n")
   return { top, real, build }
 }
 
@@ -47,7 +49,11 @@ const request = (
 ): SandboxRequest => ({
   logicalStoreDir: "/nix/store",
   realStoreDir: s.real,
-  inputPaths: [bb, "/nix/store/22222222222222222222222222222222-file"],
+  inputPaths: [
+    bb,
+    "/nix/store/22222222222222222222222222222222-file",
+    "/nix/store/44444444444444444444444444444444-link"
+  ],
   outputPaths: [out],
   hostBuildDir: s.build,
   sandboxPaths: [],
@@ -85,10 +91,13 @@ describe("prepareSandbox", () => {
             "$B cat /etc/passwd /etc/group /etc/hosts > $out/etc",
             "$B ls /nix/store > $out/store; $B ls / > $out/root; $B ls /dev > $out/dev",
             "$B cat /nix/store/22222222222222222222222222222222-file > $out/file",
+            "$B readlink /nix/store/44444444444444444444444444444444-link > $out/link; $B ls /opt > $out/opt 2>&1 || true",
             "if (echo x > /nix/store/00000000000000000000000000000000-busybox/w) 2>/dev/null; then echo writable; else echo read-only; fi > $out/ro",
             "$B env | $B sort > $out/env",
+            "$B cat /greeting > $out/greeting",
             "echo to-stdout; echo to-stderr >&2"
-          ].join("\n")
+          ].join("\n"),
+          { sandboxPaths: ["/opt/missing-too?", `/greeting=${s.top}/greeting`] }
         )).pipe(Scope.extend(scope))
         const r = yield* run(cmd)
         expect(r).toMatchObject({ code: 0, stdout: "to-stdout\n", stderr: "to-stderr\n" })
@@ -106,10 +115,14 @@ describe("prepareSandbox", () => {
         expect(read("store").split("\n").filter((l) => l !== "")).toEqual([
           "00000000000000000000000000000000-busybox",
           "11111111111111111111111111111111-out",
-          "22222222222222222222222222222222-file"
+          "22222222222222222222222222222222-file",
+          "44444444444444444444444444444444-link"
         ])
-        expect(read("root")).toBe("build\ndev\netc\nnix\nproc\ntmp\n")
+        expect(read("root")).toBe("build\ndev\netc\ngreeting\nnix\nproc\ntmp\n")
         expect(read("file")).toBe("a file input\n")
+        expect(read("link")).toBe("22222222222222222222222222222222-file\n")
+        expect(read("opt")).toMatch(/No such file or directory/)
+        expect(read("greeting")).toBe("hello from the host\n")
         expect(read("ro")).toBe("read-only\n")
         expect(read("env")).toBe(`HOME=/homeless-shelter\nPATH=/path-not-set\nPWD=/build\nSHLVL=1\nout=${out}\n`)
         const root = path.dirname(path.dirname(path.dirname(o)))
@@ -135,6 +148,19 @@ describe("prepareSandbox", () => {
           Effect.flip
         )
         expect(bad.message).toContain("is not a path in the store directory")
+        const noBuild = yield* Effect.scoped(
+          prepareSandbox(request(s, "true", { hostBuildDir: path.join(s.top, "nope") }))
+        )
+          .pipe(Effect.flip)
+        expect(noBuild.message).toContain("the build directory")
+        const missing = yield* Effect.scoped(prepareSandbox(request(s, "true", { sandboxPaths: ["/opt/not-there"] })))
+          .pipe(Effect.flip)
+        expect(missing.message).toContain("sandbox path '/opt/not-there' does not exist")
+        const huge = yield* Effect.scoped(
+          prepareSandbox(request(s, "true", { inputPaths: [bb], env: { big: "x".repeat(2_000_000) } }))
+        )
+          .pipe(Effect.flip)
+        expect(huge.message).toContain("the kernel accepts")
         expect(fs.readdirSync(path.join(s.top, "nix"))).toEqual(["store"])
         fs.rmSync(s.top, { recursive: true, force: true })
       })
