@@ -4,7 +4,8 @@
 # test (test/builder/build-golden.test.ts) rebuilds the same .drv files with tsnix in the same
 # directory, so output paths can be compared. Run from anywhere:  bash golden/build/generate.sh
 # Writes (all committed):
-#   drvs.export           nix-store --export of the closure of every .drv (with the busybox builder)
+#   drvs.export           nix-store --export of every .drv (without the busybox directory bb.path names)
+#   bb.path, busybox.sha256  the builder's store directory (a copy of /usr/bin/busybox) and busybox's hash
 #   cases.txt             one line per case: NAME DRV
 #   <name>.rc             nix-store -r's exit status (with the flags in <name>.flags, if any)
 #   <name>.stderr         its stderr (the builder's output and Nix's messages)
@@ -62,7 +63,11 @@ for c in $cases; do
   d=$(nix-instantiate e.nix -A "$c" 2>/dev/null); d=${d%%!*}
   echo "$c $d" >> "$HERE/cases.txt"
 done
-nix-store --export $(nix-store -qR $(cut -d' ' -f2 "$HERE/cases.txt")) > "$HERE/drvs.export"
+# The .drv files only: the test adds the busybox directory itself (same path when /usr/bin/busybox is the same).
+BB=$(nix-store -qR $(cut -d' ' -f2 "$HERE/cases.txt") | grep -- '-bb$')
+echo "$BB" > "$HERE/bb.path"
+sha256sum /usr/bin/busybox | cut -d' ' -f1 > "$HERE/busybox.sha256"
+nix-store --export $(nix-store -qR $(cut -d' ' -f2 "$HERE/cases.txt") | grep -v -- '-bb$') > "$HERE/drvs.export"
 rm -f "$HERE"/*.rc "$HERE"/*.stderr "$HERE"/*.outputs "$HERE"/*.log "$HERE"/*.valid "$HERE"/*.flags
 echo "--timeout 1" > "$HERE/slow.flags"
 echo "--max-silent-time 1" > "$HERE/silent.flags"
@@ -97,3 +102,33 @@ for c in simple nondet; do
 done
 # The store files are the runner's own: nothing else to keep.
 chmod -R u+w "$X"; rm -rf "$X"
+
+# Part 2: the same derivations in a chroot store (logical /nix/store, real $R/nix/store), where Nix
+# always builds sandboxed. Written under chroot/ (same file names as above).
+R="$(mktemp -d)/root"
+mkdir -p "$R" "$HERE/chroot"
+rm -f "$HERE"/chroot/*
+mkdir -p "$X/bb"; cp /usr/bin/busybox "$X/bb/busybox"; cp "$HERE/../build/generate.sh" /dev/null
+unset NIX_STORE_DIR NIX_STATE_DIR NIX_LOG_DIR
+export NIX_CONFIG=$'experimental-features = nix-command\nbuild-users-group =\nfsync-metadata = false\nsubstituters =\ncores = 2'
+sed -n "/^cat > \"\$X\/e.nix\" <<'EOF'$/,/^EOF$/p" "$HERE/generate.sh" | sed '1d;$d' > "$X/e.nix"
+chroot_cases="simple multi dep envdump passfile structured refgraph fodFlat fodRec fodBad fail"
+: > "$HERE/chroot/cases.txt"
+for c in $chroot_cases; do
+  d=$(cd "$X" && nix-instantiate --store "$R" e.nix -A "$c" 2>/dev/null); d=${d%%!*}
+  echo "$c $d" >> "$HERE/chroot/cases.txt"
+done
+nix-store --store "$R" -qR $(cut -d' ' -f2 "$HERE/chroot/cases.txt") | grep -- '-bb$' > "$HERE/chroot/bb.path"
+nix-store --store "$R" --export $(nix-store --store "$R" -qR $(cut -d' ' -f2 "$HERE/chroot/cases.txt") | grep -v -- '-bb$') > "$HERE/chroot/drvs.export"
+while read -r c d; do
+  set +e
+  nix-store --store "$R" -r "$d" > /dev/null 2> "$HERE/chroot/$c.stderr"
+  echo $? > "$HERE/chroot/$c.rc"
+  set -e
+  if [ "$(cat "$HERE/chroot/$c.rc")" = 0 ]; then
+    for o in $(nix-store --store "$R" -q --outputs "$d"); do
+      echo "$o $(nix-store --store "$R" -q --hash "$o") refs:$(nix-store --store "$R" -q --references "$o" | sort | tr '\n' ' ')"
+    done > "$HERE/chroot/$c.outputs"
+  fi
+done < "$HERE/chroot/cases.txt"
+chmod -R u+w "$R" "$X"; rm -rf "$(dirname "$R")" "$X"

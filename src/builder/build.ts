@@ -152,6 +152,19 @@ export const buildDerivation = (
     const inputPaths = yield* store.computeClosure(inputs).pipe(
       Effect.mapError(storeErr("computing the input closure"))
     )
+    // The store closures of sandbox-paths sources in the store are bound in too (as Nix does).
+    const sandboxStorePaths: Array<string> = []
+    for (const entry of options.sandboxPaths) {
+      const source = entry.replace(/\?$/, "").split("=").pop() ?? ""
+      if (!source.startsWith(layout.storeDir + "/")) continue
+      const top = source.split("/").slice(0, layout.storeDir.split("/").length + 1).join("/")
+      if (yield* store.isValidPath(top).pipe(Effect.orElseSucceed(() => false))) sandboxStorePaths.push(top)
+    }
+    const sandboxClosure = sandboxStorePaths.length === 0
+      ? []
+      : yield* store.computeClosure(sandboxStorePaths).pipe(
+        Effect.mapError(storeErr("computing the sandbox-paths closure"))
+      )
 
     const chrootStore = layout.storeDir !== layout.realStoreDir
     const noChroot = drv.env.get("__noChroot") === "1"
@@ -227,10 +240,13 @@ export const buildDerivation = (
       drv,
       storeDir: layout.storeDir,
       buildTop,
+      hostBuildDir: buildDir,
       cores: options.cores > 0 ? options.cores : os.cpus().length,
       outputPaths: scratch,
       hashRewrites: new Map(
-        outputs.filter((o) => scratch.get(o.name) !== o.path).map((o) => [hashPart(o.path), hashPart(scratch.get(o.name)!)])
+        outputs.filter((o) => scratch.get(o.name) !== o.path).map((
+          o
+        ) => [hashPart(o.path), hashPart(scratch.get(o.name)!)])
       ),
       exportReferences,
       hostEnv: process.env
@@ -252,7 +268,7 @@ export const buildDerivation = (
     const command = useSandbox
       ? yield* sandboxedCommand({
         layout,
-        inputPaths,
+        inputPaths: [...new Set([...inputPaths, ...sandboxClosure])],
         outputPaths: [...scratch.values()],
         hostBuildDir: buildDir,
         sandboxPaths: options.sandboxPaths,

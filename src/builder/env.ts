@@ -51,6 +51,11 @@ export interface EnvInput {
   readonly storeDir: string
   /** The build directory as the builder sees it (`/build` in the sandbox, else the host temp dir). */
   readonly buildTop: string
+  /**
+   * The build directory on the host. Nix 2.8 names the structured-attrs files by it even in the
+   * sandbox (`NIX_ATTRS_JSON_FILE=/tmp/nix-build-….drv-0/.attrs.json`), a quirk kept for equal outputs.
+   */
+  readonly hostBuildDir?: string | undefined
   readonly cores: number
   /** Output name → the path the builder writes it to (the placeholders' rewrites). */
   readonly outputPaths: ReadonlyMap<string, string>
@@ -199,9 +204,10 @@ export const buildEnvironment = (input: EnvInput): BuildEnvironment | BuildSetup
       }
     }
     files.push([".attrs.sh", rewriteStrings(byteStringFromUtf8(structuredAttrsShell(json)), rewrites)])
-    env.set("NIX_ATTRS_SH_FILE", buildTop + "/.attrs.sh")
+    const attrsDir = input.hostBuildDir ?? buildTop
+    env.set("NIX_ATTRS_SH_FILE", attrsDir + "/.attrs.sh")
     files.push([".attrs.json", rewriteStrings(byteStringFromUtf8(nlohmannDump(json)), rewrites)])
-    env.set("NIX_ATTRS_JSON_FILE", buildTop + "/.attrs.json")
+    env.set("NIX_ATTRS_JSON_FILE", attrsDir + "/.attrs.json")
   } else {
     const s = drv.env.get("exportReferencesGraph") ?? ""
     const ss = tokenize(s)
