@@ -134,7 +134,11 @@ export const buildDerivation = (
     if (yield* cachedFailure) return outcome("CachedFailure", cachedMsg, 0x04)
 
     yield* lock.lockPaths(outPaths, { waitMessage: `waiting for lock on ${outPaths.map((p) => `'${p}'`).join(", ")}` })
-      .pipe(Effect.mapError(storeErr("locking the outputs")))
+      .pipe(
+        // As Nix: the lock files go when the build is over.
+        Effect.tap((locks) => locks.setDeletion(true)),
+        Effect.mapError(storeErr("locking the outputs"))
+      )
     const validNow = new Set(yield* store.queryValidPaths(outPaths).pipe(Effect.mapError(storeErr("querying"))))
     if (!options.check && outputs.filter((o) => wanted.includes(o.name)).every((o) => validNow.has(o.path))) {
       return outcome("AlreadyValid", "", 0)

@@ -116,12 +116,26 @@ export const realise = (
         )
       })
 
-    const outcomes = yield* Effect.all(
+    // Without keepGoing the first failure fails this `all`, which interrupts the other goals.
+    const all = yield* Effect.either(Effect.all(
       requests.map((r) =>
-        goal(r.drvPath, r.outputs, true).pipe(Effect.catchTag("GoalFailed", (e) => Effect.succeed(e.outcome)))
+        goal(r.drvPath, r.outputs, true).pipe(
+          options.keepGoing ? Effect.catchTag("GoalFailed", (e) => Effect.succeed(e.outcome)) : (x) => x
+        )
       ),
       { concurrency: "unbounded" }
-    )
+    ))
+    if (all._tag === "Left") {
+      const e = all.left
+      if (e._tag !== "GoalFailed") return yield* e
+      const failed = e.outcome
+      return yield* new BuildFailedError({
+        messages: failed.errorMsg === "" || logged.includes(failed.errorMsg) ? [] : [failed.errorMsg],
+        exitStatus: exitStatusOf(failures),
+        results: []
+      })
+    }
+    const outcomes = all.right
     const results: Array<BuildResult> = []
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i]!

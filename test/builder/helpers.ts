@@ -14,6 +14,9 @@ import * as BuilderLive from "../../src/builder/layer.js"
 import { localStoreLayout, type StoreLayout } from "../../src/core/storeLayout.js"
 import type { BuildOptions } from "../../src/services/Builder.js"
 import { Store } from "../../src/services/Store.js"
+import { Derivations } from "../../src/services/Derivations.js"
+import type { Derivation } from "../../src/core/derivation/schema.js"
+import { withOutputPaths } from "../../src/core/derivation/outputs.js"
 import * as DerivationsLive from "../../src/stores/local/derivations.js"
 import * as Local from "../../src/stores/local/layer.js"
 
@@ -104,3 +107,64 @@ export const defaultOptions: BuildOptions = {
   compressBuildLog: true,
   maxLogSize: 0
 }
+
+/** A fresh unsandboxed store (logical = real directory) under a temp dir. */
+export const makeTempLayout = (prefix: string): { readonly top: string; readonly layout: StoreLayout } => {
+  const top = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+  return {
+    top,
+    layout: localStoreLayout({ storeDir: `${top}/store`, stateDir: `${top}/state`, logDir: `${top}/log` })
+  }
+}
+
+/** Adds the busybox builder directory (`bb/busybox`) to the store in context; returns the builder's path. */
+export const addBusybox = Effect.gen(function*() {
+  const store = yield* Store
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-bb-"))
+  fs.mkdirSync(path.join(dir, "bb"))
+  fs.copyFileSync(busybox, path.join(dir, "bb/busybox"))
+  fs.chmodSync(path.join(dir, "bb/busybox"), 0o755)
+  const bb = yield* store.addToStore(path.join(dir, "bb"))
+  fs.rmSync(dir, { recursive: true, force: true })
+  return `${bb}/busybox`
+})
+
+/**
+ * Writes a derivation running `busybox sh -c SCRIPT` (env: `extra`; inputs: `inputDrvs` with their
+ * `out`) into the store in context, with the output paths Nix computes. Returns the `.drv` path.
+ */
+export const addShellDerivation = (
+  builder: string,
+  name: string,
+  script: string,
+  extra: Readonly<Record<string, string>> = {},
+  inputDrvs: ReadonlyArray<string> = [],
+  outputs: ReadonlyArray<string> = ["out"]
+) =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const derivations = yield* Derivations
+    const bbPath = builder.slice(0, builder.lastIndexOf("/"))
+    const env = new Map<string, string>([
+      ["builder", builder],
+      ["name", name],
+      ["system", "x86_64-linux"],
+      ...(outputs.length > 1 ? [["outputs", outputs.join(" ")] as [string, string]] : []),
+      ...Object.entries(extra),
+      ...outputs.map((o) => [o, ""] as [string, string])
+    ])
+    const blank: Derivation = {
+      name,
+      outputs: new Map(outputs.map((o) => [o, { path: "", hashAlgo: "", hash: "" }])),
+      inputDrvs: new Map(inputDrvs.map((d) => [d, ["out"]])),
+      inputSrcs: [bbPath],
+      system: "x86_64-linux",
+      builder,
+      args: ["sh", "-c", script],
+      env
+    }
+    const paths = yield* derivations.outputPaths(blank)
+    const drv = withOutputPaths(blank, paths)
+    const info = yield* derivations.storePath(drv)
+    return yield* store.addTextToStore(`${name}.drv`, info.bytes, info.references)
+  })

@@ -71,13 +71,11 @@ describe("tsnix's own CLI errors", () => {
       ["--store", root, "--print-env", p("hello")],
       ["--store", root, "show-derivation", notDrv]
     ])
-    expect({ status: build?.status, stderr: build?.stderr, stdout: build?.stdout.toString() }).toEqual({
-      status: 1,
-      stdout: "",
-      stderr: `this derivation will be built:\n  ${p("drv")}\nerror: cannot build '${
-        p("drv")
-      }': tsnix has no builder yet\n`
-    })
+    // The golden derivation's builder (/bin/sh) is not in its sandbox: the build fails (100), or cannot
+    // start without bubblewrap (1); either way no root is made.
+    expect(build?.stdout.toString()).toBe("")
+    expect([1, 100]).toContain(build?.status)
+    expect(build?.stderr.startsWith(`this derivation will be built:\n  ${p("drv")}\n`)).toBe(true)
     expect(fs.existsSync(path.join(tmp, "approot"))).toBe(false)
     expect(inStore?.stderr).toBe(
       "error: creating a garbage collector root (/nix/store/x) in the Nix store is forbidden (are you running nix-build inside the store?)\n"

@@ -513,9 +513,13 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
               ? Effect.void
               : paths === "all"
               ? sql.unsafe("delete from FailedPaths").raw
-              : sql.unsafe("delete from FailedPaths where path in (select value from json_each(?))", [
-                JSON.stringify(paths)
-              ]).raw)
+              // As Nix 1.x: a path clears itself, a valid .drv clears its outputs too.
+              : sql.unsafe(
+                `delete from FailedPaths where path in (select value from json_each(?))
+                   or path in (select d.path from DerivationOutputs d join ValidPaths v on d.drv = v.id
+                               where v.path in (select value from json_each(?)))`,
+                [JSON.stringify(paths), JSON.stringify(paths)]
+              ).raw)
         ).pipe(Effect.asVoid, span("clearFailedPaths"))
     }
     return shape
