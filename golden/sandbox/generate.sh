@@ -7,6 +7,7 @@
 #   /opt/missing?"; Nix takes a source literally, so in a chroot store it must be the real path)
 #   paths.txt          bb=, script=, <name>.drv=, <name>.out= store paths
 #   drv/<name>.drv     the derivations, as Nix wrote them
+#   drvs.export        nix-store --export of the script and the .drv files (for tsnix --import)
 #   out/<name>         Nix's outputs (files), out/<name>.narhash (nix-store -q --hash), .refs
 #                      (introspect must be identical under tsnix; record (mounts, seccomp) is for the record)
 set -euo pipefail
@@ -41,4 +42,6 @@ for name in introspect record fod paths; do
   ns -q --references "$o" > "out/$name.refs"
 done
 grep -o '/nix/store/[a-z0-9]*-introspect.sh' drv/introspect.drv | head -1 | sed 's/^/script=/' >> paths.txt
+# The script and the .drv files (not busybox: tests add it with --add-fixed --recursive, same path).
+ns --export $(sed -n 's/^script=//p' paths.txt) $(sed -n 's/^[a-z]*\.drv=//p' paths.txt) > drvs.export
 echo "generated: $(cat paths.txt | wc -l) paths"

@@ -40,6 +40,9 @@ const devLinks: ReadonlyArray<readonly [string, string]> = [
   ["ptmx", "/dev/pts/ptmx"]
 ]
 
+/** What execve(2) takes for argv + environment here (ARG_MAX is a quarter of the 8 MiB stack limit), with a margin. */
+const maxArgBytes = 1_900_000
+
 /** Whether the host has a usable /dev/kvm (Nix 2.8 then adds the `kvm` system feature and the device). */
 const hostHasKvm = (): boolean => {
   try {
@@ -202,7 +205,12 @@ export const prepareSandbox = (request: SandboxRequest): Effect.Effect<Sandboxed
       } else args.push("--ro-bind", real, p)
     }
 
-    args.push("--bind", path.resolve(request.hostBuildDir), buildDir)
+    const hostBuildDir = path.resolve(request.hostBuildDir)
+    const buildSt = yield* io(`the build directory '${hostBuildDir}' is missing`, () => fsp.stat(hostBuildDir))
+    if (!buildSt.isDirectory()) {
+      return yield* new SandboxError({ reason: `the build directory '${hostBuildDir}' is not a directory` })
+    }
+    args.push("--bind", hostBuildDir, buildDir)
 
     if (request.network) {
       for (const f of networkHostFiles) args.push("--ro-bind-try", f, f)
@@ -221,6 +229,15 @@ export const prepareSandbox = (request: SandboxRequest): Effect.Effect<Sandboxed
 
     args.push("--chdir", buildDir, "--", request.builder, ...request.args)
 
+    const argBytes = [...outer, ...args].reduce((n, a) => n + Buffer.byteLength(a) + 1, 0)
+      + Object.entries(request.env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v) + 2, 0)
+    if (argBytes > maxArgBytes) {
+      return yield* new SandboxError({
+        reason:
+          `the sandbox's command line would be ${argBytes} bytes (${inputs.length} inputs), over the ${maxArgBytes}`
+          + " bytes the kernel accepts"
+      })
+    }
     const prlimit = findPrlimit()
     return {
       command: prlimit ?? bwrap,
