@@ -117,7 +117,11 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
     flag("to-base16"),
     flag("to-base32"),
     flag("to-base64"),
-    flag("to-sri")
+    flag("to-sri"),
+    // tsnix copy (as nix copy)
+    value("from"),
+    value("to"),
+    flag("no-check-sigs")
   ] satisfies Array<FlagSpec>).map((s) => [s.name, s])
 )
 
@@ -168,6 +172,7 @@ export const subcommands: ReadonlyMap<string, string> = new Map([
   ["register-validity", "register-validity"],
   ["path-info", "path-info"],
   ["demo", "demo"],
+  ["copy", "copy"],
   ["help", "help"],
   ["version", "version"]
 ])
