@@ -14,7 +14,9 @@ import { runTsnix } from "./helpers.js"
 const golden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../golden/cache")
 const hasNix = spawnSync("nix", ["--version"], { stdio: "ignore" }).status === 0
 const conf = "experimental-features = nix-command\nsubstituters ="
-const out = fs.readFileSync(path.join(golden, "paths.txt"), "utf8").match(/^out=(.*)$/m)![1]!
+const named = (n: string) =>
+  fs.readFileSync(path.join(golden, "paths.txt"), "utf8").match(new RegExp(`^${n}=(.*)$`, "m"))![1]!
+const out = named("out")
 const pub = fs.readFileSync(path.join(golden, "keys/test-1.pub"), "utf8")
 const copyOf = (name: string) => {
   const d = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-keys-")), name)
@@ -81,13 +83,16 @@ describe("keys and signatures on the command line", () => {
       "-k",
       path.join(golden, "keys/test-1.sec"),
       "-r",
-      out
+      out,
+      named("hello"),
+      named("tree")
     ])
     expect(r.status, r.stderr).toBe(0)
+    expect(r.stderr).toBe("added 5 signatures\n")
     for (const f of fs.readdirSync(c).filter((f) => f.endsWith(".narinfo"))) {
       const sigs = (d: string) =>
         fs.readFileSync(path.join(d, f), "utf8").split("\n").filter((l) => l.startsWith("Sig: "))
-      expect(sigs(c), f).toEqual(sigs(path.join(golden, "none")))
+      expect(sigs(c), `${f} in ${c}`).toEqual(sigs(path.join(golden, "none")))
       expect(sigs(c).length).toBe(1)
     }
   })
