@@ -110,5 +110,7 @@ export const openStore = (
     })
 
 /** The Store `uri` names as a layer (binary caches included). */
-export const storeLayer = (uri: string | undefined, options: StoreLayerOptions = {}): Layer.Layer<Store, OpenStoreError> =>
-  Layer.scoped(Store, openStore(uri, options))
+export const storeLayer = (
+  uri: string | undefined,
+  options: StoreLayerOptions = {}
+): Layer.Layer<Store, OpenStoreError> => Layer.scoped(Store, openStore(uri, options))
