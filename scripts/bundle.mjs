@@ -34,8 +34,8 @@ await build({
   format: "cjs",
   target: "node20",
   outfile: bundleFile,
-  // compressjs loads its modules through amdefine, which does not survive bundling.
-  external: ["better-sqlite3", "fs-ext", "compressjs"],
+  // compressjs loads its modules through amdefine, which does not survive bundling; the others are native addons.
+  external: ["better-sqlite3", "fs-ext", "node-liblzma", "zstd-napi", "compressjs", "unbzip2-stream"],
   minify: true,
   charset: "ascii",
   legalComments: "external",

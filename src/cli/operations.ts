@@ -44,5 +44,8 @@ export const operations: Readonly<Record<string, Operation>> = {
   derivation: lazy(() => import("./ops/derivation.js"), (m) => m.derivationOperation),
   demo: lazy(() => import("./ops/demo.js"), (m) => m.demoOperation),
   optimise: lazy(store, (m) => m.optimiseOperation),
-  "read-log": lazy(() => import("./ops/readLog.js"), (m) => m.readLogOperation)
+  "read-log": lazy(() => import("./ops/readLog.js"), (m) => m.readLogOperation),
+  copy: lazy(() => import("./ops/copy.js"), (m) => m.copyOperation),
+  "generate-binary-cache-key": lazy(() => import("./ops/keys.js"), (m) => m.generateKeyOperation),
+  store: lazy(() => import("./ops/keys.js"), (m) => m.storeOperation)
 }

@@ -31,6 +31,7 @@ import * as BuilderLive from "../../builder/layer.js"
 import { cliBuildOptions } from "../buildOptions.js"
 import { withStore } from "../storeLayers.js"
 import { followLinksToStorePath } from "../storePathArg.js"
+import { substituteForRealise } from "./substituteArg.js"
 
 /** Realising failed: something would have to be built or substituted (Nix's wording in `message`). */
 export class RealiseError extends Data.TaggedError("RealiseError")<{ readonly message: string }> {}
@@ -48,7 +49,7 @@ const withRoots = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.provide(effect, GcLive.layer({ gcRuntimeRoots: false }))
 
 export const realiseOperation: Operation = Effect.gen(function*() {
-  const { parsed, layout } = yield* Cli
+  const { layout, parsed, settings } = yield* Cli
   for (const f of parsed.flags) {
     if (!globalFlags.has(f) && !realiseFlags.has(f)) return yield* new UsageError({ message: `unknown flag '--${f}'` })
   }
@@ -73,6 +74,8 @@ export const realiseOperation: Operation = Effect.gen(function*() {
     const unknown = new Set<string>()
     const willBuild = new Set<string>()
     const outputsOf = new Map<string, ReadonlyArray<readonly [string, string]>>()
+    // Substitution (issue 15): invalid plain paths are fetched from the substituters first.
+    yield* substituteForRealise(store, settings, paths.filter((p) => !isDerivationPath(p)))
     for (const p of paths) {
       if (!(yield* store.isValidPath(p))) {
         unknown.add(p)
