@@ -117,7 +117,12 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
     flag("to-base16"),
     flag("to-base32"),
     flag("to-base64"),
-    flag("to-sri")
+    flag("to-sri"),
+    // tsnix serve (the HTTP binary cache server)
+    value("listen"),
+    value("secret-key"),
+    value("priority"),
+    value("compression")
   ] satisfies Array<FlagSpec>).map((s) => [s.name, s])
 )
 
@@ -168,6 +173,7 @@ export const subcommands: ReadonlyMap<string, string> = new Map([
   ["register-validity", "register-validity"],
   ["path-info", "path-info"],
   ["demo", "demo"],
+  ["serve", "serve"],
   ["help", "help"],
   ["version", "version"]
 ])

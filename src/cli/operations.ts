@@ -43,5 +43,7 @@ export const operations: Readonly<Record<string, Operation>> = {
   realise: lazy(() => import("./ops/realise.js"), (m) => m.realiseOperation),
   derivation: lazy(() => import("./ops/derivation.js"), (m) => m.derivationOperation),
   demo: lazy(() => import("./ops/demo.js"), (m) => m.demoOperation),
-  optimise: lazy(store, (m) => m.optimiseOperation)
+  optimise: lazy(store, (m) => m.optimiseOperation),
+  // `tsnix serve --listen …` (the HTTP cache server); nix-store's `--serve` (the ssh protocol) is not there yet
+  serve: lazy(() => import("./ops/serve.js"), (m) => m.serveOperation)
 }
