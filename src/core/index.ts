@@ -35,3 +35,5 @@ export * as ContentAddress from "./contentAddress.js"
 export * as StorePathBrand from "./storePathBrand.js"
 /** Typed path info (ValidPathInfo): the database row mapping, `nix path-info --json` Schema, fingerprint. */
 export * as PathInfo from "./pathInfo.js"
+/** Binary cache formats: narinfo, nix-cache-info, `.ls` listings, ed25519 keys and signatures. */
+export * as Cache from "./cache/index.js"

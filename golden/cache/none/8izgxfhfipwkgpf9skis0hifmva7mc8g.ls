@@ -1,0 +1,1 @@
+{"version":1,"root":{"type":"directory","entries":{"a":{"type":"regular","size":2,"narOffset":232},"link":{"type":"symlink","target":"a"},"sub":{"type":"directory","entries":{"run.sh":{"type":"regular","size":18,"executable":true,"narOffset":784}}}}}}

@@ -1,0 +1,1 @@
+{"version":1,"root":{"type":"directory","entries":{"bin":{"type":"directory","entries":{"busybox":{"type":"regular","size":1982256,"executable":true,"narOffset":400},"sh":{"type":"symlink","target":"busybox"}}}}}}
