@@ -27,7 +27,8 @@ import type { ValidPathInfo } from "../core/pathInfo.js"
 import { hashPart as hashPartOf } from "../core/storePathBrand.js"
 import { LocalStore } from "../services/LocalStore.js"
 import { Store, type StoreShape } from "../services/Store.js"
-import { cacheInfoText, narInfoText } from "./formats.js"
+import type { SecretKey } from "../core/cache/signing.js"
+import { cacheInfoText, listingText, narInfoText } from "./formats.js"
 import { contentRange, parseRange } from "./range.js"
 import { narExtension, type NarCompression, parseRoute, type Route } from "./routes.js"
 
@@ -37,6 +38,8 @@ export interface ServeOptions {
   readonly priority?: number | undefined
   /** The compression the narinfos' URLs ask for (default none: NARs sent as they are, ranges allowed). */
   readonly compression?: NarCompression | undefined
+  /** Keys the narinfos are signed with, on the fly (their existing signatures are kept). */
+  readonly secretKeys?: ReadonlyArray<SecretKey> | undefined
 }
 
 const cacheForever = "public, max-age=31536000, immutable"
@@ -106,6 +109,7 @@ export const makeApp = (options: ServeOptions = {}) =>
     const local = yield* Effect.serviceOption(LocalStore)
     const priority = options.priority ?? 30
     const defaultCompression = options.compression ?? "none"
+    const keys = options.secretKeys ?? []
 
     const serveNar = (
       request: HttpServerRequest.HttpServerRequest,
@@ -172,11 +176,15 @@ export const makeApp = (options: ServeOptions = {}) =>
           case "NarInfo": {
             const info = yield* lookUp(store, route.hashPart)
             if (Option.isNone(info) || info.value.narSize === 0) return notFound
-            const body = narInfoText(info.value, narUrl(info.value, defaultCompression), defaultCompression)
+            const body = narInfoText(info.value, narUrl(info.value, defaultCompression), defaultCompression, keys)
             return text(200, body, "text/x-nix-narinfo", cacheNarInfo)
           }
-          case "Listing":
-            return notFound
+          case "Listing": {
+            const info = yield* lookUp(store, route.hashPart)
+            if (Option.isNone(info)) return notFound
+            const listing = yield* listingText(store.narFromPath(info.value.path))
+            return text(200, listing, "application/json", cacheNarInfo)
+          }
           case "Nar": {
             const info = yield* lookUp(store, route.hashPart)
             if (Option.isNone(info) || info.value.narSize === 0) return notFound

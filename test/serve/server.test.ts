@@ -1,7 +1,10 @@
 /** tsnix serve over real HTTP, on a real local store: what each URL answers, ranges, HEAD, bad URLs. */
 import * as HttpServer from "@effect/platform/HttpServer"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Stream } from "effect"
+import { Chunk, Effect, Either, Layer, Option, Stream } from "effect"
+import { parseNarInfo } from "../../src/core/cache/narInfo.js"
+import { listNar, printNarListing } from "../../src/core/cache/narListing.js"
+import { countValidSignatures, makePublicKeys, parsePublicKey, parseSecretKey } from "../../src/core/cache/signing.js"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -15,7 +18,14 @@ import { rawRequest } from "./httpHelpers.js"
 
 const port = Effect.map(HttpServer.HttpServer, (s) => (s.address._tag === "TcpAddress" ? s.address.port : 0))
 
-const testLayer = Serve.layer({ host: "127.0.0.1", port: 0 }, { priority: 41 }).pipe(
+const secret = Either.getOrThrow(
+  parseSecretKey("test-1:mGQg+9zSMg3pgpQAPjLnhjeq8JQxZtEvG1r02K+j4LvaMjVow/6M0OQJVnvZAZba7fL/2QT9v2ztpIlGg8RU2g==")
+)
+const publicKeys = makePublicKeys([
+  Either.getOrThrow(parsePublicKey("test-1:2jI1aMP+jNDkCVZ72QGW2u3y/9kE/b9s7aSJRoPEVNo="))
+])
+
+const testLayer = Serve.layer({ host: "127.0.0.1", port: 0 }, { priority: 41, secretKeys: [secret] }).pipe(
   Layer.provideMerge(StoreLive.layerTest)
 )
 
@@ -81,6 +91,28 @@ describe("tsnix serve", () => {
         // a NAR hash that is not the path's: not found
         const other = "0".repeat(52)
         expect((yield* rawRequest(yield* port, `/nar/${hashPart}-${other}.nar`)).status).toBe(404)
+      }))
+
+    it.effect("narinfos are signed on the fly (and parse as Nix parses them); .ls listings", () =>
+      Effect.gen(function*() {
+        const store = yield* Store
+        const p = yield* addTree
+        const hashPart = path.basename(p).slice(0, 32)
+        const r = yield* rawRequest(yield* port, `/${hashPart}.narinfo`)
+        const ni = Either.getOrThrow(parseNarInfo(store.storeDir, r.body.toString(), "served"))
+        expect(ni.sigs.length).toBe(1)
+        expect(ni.sigs[0]).toMatch(/^test-1:/)
+        const info = Option.getOrThrow(yield* store.queryPathInfo(p))
+        expect(countValidSignatures({ ...info, sigs: ni.sigs }, publicKeys)).toEqual(Either.right(1))
+        expect(countValidSignatures({ ...info, sigs: ni.sigs, narSize: info.narSize + 1 }, publicKeys)).toEqual(
+          Either.right(0)
+        )
+        const ls = yield* rawRequest(yield* port, `/${hashPart}.ls`)
+        expect(ls.status).toBe(200)
+        expect(ls.headers["content-type"]).toBe("application/json")
+        expect(ls.body.toString()).toBe(printNarListing(Either.getOrThrow(listNar(yield* narOf(p)))))
+        expect(JSON.parse(ls.body.toString()).root.entries.lnk).toEqual({ type: "symlink", target: "x" })
+        expect((yield* rawRequest(yield* port, `/${"1".repeat(32)}.ls`)).status).toBe(404)
       }))
 
     it.effect("HEAD: headers only; absent paths are 404 with no-store", () =>

@@ -9,6 +9,8 @@
  */
 import * as HttpServer from "@effect/platform/HttpServer"
 import { Data, Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import { parseSecretKey } from "../../core/cache/signing.js"
 import { layer as serveLayer, parseListen } from "../../serve/server.js"
 import type { NarCompression } from "../../serve/routes.js"
 import { UsageError } from "../argv.js"
@@ -21,6 +23,17 @@ export class ServeFailure extends Data.TaggedError("ServeFailure")<{ readonly me
 
 const causeText = (cause: unknown): string =>
   typeof cause === "object" && cause !== null && "message" in cause ? String(cause.message) : String(cause)
+
+const readSecretKey = (file: string) =>
+  Effect.tryPromise({
+    try: () => fs.promises.readFile(file, "utf8"),
+    catch: (e) => new ServeFailure({ message: `reading secret key '${file}': ${causeText(e)}` })
+  }).pipe(
+    Effect.flatMap((text) => parseSecretKey(text.trim())),
+    Effect.mapError((
+      e
+    ) => (e._tag === "ServeFailure" ? e : new ServeFailure({ message: `secret key '${file}': ${e.message}` })))
+  )
 
 const compressions: Readonly<Record<string, NarCompression>> = { none: "none", xz: "xz", zstd: "zstd", zst: "zstd" }
 
@@ -45,8 +58,10 @@ export const serveOperation: Operation = Effect.gen(function*() {
   if (compression === undefined) {
     return yield* new UsageError({ message: `'--compression' expects none, zstd or xz, not '${compressionText}'` })
   }
+  const keyFile = parsed.values.get("secret-key")
+  const secretKeys = keyFile === undefined ? [] : [yield* readSecretKey(keyFile)]
   const storeLayer = yield* storeLayerFor
-  const server = serveLayer(address, { priority: Number(priorityText), compression })
+  const server = serveLayer(address, { priority: Number(priorityText), compression, secretKeys })
   yield* Effect.gen(function*() {
     const bound = (yield* HttpServer.HttpServer).address
     const where = bound._tag === "TcpAddress"
