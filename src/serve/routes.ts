@@ -10,22 +10,21 @@
  * - `nar/<narHash>.nar[.ext]?hash=<hashPart>` (harmonia),
  * - `nar/<hashPart>.nar[.ext]` (the path's NAR, whatever its hash).
  * `narHash` is the sha256 NAR hash in nix32 (52 characters); `ext` picks the
- * compression (`.xz`, `.zst`, `.bz2`, none).
+ * compression (`.xz`, `.zst`, none).
  *
  * @since 0.1.0
  */
 import { nix32Alphabet } from "../core/nix32.js"
 import { hashPartLength, maxNameLength } from "../core/storePath.js"
 
-/** Compressions a NAR can be asked for by its file extension. */
-export type NarCompression = "none" | "xz" | "zstd" | "bzip2"
+/** Compressions a NAR can be asked for by its file extension (bzip2's codec is synchronous JavaScript: not served). */
+export type NarCompression = "none" | "xz" | "zstd"
 
 /** The NAR file extension of each compression (Nix's names). */
 export const narExtension: Readonly<Record<NarCompression, string>> = {
   none: "",
   xz: ".xz",
-  zstd: ".zst",
-  bzip2: ".bz2"
+  zstd: ".zst"
 }
 
 /** What a request asks for. */

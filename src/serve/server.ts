@@ -25,6 +25,7 @@ import * as path from "node:path"
 import { printHash } from "../core/hash.js"
 import type { ValidPathInfo } from "../core/pathInfo.js"
 import { hashPart as hashPartOf } from "../core/storePathBrand.js"
+import { compress } from "../io/compression.js"
 import { LocalStore } from "../services/LocalStore.js"
 import { Store, type StoreShape } from "../services/Store.js"
 import type { SecretKey } from "../core/cache/signing.js"
@@ -123,7 +124,16 @@ export const makeApp = (options: ServeOptions = {}) =>
       const cutOnFailure = <E, R>(s: Stream.Stream<Uint8Array, E, R>) =>
         s.pipe(Stream.onError(() => Effect.sync(() => NodeHttpServerRequest.toServerResponse(request).destroy())))
       if (compression !== "none") {
-        return Effect.succeed(HttpServerResponse.empty({ status: 415 }))
+        // compressed while it is sent: no length known in advance, so no ranges either
+        if (request.method === "HEAD") {
+          return Effect.succeed(
+            HttpServerResponse.empty({ status: 200, headers: { ...headers, "content-type": "application/x-nix-nar" } })
+          )
+        }
+        const body = store.narFromPath(info.path).pipe(exactly(info.narSize, what), compress(compression))
+        return Effect.succeed(
+          HttpServerResponse.stream(cutOnFailure(body), { status: 200, headers, contentType: "application/x-nix-nar" })
+        )
       }
       const size = info.narSize
       const range = parseRange(request.headers["range"], size)

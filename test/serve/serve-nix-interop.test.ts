@@ -105,5 +105,16 @@ describe("Nix 2.8 uses tsnix serve as a binary cache", () => {
     expect(r.status).toBe(0)
     expect(r.stdout.trim()).toBe(paths["out"])
     expect(nix(["nix-store", "--store", sub, "--verify-path", paths["out"] as string]).status).toBe(0)
+
+    // NARs compressed on the fly: narinfos say so (no FileHash, FileSize 0), Nix decompresses and checks the NAR hash
+    for (const compression of ["xz", "zstd"]) {
+      const curl = await startServe(served, ["--compression", compression])
+      const dst2 = path.join(work, `copy-${compression}`)
+      const c = nix(["nix", "copy", "--no-check-sigs", "--from", curl, "--store", dst2, ...top])
+      expect(c.stderr).not.toContain("error")
+      expect(c.status).toBe(0)
+      expect(nix(["nix-store", "--store", dst2, "--verify", "--check-contents"]).status).toBe(0)
+      expect(q(dst2, paths["top"] as string)).toBe(q(dst, paths["top"] as string))
+    }
   })
 })

@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { encodeNix32 } from "../../src/core/nix32.js"
+import { decompress } from "../../src/io/compression.js"
 import { LocalStore } from "../../src/services/LocalStore.js"
 import { Store } from "../../src/services/Store.js"
 import * as Serve from "../../src/serve/server.js"
@@ -113,6 +114,21 @@ describe("tsnix serve", () => {
         expect(ls.body.toString()).toBe(printNarListing(Either.getOrThrow(listNar(yield* narOf(p)))))
         expect(JSON.parse(ls.body.toString()).root.entries.lnk).toEqual({ type: "symlink", target: "x" })
         expect((yield* rawRequest(yield* port, `/${"1".repeat(32)}.ls`)).status).toBe(404)
+      }))
+
+    it.effect("NARs compressed on the fly (.xz, .zst), no length and no ranges", () =>
+      Effect.gen(function*() {
+        const p = yield* addTree
+        const hashPart = path.basename(p).slice(0, 32)
+        const whole = yield* narOf(p)
+        for (const [ext, magic] of [[".xz", "fd377a585a00"], [".zst", "28b52ffd"]] as const) {
+          const r = yield* rawRequest(yield* port, `/nar/${hashPart}.nar${ext}`, { headers: { range: "bytes=0-9" } })
+          expect(r.status).toBe(200)
+          expect(r.headers["content-length"]).toBeUndefined()
+          expect(r.body.subarray(0, magic.length / 2).toString("hex")).toBe(magic)
+          const back = yield* Stream.runCollect(Stream.make(new Uint8Array(r.body)).pipe(decompress("auto")))
+          expect(Buffer.concat(Chunk.toReadonlyArray(back)).equals(whole)).toBe(true)
+        }
       }))
 
     it.effect("HEAD: headers only; absent paths are 404 with no-store", () =>
