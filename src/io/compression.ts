@@ -190,11 +190,56 @@ const compressor = (method: CompressionMethod, options: CompressOptions): Duplex
   }
 }
 
+/**
+ * `self` through a Node Duplex, with backpressure both ways. Unlike
+ * platform-node's pipeThroughDuplex, a failure of `self` fails the result
+ * (it is not taken for the end of input, which would let a broken download
+ * look like a complete one).
+ */
+export const pipeThroughTransform = <E, R, E2>(
+  self: Stream.Stream<Uint8Array, E, R>,
+  make: () => Duplex,
+  onError: (cause: unknown) => E2
+): Stream.Stream<Uint8Array, E | E2, R> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    const duplex = make()
+    // A failure of `self` destroys the duplex; its error comes out of the other side typed.
+    let upstream = Option.none<E>()
+    const write = (chunk: Uint8Array) =>
+      Effect.async<void>((resume) => {
+        if (duplex.destroyed) return resume(Effect.void)
+        if (duplex.write(chunk)) return resume(Effect.void)
+        const done = () => {
+          duplex.off("drain", done)
+          duplex.off("close", done)
+          resume(Effect.void)
+        }
+        duplex.once("drain", done)
+        duplex.once("close", done)
+      })
+    yield* Stream.runForEach(self, write).pipe(
+      Effect.matchEffect({
+        onFailure: (e) =>
+          Effect.sync(() => {
+            upstream = Option.some(e)
+            duplex.destroy(new Error("the input failed"))
+          }),
+        onSuccess: () => Effect.sync(() => duplex.end())
+      }),
+      Effect.forkScoped
+    )
+    yield* Effect.addFinalizer(() => Effect.sync(() => duplex.destroy()))
+    return NodeStream.fromReadable<E | E2, Uint8Array>(
+      () => duplex,
+      (cause): E | E2 => (Option.isSome(upstream) ? upstream.value : onError(cause))
+    )
+  }))
+
 /** Compresses a byte stream with `method`. */
 export const compress =
   (method: CompressionMethod, options: CompressOptions = {}) =>
   <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | CompressionError, R> =>
-    method === "none" ? self : NodeStream.pipeThroughDuplex(
+    method === "none" ? self : pipeThroughTransform(
       self,
       () => compressor(method, options),
       (cause) => new CompressionError({ method, operation: "compress", cause })
@@ -242,7 +287,7 @@ export const decompress =
   <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E | CompressionError, R> => {
     if (method === "none" || method === "") return self
     const through = (m: "xz" | "zstd" | "bzip2" | "gzip" | "br", s: Stream.Stream<Uint8Array, E, R>) =>
-      NodeStream.pipeThroughDuplex(
+      pipeThroughTransform(
         s,
         () => decompressor(m),
         (cause) => new CompressionError({ method: m, operation: "decompress", cause })

@@ -1,18 +1,24 @@
 /**
- * The one place a store URI becomes a Layer. Today every URI names a local
+ * The one place a store URI becomes a Layer. The CLI's own store is a local
  * store: a bare path (a chroot store at that root), `local` / `auto`, with
  * Nix's parameters `?root=…&store=…&state=…&real=…&log=…` (see
- * `stores/uri.ts`); `daemon`, `unix://…`, `ssh-ng://…`, `file://…`,
- * `http(s)://…` and `s3://…` are refused until their stores exist. The CLI's
+ * `stores/uri.ts`). {@link openStore} / {@link storeLayer} also open binary
+ * caches (`file://…`; `http(s)://…` and `s3://…` as their backends are
+ * registered in `stores/binaryCache/open.ts`); `daemon`, `unix://…` and
+ * `ssh-ng://…` are refused until their stores exist. The CLI's
  * `--store` goes through {@link resolve}; a library user calls {@link layer}
  * or {@link layerConfig}.
  *
  * @since 0.1.0
  */
-import { Config, type ConfigError, Effect, Layer, Option } from "effect"
-import type { StoreLayout } from "../core/storeLayout.js"
+import { Config, type ConfigError, Context, Effect, Layer, Option, type Scope } from "effect"
+import { defaultStoreDir, type StoreLayout } from "../core/storeLayout.js"
 import { type ConfAssignment, type NixConfParseError, parseNixConf } from "../config/nixConf.js"
 import { type InvalidSettingError, resolveSettings } from "../config/settings.js"
+import type { StoreDbError } from "../services/errors/database.js"
+import { Store, type StoreShape } from "../services/Store.js"
+import * as BinaryCache from "./binaryCache/open.js"
+import { type InvalidBinaryCacheUriError, isBinaryCacheUri } from "./binaryCache/config.js"
 import * as Local from "./local/layer.js"
 import { type InvalidStoreUriError, selectStore } from "./uri.js"
 
@@ -68,3 +74,41 @@ export const layerConfig = (options: StoreLayerOptions = {}) =>
       ...options
     })
   }))
+
+// ---------------------------------------------------------------------------
+// Any store by URI, binary caches included (`tsnix copy --to/--from`, substituters)
+
+/** Failures of opening a store by URI. */
+export type OpenStoreError =
+  | InvalidStoreUriError
+  | InvalidBinaryCacheUriError
+  | StoreDbError
+  | ConfigError.ConfigError
+  | Layer.Layer.Error<ReturnType<typeof Local.layerLive>>
+
+/** The store directory binary caches are opened for (`NIX_STORE_DIR`, else `/nix/store`). */
+const cacheStoreDir = Effect.map(
+  Config.option(Config.string("NIX_STORE_DIR")),
+  (o) => Option.getOrElse(Option.filter(o, (s) => s !== ""), () => defaultStoreDir)
+)
+
+/**
+ * The Store `uri` names, as a value (several stores can be open at once):
+ * a binary cache for `file://` (and the other cache schemes), else the local
+ * store `resolve` finds (its layer lives as long as the scope).
+ */
+export const openStore = (
+  uri: string,
+  options: StoreLayerOptions = {}
+): Effect.Effect<StoreShape, OpenStoreError, Scope.Scope> =>
+  isBinaryCacheUri(uri)
+    ? Effect.flatMap(cacheStoreDir, (storeDir) => BinaryCache.openBinaryCache(uri, storeDir))
+    : Effect.gen(function*() {
+      const spec = yield* resolve(uri)
+      const ctx = yield* Layer.build(layerFromSpec(spec, options))
+      return Context.get(ctx, Store)
+    })
+
+/** The Store `uri` names as a layer (binary caches included). */
+export const storeLayer = (uri: string, options: StoreLayerOptions = {}): Layer.Layer<Store, OpenStoreError> =>
+  Layer.scoped(Store, openStore(uri, options))

@@ -102,3 +102,16 @@ describe("compression", () => {
       expect(yield* collect(Stream.make(new Uint8Array(data)).pipe(C.decompress("xz")))).toEqual(data)
     }))
 })
+
+describe("pipeThroughTransform", () => {
+  it.effect("a failing input fails the output (it is not taken for the end of input)", () =>
+    Effect.gen(function*() {
+      for (const m of C.compressionMethods) {
+        const failing = Stream.concat(Stream.make(new Uint8Array(1000)), Stream.fail("boom" as const))
+        expect(yield* Effect.flip(collect(failing.pipe(C.compress(m)))), m).toBe("boom")
+        const packed = yield* collect(Stream.make(new Uint8Array(100_000)).pipe(C.compress(m)))
+        const cut = Stream.concat(Stream.make(packed.subarray(0, 20)), Stream.fail("boom" as const))
+        expect(yield* Effect.flip(collect(cut.pipe(C.decompress(m)))), m).toBe("boom")
+      }
+    }))
+})
