@@ -65,12 +65,12 @@ export interface HttpTransport {
    * PUT of a file. A byte array is retried on transient failures; a stream
    * is sent once (it cannot be replayed).
    */
-  readonly put: (
+  readonly put: <E = never>(
     file: string,
-    body: Uint8Array | Stream.Stream<Uint8Array, HttpCacheError>,
+    body: Uint8Array | Stream.Stream<Uint8Array, E>,
     contentType: string,
     contentLength?: number
-  ) => Effect.Effect<void, HttpCacheError>
+  ) => Effect.Effect<void, HttpCacheError | E>
 }
 
 const readNetrc = (file: string | undefined): ReadonlyArray<NetrcEntry> => {
@@ -269,17 +269,26 @@ export const make = (
       )
     }
 
-    const put = (
+    const put = <E = never>(
       file: string,
-      body: Uint8Array | Stream.Stream<Uint8Array, HttpCacheError>,
+      body: Uint8Array | Stream.Stream<Uint8Array, E>,
       contentType: string,
       contentLength?: number
-    ) => {
+    ): Effect.Effect<void, HttpCacheError | E> => {
       const url = urlOf(file)
+      // a failure of the body stream is the caller's error, not a transport one
+      let bodyFailure: Option.Option<E> = Option.none()
       const once = send("PUT", url, (r) =>
         body instanceof Uint8Array
           ? HttpClientRequest.bodyUint8Array(r, body, contentType)
-          : HttpClientRequest.bodyStream(r, body, { contentType, contentLength })).pipe(
+          : HttpClientRequest.bodyStream(
+            r,
+            body.pipe(Stream.tapError((e) => Effect.sync(() => void (bodyFailure = Option.some(e))))),
+            { contentType, contentLength }
+          )).pipe(
+          Effect.catchAll((e): Effect.Effect<never, HttpCacheError | E> =>
+            Option.isSome(bodyFailure) ? Effect.fail(bodyFailure.value) : Effect.fail(e)
+          ),
           Effect.flatMap((res) =>
             classifyStatus(res.status) === "ok"
               ? Effect.void
@@ -293,7 +302,7 @@ export const make = (
               )
           )
         )
-      return body instanceof Uint8Array ? retrying(url, once) : once
+      return body instanceof Uint8Array ? retrying(url, once as Effect.Effect<void, HttpCacheError>) : once
     }
 
     return { baseUrl: base, urlOf, exists, get, getStream, put }
