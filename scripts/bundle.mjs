@@ -34,7 +34,7 @@ await build({
   format: "cjs",
   target: "node20",
   outfile: bundleFile,
-  external: ["better-sqlite3", "fs-ext"],
+  external: ["better-sqlite3", "fs-ext", "node-liblzma", "zstd-napi", "compressjs", "unbzip2-stream"],
   minify: true,
   charset: "ascii",
   legalComments: "external",

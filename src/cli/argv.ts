@@ -118,6 +118,16 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
     flag("to-base32"),
     flag("to-base64"),
     flag("to-sri"),
+    // tsnix copy (as nix copy)
+    value("from"),
+    value("to"),
+    flag("no-check-sigs"),
+    // tsnix store sign|verify (as nix store sign|verify)
+    flag("no-contents"),
+    flag("no-trust"),
+    value("sigs-needed"),
+    value("key-file"),
+    value("substituter"),
     // tsnix serve (the HTTP binary cache server)
     value("listen"),
     value("secret-key"),
@@ -152,6 +162,14 @@ const pathInfoShortFlags: ReadonlyMap<string, string> = new Map([
   ["h", "human-readable"]
 ])
 
+/** Short flags of `tsnix store sign|verify`, as `nix store sign|verify` define them. */
+const storeShortFlags: ReadonlyMap<string, string> = new Map([
+  ["r", "recursive"],
+  ["n", "sigs-needed"],
+  ["k", "key-file"],
+  ["s", "substituter"]
+])
+
 /** Subcommand words and the operation they select. */
 export const subcommands: ReadonlyMap<string, string> = new Map([
   ["hash", "hash"],
@@ -173,6 +191,8 @@ export const subcommands: ReadonlyMap<string, string> = new Map([
   ["register-validity", "register-validity"],
   ["path-info", "path-info"],
   ["demo", "demo"],
+  ["copy", "copy"],
+  ["store", "store"],
   ["serve", "serve"],
   ["help", "help"],
   ["version", "version"]
@@ -278,6 +298,8 @@ export const parseArgv = (argv: ReadonlyArray<string>): Either.Either<ParsedArgs
       const showing = operation === "show-derivation" || (operation === "derivation" && args[0] === "show")
       const long = operation === "path-info" && pathInfoShortFlags.has(a.slice(1))
         ? pathInfoShortFlags.get(a.slice(1))
+        : operation === "store" && storeShortFlags.has(a.slice(1))
+        ? storeShortFlags.get(a.slice(1))
         : a === "-r" && showing
         ? "recursive"
         : shortFlags.get(a.slice(1))

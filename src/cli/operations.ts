@@ -44,6 +44,9 @@ export const operations: Readonly<Record<string, Operation>> = {
   derivation: lazy(() => import("./ops/derivation.js"), (m) => m.derivationOperation),
   demo: lazy(() => import("./ops/demo.js"), (m) => m.demoOperation),
   optimise: lazy(store, (m) => m.optimiseOperation),
+  copy: lazy(() => import("./ops/copy.js"), (m) => m.copyOperation),
+  "generate-binary-cache-key": lazy(() => import("./ops/keys.js"), (m) => m.generateKeyOperation),
+  store: lazy(() => import("./ops/keys.js"), (m) => m.storeOperation),
   // `tsnix serve --listen …` (the HTTP cache server); nix-store's `--serve` (the ssh protocol) is not there yet
   serve: lazy(() => import("./ops/serve.js"), (m) => m.serveOperation)
 }

@@ -10,6 +10,7 @@ import { Cli, ExitWith } from "./context.js"
 import { helpText } from "./help.js"
 import { cliLoggerLayer } from "./logger.js"
 import { operations } from "./operations.js"
+import { isBinaryCacheUri } from "../stores/binaryCache/config.js"
 import * as StoreFromUri from "../stores/fromUri.js"
 import { parseNixConf, type ConfAssignment } from "../config/nixConf.js"
 import { resolveSettings } from "../config/settings.js"
@@ -58,7 +59,11 @@ export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
     }
     const { settings, unknown } = yield* resolveSettings(yield* collectAssignments(parsed))
     for (const name of unknown) yield* Effect.logWarning(`unknown setting '${name}'`)
-    const { layout } = yield* StoreFromUri.resolve(parsed.values.get("store")).pipe(
+    // `copy` and `store verify|sign` open `--store` themselves (it may be a binary cache); the others need a local store.
+    const storeArg = parsed.values.get("store")
+    const opensItsOwn = (parsed.operation === "copy" || parsed.operation === "store") && storeArg !== undefined &&
+      isBinaryCacheUri(storeArg)
+    const { layout } = yield* StoreFromUri.resolve(opensItsOwn ? undefined : storeArg).pipe(
       Effect.catchTag("InvalidStoreUriError", (e) => Effect.fail(new UsageError({ message: e.message })))
     )
     const op = operations[parsed.operation]

@@ -20,6 +20,13 @@ export const NixBool = Schema.transform(Schema.Literal("true", "false"), Schema.
 /** A non-negative integer written in decimal. */
 export const NixUInt = Schema.compose(Schema.NumberFromString, Schema.Int.pipe(Schema.nonNegative()))
 
+/** A list setting: words separated by whitespace (Nix's Strings settings). */
+export const NixStrings = Schema.transform(Schema.String, Schema.Array(Schema.String), {
+  strict: true,
+  decode: (s) => s.split(/\s+/).filter((w) => w !== ""),
+  encode: (ws) => ws.join(" ")
+})
+
 /** The resolved settings record. */
 export const Settings = Schema.Struct({
   /** `keep-outputs`: a live derivation keeps its valid outputs alive. */
@@ -35,7 +42,20 @@ export const Settings = Schema.Struct({
   /** `db-busy-max-wait`: seconds to keep retrying a busy database before failing. */
   dbBusyMaxWait: NixUInt,
   /** `auto-optimise-store`: hard-link identical files through `.links` as paths are added. */
-  autoOptimiseStore: NixBool
+  autoOptimiseStore: NixBool,
+  // Substitution and binary caches (issue 15)
+  /** `substituters` (alias `binary-caches`): the caches to substitute from, by priority. */
+  substituters: NixStrings,
+  /** `trusted-substituters` (alias `trusted-binary-caches`). */
+  trustedSubstituters: NixStrings,
+  /** `trusted-public-keys` (alias `binary-cache-public-keys`): `name:base64` keys whose signatures are trusted. */
+  trustedPublicKeys: NixStrings,
+  /** `require-sigs`: paths from elsewhere need a trusted signature (or a content address). */
+  requireSigs: NixBool,
+  /** `substitute`: use substituters at all. */
+  substitute: NixBool,
+  /** `secret-key-files`: keys that sign locally built paths (their public halves are trusted too). */
+  secretKeyFiles: NixStrings
 })
 
 /** The resolved settings. */
@@ -54,7 +74,16 @@ export const settingNames: Readonly<Record<string, keyof Settings>> = {
   "read-only": "readOnly",
   "gc-runtime-roots": "gcRuntimeRoots",
   "db-busy-max-wait": "dbBusyMaxWait",
-  "auto-optimise-store": "autoOptimiseStore"
+  "auto-optimise-store": "autoOptimiseStore",
+  substituters: "substituters",
+  "binary-caches": "substituters",
+  "trusted-substituters": "trustedSubstituters",
+  "trusted-binary-caches": "trustedSubstituters",
+  "trusted-public-keys": "trustedPublicKeys",
+  "binary-cache-public-keys": "trustedPublicKeys",
+  "require-sigs": "requireSigs",
+  substitute: "substitute",
+  "secret-key-files": "secretKeyFiles"
 }
 
 /** Defaults, in text form (Nix 2.8's defaults where Nix has the setting). */
@@ -65,7 +94,13 @@ export const defaultSettingsText: SettingsText = {
   readOnly: "false",
   gcRuntimeRoots: "true",
   dbBusyMaxWait: "300",
-  autoOptimiseStore: "false"
+  autoOptimiseStore: "false",
+  substituters: "https://cache.nixos.org/",
+  trustedSubstituters: "",
+  trustedPublicKeys: "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=",
+  requireSigs: "true",
+  substitute: "true",
+  secretKeyFiles: ""
 }
 
 /**
@@ -80,10 +115,6 @@ export const ignoredNixSettings: ReadonlySet<string> = new Set([
   "sandbox-paths",
   "extra-sandbox-paths",
   "build-users-group",
-  "substituters",
-  "trusted-substituters",
-  "trusted-public-keys",
-  "secret-key-files",
   "max-jobs",
   "cores",
   "system",
@@ -96,7 +127,6 @@ export const ignoredNixSettings: ReadonlySet<string> = new Set([
   "min-free-check-interval",
   "allowed-users",
   "trusted-users",
-  "require-sigs",
   "narinfo-cache-positive-ttl",
   "narinfo-cache-negative-ttl",
   "connect-timeout",
@@ -148,7 +178,6 @@ export const ignoredNixSettings: ReadonlySet<string> = new Set([
   "commit-lockfile-summary",
   "ignored-acls",
   "hashed-mirrors",
-  "substitute",
   "build-hook",
   "id-count",
   "auto-allocate-uids",

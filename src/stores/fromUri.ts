@@ -86,8 +86,8 @@ export type OpenStoreError =
   | ConfigError.ConfigError
   | Layer.Layer.Error<ReturnType<typeof Local.layerLive>>
 
-/** The store directory binary caches are opened for (`NIX_STORE_DIR`, else `/nix/store`). */
-const cacheStoreDir = Effect.map(
+/** The store directory binary caches are opened for (exported for the CLI) (`NIX_STORE_DIR`, else `/nix/store`). */
+export const cacheStoreDir = Effect.map(
   Config.option(Config.string("NIX_STORE_DIR")),
   (o) => Option.getOrElse(Option.filter(o, (s) => s !== ""), () => defaultStoreDir)
 )
@@ -98,10 +98,10 @@ const cacheStoreDir = Effect.map(
  * store `resolve` finds (its layer lives as long as the scope).
  */
 export const openStore = (
-  uri: string,
+  uri: string | undefined,
   options: StoreLayerOptions = {}
 ): Effect.Effect<StoreShape, OpenStoreError, Scope.Scope> =>
-  isBinaryCacheUri(uri)
+  uri !== undefined && isBinaryCacheUri(uri)
     ? Effect.flatMap(cacheStoreDir, (storeDir) => BinaryCache.openBinaryCache(uri, storeDir))
     : Effect.gen(function*() {
       const spec = yield* resolve(uri)
@@ -110,5 +110,5 @@ export const openStore = (
     })
 
 /** The Store `uri` names as a layer (binary caches included). */
-export const storeLayer = (uri: string, options: StoreLayerOptions = {}): Layer.Layer<Store, OpenStoreError> =>
+export const storeLayer = (uri: string | undefined, options: StoreLayerOptions = {}): Layer.Layer<Store, OpenStoreError> =>
   Layer.scoped(Store, openStore(uri, options))
