@@ -16,6 +16,7 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Data, Duration, Effect, Layer, Option, Schedule, type Scope, Stream } from "effect"
 import * as fs from "node:fs"
+import { IncomingMessage } from "node:http"
 import { version } from "../../../version.js"
 import { type NetrcEntry, netrcFor, parseNetrc } from "./netrc.js"
 import { classifyStatus } from "./status.js"
@@ -80,6 +81,21 @@ const readNetrc = (file: string | undefined): ReadonlyArray<NetrcEntry> => {
   } catch {
     return []
   }
+}
+
+/**
+ * Node frees a connection for the next request only once a response has
+ * ended, and a HEAD response ends only when it is read: the platform does not
+ * read it, so the Node message (the platform's `source`) is resumed here.
+ * (The platform's internals: if they change, HEADs only cost a connection each again.)
+ * Without this every HEAD kept a connection, and the process, alive until
+ * the server's keep-alive timeout.
+ */
+const freeHeadResponse = (res: HttpClientResponse.HttpClientResponse): void => {
+  // the platform wraps the Node response (an InterruptibleResponse around it, as `original`)
+  const inner: unknown = "original" in res ? res.original : res
+  const source: unknown = typeof inner === "object" && inner !== null && "source" in inner ? inner.source : undefined
+  if (source instanceof IncomingMessage) source.resume()
 }
 
 const describe = (cause: unknown): string =>
@@ -157,7 +173,7 @@ export const make = (
           const cls = classifyStatus(res.status)
           if (cls === "ok" || (cls === "absent" && method !== "GET")) return Effect.succeed(res)
           // the rest of the body is read (and dropped), so the connection can serve the next request
-          const drained = method === "HEAD" ? Effect.void : Effect.ignore(res.arrayBuffer)
+          const drained = method === "HEAD" ? Effect.sync(() => freeHeadResponse(res)) : Effect.ignore(res.arrayBuffer)
           if (cls === "absent") return Effect.as(drained, res)
           return Effect.zipRight(
             drained,
@@ -175,7 +191,13 @@ export const make = (
 
     const exists = (file: string) => {
       const url = urlOf(file)
-      return retrying(url, Effect.map(send("HEAD", url), (res) => classifyStatus(res.status) === "ok"))
+      return retrying(
+        url,
+        Effect.map(send("HEAD", url), (res) => {
+          freeHeadResponse(res)
+          return classifyStatus(res.status) === "ok"
+        })
+      )
     }
 
     const bodyError = (url: string) => (e: unknown) =>
