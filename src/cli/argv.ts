@@ -136,7 +136,12 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
     flag("no-trust"),
     value("sigs-needed"),
     value("key-file"),
-    value("substituter")
+    value("substituter"),
+    // tsnix serve (the HTTP binary cache server)
+    value("listen"),
+    value("secret-key"),
+    value("priority"),
+    value("compression")
   ] satisfies Array<FlagSpec>).map((s) => [s.name, s])
 )
 
@@ -201,6 +206,7 @@ export const subcommands: ReadonlyMap<string, string> = new Map([
   ["demo", "demo"],
   ["copy", "copy"],
   ["store", "store"],
+  ["serve", "serve"],
   ["help", "help"],
   ["version", "version"]
 ])

@@ -58,6 +58,8 @@ Subcommands:
   tsnix gc --why-alive PATH    print the chain of references that keeps PATH alive
   tsnix query WORD PATHS       same as -q --WORD (e.g. tsnix query requisites PATH)
   tsnix demo                   add a directory to the store and query it
+  tsnix serve --listen HOST:PORT [--secret-key FILE] [--priority N] [--compression none|zstd|xz]
+                               serve the store as an HTTP binary cache (narinfos signed on the fly)
 
 Global options:
   --store ROOT                 use the chroot store at ROOT (files in ROOT/nix/store, state in

@@ -47,5 +47,7 @@ export const operations: Readonly<Record<string, Operation>> = {
   "read-log": lazy(() => import("./ops/readLog.js"), (m) => m.readLogOperation),
   copy: lazy(() => import("./ops/copy.js"), (m) => m.copyOperation),
   "generate-binary-cache-key": lazy(() => import("./ops/keys.js"), (m) => m.generateKeyOperation),
-  store: lazy(() => import("./ops/keys.js"), (m) => m.storeOperation)
+  store: lazy(() => import("./ops/keys.js"), (m) => m.storeOperation),
+  // `tsnix serve --listen …` (the HTTP cache server); nix-store's `--serve` (the ssh protocol) is not there yet
+  serve: lazy(() => import("./ops/serve.js"), (m) => m.serveOperation)
 }

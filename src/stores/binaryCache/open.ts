@@ -12,6 +12,8 @@ import { Store } from "../../services/Store.js"
 import type { BinaryCacheBackend } from "./backend.js"
 import { binaryCacheConfig, type BinaryCacheUri, InvalidBinaryCacheUriError, parseBinaryCacheUri } from "./config.js"
 import { makeFileBackend } from "./file.js"
+import { httpBackendFactory } from "./http/backend.js"
+import { s3BackendFactory } from "./s3/backend.js"
 import { type BinaryCacheStore, makeBinaryCacheStore } from "./store.js"
 
 /** Makes the backend of a parsed URI. */
@@ -22,7 +24,10 @@ export const backendFactories: Record<string, BackendFactory> = {
   file: (u) =>
     u.authorityAndPath.startsWith("/")
       ? Effect.succeed(makeFileBackend(path.resolve(u.authorityAndPath), u.base))
-      : Effect.fail(new InvalidBinaryCacheUriError({ uri: u.base, reason: "a file:// cache needs an absolute path" }))
+      : Effect.fail(new InvalidBinaryCacheUriError({ uri: u.base, reason: "a file:// cache needs an absolute path" })),
+  http: httpBackendFactory,
+  https: httpBackendFactory,
+  s3: s3BackendFactory
 }
 
 /** The binary cache `uri` names, for a store in `storeDir` (when the URI has no `store=`). */

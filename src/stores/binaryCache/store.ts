@@ -513,6 +513,8 @@ export const makeBinaryCacheStore = (
       exportPaths: () => Stream.fail(notSupported(uri, "exportPaths")),
       importPaths: () => Effect.fail(notSupported(uri, "importPaths")),
       addTempRoot: () => Effect.void,
+      // A cache has no collector: nothing to hold or release.
+      tempRootSession: Effect.void,
       verifyStore: () => Effect.fail(notSupported(uri, "verifyStore")),
       verifyPath
     }
