@@ -557,17 +557,64 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
       return W.encodeMissingReply({ willBuild, willSubstitute: [], unknown, downloadSize: 0, narSize: 0 })
     }))
   const buildUnsupported = (what: string) => fail(`building is not supported by tsnix's daemon yet (${what})`)
+  /**
+   * What a build of `target` (a DerivedPath) would do without building: a valid opaque
+   * path, or a derivation whose wanted outputs are valid, is already there; anything else
+   * would need the builder (or a substituter).
+   */
+  const alreadyThere = (target: string) =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      const bang = target.indexOf("!")
+      const p = yield* toStorePath(storeDir, bang < 0 ? target : target.slice(0, bang))
+      if (bang < 0) return yield* store.isValidPath(p)
+      if (!(yield* store.isValidPath(p))) return false
+      const outs = yield* store.queryDerivationOutputMap(p)
+      const names = target.slice(bang + 1) === "*" ? Object.keys(outs) : target.slice(bang + 1).split(",")
+      const paths = names.map((o) => outs[o])
+      if (paths.some((x) => x === undefined)) return false
+      return (yield* store.queryValidPaths(paths as Array<string>)).length === paths.length
+    })
+  const missingMessage = (target: string) =>
+    target.includes("!")
+      ? `cannot build '${target}': building is not supported by tsnix's daemon yet`
+      : `path '${target}' is required, but there is no substituter that can build it`
   def(W.Op.BuildPaths, (s) =>
     Effect.gen(function*() {
-      yield* s.conn.read(W.shortStrings)
-      if (s.minor >= 15) yield* s.conn.read(W.buildMode)
-      return yield* buildUnsupported("BuildPaths")
+      const targets = yield* s.conn.read(W.shortStrings)
+      if (s.minor >= 15) {
+        const mode = yield* s.conn.read(W.buildMode)
+        if (mode === W.BuildMode.Repair && !s.trusted) {
+          return yield* fail("repairing or checking is not allowed because you are not in 'trusted-users'")
+        }
+        if (mode !== W.BuildMode.Normal) return yield* buildUnsupported("BuildPaths with a repair or check mode")
+      }
+      for (const t of targets) if (!(yield* alreadyThere(t))) return yield* fail(missingMessage(t))
+      return ONE
     }))
   def(W.Op.BuildPathsWithResults, (s) =>
     Effect.gen(function*() {
-      yield* s.conn.read(W.shortStrings)
-      yield* s.conn.read(W.buildMode)
-      return yield* buildUnsupported("BuildPathsWithResults")
+      const targets = yield* s.conn.read(W.shortStrings)
+      const mode = yield* s.conn.read(W.buildMode)
+      if (mode === W.BuildMode.Repair && !s.trusted) {
+        return yield* fail("repairing or checking is not allowed because you are not in 'trusted-users'")
+      }
+      if (mode !== W.BuildMode.Normal) return yield* buildUnsupported("BuildPathsWithResults with a repair or check mode")
+      const results: Array<Uint8Array> = [encodeU64(targets.length)]
+      for (const t of targets) {
+        const there = yield* alreadyThere(t)
+        results.push(W.encodeBuildResult({
+          path: t,
+          status: there ? W.BuildStatus.AlreadyValid : t.includes("!") ? W.BuildStatus.MiscFailure : W.BuildStatus.NoSubstituters,
+          errorMsg: there ? "" : missingMessage(t),
+          timesBuilt: 0,
+          isNonDeterministic: false,
+          startTime: 0,
+          stopTime: 0,
+          builtOutputs: []
+        }))
+      }
+      return concatBytes(results)
     }))
   def(W.Op.BuildDerivation, (s) =>
     Effect.gen(function*() {

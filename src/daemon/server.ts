@@ -66,6 +66,8 @@ export const serveConnection = (
       return
     }
     const session = makeSession(conn, hs.version, admission._tag === "Trusted", peer, settings)
+    // The connection's temporary roots live in its own file, removed when it ends.
+    yield* store.tempRootSession
     yield* conn.write(W.STDERR_LAST)
     // A client that hangs up interrupts what it asked for (as Nix's MonitorFdHup does).
     yield* Effect.raceFirst(serveOps(session, makeHandlers(store.storeDir)), conn.hangup)
