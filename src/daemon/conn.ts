@@ -29,7 +29,9 @@ export class ConnClosedError extends Data.TaggedError("ConnClosedError")<{ reado
 }
 
 /** The peer sent bytes that do not decode (the connection cannot be resynchronised). */
-export class ProtocolError extends Data.TaggedError("DaemonProtocolError")<{ readonly cause: WireError | WorkerValueError }> {
+export class ProtocolError
+  extends Data.TaggedError("DaemonProtocolError")<{ readonly cause: WireError | WorkerValueError }>
+{
   override get message(): string {
     return this.cause.message
   }
@@ -153,30 +155,32 @@ export const makeConn = (readable: Readable, writable: Writable) =>
     )
 
     const pending: Array<Uint8Array> = []
-    const basePull: Effect.Effect<Option.Option<Uint8Array>, ConnClosedError> = Effect.suspend(function pull(): Effect.Effect<
-      Option.Option<Uint8Array>,
-      ConnClosedError
-    > {
-      const back = pending.pop()
-      if (back !== undefined) return Effect.succeed(Option.some(back))
-      const next = queue.shift()
-      if (next !== undefined) {
-        queued -= next.length
-        if (queued < HIGH_WATER && readable.isPaused()) readable.resume()
-        return Effect.succeed(Option.some(next))
+    const basePull: Effect.Effect<Option.Option<Uint8Array>, ConnClosedError> = Effect.suspend(
+      function pull(): Effect.Effect<
+        Option.Option<Uint8Array>,
+        ConnClosedError
+      > {
+        const back = pending.pop()
+        if (back !== undefined) return Effect.succeed(Option.some(back))
+        const next = queue.shift()
+        if (next !== undefined) {
+          queued -= next.length
+          if (queued < HIGH_WATER && readable.isPaused()) readable.resume()
+          return Effect.succeed(Option.some(next))
+        }
+        if (failure !== undefined) return Effect.fail(new ConnClosedError({ reason: failure }))
+        if (ended) return Effect.succeed(Option.none())
+        return Effect.flatMap(
+          Effect.async<void>((resume) => {
+            wake = () => resume(Effect.void)
+            return Effect.sync(() => {
+              wake = undefined
+            })
+          }),
+          pull
+        )
       }
-      if (failure !== undefined) return Effect.fail(new ConnClosedError({ reason: failure }))
-      if (ended) return Effect.succeed(Option.none())
-      return Effect.flatMap(
-        Effect.async<void>((resume) => {
-          wake = () => resume(Effect.void)
-          return Effect.sync(() => {
-            wake = undefined
-          })
-        }),
-        pull
-      )
-    })
+    )
     const base: ByteSource<ConnClosedError> = {
       pull: basePull,
       unread: (bytes) => {

@@ -24,7 +24,17 @@ import type { ValidPathInfo } from "../core/pathInfo.js"
 import { printfFixed2 } from "../core/printf.js"
 import { makeFixedOutputPath, storePathToString } from "../core/storePath.js"
 import { parse as parseStorePathBrand, type StorePath } from "../core/storePathBrand.js"
-import { bool, concatBytes, type Decoder, encodeBool, encodePadded, encodeU64, getU64, paddedBytes, u64 } from "../core/wire/index.js"
+import {
+  bool,
+  concatBytes,
+  type Decoder,
+  encodeBool,
+  encodePadded,
+  encodeU64,
+  getU64,
+  paddedBytes,
+  u64
+} from "../core/wire/index.js"
 import * as W from "../core/wire/worker/index.js"
 import { GcStore } from "../services/GcStore.js"
 import { LocalStore } from "../services/LocalStore.js"
@@ -40,27 +50,32 @@ const fail = (message: string) => Effect.fail(new DaemonError({ message }))
 /** Validates a store path string of the session's store, with Nix's message for a path outside it. */
 const toStorePath = (storeDir: string, s: string): Effect.Effect<StorePath, DaemonError> =>
   Either.match(parseStorePathBrand(storeDir, s), {
-    onLeft: (e) =>
-      fail(s.startsWith(`${storeDir}/`) ? e.message : `path '${s}' is not in the Nix store`),
+    onLeft: (e) => fail(s.startsWith(`${storeDir}/`) ? e.message : `path '${s}' is not in the Nix store`),
     onRight: Effect.succeed
   })
 
-const readPath = (s: Session, storeDir: string) => Effect.flatMap(s.conn.read(W.pathString), (p) => toStorePath(storeDir, p))
+const readPath = (s: Session, storeDir: string) =>
+  Effect.flatMap(s.conn.read(W.pathString), (p) => toStorePath(storeDir, p))
 
 const notValid = (p: string) => fail(`path '${p}' is not valid`)
 
 const infoOf = (p: StorePath) =>
-  Effect.flatMap(Store, (store) =>
-    Effect.flatMap(store.queryPathInfo(p), Option.match({ onNone: () => notValid(p), onSome: Effect.succeed })))
+  Effect.flatMap(
+    Store,
+    (store) =>
+      Effect.flatMap(store.queryPathInfo(p), Option.match({ onNone: () => notValid(p), onSome: Effect.succeed }))
+  )
 
-const requireTrusted = (s: Session, what: string) =>
-  s.trusted ? Effect.void : fail(what)
+const requireTrusted = (s: Session, what: string) => s.trusted ? Effect.void : fail(what)
 
 const optionalService = <I, S>(tag: Context.Tag<I, S>, what: string) =>
-  Effect.flatMap(Effect.serviceOption(tag), Option.match({
-    onNone: () => fail(`operation '${what}' is not supported by this store`),
-    onSome: Effect.succeed
-  }))
+  Effect.flatMap(
+    Effect.serviceOption(tag),
+    Option.match({
+      onNone: () => fail(`operation '${what}' is not supported by this store`),
+      onSome: Effect.succeed
+    })
+  )
 
 const gcStore = (what: string) => optionalService(GcStore, what)
 const localStore = (what: string) => optionalService(LocalStore, what)
@@ -165,11 +180,14 @@ const addCaUpload = <E>(
     caHash = { algo: method.algo, bytes: caHash.bytes }
     const selfRef = false
     const sp = yield* Effect.try({
-      try: () => makeFixedOutputPath(storeDir, name, method.method === "flat" ? "flat" : "recursive", caHash, refs, selfRef),
+      try: () =>
+        makeFixedOutputPath(storeDir, name, method.method === "flat" ? "flat" : "recursive", caHash, refs, selfRef),
       catch: (e) => new DaemonError({ message: e instanceof Error ? e.message : String(e) })
     })
     const p = storePathToString(storeDir, sp) as StorePath
-    const ca = Either.getOrThrow(parseCa(`fixed:${method.method === "recursive" ? "r:" : ""}${method.algo}:${printHash(caHash, "nix32")}`))
+    const ca = Either.getOrThrow(
+      parseCa(`fixed:${method.method === "recursive" ? "r:" : ""}${method.algo}:${printHash(caHash, "nix32")}`)
+    )
     const info: ValidPathInfo = {
       path: p,
       deriver: Option.none(),
@@ -310,8 +328,10 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
     }))
   def(W.Op.QuerySubstitutablePaths, (s) => Effect.as(s.conn.read(W.pathSet), W.encodeSet([])))
   def(W.Op.QuerySubstitutablePathInfo, (s) => Effect.as(path1(s), encodeU64(0)))
-  def(W.Op.QuerySubstitutablePathInfos, (s) =>
-    Effect.as(s.conn.read(W.substitutablePathInfosRequest(s.version)), W.encodeSubstitutableInfos([])))
+  def(
+    W.Op.QuerySubstitutablePathInfos,
+    (s) => Effect.as(s.conn.read(W.substitutablePathInfosRequest(s.version)), W.encodeSubstitutableInfos([]))
+  )
   def(W.Op.QueryPathInfo, (s) =>
     Effect.gen(function*() {
       const p = yield* path1(s)
@@ -388,7 +408,10 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
       const local = yield* localStore("optimiseStore")
       const act = s.startActivity(W.ActivityType.OptimiseStore, "")
       const r = yield* Effect.ensuring(local.optimiseStore(), Effect.sync(() => s.stopActivity(act)))
-      s.log(W.Verbosity.Info, `${printfFixed2(r.bytesFreed / (1024 * 1024))} MiB freed by hard-linking ${r.filesLinked} files`)
+      s.log(
+        W.Verbosity.Info,
+        `${printfFixed2(r.bytesFreed / (1024 * 1024))} MiB freed by hard-linking ${r.filesLinked} files`
+      )
       return ONE
     }))
   def(W.Op.VerifyStore, (s) =>
@@ -397,11 +420,8 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
       const repair = yield* s.conn.read(bool)
       if (repair && !s.trusted) return yield* fail("you are not privileged to repair paths")
       if (repair) return yield* fail("repairing is not supported by tsnix's store")
-      const act = s.startActivity(W.ActivityType.VerifyPaths, "")
-      const report = yield* Effect.ensuring(
-        (yield* Store).verifyStore({ checkContents }),
-        Effect.sync(() => s.stopActivity(act))
-      )
+      // Nix 2.8's daemon reports verification with log lines only (no activity).
+      const report = yield* (yield* Store).verifyStore({ checkContents })
       return encodeBool(report.errors)
     }))
   def(W.Op.AddSignatures, (s) =>
@@ -444,7 +464,9 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
     Effect.gen(function*() {
       const store = yield* Store
       if (!s.trusted && s.settings.requireSigs) {
-        return yield* fail("cannot import paths: you are not in 'trusted-users' and exported paths carry no signatures (require-sigs)")
+        return yield* fail(
+          "cannot import paths: you are not in 'trusted-users' and exported paths carry no signatures (require-sigs)"
+        )
       }
       const src = readRequestSource(s)
       const paths = yield* store.importPaths(sourceStream(src))
@@ -507,7 +529,15 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
           const count = yield* inner.read(u64)
           for (let i = 0n; i < count; i++) {
             const info = yield* inner.read(readInfo)
-            yield* addWithInfo(s, storeDir, { ...info, ultimate: false }, repair, dontCheckSigs, narStream(inner.source), false)
+            yield* addWithInfo(
+              s,
+              storeDir,
+              { ...info, ultimate: false },
+              repair,
+              dontCheckSigs,
+              narStream(inner.source),
+              false
+            )
           }
         }))
       return new Uint8Array(0)
@@ -535,6 +565,9 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
     Effect.gen(function*() {
       const targets = yield* s.conn.read(W.shortStrings)
       const store = yield* Store
+      // As Nix 2.8's queryMissing: a debug-level activity around the work.
+      const act = s.startActivity(W.ActivityType.Unknown, "querying info about missing paths", [], W.Verbosity.Debug)
+      yield* Effect.addFinalizer(() => Effect.sync(() => s.stopActivity(act)))
       const willBuild: Array<string> = []
       const unknown: Array<string> = []
       for (const t of targets) {
@@ -551,11 +584,13 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
         }
         const outs = yield* store.queryDerivationOutputMap(sp)
         const wanted = bang < 0 || t.slice(bang + 1) === "*" ? Object.keys(outs) : t.slice(bang + 1).split(",")
-        const valid = yield* store.queryValidPaths(wanted.map((o) => outs[o]).filter((x): x is string => x !== undefined))
+        const valid = yield* store.queryValidPaths(
+          wanted.map((o) => outs[o]).filter((x): x is string => x !== undefined)
+        )
         if (valid.length < wanted.length) willBuild.push(p)
       }
       return W.encodeMissingReply({ willBuild, willSubstitute: [], unknown, downloadSize: 0, narSize: 0 })
-    }))
+    }).pipe(Effect.scoped))
   const buildUnsupported = (what: string) => fail(`building is not supported by tsnix's daemon yet (${what})`)
   /**
    * What a build of `target` (a DerivedPath) would do without building: a valid opaque
@@ -599,13 +634,19 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
       if (mode === W.BuildMode.Repair && !s.trusted) {
         return yield* fail("repairing or checking is not allowed because you are not in 'trusted-users'")
       }
-      if (mode !== W.BuildMode.Normal) return yield* buildUnsupported("BuildPathsWithResults with a repair or check mode")
+      if (mode !== W.BuildMode.Normal) {
+        return yield* buildUnsupported("BuildPathsWithResults with a repair or check mode")
+      }
       const results: Array<Uint8Array> = [encodeU64(targets.length)]
       for (const t of targets) {
         const there = yield* alreadyThere(t)
         results.push(W.encodeBuildResult({
           path: t,
-          status: there ? W.BuildStatus.AlreadyValid : t.includes("!") ? W.BuildStatus.MiscFailure : W.BuildStatus.NoSubstituters,
+          status: there
+            ? W.BuildStatus.AlreadyValid
+            : t.includes("!")
+            ? W.BuildStatus.MiscFailure
+            : W.BuildStatus.NoSubstituters,
           errorMsg: there ? "" : missingMessage(t),
           timesBuilt: 0,
           isNonDeterministic: false,
@@ -637,7 +678,15 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
 }
 
 /** The overrides an untrusted client may set (Nix 2.8's ClientSettings::apply). */
-const untrustedSettings = new Set(["timeout", "build-timeout", "repeat", "connect-timeout", "builders", "substituters", "extra-substituters"])
+const untrustedSettings = new Set([
+  "timeout",
+  "build-timeout",
+  "repeat",
+  "connect-timeout",
+  "builders",
+  "substituters",
+  "extra-substituters"
+])
 
 /** BuildDerivation's drvPath and BasicDerivation (read and discarded until the builder is wired in). */
 const basicDerivation: Decoder<void> = (input) => {

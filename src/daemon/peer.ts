@@ -43,7 +43,9 @@ const load = (): Getsockopt | null => {
 /** The descriptor of a connected socket (Node keeps it in its handle). */
 const socketFd = (socket: net.Socket): number | undefined => {
   const handle: unknown = (socket as unknown as { _handle?: unknown })._handle
-  if (typeof handle === "object" && handle !== null && "fd" in handle && typeof handle.fd === "number" && handle.fd >= 0) {
+  if (
+    typeof handle === "object" && handle !== null && "fd" in handle && typeof handle.fd === "number" && handle.fd >= 0
+  ) {
     return handle.fd
   }
   return undefined

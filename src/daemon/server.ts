@@ -78,7 +78,9 @@ export const serveStdio = (settings: DaemonSettings) =>
   serveConnection(process.stdin, process.stdout, {}, { _tag: "Trusted" }, settings)
 
 /** The socket could not be set up. */
-export class DaemonListenError extends Data.TaggedError("DaemonListenError")<{ readonly where: string; readonly cause: unknown }> {
+export class DaemonListenError
+  extends Data.TaggedError("DaemonListenError")<{ readonly where: string; readonly cause: unknown }>
+{
   override get message(): string {
     return `cannot listen on '${this.where}': ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
   }

@@ -85,7 +85,7 @@ export const makeSession = (
       if (level <= s.options.verbosity) send({ _tag: "Next", text: `${text}\n` })
     },
     startActivity: (type, text, fields = [], level = W.Verbosity.Info) => {
-      const id = activityBase + ++activityCounter
+      const id = activityBase + activityCounter++
       if (level <= s.options.verbosity || s.minor >= 20) {
         send({ _tag: "StartActivity", id, level, type, text, fields, parent: 0n })
       }
@@ -188,7 +188,10 @@ export const serveOps = <R>(s: Session, handlers: ReadonlyMap<number, Handler<R>
       const outcome = yield* runOp(s, code, handlers)
       if (outcome === "close") return
     }
-  }).pipe(Effect.catchTag("ConnClosedError", () => Effect.void), Effect.catchTag("DaemonProtocolError", () => Effect.void))
+  }).pipe(
+    Effect.catchTag("ConnClosedError", () => Effect.void),
+    Effect.catchTag("DaemonProtocolError", () => Effect.void)
+  )
 
 /** Why a handshake ended the connection. */
 export type HandshakeRefusal = "protocol mismatch" | "the Nix client version is too old" | "closed"

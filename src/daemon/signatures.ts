@@ -24,7 +24,10 @@ export const parsePublicKeys = (text: string): PublicKeys => {
     const raw = Buffer.from(k.slice(colon + 1), "base64")
     if (raw.length !== 32) continue
     try {
-      keys.set(k.slice(0, colon), createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: "der", type: "spki" }))
+      keys.set(
+        k.slice(0, colon),
+        createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: "der", type: "spki" })
+      )
     } catch {
       // not a key: skipped, as Nix ignores what it cannot use
     }
@@ -55,7 +58,8 @@ export const isContentAddressed = (storeDir: string, info: ValidPathInfo): boole
   const self = info.references.includes(info.path)
   const refs = info.references.filter((r) => r !== info.path)
   try {
-    return storePathToString(storeDir, makeContentAddressedPath(storeDir, name, info.ca.value, refs, self)) === info.path
+    return storePathToString(storeDir, makeContentAddressedPath(storeDir, name, info.ca.value, refs, self)) ===
+      info.path
   } catch {
     return false
   }
@@ -66,4 +70,5 @@ export const pathInfoIsUntrusted = (
   storeDir: string,
   info: ValidPathInfo,
   settings: { readonly requireSigs: boolean; readonly publicKeys: PublicKeys }
-): boolean => settings.requireSigs && !isContentAddressed(storeDir, info) && validSignatures(info, settings.publicKeys) === 0
+): boolean =>
+  settings.requireSigs && !isContentAddressed(storeDir, info) && validSignatures(info, settings.publicKeys) === 0

@@ -22,33 +22,37 @@ export class FramedStreamError extends Data.TaggedError("FramedStreamError")<{ r
  * The payload of a framed stream read from `outer`, as a source that ends at
  * the terminator (then the bytes after it are back in `outer`).
  */
-export const framedSource = <E>(outer: ByteSource<E>): ByteSource<E | FramedStreamError> & { readonly done: () => boolean } => {
+export const framedSource = <E>(
+  outer: ByteSource<E>
+): ByteSource<E | FramedStreamError> & { readonly done: () => boolean } => {
   const dec = new FramedDecoder()
   const pending: Array<Uint8Array> = []
   let finished = false
-  const pull: Effect.Effect<Option.Option<Uint8Array>, E | FramedStreamError> = Effect.suspend(function loop(): Effect.Effect<
-    Option.Option<Uint8Array>,
-    E | FramedStreamError
-  > {
-    const back = pending.pop()
-    if (back !== undefined) return Effect.succeed(Option.some(back))
-    if (finished) return Effect.succeed(Option.none())
-    const ev = dec.next()
-    if (ev instanceof Error) return Effect.fail(new FramedStreamError({ cause: ev }))
-    if (isNeedInput(ev)) {
-      return Effect.flatMap(outer.pull, (chunk) => {
-        if (Option.isNone(chunk)) dec.end()
-        else dec.feed(chunk.value)
-        return loop()
-      })
+  const pull: Effect.Effect<Option.Option<Uint8Array>, E | FramedStreamError> = Effect.suspend(
+    function loop(): Effect.Effect<
+      Option.Option<Uint8Array>,
+      E | FramedStreamError
+    > {
+      const back = pending.pop()
+      if (back !== undefined) return Effect.succeed(Option.some(back))
+      if (finished) return Effect.succeed(Option.none())
+      const ev = dec.next()
+      if (ev instanceof Error) return Effect.fail(new FramedStreamError({ cause: ev }))
+      if (isNeedInput(ev)) {
+        return Effect.flatMap(outer.pull, (chunk) => {
+          if (Option.isNone(chunk)) dec.end()
+          else dec.feed(chunk.value)
+          return loop()
+        })
+      }
+      if (ev._tag === "End") {
+        finished = true
+        outer.unread(dec.remainder())
+        return Effect.succeed(Option.none())
+      }
+      return ev.chunk.length === 0 ? loop() : Effect.succeed(Option.some(ev.chunk))
     }
-    if (ev._tag === "End") {
-      finished = true
-      outer.unread(dec.remainder())
-      return Effect.succeed(Option.none())
-    }
-    return ev.chunk.length === 0 ? loop() : Effect.succeed(Option.some(ev.chunk))
-  })
+  )
   return {
     pull,
     unread: (bytes) => {
@@ -78,30 +82,38 @@ export const narStream = <E>(source: ByteSource<E>): Stream.Stream<Uint8Array, E
   Stream.suspend(() => {
     const parser = new NarParser()
     let finished = false
-    const step: Effect.Effect<Option.Option<Uint8Array>, E | NarParseError | NarTruncatedError> = Effect.gen(function*() {
-      if (finished) return Option.none()
-      const chunk = yield* source.pull
-      if (Option.isNone(chunk)) return yield* new NarTruncatedError()
-      parser.feed(chunk.value)
-      for (;;) {
-        const ev = parser.next()
-        if (ev instanceof NarParseError) return yield* ev
-        if (ev._tag === "NeedInput") return Option.some(chunk.value)
-        if (ev._tag === "End") {
-          finished = true
-          const rest = parser.remainder()
-          source.unread(rest)
-          return Option.some(chunk.value.subarray(0, chunk.value.length - rest.length))
+    const step: Effect.Effect<Option.Option<Uint8Array>, E | NarParseError | NarTruncatedError> = Effect.gen(
+      function*() {
+        if (finished) return Option.none()
+        const chunk = yield* source.pull
+        if (Option.isNone(chunk)) return yield* new NarTruncatedError()
+        parser.feed(chunk.value)
+        for (;;) {
+          const ev = parser.next()
+          if (ev instanceof NarParseError) return yield* ev
+          if (ev._tag === "NeedInput") return Option.some(chunk.value)
+          if (ev._tag === "End") {
+            finished = true
+            const rest = parser.remainder()
+            source.unread(rest)
+            return Option.some(chunk.value.subarray(0, chunk.value.length - rest.length))
+          }
         }
       }
-    })
+    )
     return Stream.repeatEffectOption(
-      Effect.flatMap(Effect.mapError(step, Option.some), (o) => (Option.isNone(o) ? Effect.fail(Option.none()) : Effect.succeed(o.value)))
+      Effect.flatMap(
+        Effect.mapError(step, Option.some),
+        (o) => (Option.isNone(o) ? Effect.fail(Option.none()) : Effect.succeed(o.value))
+      )
     ).pipe(Stream.filter((c) => c.length > 0))
   })
 
 /** A source's bytes up to its end, as a stream (a framed payload handed to a store). */
 export const sourceStream = <E>(source: ByteSource<E>): Stream.Stream<Uint8Array, E> =>
   Stream.repeatEffectOption(
-    Effect.flatMap(Effect.mapError(source.pull, Option.some), (o) => (Option.isNone(o) ? Effect.fail(Option.none()) : Effect.succeed(o.value)))
+    Effect.flatMap(
+      Effect.mapError(source.pull, Option.some),
+      (o) => (Option.isNone(o) ? Effect.fail(Option.none()) : Effect.succeed(o.value))
+    )
   )

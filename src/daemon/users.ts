@@ -29,7 +29,9 @@ export const lookupUser = (uid: number, gid: number): UserInfo => {
   const groups = readLines("/etc/group")
   const primary = groups.find((f) => Number(f[2]) === gid)?.[0]
   const name = pw?.[0]
-  const member = name === undefined ? [] : groups.filter((f) => (f[3] ?? "").split(",").includes(name)).map((f) => f[0] as string)
+  const member = name === undefined
+    ? []
+    : groups.filter((f) => (f[3] ?? "").split(",").includes(name)).map((f) => f[0] as string)
   return { name, primaryGroup: primary, groups: [...(primary === undefined ? [] : [primary]), ...member] }
 }
 
