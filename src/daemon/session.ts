@@ -13,7 +13,7 @@
  */
 import { Cause, Data, Effect, FiberRef, HashMap, HashSet, Logger, LogLevel, Option, Stream } from "effect"
 import { nixLevelAnnotation } from "../core/nixLog.js"
-import { u64 } from "../core/wire/index.js"
+import { concatBytes, u64 } from "../core/wire/index.js"
 import * as W from "../core/wire/worker/index.js"
 import { type Conn, ConnClosedError, ProtocolError } from "./conn.js"
 import type { DaemonSettings } from "./settings.js"
@@ -167,11 +167,12 @@ export const runOp = <R>(s: Session, code: bigint, handlers: ReadonlyMap<number,
       return (e instanceof ProtocolError || Option.isNone(failure) ? "close" : "continue") as OpOutcome
     }
     const reply = exit.value
-    yield* s.conn.write(W.STDERR_LAST)
     if (reply instanceof Uint8Array) {
-      yield* s.conn.write(reply)
+      // One write for STDERR_LAST and the reply.
+      yield* s.conn.write(concatBytes([W.STDERR_LAST, reply]))
       return "continue" as OpOutcome
     }
+    yield* s.conn.write(W.STDERR_LAST)
     // A stream after STDERR_LAST (NarFromPath): an error in the middle cannot be reported; close.
     const streamed = yield* Effect.either(Stream.runForEach(reply.stream, (chunk) => s.conn.write(chunk)))
     return (streamed._tag === "Left" ? "close" : "continue") as OpOutcome
