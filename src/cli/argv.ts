@@ -141,7 +141,10 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
     value("listen"),
     value("secret-key"),
     value("priority"),
-    value("compression")
+    value("compression"),
+    // tsnix daemon
+    value("socket"),
+    flag("stdio")
   ] satisfies Array<FlagSpec>).map((s) => [s.name, s])
 )
 
@@ -208,7 +211,8 @@ export const subcommands: ReadonlyMap<string, string> = new Map([
   ["store", "store"],
   ["serve", "serve"],
   ["help", "help"],
-  ["version", "version"]
+  ["version", "version"],
+  ["daemon", "daemon"]
 ])
 
 /** Query sub-operations accepted as words after `tsnix query`. */

@@ -49,5 +49,6 @@ export const operations: Readonly<Record<string, Operation>> = {
   "generate-binary-cache-key": lazy(() => import("./ops/keys.js"), (m) => m.generateKeyOperation),
   store: lazy(() => import("./ops/keys.js"), (m) => m.storeOperation),
   // `tsnix serve --listen …` (the HTTP cache server); nix-store's `--serve` (the ssh protocol) is not there yet
-  serve: lazy(() => import("./ops/serve.js"), (m) => m.serveOperation)
+  serve: lazy(() => import("./ops/serve.js"), (m) => m.serveOperation),
+  daemon: lazy(() => import("./ops/daemon.js"), (m) => m.daemonOperation)
 }
