@@ -36,6 +36,8 @@ export interface StderrHandlers {
   readonly sink?: ((data: Uint8Array) => Effect.Effect<void, StoreConnectionError>) | undefined
   /** Up to `n` bytes for the daemon (empty: end of input). */
   readonly source?: ((n: number) => Effect.Effect<Uint8Array, StoreConnectionError>) | undefined
+  /** Sees each log line (without colours and trailing newline) before it is logged. */
+  readonly onLog?: ((line: string) => void) | undefined
 }
 
 /** An open, handshaken connection to a daemon. */
@@ -158,8 +160,11 @@ export const handshake = (
               status: msg.status
             })
           )
-        case "Next":
-          return Effect.as(nixLog("info", stripAnsi(msg.text).replace(/\n$/, "")), false)
+        case "Next": {
+          const line = stripAnsi(msg.text).replace(/\n$/, "")
+          handlers.onLog?.(line)
+          return Effect.as(nixLog("info", line), false)
+        }
         case "StartActivity":
           return msg.text === "" ? Effect.succeed(false) : Effect.as(nixLog(levelOf(msg.level), stripAnsi(msg.text)), false)
         case "StopActivity":

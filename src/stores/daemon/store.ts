@@ -13,7 +13,9 @@ import { Chunk, Effect, Either, Option, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { encodeExportTrailer, EXPORT_END, EXPORT_PATH_START } from "../../core/exportFormat.js"
+import { parseDerivation } from "../../core/derivation/aterm.js"
 import { hashEquals, printHashWithAlgo } from "../../core/hash.js"
+import { NarParser } from "../../core/nar/parser.js"
 import type { ValidPathInfo } from "../../core/pathInfo.js"
 import { InvalidStorePathError, validateStorePathName } from "../../core/storePath.js"
 import { parse as parseStorePath, type StorePath } from "../../core/storePathBrand.js"
@@ -44,6 +46,33 @@ import type { DaemonClient } from "./client.js"
 import { typedRemoteError } from "./errors.js"
 import { spoolExport } from "./importSpool.js"
 import { narFromSource } from "./nar.js"
+
+/** The contents of a NAR holding one regular file (undefined for anything else). */
+const narFileContents = (nar: Uint8Array): Uint8Array | undefined => {
+  const parser = new NarParser()
+  parser.feed(nar)
+  parser.end()
+  const chunks: Array<Uint8Array> = []
+  let regular = false
+  for (;;) {
+    const ev = parser.next()
+    if (ev._tag === "NarParseError" || ev._tag === "NeedInput") return undefined
+    if (ev._tag === "End") break
+    if (ev._tag === "Directory" || ev._tag === "Symlink") return undefined
+    if (ev._tag === "Regular") regular = true
+    if (ev._tag === "Contents") chunks.push(ev.chunk.slice())
+  }
+  return regular ? Buffer.concat(chunks) : undefined
+}
+
+/** A file's bytes, read in 1 MiB chunks. */
+const fileStream = (file: string): Stream.Stream<Uint8Array, StoreIoError> =>
+  Stream.suspend(() =>
+    Stream.fromAsyncIterable(
+      fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>,
+      (cause) => new StoreIoError({ path: file, operation: "reading", cause })
+    )
+  )
 
 /** Requests sent at once on a connection before reading their replies. */
 export const PIPELINE_BATCH = 256
@@ -293,11 +322,7 @@ export const makeStore = (client: DaemonClient, storeDir: string): StoreShape =>
       if (Either.isLeft(nameOk)) return yield* nameOk.left
       const dump: Stream.Stream<Uint8Array, StoreIoError | NarDumpError> = method === "recursive"
         ? dumpPath(srcPath)
-        : Stream.fromReadableStream({
-          evaluate: () =>
-            fs.createReadStream(srcPath) as unknown as ReadableStream<Uint8Array>,
-          onError: (cause) => new StoreIoError({ path: srcPath, operation: "reading", cause })
-        })
+        : fileStream(srcPath)
       return yield* addCa(name, { method, algo }, [], dump)
     })
 
@@ -411,6 +436,32 @@ export const makeStore = (client: DaemonClient, storeDir: string): StoreShape =>
   const importPaths = <E>(stream: Stream.Stream<Uint8Array, E>) =>
     Effect.scoped(Effect.gen(function*() {
       const spooled = yield* spoolExport(storeDir, stream)
+      // Every reference must be the path itself, an earlier path of the stream, or valid: checked
+      // before anything is sent, so a bad stream adds nothing.
+      const earlier = new Set<string>()
+      const outside = new Set<string>()
+      for (const s of spooled) {
+        for (const r of s.references) if (r !== s.path && !earlier.has(r)) outside.add(r)
+        earlier.add(s.path)
+      }
+      const validOutside = new Set(yield* queryValidPaths([...outside]))
+      const seen = new Set<string>()
+      for (const s of spooled) {
+        for (const r of s.references) {
+          if (r !== s.path && !seen.has(r) && !validOutside.has(r)) {
+            return yield* new DanglingReferenceError({ path: s.path, reference: r })
+          }
+        }
+        seen.add(s.path)
+        // The daemon parses a derivation it registers: one that does not parse fails here first.
+        if (s.path.endsWith(".drv")) {
+          const contents = narFileContents(fs.readFileSync(s.file))
+          if (contents !== undefined) {
+            const parsed = parseDerivation(contents, { file: s.path })
+            if (Either.isLeft(parsed)) return yield* parsed.left
+          }
+        }
+      }
       for (const s of spooled) {
         const info: ValidPathInfo = {
           path: s.path,
@@ -425,20 +476,34 @@ export const makeStore = (client: DaemonClient, storeDir: string): StoreShape =>
         }
         yield* addToStoreNar(
           info,
-          Stream.fromReadableStream({
-            evaluate: () => fs.createReadStream(s.file) as unknown as ReadableStream<Uint8Array>,
-            onError: (cause) => new StoreIoError({ path: s.file, operation: "reading", cause })
-          })
+          fileStream(s.file)
         )
       }
       return spooled.map((s) => s.path as string)
     })).pipe(Effect.catchTag("HashMismatchError", (e) => Effect.die(e)))
 
+  /** VerifyStore (35); the report's lists come from the daemon's messages (Nix 2.8's wording). */
   const verifyStore = (options: { readonly checkContents: boolean }) =>
-    Effect.map(
-      call(Op.VerifyStore, [encodeBool(options.checkContents), encodeBool(false)], bool),
-      (errors): VerifyReport => ({ errors, invalidated: [], missingWithReferrers: [], modified: [], modifiedLinks: [] })
-    )
+    Effect.suspend(() => {
+      const invalidated: Array<string> = []
+      const missingWithReferrers: Array<string> = []
+      const modified: Array<string> = []
+      const modifiedLinks: Array<string> = []
+      const onLog = (line: string) => {
+        let m = /^path '([^']+)' disappeared, removing from database\.\.\.$/.exec(line)
+        if (m !== null) return void invalidated.push(m[1] as string)
+        m = /^path '([^']+)' disappeared, but it still has valid referrers!$/.exec(line)
+        if (m !== null) return void missingWithReferrers.push(m[1] as string)
+        m = /^path '([^']+)' was modified! expected hash/.exec(line)
+        if (m !== null) return void modified.push(m[1] as string)
+        m = /^link '([^']+)' was modified! expected hash/.exec(line)
+        if (m !== null) return void modifiedLinks.push(m[1] as string)
+      }
+      return Effect.map(
+        call(Op.VerifyStore, [encodeBool(options.checkContents), encodeBool(false)], bool, { onLog }),
+        (errors): VerifyReport => ({ errors, invalidated, missingWithReferrers, modified, modifiedLinks })
+      )
+    })
 
   const verifyPath = (p: string) =>
     Effect.gen(function*() {
