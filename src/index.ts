@@ -21,7 +21,7 @@
  */
 
 // Contracts (tags and interfaces)
-export { Store } from "./services/Store.js"
+export { Store, withTempRootSession } from "./services/Store.js"
 export type {
   StoreShape,
   StorePrimitives,

@@ -117,7 +117,10 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
     flag("to-base16"),
     flag("to-base32"),
     flag("to-base64"),
-    flag("to-sri")
+    flag("to-sri"),
+    // tsnix daemon
+    value("socket"),
+    flag("stdio")
   ] satisfies Array<FlagSpec>).map((s) => [s.name, s])
 )
 
@@ -169,7 +172,8 @@ export const subcommands: ReadonlyMap<string, string> = new Map([
   ["path-info", "path-info"],
   ["demo", "demo"],
   ["help", "help"],
-  ["version", "version"]
+  ["version", "version"],
+  ["daemon", "daemon"]
 ])
 
 /** Query sub-operations accepted as words after `tsnix query`. */

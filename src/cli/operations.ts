@@ -43,5 +43,6 @@ export const operations: Readonly<Record<string, Operation>> = {
   realise: lazy(() => import("./ops/realise.js"), (m) => m.realiseOperation),
   derivation: lazy(() => import("./ops/derivation.js"), (m) => m.derivationOperation),
   demo: lazy(() => import("./ops/demo.js"), (m) => m.demoOperation),
-  optimise: lazy(store, (m) => m.optimiseOperation)
+  optimise: lazy(store, (m) => m.optimiseOperation),
+  daemon: lazy(() => import("./ops/daemon.js"), (m) => m.daemonOperation)
 }

@@ -27,6 +27,7 @@ export * as Derivation from "./derivation/schema.js"
 export * as TopoSort from "./topoSort.js"
 /** Wire primitives: u64, padded strings, string lists, framed streams; incremental decoders. */
 export * as Wire from "./wire/index.js"
+export * as WorkerProtocol from "./wire/worker/index.js"
 /** The `nix-store --export` format: encoders, framing decoders, an incremental stream decoder. */
 export * as ExportFormat from "./exportFormat.js"
 /** Content addresses (`text:sha256:…`, `fixed:r:sha256:…`): the typed value, parse, render, Schema. */

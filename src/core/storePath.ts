@@ -35,6 +35,9 @@ export class InvalidStorePathError extends Data.TaggedError("InvalidStorePathErr
   }
 }
 
+/** True for store paths (or names) of derivations: they end in `.drv`. */
+export const isDerivationPath = (p: string): boolean => p.endsWith(".drv")
+
 /** Length of a store path hash part in nix32 characters. */
 export const hashPartLength = 32
 

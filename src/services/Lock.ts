@@ -13,7 +13,10 @@
  *   waiting) by a process appending a temporary root ({@link LockShape.gcLock});
  * - `<state>/temproots/<pid>`: this process's temporary roots, NUL-terminated,
  *   the file write-locked for the life of the process
- *   ({@link LockShape.addTempRoot}, {@link LockShape.readTempRoots}).
+ *   ({@link LockShape.addTempRoot}, {@link LockShape.readTempRoots});
+ * - `<state>/temproots/<pid>-<n>`: the temporary roots of one session
+ *   ({@link LockShape.tempRootSession}), the same format and lock, deleted
+ *   when the session's scope closes.
  *
  * Every acquisition is scoped (released when the scope closes, on success,
  * failure or interruption; the kernel releases it if the process dies). Waiting
@@ -154,6 +157,21 @@ export interface LockShape {
    * over `<state>/gc-socket/socket` instead (retrying until one of the two works).
    */
   readonly addTempRoot: (storePath: string) => Effect.Effect<void, LockError>
+  /**
+   * Opens a temp-roots session that lasts until the current scope closes.
+   * Meanwhile every temporary root added by this fiber, and by the fibers it
+   * forks after this call (they inherit the session, as a FiberRef), goes to
+   * the session's own file `<state>/temproots/<pid>-<n>` instead of the
+   * process's: created on the first root, write-locked like the process's
+   * file (so Nix 2.8's collector and tsnix's honour it), and deleted when the
+   * scope closes, which releases those roots while the store stays open. A
+   * long-running program (the daemon: one session per client connection; a
+   * cache server) can so collect what it added. A root added through the
+   * session after it closed goes to the process's file (never unprotected).
+   * Sessions nest (the inner one wins until it closes). Read-only store: a
+   * no-op.
+   */
+  readonly tempRootSession: Effect.Effect<void, never, Scope.Scope>
   /**
    * {@link LockShape.addTempRoot} for many paths at once: one append (one
    * write) while no collector runs, else each path as addTempRoot does.

@@ -11,8 +11,8 @@
  *
  * @since 0.1.0
  */
-import { Context } from "effect"
-import type { Effect, Option, Stream } from "effect"
+import { Context, Effect } from "effect"
+import type { Option, Scope, Stream } from "effect"
 import type { HashAlgo } from "../core/hash.js"
 import type { DerivationParseError } from "../core/derivation/errors.js"
 import type { NarParseError } from "../core/nar/errors.js"
@@ -244,9 +244,23 @@ export interface StoreShape extends StorePrimitives, StoreDerived {
   /**
    * Makes `path` a temporary root of this process until the process ends (Nix's addTempRoot):
    * a collector, tsnix's or Nix's, does not delete it meanwhile. For roots released
-   * earlier (a long-running program), see `Lock.scopedTempRoots`.
+   * earlier (a long-running program), see {@link StoreShape.tempRootSession}.
    */
   readonly addTempRoot: (path: string) => Effect.Effect<void, AddTempRootError>
+  /**
+   * Opens a temp-roots session that lasts until the current scope closes:
+   * every temporary root this fiber (and the fibers it forks afterwards)
+   * takes meanwhile, by `addTempRoot` or by adding paths (`addToStore`,
+   * `addToStoreNar`, `importPaths`, …), is held by the session and released
+   * when the scope closes, while the store stays open. A long-running
+   * program opens one per unit of work (the daemon: per client connection;
+   * a cache server: per request), so what it added can be collected later.
+   * The local store keeps the roots in a file of their own,
+   * `<state>/temproots/<pid>-<n>`, which Nix 2.8's collector honours too, and
+   * deletes it on release. A store without a collector: a no-op.
+   * See {@link withTempRootSession}.
+   */
+  readonly tempRootSession: Effect.Effect<void, never, Scope.Scope>
   /** Checks the database against the files (and their contents, optionally). */
   readonly verifyStore: (options: { readonly checkContents: boolean }) => Effect.Effect<VerifyReport, VerifyStoreError>
   /** Recomputes a valid path's NAR hash; fails with HashMismatchError when it differs. */
@@ -255,3 +269,14 @@ export interface StoreShape extends StorePrimitives, StoreDerived {
 
 /** Any store. */
 export class Store extends Context.Tag("tsnix/Store")<Store, StoreShape>() {}
+
+/**
+ * Runs `effect` in a temp-roots session of the {@link Store}
+ * ({@link StoreShape.tempRootSession}): the temporary roots it takes are
+ * released when it ends (success, failure or interruption). The scope it
+ * needs is closed then too.
+ */
+export const withTempRootSession = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, Exclude<R, Scope.Scope> | Store> =>
+  Effect.scoped(Effect.zipRight(Effect.flatMap(Store, (store) => store.tempRootSession), effect))

@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Option } from "effect"
+import { Effect, FiberRef, Layer, Option } from "effect"
 import type { Scope } from "effect"
 import * as path from "node:path"
 import { busy, waitFor } from "../stores/local/lock/acquire.js"
@@ -32,6 +32,8 @@ interface ProcessState {
   roots: Array<string> | undefined
   /** Lock tokens held by the process. */
   readonly tokens: Map<number, string>
+  /** For a temp-roots session's "file": the pid of the process that holds it. */
+  readonly owner?: number
 }
 
 /** The shared state of simulated processes: a lock table and their temp roots. */
@@ -64,6 +66,8 @@ export const kill = (world: LockTestWorld, pid: number): void => {
   p.alive = false
   for (const [token, key] of p.tokens) drop(world, key, token)
   p.tokens.clear()
+  // Its temp-roots sessions die with it.
+  for (const s of world.processes.values()) if (s.owner === pid) s.alive = false
 }
 
 const drop = (world: LockTestWorld, key: string, token: number): void => {
@@ -144,11 +148,27 @@ export const make = (options: LockTestOptions = {}): Effect.Effect<LockShape, ne
     }
     yield* Effect.addFinalizer(() => Effect.sync(() => world.processes.delete(pid)))
 
+    // The current fiber's session "file" (its own entry of world.processes), as in the live layer.
+    const currentSession = FiberRef.unsafeMake<Option.Option<ProcessState>>(Option.none())
+
+    const tempRootSession: LockShape["tempRootSession"] = Effect.gen(function*() {
+      const key = world.next++
+      const session: ProcessState = { alive: true, roots: undefined, tokens: new Map(), owner: pid }
+      world.processes.set(key, session)
+      yield* Effect.addFinalizer(() => Effect.sync(() => world.processes.delete(key)))
+      yield* Effect.locallyScoped(currentSession, Option.some(session))
+    })
+
     const addTempRoot: LockShape["addTempRoot"] = (storePath) =>
       Effect.gen(function*() {
         yield* checkStorePath(layout.storeDir, storePath)
+        const session = yield* FiberRef.get(currentSession)
         const append = Effect.sync(() => {
-          proc.roots = [...(proc.roots ?? []), storePath]
+          // A closed session's roots go to the process, as in the live layer.
+          const target = Option.isSome(session) && [...world.processes.values()].includes(session.value)
+            ? session.value
+            : proc
+          target.roots = [...(target.roots ?? []), storePath]
         })
         const attempt = Effect.suspend(() => {
           // As in the live layer: append while no collector holds gc.lock, else tell the collector first.
@@ -205,6 +225,7 @@ export const make = (options: LockTestOptions = {}): Effect.Effect<LockShape, ne
       ...makeLockOps(backend, keys),
       addTempRoot,
       addTempRoots,
+      tempRootSession,
       readTempRoots,
       serveTempRoots
     } satisfies LockShape

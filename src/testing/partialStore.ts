@@ -4,7 +4,8 @@
  * they are; every other method dies with a message naming it, so a test
  * that reaches further than it meant to fails clearly. `computeClosure` and
  * `topoSortPaths`, when not given, are derived from the given queries by the
- * generic store.
+ * generic store. `tempRootSession`, when not given, is a no-op (a double
+ * holds no roots, and a server opens a session for every connection).
  *
  * @since 0.1.0
  */
@@ -49,6 +50,8 @@ export const makePartialStore = (partial: Partial<StoreShape>): StoreShape => {
     exportPaths: partial.exportPaths ?? diesStream("exportPaths"),
     importPaths: partial.importPaths ?? dies("importPaths"),
     addTempRoot: partial.addTempRoot ?? dies("addTempRoot"),
+    // A test double holds no roots: its session is a no-op unless given (a daemon opens one per connection).
+    tempRootSession: partial.tempRootSession ?? Effect.void,
     verifyStore: partial.verifyStore ?? dies("verifyStore"),
     verifyPath: partial.verifyPath ?? dies("verifyPath")
   }

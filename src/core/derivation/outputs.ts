@@ -228,6 +228,17 @@ export const withOutputPaths = (drv: Derivation, paths: ReadonlyMap<string, stri
 export const derivationReferences = (drv: Derivation): ReadonlyArray<string> =>
   [...new Set([...drv.inputSrcs, ...drv.inputDrvs.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 
+/**
+ * Output name → path of the outputs whose path the derivation records
+ * (input-addressed and fixed; not deferred or floating ones): what Nix 2.8's
+ * `registerValidPaths` puts in DerivationOutputs for a valid `.drv`.
+ */
+export const recordedOutputPaths = (drv: Derivation): Readonly<Record<string, string>> => {
+  const out: Record<string, string> = {}
+  for (const [name, o] of drv.outputs) if (o.path !== "") out[name] = o.path
+  return out
+}
+
 /** The name of a derivation's `.drv` store path: `<name>.drv`. */
 export const derivationFileName = (drv: Derivation): string => drv.name + ".drv"
 

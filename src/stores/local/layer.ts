@@ -1,10 +1,12 @@
 /**
  * The local store: the {@link Store} and {@link LocalStore} services over
- * SQLite metadata ({@link StoreDb}) and `flock(2)` locks ({@link Lock}).
+ * SQLite metadata ({@link StoreDb}), `flock(2)` locks ({@link Lock}) and the
+ * {@link Derivations} service (which parses the `.drv` files it adds).
  *
- * `layerLive(options)` (alias `layer`) gives a ready store (and its StoreDb
- * and Lock services) for one layout; `layerWith(options)` the same with the
- * Lock taken from its environment (the in-memory test Lock can stand in).
+ * `layerLive(options)` (alias `layer`) gives a ready store (and its StoreDb,
+ * Lock and Derivations services) for one layout; `layerWith(options)` the
+ * same with Lock and Derivations taken from its environment (the in-memory
+ * test Lock, or a test Derivations layer, can stand in).
  * It takes the big lock shared for its whole life (exclusive only
  * while upgrading an old schema, as Nix does), opens, creates or upgrades the
  * database, and closes everything with its scope. `layerTest` is the same
@@ -12,6 +14,7 @@
  *
  * @since 0.1.0
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Context, Effect, Layer, Stream } from "effect"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
@@ -35,7 +38,11 @@ import { registerValidity } from "./ops/registerValidity.js"
 import type { StoreParts } from "./ops/context.js"
 import { deletePaths } from "./ops/deletePaths.js"
 import { removeTree } from "./ops/removeTree.js"
-import { derivationOutputsFromBytes, isDerivationPath } from "./ops/drvOutputs.js"
+import { derivationOutputsFromBytes } from "./ops/drvOutputs.js"
+import { isDerivationPath } from "../../core/storePath.js"
+import { recordedOutputPaths } from "../../core/derivation/outputs.js"
+import { Derivations } from "../../services/Derivations.js"
+import * as DerivationsLive from "./derivations.js"
 import { exportPaths, importPaths } from "./ops/exportImport.js"
 import { optimisePath, optimiseStore } from "./ops/optimise.js"
 import { verifyPath, verifyStore } from "./ops/verify.js"
@@ -76,11 +83,12 @@ const existingStoreIsReadOnly = (layout: StoreLayout): boolean => {
 
 /**
  * The StoreDb service of a layout, opened while holding the big lock shared
- * (exclusive during an upgrade). Requires the Lock service.
+ * (exclusive during an upgrade). Requires the Lock service, and Derivations
+ * (an upgrade records the outputs of valid `.drv` files).
  */
 export const storeDbLayer = (
   options: StoreOptions
-): Layer.Layer<StoreDb, OpenError | LockError | StateLayoutError, Lock> =>
+): Layer.Layer<StoreDb, OpenError | LockError | StateLayoutError, Lock | Derivations> =>
   Layer.scoped(
     StoreDb,
     Effect.gen(function*() {
@@ -89,6 +97,7 @@ export const storeDbLayer = (
       const readOnly = options.readOnly === true || existingStoreIsReadOnly(layout)
       const busyPolicy = { maxWait: `${options.busyMaxWaitSeconds ?? 300} seconds` as const }
       const lock = yield* Lock
+      const derivations = yield* Derivations
       if (readOnly) {
         // The big lock shared, as every reader takes it (no schema upgrade under us). With the
         // read-only Lock layer of `layer` this opens an existing lock file for reading and
@@ -110,8 +119,8 @@ export const storeDbLayer = (
             () => Effect.ignore(big.relock("shared"))
           ) as never,
         readDerivationOutputs: (drvPath) =>
-          Effect.tryPromise(() => fsp.readFile(toRealPath(layout, drvPath))).pipe(
-            Effect.flatMap((bytes) => derivationOutputsFromBytes(bytes, drvPath)),
+          derivations.read(drvPath).pipe(
+            Effect.map(recordedOutputPaths),
             Effect.option,
             Effect.map((o) => (o._tag === "Some" ? o.value : undefined))
           )
@@ -126,7 +135,7 @@ export interface LocalStoreServices {
 }
 
 /**
- * Builds the Store and LocalStore services from StoreDb and Lock.
+ * Builds the Store and LocalStore services from StoreDb, Lock and Derivations.
  * `generic: true` leaves out the bulk SQL closure and topological sort, so
  * the generic versions derived from the queries run instead (the conformance
  * suite compares both).
@@ -134,11 +143,12 @@ export interface LocalStoreServices {
 export const makeServices = (
   layout: StoreLayout,
   options: { readonly autoOptimise?: boolean | undefined; readonly generic?: boolean | undefined } = {}
-): Effect.Effect<LocalStoreServices, never, StoreDb | Lock> =>
+): Effect.Effect<LocalStoreServices, never, StoreDb | Lock | Derivations> =>
   Effect.gen(function*() {
     const db = yield* StoreDb
     const lock = yield* Lock
-    const parts: StoreParts = { layout, db, lock, autoOptimise: options.autoOptimise === true }
+    const derivations = yield* Derivations
+    const parts: StoreParts = { layout, db, lock, derivations, autoOptimise: options.autoOptimise === true }
     // In a read-only store, writes fail before they touch any file (no temp copies, no lock files).
     const writable = <A, E, R>(operation: string, eff: Effect.Effect<A, E, R>) =>
       db.readOnly ? Effect.fail(new ReadOnlyStoreError({ operation })) : eff
@@ -172,7 +182,7 @@ export const makeServices = (
           Effect.gen(function*() {
             if (!isDerivationPath(name)) return yield* addTextToStore(parts, name, contents, references)
             const bytes = typeof contents === "string" ? new TextEncoder().encode(contents) : contents
-            const derivationOutputs = yield* derivationOutputsFromBytes(bytes, name)
+            const derivationOutputs = yield* derivationOutputsFromBytes(derivations, bytes, name)
             return yield* addTextToStore(parts, name, bytes, references, { derivationOutputs })
           })
         ),
@@ -186,6 +196,7 @@ export const makeServices = (
         exportPaths(parts, paths),
       importPaths: (stream) => writable("import paths", importPaths(parts, stream)),
       addTempRoot: (p) => lock.addTempRoot(p),
+      tempRootSession: lock.tempRootSession,
       verifyStore: (options) => verifyStore(parts, options),
       verifyPath: (p) => verifyPath(parts, p)
     }
@@ -214,19 +225,21 @@ export const makeServices = (
     return { store, local }
   })
 
-/** Builds the Store service from StoreDb and Lock. */
+/** Builds the Store service from StoreDb, Lock and Derivations. */
 export const make = (
   layout: StoreLayout,
   options: { readonly autoOptimise?: boolean | undefined } = {}
-): Effect.Effect<StoreShape, never, StoreDb | Lock> => Effect.map(makeServices(layout, options), (s) => s.store)
+): Effect.Effect<StoreShape, never, StoreDb | Lock | Derivations> =>
+  Effect.map(makeServices(layout, options), (s) => s.store)
 
 /**
  * The local store's Store, LocalStore and StoreDb services, taking the Lock
- * service from its environment (the flock layer, or the in-memory test Lock).
+ * service (the flock layer, or the in-memory test Lock) and the Derivations
+ * service from its environment.
  */
 export const layerWith = (
   options: StoreOptions & { readonly generic?: boolean | undefined }
-): Layer.Layer<Store | LocalStore | StoreDb, OpenError | LockError | StateLayoutError, Lock> =>
+): Layer.Layer<Store | LocalStore | StoreDb, OpenError | LockError | StateLayoutError, Lock | Derivations> =>
   Layer.unwrapEffect(Effect.sync(() => {
     const readOnly = options.readOnly === true || existingStoreIsReadOnly(options.layout)
     const services = Layer.effectContext(Effect.map(
@@ -237,14 +250,20 @@ export const layerWith = (
   }))
 
 /**
- * A local store with its StoreDb and Lock (flock) services, for `options.layout`.
+ * A local store with its StoreDb, Lock (flock) and Derivations (reading the
+ * store's `.drv` files) services, for `options.layout`.
  * Read-only (asked for, or an existing store this process may not write):
  * nothing in the store is created, written or locked for writing.
  */
-export const layerLive = (options: StoreOptions & { readonly generic?: boolean | undefined }) =>
+export const layerLive = (
+  options: StoreOptions & { readonly generic?: boolean | undefined }
+): Layer.Layer<Store | LocalStore | StoreDb | Lock | Derivations, OpenError | LockError | StateLayoutError> =>
   Layer.unwrapEffect(Effect.sync(() => {
     const readOnly = options.readOnly === true || existingStoreIsReadOnly(options.layout)
-    return layerWith(options).pipe(Layer.provideMerge(LockLive.layer(options.layout, { readOnly })))
+    return layerWith(options).pipe(
+      Layer.provideMerge(LockLive.layer(options.layout, { readOnly })),
+      Layer.provideMerge(DerivationsLive.layer(options.layout).pipe(Layer.provide(NodeFileSystem.layer)))
+    )
   }))
 
 /** Alias of {@link layerLive}. */

@@ -11,6 +11,8 @@ import { Store } from "../../../src/services/Store.js"
 import { LocalStore } from "../../../src/services/LocalStore.js"
 import { Lock } from "../../../src/services/Lock.js"
 import * as LockTest from "../../../src/testing/LockTest.js"
+import { Derivations } from "../../../src/services/Derivations.js"
+import * as DerivationsLive from "../../../src/stores/local/derivations.js"
 
 const dbGolden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../golden/db")
 const paths = Object.fromEntries(
@@ -65,7 +67,8 @@ describe("Store layer", () => {
       const layout = makeStoreLayout(root)
       const world = LockTest.makeWorld()
       const layer = StoreLive.layerWith({ layout, fsyncMetadata: false }).pipe(
-        Layer.provideMerge(LockTest.layer({ world, layout }))
+        Layer.provideMerge(LockTest.layer({ world, layout })),
+        Layer.provide(DerivationsLive.layerTest([]))
       )
       const p = yield* Effect.provide(
         Effect.gen(function*() {
@@ -79,6 +82,39 @@ describe("Store layer", () => {
       expect(p).toBe("/nix/store/vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo")
       const tempRoots = path.join(layout.stateDir, "temproots")
       expect(fs.existsSync(tempRoots) ? fs.readdirSync(tempRoots) : []).toEqual([])
+      fs.rmSync(root, { recursive: true, force: true })
+    }))
+
+  it.scoped("layerWith takes Derivations from its environment: a .drv added is parsed by that service", () =>
+    Effect.gen(function*() {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-layerdrv-"))
+      const layout = makeStoreLayout(root)
+      const out = "/nix/store/00000000000000000000000000000000-foo"
+      const drv = `Derive([("out","${out}","","")],[],[],"x86_64-linux","/bin/sh",[],[("out","${out}")])`
+      const parsed: Array<string> = []
+      const base = DerivationsLive.makeWith(layout.storeDir, () => Effect.die("not read"))
+      const counting = Layer.succeed(Derivations, {
+        ...base,
+        parse: (bytes, options) =>
+          Effect.zipRight(Effect.sync(() => parsed.push(options?.file ?? "")), base.parse(bytes, options))
+      })
+      const layer = StoreLive.layerWith({ layout, fsyncMetadata: false }).pipe(
+        Layer.provideMerge(LockTest.layer({ layout })),
+        Layer.provide(counting)
+      )
+      const outputs = yield* Effect.provide(
+        Effect.gen(function*() {
+          const store = yield* Store
+          const p = yield* store.addTextToStore("foo.drv", drv, [])
+          // A malformed .drv is refused by the same service.
+          const bad = yield* Effect.flip(store.addTextToStore("bad.drv", "Derive(", []))
+          expect(bad._tag).toBe("DerivationParseError")
+          return yield* store.queryDerivationOutputMap(p)
+        }),
+        layer
+      )
+      expect(outputs).toEqual({ out })
+      expect(parsed).toEqual(["foo.drv", "bad.drv"])
       fs.rmSync(root, { recursive: true, force: true })
     }))
 })

@@ -11,6 +11,7 @@ import type { GcContext } from "./context.js"
 import { addRoot, findPermanentRoots } from "./roots.js"
 import type { RootMap } from "./roots.js"
 import { findRuntimeRoots } from "./runtimeRoots.js"
+import { pidOfTempRootsFile } from "../lock/tempRoots.js"
 
 /** Which roots to look for. */
 export interface FindRootsOptions {
@@ -47,7 +48,8 @@ export const findAllRoots = (ctx: GcContext, options: FindRootsOptions = {}) =>
     const roots = yield* findRootsNoTemp(ctx, censor)
     if (options.temp !== false) {
       const temp = yield* ctx.lock.readTempRoots()
-      for (const [pid, paths] of temp.byProcess) {
+      for (const [name, paths] of temp.byProcess) {
+        const pid = pidOfTempRootsFile(name) // a session file `<pid>-<n>` is shown as its process, as Nix 2.8 does
         for (const p of paths) addRoot(roots, p, censor ? "{censored}" : `{temp:${pid}}`)
       }
     }

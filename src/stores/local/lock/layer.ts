@@ -9,10 +9,11 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Option, Ref } from "effect"
+import { Effect, FiberRef, Layer, Option, Ref } from "effect"
 import type { Scope } from "effect"
 import * as path from "node:path"
-import { busy, waitFor } from "./acquire.js"
+import { busy, isBusy, waitFor } from "./acquire.js"
+import type { Busy } from "./acquire.js"
 import {
   closeFd,
   fdSize,
@@ -28,7 +29,14 @@ import { sendRootToCollector, serveGcRoots } from "./gcSocket.js"
 import { makeLockOps } from "./make.js"
 import type { LockBackend, LockKeys } from "./make.js"
 import { checkStorePath } from "./storePaths.js"
-import { acquireOwnTempRootsFile, appendOwnTempRoot, readTempRootsDir, releaseOwnTempRootsFile } from "./tempRoots.js"
+import {
+  acquireOwnTempRootsFile,
+  appendOwnTempRoot,
+  createTempRootsFile,
+  nextSessionFileName,
+  readTempRootsDir,
+  releaseOwnTempRootsFile
+} from "./tempRoots.js"
 import type { OwnTempRootsFile } from "./tempRoots.js"
 import { encodeTempRoot } from "./tempRootsFormat.js"
 import { toRealPath } from "../../../core/storeLayout.js"
@@ -53,6 +61,22 @@ export const lockFiles = (layout: StoreLayout): LockFiles => ({
   tempRootsDir: path.join(layout.stateDir, "temproots"),
   gcSocket: path.join(layout.stateDir, "gc-socket", "socket")
 })
+
+/**
+ * One temp-roots session (see `LockShape.tempRootSession`): its file is
+ * created on the first root; `closed` once the session's scope has closed.
+ * `lock` serialises creation, appends and release, so nothing is written to
+ * a closed descriptor.
+ */
+interface Session {
+  readonly file: string
+  readonly lock: Effect.Semaphore
+  fd: number | undefined
+  closed: boolean
+}
+
+/** Appends bytes to a temp-roots file; `false` when the session closed meanwhile (nothing written). */
+type Appender = (bytes: Uint8Array) => Effect.Effect<boolean, LockIOError>
 
 interface FdHandle {
   readonly key: string
@@ -155,48 +179,111 @@ export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Eff
       })
     ))
 
-    /** With the shared GC lock held (non-blocking), run `f`; `false` if the collector holds it. */
-    const underSharedGcLock = (f: Effect.Effect<void, LockIOError>): Effect.Effect<boolean, LockIOError> =>
+    /** With the shared GC lock held (non-blocking), run `f`; `busy` if the collector holds it. */
+    const underSharedGcLock = <A>(f: Effect.Effect<A, LockIOError>): Effect.Effect<A | Busy, LockIOError> =>
       gcFdLock.withPermits(1)(Effect.uninterruptible(Effect.gen(function*() {
         const fd = yield* Option.match(yield* Ref.get(gcFd), {
           onSome: Effect.succeed,
           onNone: () => Effect.tap(openCreating(files.gcLock), (fd) => Ref.set(gcFd, Option.some(fd)))
         })
-        if (!(yield* tryFlock(fd, "shared", files.gcLock))) return false
-        yield* f.pipe(Effect.ensuring(Effect.ignore(unflock(fd, files.gcLock))))
-        return true
+        if (!(yield* tryFlock(fd, "shared", files.gcLock))) return busy
+        return yield* f.pipe(Effect.ensuring(Effect.ignore(unflock(fd, files.gcLock))))
       })))
+
+    // The current fiber's temp-roots session of this Lock, if any (per Lock: sessions of another store don't apply).
+    const currentSession = FiberRef.unsafeMake<Option.Option<Session>>(Option.none())
+
+    /** The session's appender (its file created now if needed), or None when it has closed. */
+    const sessionAppender = (session: Session): Effect.Effect<Option.Option<Appender>, LockError> =>
+      session.lock.withPermits(1)(Effect.gen(function*() {
+        if (session.closed) return Option.none()
+        if (session.fd === undefined) {
+          yield* Effect.uninterruptible(
+            Effect.tap(createTempRootsFile(session.file), (fd) => Effect.sync(() => (session.fd = fd)))
+          )
+        }
+        const append: Appender = (bytes) =>
+          session.lock.withPermits(1)(Effect.suspend(() =>
+            session.closed || session.fd === undefined
+              ? Effect.succeed(false)
+              : Effect.as(writeAll(session.fd, bytes, session.file), true)
+          ))
+        return Option.some(append)
+      }))
+
+    /** Where this fiber's temp roots go now: its open session's file, else the process's. */
+    const currentAppender: Effect.Effect<Appender, LockError> = Effect.gen(function*() {
+      const session = yield* FiberRef.get(currentSession)
+      if (Option.isSome(session)) {
+        const append = yield* sessionAppender(session.value)
+        if (Option.isSome(append)) return append.value
+      }
+      const file = yield* ownFile
+      return (bytes) => Effect.as(appendOwnTempRoot(file, bytes), true)
+    })
 
     const addTempRoot = (storePath: string): Effect.Effect<void, LockError> =>
       Effect.gen(function*() {
         yield* checkStorePath(layout.storeDir, storePath)
         // A read-only store adds nothing, so it has nothing to protect from the collector.
         if (readOnly) return
-        const file = yield* ownFile
-        const append = appendOwnTempRoot(file, encodeTempRoot(storePath))
-        const attempt = Effect.gen(function*() {
-          if (yield* underSharedGcLock(append)) return
-          // The collector is running: tell it about the root, then record it for later collections.
-          if (!(yield* sendRootToCollector(files.gcSocket, storePath))) return yield* Effect.fail(busy)
-          yield* append
-        })
-        yield* waitFor(attempt, files.gcLock, "waiting for the garbage collector to accept a temporary root...")
+        const bytes = encodeTempRoot(storePath)
+        // Once more if the session closed between choosing its file and appending (then: the process's file).
+        for (;;) {
+          const append = yield* currentAppender
+          const attempt = Effect.gen(function*() {
+            const done = yield* underSharedGcLock(append(bytes))
+            if (!isBusy(done)) return done
+            // The collector is running: tell it about the root, then record it for later collections.
+            if (!(yield* sendRootToCollector(files.gcSocket, storePath))) return yield* Effect.fail(busy)
+            return yield* append(bytes)
+          })
+          if (
+            yield* waitFor(attempt, files.gcLock, "waiting for the garbage collector to accept a temporary root...")
+          ) {
+            return
+          }
+        }
       }).pipe(Effect.withSpan("Lock.addTempRoot", { attributes: { storePath } }))
 
     const addTempRoots = (storePaths: ReadonlyArray<string>): Effect.Effect<void, LockError> =>
       Effect.gen(function*() {
         if (storePaths.length === 0) return
         for (const p of storePaths) yield* checkStorePath(layout.storeDir, p)
-        const file = yield* ownFile
-        if (yield* underSharedGcLock(appendOwnTempRoot(file, Buffer.concat(storePaths.map(encodeTempRoot))))) return
-        // The collector is running: path by path, each sent to it first.
+        if (readOnly) return
+        const append = yield* currentAppender
+        const done = yield* underSharedGcLock(append(Buffer.concat(storePaths.map(encodeTempRoot))))
+        if (done === true) return
+        // The collector is running (or the session just closed): path by path, each sent to it first.
         for (const p of storePaths) yield* addTempRoot(p)
       }).pipe(Effect.withSpan("Lock.addTempRoots", { attributes: { count: storePaths.length } }))
+
+    const tempRootSession: Effect.Effect<void, never, Scope.Scope> = readOnly ? Effect.void : Effect.gen(function*() {
+      const session: Session = {
+        file: path.join(files.tempRootsDir, nextSessionFileName()),
+        lock: yield* Effect.makeSemaphore(1),
+        fd: undefined,
+        closed: false
+      }
+      // Registered before the FiberRef's own finalizer, so it runs after it (the fiber leaves the session first).
+      yield* Effect.addFinalizer(() =>
+        session.lock.withPermits(1)(Effect.suspend(() => {
+          session.closed = true
+          const fd = session.fd
+          if (fd === undefined) return Effect.void
+          session.fd = undefined
+          // As Nix releases its file: unlink while still holding the lock, then close.
+          return Effect.zipRight(unlinkQuiet(session.file), closeFd(fd))
+        }))
+      )
+      yield* Effect.locallyScoped(currentSession, Option.some(session))
+    }).pipe(Effect.withSpan("Lock.tempRootSession"))
 
     return {
       ...ops,
       addTempRoot,
       addTempRoots,
+      tempRootSession,
       readTempRoots: (options) =>
         readTempRootsDir(files.tempRootsDir, options?.removeDead ?? true, readOnly).pipe(
           Effect.withSpan("Lock.readTempRoots")

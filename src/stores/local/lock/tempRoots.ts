@@ -68,6 +68,39 @@ const tryCreate = (file: string): Effect.Effect<Option.Option<number>, LockIOErr
   })
 
 /**
+ * Creates, write-locks and opens the temp-roots file `file` (Nix's
+ * `createTempRootsFile`, waiting while a collector examines or deletes it).
+ * Returns its descriptor; the caller owns it (unlink, then close, to release).
+ */
+export const createTempRootsFile = (file: string): Effect.Effect<number, LockError> =>
+  Effect.zipRight(
+    mkdirp(path.dirname(file)),
+    waitFor(
+      Effect.uninterruptible(
+        Effect.flatMap(tryCreate(file), (o) => Option.isNone(o) ? Effect.fail(busy) : Effect.succeed(o.value))
+      ),
+      file,
+      `waiting for the temporary roots file '${file}'...`
+    )
+  )
+
+let sessionCounter = 0
+
+/**
+ * The name of a new temp-roots session file, `<pid>-<n>` (`n` counts this
+ * process's sessions). Nix 2.8's collector reads the pid with `std::stoi`,
+ * which stops at the `-`, so it treats the file like any process's file.
+ */
+export const nextSessionFileName = (): string => `${process.pid}-${++sessionCounter}`
+
+/**
+ * The pid in a temp-roots file name, as Nix 2.8 reads it (`std::stoi`: the
+ * leading decimal digits; `<pid>-<n>` gives `<pid>`). The name itself when
+ * it does not start with digits.
+ */
+export const pidOfTempRootsFile = (name: string): string => /^\d+/.exec(name)?.[0] ?? name
+
+/**
  * Opens (creating it on first use) this process's temp-roots file
  * `<tempRootsDir>/<pid>` and counts one more user; pair with
  * {@link releaseOwnTempRootsFile}.

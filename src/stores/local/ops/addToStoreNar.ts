@@ -61,7 +61,7 @@ export const addToStoreNar = <E>(parts: StoreParts, info: ValidPathInfo, nar: St
           try: () => fsp.readFile(temp),
           catch: (cause) => new StoreIoError({ path: info.path, operation: "reading derivation", cause })
         })
-        derivationOutputs = yield* derivationOutputsFromBytes(bytes, info.path)
+        derivationOutputs = yield* derivationOutputsFromBytes(parts.derivations, bytes, info.path)
       }
       yield* canonicalisePath(temp)
       yield* installPath(parts, temp, {

@@ -1,10 +1,11 @@
 /**
- * What the store's operations share: the layout, the metadata database and
- * the locks.
+ * What the store's operations share: the layout, the metadata database, the
+ * locks and the derivation parser.
  *
  * @since 0.1.0
  */
 import type { StoreLayout } from "../../../core/storeLayout.js"
+import type { DerivationsShape } from "../../../services/Derivations.js"
 import type { LockShape } from "../../../services/Lock.js"
 import type { StoreDbShape } from "../../../services/StoreDb.js"
 
@@ -13,6 +14,8 @@ export interface StoreParts {
   readonly layout: StoreLayout
   readonly db: StoreDbShape
   readonly lock: LockShape
+  /** Parses the `.drv` files the store adds (their outputs are recorded). */
+  readonly derivations: DerivationsShape
   /** `auto-optimise-store`: hard-link the files of each new path through `.links` before registering it. */
   readonly autoOptimise?: boolean | undefined
 }

@@ -1,32 +1,18 @@
 /**
  * The outputs of a `.drv` to record in DerivationOutputs when it is
  * registered, as Nix 2.8's `registerValidPaths` does (outputs whose path is
- * known: input-addressed and fixed).
+ * known: input-addressed and fixed). The bytes are parsed by the Derivations
+ * service the store was given (the one readDerivation of the code base).
  *
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import * as fs from "node:fs/promises"
-import { parseDerivation } from "../../../core/derivation/aterm.js"
-import { StoreIoError } from "../../../services/errors/store.js"
+import { recordedOutputPaths } from "../../../core/derivation/outputs.js"
+import type { DerivationsShape } from "../../../services/Derivations.js"
 
-/** True for store paths of derivations. */
-export const isDerivationPath = (p: string): boolean => p.endsWith(".drv")
+/** Kept for importers of the old location: now `core/storePath`'s. */
+export { isDerivationPath } from "../../../core/storePath.js"
 
 /** Output name → path of the derivation held in `bytes` (file named for errors). */
-export const derivationOutputsFromBytes = (bytes: Uint8Array, file: string) =>
-  Effect.map(parseDerivation(bytes, { file }), (drv) => {
-    const out: Record<string, string> = {}
-    for (const [name, o] of drv.outputs) if (o.path !== "") out[name] = o.path
-    return out
-  })
-
-/** Output name → path of the derivation in the file `realPath`. */
-export const derivationOutputsOfFile = (realPath: string) =>
-  Effect.flatMap(
-    Effect.tryPromise({
-      try: () => fs.readFile(realPath),
-      catch: (cause) => new StoreIoError({ path: realPath, operation: "reading derivation", cause })
-    }),
-    (bytes) => derivationOutputsFromBytes(bytes, realPath)
-  )
+export const derivationOutputsFromBytes = (derivations: DerivationsShape, bytes: Uint8Array, file: string) =>
+  Effect.map(derivations.parse(bytes, { file }), recordedOutputPaths)

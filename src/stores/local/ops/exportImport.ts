@@ -212,7 +212,7 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
             try: () => fs.readFile(temp),
             catch: (cause) => new StoreIoError({ path: p, operation: "reading derivation", cause })
           })
-          derivationOutputs = yield* derivationOutputsFromBytes(bytes, p)
+          derivationOutputs = yield* derivationOutputsFromBytes(parts.derivations, bytes, p)
         }
         seen.add(p)
         yield* reportProgress({ activity: "importing paths", done: order.length + 1, unit: "paths" })

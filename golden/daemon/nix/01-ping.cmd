@@ -1,0 +1,1 @@
+nix store ping --store unix://WORK/proxy.sock?root=WORK/root

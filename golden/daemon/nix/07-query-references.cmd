@@ -1,0 +1,1 @@
+nix-store --store unix://WORK/proxy.sock?root=WORK/root -q --references /nix/store/i9pmrzmpshapij2kin22pff6fc2adavx-hello.txt

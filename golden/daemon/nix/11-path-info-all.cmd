@@ -1,0 +1,1 @@
+nix path-info --store unix://WORK/proxy.sock?root=WORK/root --all

@@ -1,0 +1,1 @@
+nix-instantiate --store unix://WORK/proxy.sock?root=WORK/root dep.nix
