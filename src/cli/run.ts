@@ -58,14 +58,18 @@ export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
     }
     const { settings, unknown } = yield* resolveSettings(yield* collectAssignments(parsed))
     for (const name of unknown) yield* Effect.logWarning(`unknown setting '${name}'`)
-    const { layout } = yield* StoreFromUri.resolve(parsed.values.get("store")).pipe(
+    const store = yield* StoreFromUri.resolve(parsed.values.get("store")).pipe(
       Effect.catchTag("InvalidStoreUriError", (e) => Effect.fail(new UsageError({ message: e.message })))
     )
     const op = operations[parsed.operation]
     if (op === undefined) {
       return yield* new UsageError({ message: `operation '${parsed.operation}' is not supported by tsnix yet` })
     }
-    yield* op.pipe(Effect.provideService(Cli, { parsed, settings, layout }), Effect.provide(ProgressLive.layerStderr))
+    const { layout } = store
+    yield* op.pipe(
+      Effect.provideService(Cli, { parsed, settings, layout, store }),
+      Effect.provide(ProgressLive.layerStderr)
+    )
     return 0
   })
   return program.pipe(

@@ -4,8 +4,13 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
-import { Cli } from "./context.js"
+import { Effect, Layer } from "effect"
+import { defaultClientOptions } from "../core/wire/worker/options.js"
+import type { GcStore } from "../services/GcStore.js"
+import type { LocalStore } from "../services/LocalStore.js"
+import type { Store } from "../services/Store.js"
+import * as GcLive from "../stores/local/gc/layer.js"
+import { Cli, type CliInvocation } from "./context.js"
 import type { UpgradeProgress } from "../stores/local/db/upgrade.js"
 import { makeTerminal } from "../layers/Progress.js"
 import * as StoreFromUri from "../stores/fromUri.js"
@@ -44,6 +49,50 @@ export const storeLayerFor = Effect.map(
     })
 )
 
-/** Runs `effect` with the current invocation's store (Store, StoreDb, Lock) provided. */
-export const withStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(storeLayerFor, (layer) => Effect.provide(effect, layer))
+/** The collector settings of the invocation. */
+const gcSettingsOf = (settings: CliInvocation["settings"]) => ({
+  keepOutputs: settings.keepOutputs,
+  keepDerivations: settings.keepDerivations,
+  gcRuntimeRoots: settings.gcRuntimeRoots
+})
+
+/** The daemon store (`daemon`, `unix://…`, `ssh-ng://…`) of the invocation: Store, LocalStore, GcStore. */
+export const daemonLayerFor = (cli: CliInvocation, spec: StoreFromUri.DaemonStoreSpec) =>
+  StoreFromUri.daemonLayerFromSpec(spec, {
+    clientOptions: { ...defaultClientOptions, verbosity: 3 + cli.parsed.verbosity },
+    gcSettings: gcSettingsOf(cli.settings)
+  })
+
+/**
+ * Runs `effect` with the current invocation's store and its collector
+ * (Store, LocalStore, GcStore): a local store with the collector of its
+ * settings, or a daemon store over the worker protocol.
+ */
+export const withStore = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | LocalStoreError, Exclude<R, Store | LocalStore | GcStore> | Cli> =>
+  Effect.flatMap(
+    Cli,
+    (cli): Effect.Effect<A, E | LocalStoreError, Exclude<R, Store | LocalStore | GcStore> | Cli> =>
+      cli.store?._tag === "daemon"
+        ? Effect.provide(effect, daemonLayerFor(cli, cli.store))
+        // The local layer provides more services (StoreDb, Lock, Derivations): what it leaves
+        // unprovided is a subset of what the daemon layer leaves, which TS cannot see for a generic R.
+        : withLocalStore(effect) as Effect.Effect<
+          A,
+          E | LocalStoreError,
+          Exclude<R, Store | LocalStore | GcStore> | Cli
+        >
+  )
+
+/** `effect` with the invocation's local store and its collector. */
+const withLocalStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(
+    Cli,
+    (cli) =>
+      Effect.flatMap(storeLayerFor, (layer) =>
+        Effect.provide(effect, GcLive.layer(gcSettingsOf(cli.settings)).pipe(Layer.provideMerge(layer))))
+  )
+
+/** Failures of opening the local store. */
+type LocalStoreError = Effect.Effect.Error<ReturnType<typeof withLocalStore<void, never, never>>>

@@ -77,26 +77,26 @@ export const fromStreams = (readable: Readable, writable: Writable, description:
     writeFailure = e
     wake()
   })
-  const read: Effect.Effect<Option.Option<Uint8Array>, ConnectionIoError> = Effect.suspend(function pull():
-    Effect.Effect<Option.Option<Uint8Array>, ConnectionIoError>
-  {
-    const next = queue.shift()
-    if (next !== undefined) {
-      queued -= next.length
-      if (queued <= HIGH_WATER / 2 && readable.isPaused()) readable.resume()
-      return Effect.succeed(Option.some(next))
+  const read: Effect.Effect<Option.Option<Uint8Array>, ConnectionIoError> = Effect.suspend(
+    function pull(): Effect.Effect<Option.Option<Uint8Array>, ConnectionIoError> {
+      const next = queue.shift()
+      if (next !== undefined) {
+        queued -= next.length
+        if (queued <= HIGH_WATER / 2 && readable.isPaused()) readable.resume()
+        return Effect.succeed(Option.some(next))
+      }
+      if (failure !== undefined) {
+        return Effect.fail(new ConnectionIoError({ operation: `reading from ${description}`, cause: failure }))
+      }
+      if (ended) return Effect.succeed(Option.none())
+      return Effect.async<void>((resume) => {
+        waiter = () => resume(Effect.void)
+        return Effect.sync(() => {
+          waiter = undefined
+        })
+      }).pipe(Effect.zipRight(Effect.suspend(pull)))
     }
-    if (failure !== undefined) {
-      return Effect.fail(new ConnectionIoError({ operation: `reading from ${description}`, cause: failure }))
-    }
-    if (ended) return Effect.succeed(Option.none())
-    return Effect.async<void>((resume) => {
-      waiter = () => resume(Effect.void)
-      return Effect.sync(() => {
-        waiter = undefined
-      })
-    }).pipe(Effect.zipRight(Effect.suspend(pull)))
-  })
+  )
   const write = (bytes: Uint8Array): Effect.Effect<void, ConnectionIoError> =>
     Effect.async<void, ConnectionIoError>((resume) => {
       const failed = writeFailure ?? (writable.writableEnded || writable.destroyed ? new Error("EPIPE") : undefined)
@@ -201,7 +201,5 @@ export const spawnConnection = (
         child.stdout.destroy()
       })
   ).pipe(
-    Effect.map((child) =>
-      fromStreams(child.stdout, child.stdin, `process '${[cmd.command, ...cmd.args].join(" ")}'`)
-    )
+    Effect.map((child) => fromStreams(child.stdout, child.stdin, `process '${[cmd.command, ...cmd.args].join(" ")}'`))
   )

@@ -16,7 +16,6 @@
 import { Data, Effect } from "effect"
 import { compareStrings } from "../../core/topoSort.js"
 import { GcStore } from "../../services/GcStore.js"
-import * as GcLive from "../../stores/local/gc/layer.js"
 import { Store } from "../../services/Store.js"
 import { isDerivationPath } from "../../stores/local/ops/drvOutputs.js"
 import { globalFlags, UsageError } from "../argv.js"
@@ -36,8 +35,7 @@ const quoted = (paths: ReadonlyArray<string>) => paths.map((p) => `'${p}'`).join
 
 /** The `-r` operation. */
 /** The roots of `--realise` go through the store's GcStore (its settings do not matter for roots). */
-const withRoots = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.provide(effect, GcLive.layer({ gcRuntimeRoots: false }))
+const withRoots = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect
 
 export const realiseOperation: Operation = Effect.gen(function*() {
   const { parsed, layout } = yield* Cli

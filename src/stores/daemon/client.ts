@@ -8,8 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Exit, Pool } from "effect"
-import type { Scope } from "effect"
+import { Duration, Effect, Exit, FiberRef, Option, Pool, Scope } from "effect"
 import type { Decoder } from "../../core/wire/decode.js"
 import { encodePadded, encodeU64 } from "../../core/wire/encode.js"
 import { Op } from "../../core/wire/worker/ops.js"
@@ -44,8 +43,21 @@ export interface DaemonClient {
     reply: Decoder<A>,
     handlers?: StderrHandlers
   ) => Effect.Effect<A, StoreConnectionError | RemoteStoreError>
-  /** AddTempRoot (11), remembered for connections opened later. */
+  /** AddTempRoot (11), remembered for connections opened later (outside a session). */
   readonly addTempRoot: (path: string) => Effect.Effect<void, StoreConnectionError | RemoteStoreError>
+  /**
+   * A temp-roots session until the scope closes: a connection of its own, on
+   * which every operation of this fiber (and the fibers it forks) runs, so
+   * the daemon's temporary roots for what they add or root go when it closes.
+   */
+  readonly session: Effect.Effect<void, never, Scope.Scope>
+}
+
+/** A session's dedicated connection (one operation at a time). */
+interface Session {
+  readonly conn: Effect.Effect<DaemonConnection, StoreConnectionError | RemoteStoreError>
+  readonly lock: Effect.Semaphore
+  broken: boolean
 }
 
 /** How to open a client. */
@@ -109,17 +121,48 @@ export const make = (options: DaemonClientOptions): Effect.Effect<DaemonClient, 
       max: options.maxConnections,
       timeToLive: Duration.infinity
     })
+    const sessionRef = yield* FiberRef.make<Option.Option<Session>>(Option.none())
+    const isClean = <A, E>(exit: Exit.Exit<A, E>) =>
+      Exit.isSuccess(exit) ||
+      (Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error instanceof RemoteStoreError)
+    const brokenSession = new StoreConnectionError({
+      store: uri,
+      message: "the connection of this temp-roots session broke"
+    })
+    const inSession = <A, E>(s: Session, f: (conn: DaemonConnection) => Effect.Effect<A, E>) =>
+      s.lock.withPermits(1)(
+        Effect.suspend(() =>
+          s.broken ?
+            Effect.fail(brokenSession) :
+            Effect.flatMap(s.conn, (conn) =>
+              Effect.onExit(f(conn), (exit) =>
+                Effect.sync(() => {
+                  if (!isClean(exit)) s.broken = true
+                })))
+        )
+      )
     const withConnection = <A, E>(f: (conn: DaemonConnection) => Effect.Effect<A, E>) =>
-      Effect.scoped(Effect.flatMap(Pool.get(pool), (conn) =>
-        Effect.onExit(f(conn), (exit) => {
-          const clean = Exit.isSuccess(exit) ||
-            (Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error instanceof RemoteStoreError)
-          return clean ? Effect.void : Pool.invalidate(pool, conn)
-        })))
-    const connection = Effect.map(
-      Pool.get(pool),
-      (conn) => ({ conn, invalidate: Effect.scoped(Pool.invalidate(pool, conn)) })
-    )
+      Effect.flatMap(FiberRef.get(sessionRef), (session) =>
+        Option.isSome(session)
+          ? inSession(session.value, f)
+          : Effect.scoped(Effect.flatMap(Pool.get(pool), (conn) =>
+            Effect.onExit(f(conn), (exit) =>
+              isClean(exit) ? Effect.void : Pool.invalidate(pool, conn)))))
+    const connection = Effect.flatMap(FiberRef.get(sessionRef), (session) => {
+      if (Option.isNone(session)) {
+        return Effect.map(
+          Pool.get(pool),
+          (conn) => ({ conn, invalidate: Effect.scoped(Pool.invalidate(pool, conn)) })
+        )
+      }
+      const s = session.value
+      return Effect.gen(function*() {
+        yield* Effect.acquireRelease(s.lock.take(1), () => s.lock.release(1))
+        if (s.broken) return yield* brokenSession
+        const conn = yield* s.conn
+        return { conn, invalidate: Effect.sync(() => void (s.broken = true)) }
+      })
+    })
     const call = <A>(op: number, args: ReadonlyArray<Uint8Array>, reply: Decoder<A>, handlers?: StderrHandlers) =>
       withConnection((conn) =>
         Effect.gen(function*() {
@@ -129,8 +172,37 @@ export const make = (options: DaemonClientOptions): Effect.Effect<DaemonClient, 
         })
       )
     const addTempRoot = (p: string) =>
-      Effect.asVoid(call(Op.AddTempRoot, [encodePadded(p)], bool)).pipe(
-        Effect.tap(() => Effect.sync(() => tempRoots.add(p)))
+      Effect.flatMap(
+        FiberRef.get(sessionRef),
+        (session) =>
+          Effect.asVoid(call(Op.AddTempRoot, [encodePadded(p)], bool)).pipe(
+            Effect.tap(() =>
+              Effect.sync(() => {
+                if (Option.isNone(session)) tempRoots.add(p)
+              })
+            )
+          )
       )
-    return { uri, withConnection, connection, call, addTempRoot }
+    const openSession = Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      // Opened on first use, closed with the session's scope.
+      const conn = yield* Effect.cached(Effect.provideService(
+        open(uri, openTransport(options.transport), () => Effect.void).pipe(
+          Effect.mapError(openError),
+          Effect.tap((c) =>
+            options.transport._tag === "unix"
+              ? Effect.zipRight(
+                c.send(encodeU64(Op.SetOptions), encodeClientOptions(c.version, options.clientOptions)),
+                c.processStderr()
+              )
+              : Effect.void
+          )
+        ),
+        Scope.Scope,
+        scope
+      ))
+      const session: Session = { conn, lock: yield* Effect.makeSemaphore(1), broken: false }
+      yield* Effect.locallyScoped(sessionRef, Option.some(session))
+    })
+    return { uri, withConnection, connection, call, addTempRoot, session: openSession }
   })

@@ -60,12 +60,14 @@ export interface DaemonConnection {
   readonly endWrite: Effect.Effect<void>
 }
 
+// eslint-disable-next-line no-control-regex -- terminal escapes start with ESC
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g
 
 /** A daemon's message without its terminal colour codes. */
 export const stripAnsi = (s: string): string => s.replace(ANSI, "")
 
-const levelOf = (level: number): NixLevel => level <= 0 ? "error" : level <= 3 ? "info" : level === 4 ? "talkative" : "debug"
+const levelOf = (level: number): NixLevel =>
+  level <= 0 ? "error" : level <= 3 ? "info" : level === 4 ? "talkative" : "debug"
 
 /** Wraps a byte connection's reading and writing with the protocol's error for store `uri`. */
 const makeWire = (uri: string, conn: ByteConnection) => {
@@ -166,7 +168,9 @@ export const handshake = (
           return Effect.as(nixLog("info", line), false)
         }
         case "StartActivity":
-          return msg.text === "" ? Effect.succeed(false) : Effect.as(nixLog(levelOf(msg.level), stripAnsi(msg.text)), false)
+          return msg.text === ""
+            ? Effect.succeed(false)
+            : Effect.as(nixLog(levelOf(msg.level), stripAnsi(msg.text)), false)
         case "StopActivity":
           return Effect.succeed(false)
         case "Result":
@@ -188,13 +192,18 @@ export const handshake = (
           }
           return Effect.flatMap(handlers.source(msg.count), (data) =>
             data.length === 0
-              ? Effect.fail(new StoreConnectionError({ store: uri, message: "the daemon read past the end of the data" }))
+              ? Effect.fail(
+                new StoreConnectionError({ store: uri, message: "the daemon read past the end of the data" })
+              )
               : Effect.as(wire.send(encodePadded(data)), false))
       }
     }
     const processStderr = (handlers: StderrHandlers = {}) =>
       Effect.suspend(function loop(): Effect.Effect<void, RemoteStoreError | StoreConnectionError> {
-        return Effect.flatMap(wire.read(stderr), (msg) => Effect.flatMap(handle(msg, handlers), (last) => last ? Effect.void : loop()))
+        return Effect.flatMap(
+          wire.read(stderr),
+          (msg) => Effect.flatMap(handle(msg, handlers), (last) => last ? Effect.void : loop())
+        )
       })
     yield* processStderr()
     return {

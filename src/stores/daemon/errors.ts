@@ -23,7 +23,9 @@ export const typedRemoteError = (
   m = /^cannot delete path '([^']+)' since it is a temporary root/.exec(msg)
   if (m !== null) return new PathIsTempRootError({ path: m[1] as string })
   m = /^hash mismatch importing path '([^']+)';\s+specified: (\S+)\s+got:\s+(\S+)/.exec(msg)
-  if (m !== null) return new HashMismatchError({ path: m[1] as string, expected: m[2] as string, actual: m[3] as string })
+  if (m !== null) {
+    return new HashMismatchError({ path: m[1] as string, expected: m[2] as string, actual: m[3] as string })
+  }
   return e
 }
 

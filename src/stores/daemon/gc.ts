@@ -124,9 +124,12 @@ export const makeGcStore = (client: DaemonClient, store: StoreShape, settings: G
           }
         }
         yield* store.addTempRoot(storePath).pipe(
-          Effect.catchTag("LockIOError", (e) => Effect.fail(new GcIoError({ path: storePath, operation: "locking", cause: e }))),
-          Effect.catchTag("LockPathError", (e) => Effect.fail(new GcIoError({ path: storePath, operation: "locking", cause: e }))),
-          Effect.catchTag("LockTimeoutError", (e) => Effect.fail(new GcIoError({ path: storePath, operation: "locking", cause: e })))
+          Effect.catchTag("LockIOError", (e) =>
+            Effect.fail(new GcIoError({ path: storePath, operation: "locking", cause: e }))),
+          Effect.catchTag("LockPathError", (e) =>
+            Effect.fail(new GcIoError({ path: storePath, operation: "locking", cause: e }))),
+          Effect.catchTag("LockTimeoutError", (e) =>
+            Effect.fail(new GcIoError({ path: storePath, operation: "locking", cause: e })))
         )
         yield* makeSymlink(root, storePath)
         yield* addIndirectRoot(root)

@@ -30,7 +30,9 @@ export interface SpooledPath {
 }
 
 const describe = (e: ExportDecodeError): BadExportStreamError => {
-  if (e._tag === "WireTruncatedError") return new BadExportStreamError({ reason: `the stream ended early (${e.message})` })
+  if (e._tag === "WireTruncatedError") {
+    return new BadExportStreamError({ reason: `the stream ended early (${e.message})` })
+  }
   if (e._tag === "NarParseError" && e.kind === "Truncated") {
     return new BadExportStreamError({ reason: `the stream ended early (${e.reason} at byte ${e.offset} of a NAR)` })
   }

@@ -20,7 +20,8 @@ import type { DaemonClient } from "./client.js"
 
 /** Builds the LocalStore service of a daemon reached through `client`. */
 export const makeLocalStore = (client: DaemonClient, layout: StoreLayout): LocalStoreShape => {
-  const unsupported = (operation: string) => Effect.fail(new UnsupportedOperationError({ operation, store: client.uri }))
+  const unsupported = (operation: string) =>
+    Effect.fail(new UnsupportedOperationError({ operation, store: client.uri }))
   const failedPaths = Effect.map(
     client.call(Op.QueryFailedPaths, [], pathSet),
     (paths) => paths.map((path) => ({ path, time: 0 }))
@@ -41,4 +42,3 @@ export const makeLocalStore = (client: DaemonClient, layout: StoreLayout): Local
     optimisePath: () => unsupported("optimisePath")
   }
 }
-

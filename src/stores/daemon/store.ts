@@ -191,8 +191,7 @@ export const makeStore = (client: DaemonClient, storeDir: string): StoreShape =>
         onNone: () => Effect.succeed([]),
         onSome: (sp) => call(Op.QueryValidDerivers, [encodePadded(sp)], storePathSet(storeDir))
       }),
-    queryDerivationOutputs: (p) =>
-      Effect.map(derivationOutputMap(p), (m) => [...new Set(Object.values(m))].sort()),
+    queryDerivationOutputs: (p) => Effect.map(derivationOutputMap(p), (m) => [...new Set(Object.values(m))].sort()),
     queryDerivationOutputMap: (p) => derivationOutputMap(p),
     queryPathFromHashPart: (hashPart) =>
       /^[0-9a-df-np-sv-z]{32}$/.test(hashPart)
@@ -380,13 +379,17 @@ export const makeStore = (client: DaemonClient, storeDir: string): StoreShape =>
       yield* Effect.addFinalizer(() => complete ? Effect.void : invalidate)
       yield* Effect.onError(
         Effect.zipRight(conn.send(encodeU64(Op.NarFromPath), encodePadded(sp)), conn.processStderr()),
-        () => Effect.sync(() => {
+        () =>
+          Effect.sync(() => {
+            complete = true
+          })
+      )
+      return narFromSource(
+        conn.source,
+        Effect.sync(() => {
           complete = true
         })
-      )
-      return narFromSource(conn.source, Effect.sync(() => {
-        complete = true
-      })).pipe(
+      ).pipe(
         Stream.mapError((e) =>
           e._tag === "NarParseError" ? new StoreConnectionError({ store: client.uri, message: e.message }) : e
         )
@@ -531,9 +534,11 @@ export const makeStore = (client: DaemonClient, storeDir: string): StoreShape =>
     importPaths,
     addTempRoot: (p) =>
       Option.match(parse(p), {
-        onNone: () => Effect.fail(new RemoteStoreError({ store: client.uri, message: `path '${p}' is not in the Nix store` })),
+        onNone: () =>
+          Effect.fail(new RemoteStoreError({ store: client.uri, message: `path '${p}' is not in the Nix store` })),
         onSome: (sp) => client.addTempRoot(sp)
       }),
+    tempRootSession: client.session,
     verifyStore,
     verifyPath
   }
