@@ -69,3 +69,38 @@ export const nixDaemon = Effect.gen(function*() {
 /** A fresh nix-daemon and `layerOf(daemon)` over it, per build of the layer. */
 export const withNixDaemon = <A, E, R>(layerOf: (d: NixDaemon) => Layer.Layer<A, E, R>) =>
   Layer.unwrapScoped(Effect.map(nixDaemon, layerOf))
+
+/** The built `bin/tsnix`. */
+export const tsnixBin = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../../bin/tsnix")
+
+/** Starts `tsnix --store ROOT daemon --socket SOCKET` (a real process), stopped and removed with the scope. */
+export const tsnixDaemon = Effect.gen(function*() {
+  const dir = yield* Effect.acquireRelease(
+    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "tsnix-tsd-"))),
+    (d) => Effect.ignore(removeTree(d))
+  )
+  const root = path.join(dir, "root")
+  const socket = path.join(dir, "daemon.sock")
+  yield* Effect.acquireRelease(
+    Effect.sync(() =>
+      childProcess.spawn(process.execPath, [tsnixBin, "--store", root, "daemon", "--socket", socket], {
+        // Every client trusted: these tests are about the client, not the daemon's trust decisions
+        // (which need the peer's uid: SO_PEERCRED through koffi's native module).
+        env: { ...process.env, NIX_CONFIG: "fsync-metadata = false\ntrusted-users = *" },
+        stdio: ["ignore", "ignore", "inherit"]
+      })
+    ),
+    (child) =>
+      Effect.async<void>((resume) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+        child.once("exit", () => resume(Effect.void))
+        child.kill("SIGTERM")
+      })
+  )
+  yield* waitFor(() => fs.existsSync(socket), "the tsnix daemon socket")
+  return { root, socket, dir } satisfies NixDaemon
+})
+
+/** A fresh tsnix daemon and `layerOf(daemon)` over it, per build of the layer. */
+export const withTsnixDaemon = <A, E, R>(layerOf: (d: NixDaemon) => Layer.Layer<A, E, R>) =>
+  Layer.unwrapScoped(Effect.map(tsnixDaemon, layerOf))
