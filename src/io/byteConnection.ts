@@ -9,12 +9,12 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect, Option } from "effect"
+import { Data, Effect, Option, Schedule } from "effect"
 import type { Scope } from "effect"
 import * as childProcess from "node:child_process"
 import * as net from "node:net"
 import type { Readable, Writable } from "node:stream"
-import { sysErrorText } from "../core/sysError.js"
+import { errnoCode, sysErrorText } from "../core/sysError.js"
 
 /** Bytes buffered from the peer before the stream is paused. */
 export const HIGH_WATER = 1 << 20
@@ -137,26 +137,45 @@ export const fromStreams = (readable: Readable, writable: Writable, description:
   }
 }
 
-/** Opens a connection to the Unix socket at `socketPath`, closed with the scope. */
+/** Connection attempts while the listener's backlog is full (EAGAIN), 20 ms apart. */
+const CONNECT_ATTEMPTS = 100
+
+/**
+ * Opens a connection to the Unix socket at `socketPath`, closed with the
+ * scope. A full backlog (EAGAIN: a daemon that accepts slowly, as Nix's,
+ * which forks per connection) is retried for up to two seconds.
+ */
 export const connectUnix = (socketPath: string): Effect.Effect<ByteConnection, ConnectionIoError, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.async<net.Socket, ConnectionIoError>((resume) => {
-      const socket = net.createConnection({ path: socketPath })
-      const onError = (e: unknown) => {
-        socket.destroy()
-        resume(
-          Effect.fail(new ConnectionIoError({ operation: `cannot connect to socket at '${socketPath}'`, cause: e }))
+    connectOnce(socketPath).pipe(
+      Effect.retry({
+        times: CONNECT_ATTEMPTS,
+        while: (e) => errnoCode(e.cause) === "EAGAIN",
+        // A real timer, not Effect's clock (callers may run under a test clock).
+        schedule: Schedule.fromDelay(0).pipe(
+          Schedule.addDelayEffect(() => Effect.as(Effect.promise(() => new Promise((r) => setTimeout(r, 20))), 0))
         )
-      }
-      socket.once("error", onError)
-      socket.once("connect", () => {
-        socket.off("error", onError)
-        resume(Effect.succeed(socket))
       })
-      return Effect.sync(() => socket.destroy())
-    }),
+    ),
     (socket) => Effect.sync(() => socket.destroy())
   ).pipe(Effect.map((socket) => fromStreams(socket, socket, `socket '${socketPath}'`)))
+
+const connectOnce = (socketPath: string): Effect.Effect<net.Socket, ConnectionIoError> =>
+  Effect.async<net.Socket, ConnectionIoError>((resume) => {
+    const socket = net.createConnection({ path: socketPath })
+    const onError = (e: unknown) => {
+      socket.destroy()
+      resume(
+        Effect.fail(new ConnectionIoError({ operation: `cannot connect to socket at '${socketPath}'`, cause: e }))
+      )
+    }
+    socket.once("error", onError)
+    socket.once("connect", () => {
+      socket.off("error", onError)
+      resume(Effect.succeed(socket))
+    })
+    return Effect.sync(() => socket.destroy())
+  })
 
 /** What to run for a connection over a child process's stdin/stdout. */
 export interface ProcessCommand {
