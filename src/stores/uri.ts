@@ -25,6 +25,9 @@ import {
   localStoreLayout,
   type StoreLayout
 } from "../core/storeLayout.js"
+import type { DaemonStoreUri, DaemonTransport } from "./daemon/spec.js"
+
+export type { DaemonStoreUri, DaemonTransport } from "./daemon/spec.js"
 
 /** A store URI tsnix cannot open, or a bad parameter or directory in it (the CLI reports it as a usage error). */
 export class InvalidStoreUriError extends Data.TaggedError("InvalidStoreUriError")<{ readonly message: string }> {}
@@ -174,34 +177,6 @@ export const selectStore = (
 
 // ---------------------------------------------------------------------------------------------
 // Daemon URIs (the worker-protocol client): `daemon`, `unix://PATH`, `ssh-ng://HOST`.
-
-/** How a daemon client reaches its daemon. */
-export type DaemonTransport =
-  /** A Unix socket. */
-  | { readonly _tag: "unix"; readonly socketPath: string }
-  /**
-   * `remote-program --stdio` over ssh (Nix's SSHStore); for host `localhost`
-   * run locally through `bash -c`, as Nix does.
-   */
-  | {
-    readonly _tag: "ssh"
-    readonly host: string
-    readonly remoteProgram: string
-    readonly remoteStore: string | undefined
-    readonly sshKey: string | undefined
-    readonly compress: boolean
-  }
-
-/** A parsed daemon store URI. */
-export interface DaemonStoreUri {
-  /** The store's URI as Nix prints it in messages (`unix:///x/socket`, `daemon`, `ssh-ng://host`). */
-  readonly uri: string
-  readonly transport: DaemonTransport
-  /** `max-connections` (default 1, as Nix). */
-  readonly maxConnections: number
-  /** The client-side directories (`root=` and co.: where this process reads `.drv` files). */
-  readonly directories: StoreUri
-}
 
 /** Store parameters of Nix's RemoteStoreConfig (and SSHStoreConfig for ssh-ng) that tsnix reads. */
 const daemonParams: ReadonlySet<string> = new Set(["max-connections", "max-connection-age"])

@@ -16,7 +16,7 @@ import { type ClientOptions, encodeClientOptions } from "../../core/wire/worker/
 import { bool } from "../../core/wire/decode.js"
 import { connectUnix, type ConnectionIoError, spawnConnection } from "../../io/byteConnection.js"
 import { RemoteStoreError, StoreConnectionError } from "../../services/errors/remote.js"
-import type { DaemonTransport } from "../uri.js"
+import type { DaemonTransport } from "./spec.js"
 import { type DaemonConnection, open, type StderrHandlers } from "./connection.js"
 
 /** The pooled connections of one daemon store. */

@@ -11,7 +11,7 @@ import { type ClientOptions, defaultClientOptions } from "../../core/wire/worker
 import { GcStore, type GcSettings } from "../../services/GcStore.js"
 import { LocalStore } from "../../services/LocalStore.js"
 import { Store } from "../../services/Store.js"
-import type { DaemonStoreUri } from "../uri.js"
+import type { DaemonStoreUri } from "./spec.js"
 import * as Client from "./client.js"
 import { makeGcStore } from "./gc.js"
 import { makeLocalStore } from "./local.js"
