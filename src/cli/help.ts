@@ -56,6 +56,9 @@ Subcommands:
                                info as JSON, as nix path-info does; a .drv stands for its outputs
                                unless --derivation is given (then an output stands for its deriver)
   tsnix gc --why-alive PATH    print the chain of references that keeps PATH alive
+  tsnix daemon [--socket PATH | --stdio]
+                               serve the store to Nix clients over the worker protocol (socket:
+                               --socket, else $NIX_DAEMON_SOCKET_PATH, else STATE/daemon-socket/socket)
   tsnix query WORD PATHS       same as -q --WORD (e.g. tsnix query requisites PATH)
   tsnix demo                   add a directory to the store and query it
 

@@ -140,7 +140,7 @@ export class Client {
     const raw = await RawClient.connect(socketPath)
     raw.write(W.encodeClientMagic())
     const daemonVersion = await raw.read(W.serverHello)
-    raw.write(W.encodeClientHello({ version }, daemonVersion))
+    raw.write(W.encodeClientHello({ version }, Math.min(version, daemonVersion)))
     await raw.read(W.daemonNixVersion(Math.min(version, daemonVersion)))
     const c = new Client(raw, Math.min(version, daemonVersion))
     const first = await c.messages()
