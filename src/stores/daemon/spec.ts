@@ -32,4 +32,3 @@ export interface DaemonStoreUri {
   /** The client-side directories (`root=` and co.: where this process reads `.drv` files). */
   readonly directories: { readonly [K in "root" | "store" | "state" | "real" | "log"]?: string }
 }
-
