@@ -24,6 +24,10 @@ const hooks = {
   skip: [{
     title: "verify: vanished paths",
     reason: "Nix 2.8's verifyStore fails with a SQLite constraint error on a vanished path that has valid referrers"
+  }, {
+    title: "byte flips",
+    reason: "Nix 2.8's daemon rejects some flipped streams after earlier paths were added, for checks the client "
+      + "does not repeat (references and .drv parsing are checked first; see docs/INTEROP.md)"
   }],
   realPath: (p: string) => Effect.map(LocalStore, (l) => toRealPath(l.layout, p)),
   strayFiles: Effect.gen(function*() {
