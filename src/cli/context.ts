@@ -8,12 +8,15 @@ import { Context, Data } from "effect"
 import type { ParsedArgs } from "./argv.js"
 import type { Settings } from "../config/schema.js"
 import type { StoreLayout } from "../core/storeLayout.js"
+import type { StoreSpec } from "../stores/fromUri.js"
 
 /** The invocation an operation runs for. */
 export interface CliInvocation {
   readonly parsed: ParsedArgs
   readonly settings: Settings
   readonly layout: StoreLayout
+  /** What `--store` names (a local store at `layout` when undefined). */
+  readonly store?: StoreSpec | undefined
 }
 
 /** The current CLI invocation. */

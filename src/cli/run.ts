@@ -59,18 +59,23 @@ export const runCli = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
     }
     const { settings, unknown } = yield* resolveSettings(yield* collectAssignments(parsed))
     for (const name of unknown) yield* Effect.logWarning(`unknown setting '${name}'`)
-    // `copy` and `store verify|sign` open `--store` themselves (it may be a binary cache); the others need a local store.
+    // `copy` and `store verify|sign` open `--store` themselves (it may be a binary cache); the others need a
+    // local or daemon store.
     const storeArg = parsed.values.get("store")
     const opensItsOwn = (parsed.operation === "copy" || parsed.operation === "store") && storeArg !== undefined &&
       isBinaryCacheUri(storeArg)
-    const { layout } = yield* StoreFromUri.resolve(opensItsOwn ? undefined : storeArg).pipe(
+    const store = yield* StoreFromUri.resolve(opensItsOwn ? undefined : storeArg).pipe(
       Effect.catchTag("InvalidStoreUriError", (e) => Effect.fail(new UsageError({ message: e.message })))
     )
     const op = operations[parsed.operation]
     if (op === undefined) {
       return yield* new UsageError({ message: `operation '${parsed.operation}' is not supported by tsnix yet` })
     }
-    yield* op.pipe(Effect.provideService(Cli, { parsed, settings, layout }), Effect.provide(ProgressLive.layerStderr))
+    const { layout } = store
+    yield* op.pipe(
+      Effect.provideService(Cli, { parsed, settings, layout, store }),
+      Effect.provide(ProgressLive.layerStderr)
+    )
     return 0
   })
   return program.pipe(

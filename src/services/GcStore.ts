@@ -21,6 +21,7 @@ import type {
   StoreDbError
 } from "./errors/database.js"
 import type { GcIoError, GcRootRefusedError, GcRootsError, PathAliveError } from "./errors/gc.js"
+import type { RemoteError } from "./errors/remote.js"
 import type { LockError } from "./Lock.js"
 
 /** The collector's settings (nix.conf names in comments). */
@@ -61,9 +62,17 @@ export type GcError =
   | ReadOnlyStoreError
   | PathInUseError
   | PathNotValidError
+  | RemoteError
 
 /** Failures of reading the roots (findRoots, queryRoots). */
-export type FindRootsError = GcRootsError | GcIoError | LockError | StoreDbError | DatabaseBusyError | PathNotValidError
+export type FindRootsError =
+  | GcRootsError
+  | GcIoError
+  | LockError
+  | StoreDbError
+  | DatabaseBusyError
+  | PathNotValidError
+  | RemoteError
 /** Failures of computing liveness (liveness, whyAlive). */
 export type LivenessError = FindRootsError
 /** Failures of a collection. */
@@ -72,7 +81,7 @@ export type CollectGarbageError = FindRootsError | ReadOnlyStoreError | PathInUs
 export type GcDeletePathsError = CollectGarbageError | PathAliveError
 
 /** Failures of adding or removing a root (a root in the store, or over another file: GcRootRefusedError). */
-export type AddRootError = GcRootRefusedError | GcIoError
+export type AddRootError = GcRootRefusedError | GcIoError | RemoteError
 
 /** What a collection did. */
 export interface GcResult {

@@ -34,6 +34,7 @@ import type {
   PathIsTempRootError,
   StoreIoError
 } from "./errors/store.js"
+import type { RemoteError } from "./errors/remote.js"
 import type { LockError } from "./Lock.js"
 import type { ClosureOptions, ValidPathInfo } from "./StoreDb.js"
 
@@ -73,8 +74,8 @@ export interface DeleteResult {
   readonly bytesFreed: number
 }
 
-/** Failures of a query (the store's metadata could not be read). */
-export type QueryError = StoreDbError | DatabaseBusyError
+/** Failures of a query (the store's metadata could not be read; a remote store: RemoteError). */
+export type QueryError = StoreDbError | DatabaseBusyError | RemoteError
 /** Failures of a query about one path, which must be valid. */
 export type PathQueryError = QueryError | PathNotValidError
 /** Failures of a closure. */
@@ -144,7 +145,7 @@ export type VerifyStoreError =
 /** Failures of `verifyPath` (modified contents: HashMismatchError). */
 export type VerifyPathError = PathQueryError | NarDumpError | HashMismatchError
 /** Failures of `addTempRoot`. */
-export type AddTempRootError = LockError
+export type AddTempRootError = LockError | RemoteError
 /** Failures of `deletePaths` (a temporary root of a running process: PathIsTempRootError). */
 export type DeletePathsError =
   | ReadOnlyStoreError

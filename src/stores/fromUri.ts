@@ -1,32 +1,53 @@
 /**
- * The one place a store URI becomes a Layer. The CLI's own store is a local
- * store: a bare path (a chroot store at that root), `local` / `auto`, with
- * Nix's parameters `?root=…&store=…&state=…&real=…&log=…` (see
- * `stores/uri.ts`). {@link openStore} / {@link storeLayer} also open binary
- * caches (`file://…`; `http(s)://…` and `s3://…` as their backends are
- * registered in `stores/binaryCache/open.ts`); `daemon`, `unix://…` and
- * `ssh-ng://…` are refused until their stores exist. The CLI's
- * `--store` goes through {@link resolve}; a library user calls {@link layer}
- * or {@link layerConfig}.
+ * The one place a store URI becomes a Layer. A local store: a bare path (a
+ * chroot store at that root), `local` / `auto`, with Nix's parameters
+ * `?root=…&store=…&state=…&real=…&log=…` (see `stores/uri.ts`); a daemon
+ * store (the worker-protocol client): `daemon`, `unix://PATH`,
+ * `ssh-ng://HOST` with `?root=` (client side), `max-connections=`,
+ * `remote-program=`, `remote-store=`. Binary caches (`file://…`; `http(s)://…`
+ * and `s3://…` as their backends are registered in `stores/binaryCache/open.ts`)
+ * are opened by {@link openStore}, which opens any of the three kinds as a
+ * Store value. The CLI's `--store` goes through {@link resolve}; a library user
+ * calls {@link layer} (local stores, with their StoreDb and Lock),
+ * {@link storeLayer} (a local or daemon store: Store, LocalStore and GcStore),
+ * {@link openStore} or {@link layerConfig}.
  *
  * @since 0.1.0
  */
 import { Config, type ConfigError, Context, Effect, Layer, Option, type Scope } from "effect"
-import { defaultStoreDir, type StoreLayout } from "../core/storeLayout.js"
-import { type ConfAssignment, type NixConfParseError, parseNixConf } from "../config/nixConf.js"
-import { type InvalidSettingError, resolveSettings } from "../config/settings.js"
-import type { StoreDbError } from "../services/errors/database.js"
+import type { GcStore } from "../services/GcStore.js"
+import type { LocalStore } from "../services/LocalStore.js"
 import { Store, type StoreShape } from "../services/Store.js"
+import type { StoreDbError } from "../services/errors/database.js"
+import { defaultStoreDir, type StoreLayout } from "../core/storeLayout.js"
 import * as BinaryCache from "./binaryCache/open.js"
 import { type InvalidBinaryCacheUriError, isBinaryCacheUri } from "./binaryCache/config.js"
+import { type ConfAssignment, type NixConfParseError, parseNixConf } from "../config/nixConf.js"
+import { type InvalidSettingError, resolveSettings } from "../config/settings.js"
+import type { ClientOptions } from "../core/wire/worker/options.js"
+import type { GcSettings } from "../services/GcStore.js"
+import * as Daemon from "./daemon/layer.js"
+import * as GcLive from "./local/gc/layer.js"
 import * as Local from "./local/layer.js"
-import { type InvalidStoreUriError, selectStore } from "./uri.js"
+import {
+  daemonClientLayout,
+  type DaemonStoreUri,
+  InvalidStoreUriError,
+  isDaemonUri,
+  parseDaemonUri,
+  selectStore
+} from "./uri.js"
 
-/**
- * What a store URI names. The tag is the implementation's name, as in the
- * layers' names (`local` → `LocalStoreLayer`; `daemon`, `binaryCache` next).
- */
-export type StoreSpec = { readonly _tag: "local"; readonly layout: StoreLayout }
+/** A local store's spec. */
+export type LocalStoreSpec = { readonly _tag: "local"; readonly layout: StoreLayout }
+/** A daemon store's spec: how to reach it, and the client-side layout (`root=`). */
+export type DaemonStoreSpec = {
+  readonly _tag: "daemon"
+  readonly layout: StoreLayout
+  readonly daemon: DaemonStoreUri
+}
+/** What a store URI names. */
+export type StoreSpec = LocalStoreSpec | DaemonStoreSpec
 
 /** How to open a store (the parts of the local store's options that are not its location). */
 export type StoreLayerOptions = Omit<Local.StoreOptions, "layout"> & {
@@ -42,15 +63,61 @@ export type StoreLayerOptions = Omit<Local.StoreOptions, "layout"> & {
 export const resolve = (
   uri: string | undefined
 ): Effect.Effect<StoreSpec, InvalidStoreUriError | ConfigError.ConfigError> =>
-  Effect.map(selectStore(uri), (layout) => ({ _tag: "local", layout }))
+  Effect.gen(function*() {
+    const env = uri === undefined ? yield* Config.option(Config.string("TSNIX_STORE")) : Option.none()
+    const named = uri ?? Option.getOrUndefined(Option.filter(env, (v) => v !== ""))
+    if (named !== undefined && isDaemonUri(named)) {
+      const daemon = yield* parseDaemonUri(named)
+      const layout = yield* daemonClientLayout(daemon)
+      return { _tag: "daemon", layout, daemon } satisfies DaemonStoreSpec
+    }
+    return { _tag: "local", layout: yield* selectStore(uri) } satisfies LocalStoreSpec
+  })
 
-/** The layer of a resolved store: Store, LocalStore, StoreDb, Lock and Derivations for a local store. */
-export const layerFromSpec = (spec: StoreSpec, options: StoreLayerOptions = {}) =>
+/** The layer of a resolved local store: Store, LocalStore, StoreDb and Lock. */
+export const layerFromSpec = (spec: LocalStoreSpec, options: StoreLayerOptions = {}) =>
   Local.layerLive({ ...options, layout: spec.layout })
 
-/** The layer of the store `uri` names (undefined: `$TSNIX_STORE` or the default store). */
+/** How a daemon store is opened (besides its URI). */
+export interface DaemonLayerOptions {
+  readonly clientOptions?: ClientOptions | undefined
+  readonly gcSettings?: Partial<GcSettings> | undefined
+}
+
+/** The layer of a resolved daemon store: Store, GcStore and LocalStore (what a daemon can do of it). */
+export const daemonLayerFromSpec = (spec: DaemonStoreSpec, options: DaemonLayerOptions = {}) =>
+  Daemon.layer({ uri: spec.daemon, layout: spec.layout, ...options })
+
+/**
+ * The layer of the local store `uri` names (undefined: `$TSNIX_STORE` or the
+ * default store), with its StoreDb and Lock. A daemon URI is refused here:
+ * use {@link storeLayer}.
+ */
 export const layer = (uri: string | undefined, options: StoreLayerOptions = {}) =>
-  Layer.unwrapEffect(Effect.map(resolve(uri), (spec) => layerFromSpec(spec, options)))
+  Layer.unwrapEffect(Effect.flatMap(resolve(uri), (spec) =>
+    spec._tag === "local"
+      ? Effect.succeed(layerFromSpec(spec, options))
+      : Effect.fail(
+        new InvalidStoreUriError({
+          message: `'${spec.daemon.uri}' is a daemon store: open it with StoreFromUri.storeLayer`
+        })
+      )))
+
+/**
+ * The layer of any store `uri` names: Store, LocalStore and GcStore (for a
+ * local store, its collector with `gcSettings`).
+ */
+export const storeLayer = (
+  uri: string | undefined,
+  options: StoreLayerOptions & DaemonLayerOptions = {}
+): Layer.Layer<
+  Store | LocalStore | GcStore,
+  InvalidStoreUriError | ConfigError.ConfigError | Layer.Layer.Error<ReturnType<typeof Local.layerLive>>
+> =>
+  Layer.unwrapEffect(Effect.map(resolve(uri), (spec) =>
+    spec._tag === "daemon"
+      ? daemonLayerFromSpec(spec, options)
+      : GcLive.layer(options.gcSettings ?? {}).pipe(Layer.provideMerge(layerFromSpec(spec, options)))))
 
 /** Failures of reading the settings from `NIX_CONFIG`. */
 export type SettingsError = NixConfParseError | InvalidSettingError | ConfigError.ConfigError
@@ -69,6 +136,11 @@ export const layerConfig = (options: StoreLayerOptions = {}) =>
       : []
     const { settings } = yield* resolveSettings(assignments)
     const spec = yield* resolve(undefined)
+    if (spec._tag === "daemon") {
+      return yield* new InvalidStoreUriError({
+        message: `'${spec.daemon.uri}' is a daemon store: open it with StoreFromUri.storeLayer`
+      })
+    }
     return layerFromSpec(spec, {
       readOnly: settings.readOnly,
       fsyncMetadata: settings.fsyncMetadata,
@@ -98,7 +170,7 @@ export const cacheStoreDir = Effect.map(
 /**
  * The Store `uri` names, as a value (several stores can be open at once):
  * a binary cache for `file://` (and the other cache schemes), else the local
- * store `resolve` finds (its layer lives as long as the scope).
+ * or daemon store `resolve` finds (its layer lives as long as the scope).
  */
 export const openStore = (
   uri: string | undefined,
@@ -108,12 +180,6 @@ export const openStore = (
     ? Effect.flatMap(cacheStoreDir, (storeDir) => BinaryCache.openBinaryCache(uri, storeDir))
     : Effect.gen(function*() {
       const spec = yield* resolve(uri)
-      const ctx = yield* Layer.build(layerFromSpec(spec, options))
-      return Context.get(ctx, Store)
+      if (spec._tag === "daemon") return Context.get(yield* Layer.build(daemonLayerFromSpec(spec)), Store)
+      return Context.get(yield* Layer.build(layerFromSpec(spec, options)), Store)
     })
-
-/** The Store `uri` names as a layer (binary caches included). */
-export const storeLayer = (
-  uri: string | undefined,
-  options: StoreLayerOptions = {}
-): Layer.Layer<Store, OpenStoreError> => Layer.scoped(Store, openStore(uri, options))

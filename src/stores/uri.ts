@@ -25,6 +25,9 @@ import {
   localStoreLayout,
   type StoreLayout
 } from "../core/storeLayout.js"
+import type { DaemonStoreUri, DaemonTransport } from "./daemon/spec.js"
+
+export type { DaemonStoreUri, DaemonTransport } from "./daemon/spec.js"
 
 /** A store URI tsnix cannot open, or a bad parameter or directory in it (the CLI reports it as a usage error). */
 export class InvalidStoreUriError extends Data.TaggedError("InvalidStoreUriError")<{ readonly message: string }> {}
@@ -171,3 +174,99 @@ export const selectStore = (
     const base = Option.isSome(xdg) && xdg.value !== "" ? xdg.value : path.join(os.homedir(), ".local/share")
     return fromUri({ root: path.join(base, "tsnix/root") })
   })
+
+// ---------------------------------------------------------------------------------------------
+// Daemon URIs (the worker-protocol client): `daemon`, `unix://PATH`, `ssh-ng://HOST`.
+
+/** Store parameters of Nix's RemoteStoreConfig (and SSHStoreConfig for ssh-ng) that tsnix reads. */
+const daemonParams: ReadonlySet<string> = new Set(["max-connections", "max-connection-age"])
+const sshParams: ReadonlySet<string> = new Set([
+  "remote-program",
+  "remote-store",
+  "ssh-key",
+  "base64-ssh-public-host-key",
+  "compress"
+])
+
+/** True when `uri` names a daemon store (`daemon`, `unix://…`, `ssh-ng://…`). */
+export const isDaemonUri = (uri: string): boolean => {
+  const base = uri.split("?")[0] ?? ""
+  return base === "daemon" || base.startsWith("unix://") || base.startsWith("ssh-ng://")
+}
+
+/**
+ * Parses a daemon store URI. The socket of `daemon` is `$NIX_DAEMON_SOCKET_PATH`,
+ * else `$NIX_STATE_DIR/daemon-socket/socket` (default state directory
+ * `/nix/var/nix`), as in Nix.
+ */
+export const parseDaemonUri = (
+  uri: string
+): Effect.Effect<DaemonStoreUri, InvalidStoreUriError | ConfigError.ConfigError> =>
+  Effect.gen(function*() {
+    const q = uri.indexOf("?")
+    const base = q < 0 ? uri : uri.slice(0, q)
+    const params = q < 0 ? new Map<string, string>() : yield* decodeQuery(uri, uri.slice(q + 1))
+    const ssh = base.startsWith("ssh-ng://")
+    for (const key of params.keys()) {
+      const known = (directoryParams as ReadonlyArray<string>).includes(key) || ignoredParams.has(key) ||
+        daemonParams.has(key) || (ssh && sshParams.has(key))
+      if (!known) {
+        return yield* new InvalidStoreUriError({ message: `unknown setting '${key}' in store '${uri}'` })
+      }
+    }
+    const maxText = params.get("max-connections") ?? "1"
+    if (!/^\d+$/.test(maxText) || Number(maxText) < 1) {
+      return yield* new InvalidStoreUriError({ message: `invalid value '${maxText}' of 'max-connections' in '${uri}'` })
+    }
+    const directories = yield* parseStoreUri(
+      `local?${
+        [...params].filter(([k]) => (directoryParams as ReadonlyArray<string>).includes(k)).map(([k, v]) =>
+          `${k}=${encodeURIComponent(v)}`
+        ).join("&")
+      }`
+    )
+    let transport: DaemonTransport
+    let printed: string
+    if (ssh) {
+      const host = base.slice("ssh-ng://".length)
+      if (host === "" || host.startsWith("-") || host.includes("/")) {
+        return yield* new InvalidStoreUriError({ message: `invalid SSH host name '${host}'` })
+      }
+      transport = {
+        _tag: "ssh",
+        host,
+        remoteProgram: params.get("remote-program") ?? "nix-daemon",
+        remoteStore: params.get("remote-store"),
+        sshKey: params.get("ssh-key"),
+        compress: params.get("compress") === "true"
+      }
+      printed = `ssh-ng://${host}`
+    } else if (base === "daemon") {
+      const env = yield* Config.option(Config.string("NIX_DAEMON_SOCKET_PATH"))
+      const stateDir = Option.getOrElse(yield* envDir("NIX_STATE_DIR"), () => "/nix/var/nix")
+      const socketPath = Option.isSome(env) && env.value !== ""
+        ? env.value
+        : path.join(stateDir, "daemon-socket/socket")
+      transport = { _tag: "unix", socketPath }
+      printed = "daemon"
+    } else {
+      const socketPath = base.slice("unix://".length)
+      if (!socketPath.startsWith("/")) {
+        return yield* new InvalidStoreUriError({ message: `not an absolute path: '${socketPath}' (in '${uri}')` })
+      }
+      transport = { _tag: "unix", socketPath }
+      printed = `unix://${socketPath}`
+    }
+    return { uri: printed, transport, maxConnections: Number(maxText), directories }
+  })
+
+/**
+ * The client-side layout of a daemon store: the logical store directory of the
+ * environment (or `store=`), and where `root=` says the files are readable here.
+ */
+export const daemonClientLayout = (
+  d: DaemonStoreUri
+): Effect.Effect<StoreLayout, InvalidStoreUriError | ConfigError.ConfigError> =>
+  selectStore(
+    `local?${Object.entries(d.directories).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join("&")}`
+  )

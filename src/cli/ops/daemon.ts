@@ -13,7 +13,6 @@ import * as path from "node:path"
 import { type ConfAssignment, parseNixConf } from "../../config/nixConf.js"
 import { serveSocket, serveStdio, socketActivation } from "../../daemon/server.js"
 import { daemonSettings } from "../../daemon/settings.js"
-import * as GcLive from "../../stores/local/gc/layer.js"
 import { UsageError } from "../argv.js"
 import { Cli } from "../context.js"
 import type { Operation } from "../operation.js"
@@ -33,7 +32,7 @@ const assignments = (options: ReadonlyArray<readonly [string, string]>) =>
 
 /** `daemon [--socket PATH | --stdio]`. */
 export const daemonOperation: Operation = Effect.gen(function*() {
-  const { parsed, layout, settings } = yield* Cli
+  const { parsed, layout } = yield* Cli
   if (parsed.args.length > 0) return yield* new UsageError({ message: "'daemon' takes no arguments" })
   const socket = parsed.values.get("socket")
   const stdio = parsed.flags.has("stdio")
@@ -53,12 +52,6 @@ export const daemonOperation: Operation = Effect.gen(function*() {
       }),
       daemon
     )
-  yield* withStore(Effect.provide(
-    serve,
-    GcLive.layer({
-      keepOutputs: settings.keepOutputs,
-      keepDerivations: settings.keepDerivations,
-      gcRuntimeRoots: settings.gcRuntimeRoots
-    })
-  ))
+  // withStore provides the store's collector (configured from the settings).
+  yield* withStore(serve)
 })

@@ -15,7 +15,6 @@
  * @since 0.1.0
  */
 import { Effect, Option } from "effect"
-import * as GcLive from "../../stores/local/gc/layer.js"
 import { showBytes } from "../../core/printf.js"
 import { GarbageCollector } from "../../services/GcStore.js"
 import type { GcResult } from "../../services/GcStore.js"
@@ -39,16 +38,7 @@ export const summaryLine = (r: GcResult): string =>
   `${r.paths.length} store paths deleted, ${showBytes(r.bytesFreed)} freed`
 
 /** Runs `effect` with the current invocation's store and a collector configured from its settings. */
-const withCollector = <A, E>(effect: Effect.Effect<A, E, GarbageCollector>) =>
-  Effect.flatMap(Cli, ({ settings }) =>
-    withStore(Effect.provide(
-      effect,
-      GcLive.layer({
-        keepOutputs: settings.keepOutputs,
-        keepDerivations: settings.keepDerivations,
-        gcRuntimeRoots: settings.gcRuntimeRoots
-      })
-    )))
+const withCollector = <A, E>(effect: Effect.Effect<A, E, GarbageCollector>) => withStore(effect)
 
 const allowOnly = (allowed: ReadonlyArray<string>, what: string) =>
   Effect.flatMap(Cli, ({ parsed }) => {

@@ -15,7 +15,7 @@ import { Cli } from "../context.js"
 import { useDeriver, withDerivations } from "../derivationArg.js"
 import { writeStdout } from "../io.js"
 import type { Operation } from "../operation.js"
-import { withStore } from "../storeLayers.js"
+import { withLocalStoreOnly } from "../storeLayers.js"
 import { followLinksToStorePath } from "../storePathArg.js"
 
 /** No build log is known for the path. */
@@ -33,7 +33,7 @@ export const readLogOperation: Operation = Effect.gen(function*() {
   }
   const paths: Array<string> = []
   for (const a of parsed.args) paths.push(yield* followLinksToStorePath(layout, a))
-  yield* withStore(withDerivations(
+  yield* withLocalStoreOnly("--read-log")(withDerivations(
     Effect.gen(function*() {
       const store = yield* Store
       const builder = yield* Builder

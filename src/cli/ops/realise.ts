@@ -18,7 +18,6 @@
 import { Data, Effect } from "effect"
 import { compareStrings } from "../../core/topoSort.js"
 import { GcStore } from "../../services/GcStore.js"
-import * as GcLive from "../../stores/local/gc/layer.js"
 import { Store } from "../../services/Store.js"
 import { isDerivationPath } from "../../core/storePath.js"
 import { globalFlags, UsageError } from "../argv.js"
@@ -29,7 +28,7 @@ import type { Operation } from "../operation.js"
 import { Builder } from "../../services/Builder.js"
 import * as BuilderLive from "../../builder/layer.js"
 import { cliBuildOptions } from "../buildOptions.js"
-import { withStore } from "../storeLayers.js"
+import { withLocalStoreOnly } from "../storeLayers.js"
 import { followLinksToStorePath } from "../storePathArg.js"
 import { substituteForRealise } from "./substituteArg.js"
 
@@ -45,8 +44,7 @@ const quoted = (paths: ReadonlyArray<string>) => paths.map((p) => `'${p}'`).join
 
 /** The `-r` operation. */
 /** The roots of `--realise` go through the store's GcStore (its settings do not matter for roots). */
-const withRoots = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.provide(effect, GcLive.layer({ gcRuntimeRoots: false }))
+const withRoots = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect
 
 export const realiseOperation: Operation = Effect.gen(function*() {
   const { layout, parsed, settings } = yield* Cli
@@ -66,7 +64,7 @@ export const realiseOperation: Operation = Effect.gen(function*() {
     if (bang >= 0) wanted.set(p, new Set(arg.slice(bang + 1).split(",").filter((o) => o !== "")))
     paths.push(p)
   }
-  yield* withStore(withRoots(withDerivations(Effect.gen(function*() {
+  yield* withLocalStoreOnly("--realise")(withRoots(withDerivations(Effect.gen(function*() {
     const store = yield* Store
     const gc = yield* GcStore
     const derivations = yield* Derivations

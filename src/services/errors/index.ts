@@ -29,6 +29,8 @@ export {
   StoreIoError
 } from "./store.js"
 export { GcIoError, GcRootRefusedError, GcRootsError, PathAliveError } from "./gc.js"
+export { RemoteStoreError, StoreConnectionError, UnsupportedOperationError } from "./remote.js"
+export type { RemoteError } from "./remote.js"
 export { NarDumpError, NarRestoreFsError, NarWriteError } from "../../core/nar/ioErrors.js"
 export { NarParseError } from "../../core/nar/errors.js"
 export { InvalidContentAddressError, InvalidStorePathError } from "../../core/storePath.js"
