@@ -24,7 +24,7 @@ import {
   unlinkQuiet,
   writeAll
 } from "./flock.js"
-import { sendRootToCollector, serveGcRoots } from "./gcSocket.js"
+import { sendRootsToCollector, sendRootToCollector, serveGcRoots } from "./gcSocket.js"
 import { makeLockOps } from "./make.js"
 import type { LockBackend, LockKeys } from "./make.js"
 import { checkStorePath } from "./storePaths.js"
@@ -139,7 +139,10 @@ export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Eff
     const gcFdLock = yield* Effect.makeSemaphore(1)
     yield* Effect.addFinalizer(() =>
       Effect.zipRight(
-        Effect.flatMap(Ref.get(own), Option.match({ onNone: () => Effect.void, onSome: releaseOwnTempRootsFile })),
+        Effect.flatMap(
+          Ref.get(own),
+          Option.match({ onNone: () => Effect.void, onSome: (f) => releaseOwnTempRootsFile(f, handOffRoots) })
+        ),
         Effect.flatMap(Ref.get(gcFd), Option.match({ onNone: () => Effect.void, onSome: closeFd }))
       )
     )
@@ -166,6 +169,27 @@ export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Eff
         yield* f.pipe(Effect.ensuring(Effect.ignore(unflock(fd, files.gcLock))))
         return true
       })))
+
+    /**
+     * Before this process's temp-roots file goes: if a collector is running, it
+     * is told every root first. Nix 2.8's collector reads its permanent roots
+     * (keeping only those whose target is valid) before the temp-roots files,
+     * so a path this process made valid meanwhile, with its temp-roots file
+     * removed before the collector read it, would be neither: deleted while a
+     * root points at it. A collector that starts after this check finds the
+     * paths valid, so their permanent roots count. Waits at most 60 s.
+     */
+    const handOffRoots = (roots: ReadonlyArray<string>): Effect.Effect<void, LockError> =>
+      waitFor(
+        Effect.gen(function*() {
+          if (yield* underSharedGcLock(Effect.void)) return
+          if (!(yield* sendRootsToCollector(files.gcSocket, roots))) return yield* Effect.fail(busy)
+        }),
+        files.gcLock,
+        "waiting for the garbage collector to accept the temporary roots...",
+        // Bounded: an exit must not hang on a collector that serves no socket (a read-only one).
+        { timeout: "60 seconds" }
+      )
 
     const addTempRoot = (storePath: string): Effect.Effect<void, LockError> =>
       Effect.gen(function*() {
