@@ -29,7 +29,24 @@ interface RestoreState {
   created: boolean
   fd: number | undefined
   readonly dirs: Array<Buffer>
+  /** Entries created (directories, regular files, symlinks). */
+  entries: number
+  /** Bytes of regular-file contents written. */
+  bytes: number
 }
+
+/**
+ * What a restore created: its entries (directories, regular files, symlinks)
+ * and the bytes of file contents. Compared with a later walk of the tree, it
+ * tells whether anything was removed meanwhile.
+ */
+export interface RestoreTally {
+  readonly entries: number
+  readonly bytes: number
+}
+
+/** The NAR's hash and size, and what the restore created. */
+export type RestoreResult = NarHashResult & RestoreTally
 
 const fsFail = (path: Buffer, detail: string, cause: unknown, isRoot: boolean): NarRestoreFsError => {
   const code = (cause as { code?: unknown } | undefined)?.code
@@ -80,6 +97,7 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
         fs.mkdirSync(path, 0o777)
         if (isRoot) st.created = true
         st.dirs.push(path)
+        st.entries++
       })
     }
     case "DirectoryEnd":
@@ -93,6 +111,7 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
         const fd = fs.openSync(path, CREATE_FLAGS, 0o666)
         st.fd = fd
         if (isRoot) st.created = true
+        st.entries++
         // As Nix: created 0666 minus the umask, then the execute bits added for everyone
         // (0755 under umask 022; 0711 under 077, where 0777 minus the umask would give 0700).
         if (ev.executable) fs.fchmodSync(fd, (fs.fstatSync(fd).mode & 0o7777) | 0o111)
@@ -101,6 +120,7 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
     case "Contents": {
       const fd = st.fd
       if (fd === undefined) return Effect.dieMessage("NAR restore: contents outside a regular file")
+      st.bytes += ev.chunk.length
       if (ev.chunk.length < ASYNC_WRITE_MIN) {
         return fsStep(st.target, "writing file", false, () => writeAllSync(fd, ev.chunk))
       }
@@ -124,6 +144,7 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
       return fsStep(path, "creating symlink", isRoot, () => {
         fs.symlinkSync(Buffer.from(ev.target), path)
         if (isRoot) st.created = true
+        st.entries++
       })
     }
   }
@@ -141,20 +162,36 @@ const cleanup = (st: RestoreState): Effect.Effect<void> =>
 const restoreWith = <E, R>(
   target: string,
   run: (handle: (ev: NarEntryEvent) => Effect.Effect<void, NarRestoreFsError>) => Effect.Effect<NarHashResult, E, R>
-): Effect.Effect<NarHashResult, E, R> =>
+): Effect.Effect<RestoreResult, E, R> =>
   Effect.suspend(() => {
-    const st: RestoreState = { target: Buffer.from(target), created: false, fd: undefined, dirs: [] }
-    return run(handleEvent(st)).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : cleanup(st))))
+    const st: RestoreState = {
+      target: Buffer.from(target),
+      created: false,
+      fd: undefined,
+      dirs: [],
+      entries: 0,
+      bytes: 0
+    }
+    return run(handleEvent(st)).pipe(
+      Effect.map((r): RestoreResult => ({
+        narHash: r.narHash,
+        narSize: r.narSize,
+        entries: st.entries,
+        bytes: st.bytes
+      })),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : cleanup(st)))
+    )
   })
 
 /**
  * Restores the NAR in `nar` at `target` (which must not exist). Bytes after
- * the archive are an error. Returns the NAR's sha256 and size.
+ * the archive are an error. Returns the NAR's sha256 and size, and what was
+ * created ({@link RestoreTally}).
  */
 export const restorePath = <E, R>(
   target: string,
   nar: Stream.Stream<Uint8Array, E, R>
-): Effect.Effect<NarHashResult, NarParseError | NarRestoreFsError | E, R> =>
+): Effect.Effect<RestoreResult, NarParseError | NarRestoreFsError | E, R> =>
   restoreWith(target, (handle) => parseNarStream(nar, handle)).pipe(
     Effect.withSpan("nar.restorePath", { attributes: { target } })
   )
@@ -167,7 +204,7 @@ export const restorePath = <E, R>(
 export const restoreFromSource = <E>(
   target: string,
   source: ByteSource<E>
-): Effect.Effect<NarHashResult, NarParseError | NarRestoreFsError | E> =>
+): Effect.Effect<RestoreResult, NarParseError | NarRestoreFsError | E> =>
   restoreWith(target, (handle) => parseNarFrom(source, handle)).pipe(
     Effect.withSpan("nar.restoreFromSource", { attributes: { target } })
   )
