@@ -6,7 +6,6 @@
  * against a fresh store is measured by `bench/upgrade-verify.mjs`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import Database from "better-sqlite3"
 import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -15,13 +14,12 @@ import * as path from "node:path"
 import { makeStoreLayout } from "../../../../src/core/storeLayout.js"
 import { Store } from "../../../../src/services/Store.js"
 import * as StoreLive from "../../../../src/stores/local/layer.js"
+import { rawDb } from "../db/helpers.js"
 
-const sizes = (root: string): Array<[string, number | null]> => {
-  const db = new Database(path.join(root, "nix/var/nix/db/db.sqlite"), { readonly: true })
+const sizes = (root: string): Array<Record<string, unknown>> => {
+  const db = rawDb(path.join(root, "nix/var/nix/db/db.sqlite"), { readonly: true })
   try {
-    return db.prepare("select path, narSize from ValidPaths order by path").raw().all() as Array<
-      [string, number | null]
-    >
+    return db.prepare("select path, narSize from ValidPaths order by path").all()
   } finally {
     db.close()
   }
@@ -51,8 +49,8 @@ describe("verify after a schema-6 upgrade", () => {
           ))
       )
       execFileSync("cp", ["-a", fresh, old])
-      const db = new Database(path.join(old, "nix/var/nix/db/db.sqlite"))
-      db.pragma("foreign_keys = OFF")
+      const db = rawDb(path.join(old, "nix/var/nix/db/db.sqlite"))
+      db.exec("pragma foreign_keys = OFF")
       db.exec(`begin;
         create table V6 (id integer primary key autoincrement not null, path text unique not null,
           hash text not null, registrationTime integer not null, deriver text);
@@ -65,7 +63,7 @@ describe("verify after a schema-6 upgrade", () => {
       const first = yield* withStore(old, Effect.flatMap(Store, (s) => s.verifyStore({ checkContents: true })))
       expect(first.errors).toBe(false)
       expect(sizes(old)).toEqual(sizes(fresh))
-      expect(sizes(old).every(([, n]) => typeof n === "number" && n > 0)).toBe(true)
+      expect(sizes(old).every((r) => typeof r.narSize === "number" && r.narSize > 0)).toBe(true)
       const second = yield* withStore(old, Effect.flatMap(Store, (s) => s.verifyStore({ checkContents: true })))
       expect(second.errors).toBe(false)
     }), 120_000)
