@@ -56,13 +56,26 @@ const fsFail = (path: Buffer, detail: string, cause: unknown, isRoot: boolean): 
 }
 
 /**
- * Runs one fs operation. Synchronous calls are used on purpose: they cannot be
- * interrupted half-way (so cleanup never races an in-flight create or write),
- * and from the page cache they cost microseconds where a thread-pool round
- * trip per file costs far more on a loaded machine.
+ * Runs one fs operation: `undefined` when it succeeded, else the failing
+ * effect. Synchronous calls are used on purpose: they cannot be interrupted
+ * half-way (so cleanup never races an in-flight create or write), and from the
+ * page cache they cost microseconds where a thread-pool round trip per file
+ * costs far more on a loaded machine. No effect is made on success (see
+ * NarEventHandler).
  */
-const fsStep = <A>(path: Buffer, detail: string, isRoot: boolean, f: () => A) =>
-  Effect.try({ try: f, catch: (cause) => fsFail(path, detail, cause, isRoot) })
+const fsStep = (
+  path: Buffer,
+  detail: string,
+  isRoot: boolean,
+  f: () => void
+): Effect.Effect<never, NarRestoreFsError> | undefined => {
+  try {
+    f()
+    return undefined
+  } catch (cause) {
+    return Effect.fail(fsFail(path, detail, cause, isRoot))
+  }
+}
 
 /** Contents chunks from this size on are written through the thread pool (see the module comment). */
 const ASYNC_WRITE_MIN = 64 * 1024
@@ -88,7 +101,7 @@ const entryPath = (st: RestoreState, name: Uint8Array | undefined): Buffer => {
   return fsOps.joinBytes(parent, name)
 }
 
-const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<void, NarRestoreFsError> => {
+const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<void, NarRestoreFsError> | undefined => {
   switch (ev._tag) {
     case "Directory": {
       const path = entryPath(st, ev.name)
@@ -101,9 +114,8 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
       })
     }
     case "DirectoryEnd":
-      return Effect.sync(() => {
-        st.dirs.pop()
-      })
+      st.dirs.pop()
+      return undefined
     case "Regular": {
       const path = entryPath(st, ev.name)
       const isRoot = ev.name === undefined
@@ -132,7 +144,7 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
     }
     case "RegularEnd": {
       const fd = st.fd
-      if (fd === undefined) return Effect.void
+      if (fd === undefined) return undefined
       return fsStep(st.target, "closing file", false, () => {
         st.fd = undefined
         fs.closeSync(fd)
@@ -161,7 +173,9 @@ const cleanup = (st: RestoreState): Effect.Effect<void> =>
 
 const restoreWith = <E, R>(
   target: string,
-  run: (handle: (ev: NarEntryEvent) => Effect.Effect<void, NarRestoreFsError>) => Effect.Effect<NarHashResult, E, R>
+  run: (
+    handle: (ev: NarEntryEvent) => Effect.Effect<void, NarRestoreFsError> | undefined
+  ) => Effect.Effect<NarHashResult, E, R>
 ): Effect.Effect<RestoreResult, E, R> =>
   Effect.suspend(() => {
     const st: RestoreState = {
