@@ -29,7 +29,24 @@ interface RestoreState {
   created: boolean
   fd: number | undefined
   readonly dirs: Array<Buffer>
+  /** Entries created (directories, regular files, symlinks). */
+  entries: number
+  /** Bytes of regular-file contents written. */
+  bytes: number
 }
+
+/**
+ * What a restore created: its entries (directories, regular files, symlinks)
+ * and the bytes of file contents. Compared with a later walk of the tree, it
+ * tells whether anything was removed meanwhile.
+ */
+export interface RestoreTally {
+  readonly entries: number
+  readonly bytes: number
+}
+
+/** The NAR's hash and size, and what the restore created. */
+export type RestoreResult = NarHashResult & RestoreTally
 
 const fsFail = (path: Buffer, detail: string, cause: unknown, isRoot: boolean): NarRestoreFsError => {
   const code = (cause as { code?: unknown } | undefined)?.code
@@ -39,13 +56,26 @@ const fsFail = (path: Buffer, detail: string, cause: unknown, isRoot: boolean): 
 }
 
 /**
- * Runs one fs operation. Synchronous calls are used on purpose: they cannot be
- * interrupted half-way (so cleanup never races an in-flight create or write),
- * and from the page cache they cost microseconds where a thread-pool round
- * trip per file costs far more on a loaded machine.
+ * Runs one fs operation: `undefined` when it succeeded, else the failing
+ * effect. Synchronous calls are used on purpose: they cannot be interrupted
+ * half-way (so cleanup never races an in-flight create or write), and from the
+ * page cache they cost microseconds where a thread-pool round trip per file
+ * costs far more on a loaded machine. No effect is made on success (see
+ * NarEventHandler).
  */
-const fsStep = <A>(path: Buffer, detail: string, isRoot: boolean, f: () => A) =>
-  Effect.try({ try: f, catch: (cause) => fsFail(path, detail, cause, isRoot) })
+const fsStep = (
+  path: Buffer,
+  detail: string,
+  isRoot: boolean,
+  f: () => void
+): Effect.Effect<never, NarRestoreFsError> | undefined => {
+  try {
+    f()
+    return undefined
+  } catch (cause) {
+    return Effect.fail(fsFail(path, detail, cause, isRoot))
+  }
+}
 
 /** Contents chunks from this size on are written through the thread pool (see the module comment). */
 const ASYNC_WRITE_MIN = 64 * 1024
@@ -71,7 +101,7 @@ const entryPath = (st: RestoreState, name: Uint8Array | undefined): Buffer => {
   return fsOps.joinBytes(parent, name)
 }
 
-const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<void, NarRestoreFsError> => {
+const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<void, NarRestoreFsError> | undefined => {
   switch (ev._tag) {
     case "Directory": {
       const path = entryPath(st, ev.name)
@@ -80,12 +110,12 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
         fs.mkdirSync(path, 0o777)
         if (isRoot) st.created = true
         st.dirs.push(path)
+        st.entries++
       })
     }
     case "DirectoryEnd":
-      return Effect.sync(() => {
-        st.dirs.pop()
-      })
+      st.dirs.pop()
+      return undefined
     case "Regular": {
       const path = entryPath(st, ev.name)
       const isRoot = ev.name === undefined
@@ -93,6 +123,7 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
         const fd = fs.openSync(path, CREATE_FLAGS, 0o666)
         st.fd = fd
         if (isRoot) st.created = true
+        st.entries++
         // As Nix: created 0666 minus the umask, then the execute bits added for everyone
         // (0755 under umask 022; 0711 under 077, where 0777 minus the umask would give 0700).
         if (ev.executable) fs.fchmodSync(fd, (fs.fstatSync(fd).mode & 0o7777) | 0o111)
@@ -101,6 +132,7 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
     case "Contents": {
       const fd = st.fd
       if (fd === undefined) return Effect.dieMessage("NAR restore: contents outside a regular file")
+      st.bytes += ev.chunk.length
       if (ev.chunk.length < ASYNC_WRITE_MIN) {
         return fsStep(st.target, "writing file", false, () => writeAllSync(fd, ev.chunk))
       }
@@ -112,7 +144,7 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
     }
     case "RegularEnd": {
       const fd = st.fd
-      if (fd === undefined) return Effect.void
+      if (fd === undefined) return undefined
       return fsStep(st.target, "closing file", false, () => {
         st.fd = undefined
         fs.closeSync(fd)
@@ -124,6 +156,7 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
       return fsStep(path, "creating symlink", isRoot, () => {
         fs.symlinkSync(Buffer.from(ev.target), path)
         if (isRoot) st.created = true
+        st.entries++
       })
     }
   }
@@ -140,21 +173,39 @@ const cleanup = (st: RestoreState): Effect.Effect<void> =>
 
 const restoreWith = <E, R>(
   target: string,
-  run: (handle: (ev: NarEntryEvent) => Effect.Effect<void, NarRestoreFsError>) => Effect.Effect<NarHashResult, E, R>
-): Effect.Effect<NarHashResult, E, R> =>
+  run: (
+    handle: (ev: NarEntryEvent) => Effect.Effect<void, NarRestoreFsError> | undefined
+  ) => Effect.Effect<NarHashResult, E, R>
+): Effect.Effect<RestoreResult, E, R> =>
   Effect.suspend(() => {
-    const st: RestoreState = { target: Buffer.from(target), created: false, fd: undefined, dirs: [] }
-    return run(handleEvent(st)).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : cleanup(st))))
+    const st: RestoreState = {
+      target: Buffer.from(target),
+      created: false,
+      fd: undefined,
+      dirs: [],
+      entries: 0,
+      bytes: 0
+    }
+    return run(handleEvent(st)).pipe(
+      Effect.map((r): RestoreResult => ({
+        narHash: r.narHash,
+        narSize: r.narSize,
+        entries: st.entries,
+        bytes: st.bytes
+      })),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : cleanup(st)))
+    )
   })
 
 /**
  * Restores the NAR in `nar` at `target` (which must not exist). Bytes after
- * the archive are an error. Returns the NAR's sha256 and size.
+ * the archive are an error. Returns the NAR's sha256 and size, and what was
+ * created ({@link RestoreTally}).
  */
 export const restorePath = <E, R>(
   target: string,
   nar: Stream.Stream<Uint8Array, E, R>
-): Effect.Effect<NarHashResult, NarParseError | NarRestoreFsError | E, R> =>
+): Effect.Effect<RestoreResult, NarParseError | NarRestoreFsError | E, R> =>
   restoreWith(target, (handle) => parseNarStream(nar, handle)).pipe(
     Effect.withSpan("nar.restorePath", { attributes: { target } })
   )
@@ -167,7 +218,7 @@ export const restorePath = <E, R>(
 export const restoreFromSource = <E>(
   target: string,
   source: ByteSource<E>
-): Effect.Effect<NarHashResult, NarParseError | NarRestoreFsError | E> =>
+): Effect.Effect<RestoreResult, NarParseError | NarRestoreFsError | E> =>
   restoreWith(target, (handle) => parseNarFrom(source, handle)).pipe(
     Effect.withSpan("nar.restoreFromSource", { attributes: { target } })
   )

@@ -1,8 +1,9 @@
 /**
  * tsnix beside Nix 2.8's own collector, both ways, with real processes:
  * `tsnix --add` (a large tree, then many small ones) while `nix-store --gc`
- * loops over the same store: every add succeeds and `nix-store --verify
- * --check-contents` finds nothing modified; and `nix-store --add` of a tree
+ * loops over the same store: every add succeeds, `nix-store --verify
+ * --check-contents` finds nothing modified, and no added path is lost (each
+ * stays valid, its root resolves); and `nix-store --add` of a tree
  * larger than Nix's NAR buffer (so Nix copies it through an `add-<pid>-<n>`
  * directory) while `tsnix --gc` loops: Nix's path verifies. The added paths
  * are rooted beforehand (direct roots to the paths a scratch store computed),
@@ -106,10 +107,12 @@ describe("beside Nix 2.8's collector", () => {
     const v = await nixAsync(["--store", root, "--verify", "--check-contents"])
     expect(v.stderr).not.toContain("modified")
     expect(v.status).toBe(0)
-    // Every path still valid verifies. (A path can be collected after its add: a collection that
-    // started before it was valid does not see the direct root become valid; see docs/INTEROP.md.)
-    const stillValid = expected.filter((p) => fs.existsSync(path.join(root, p)))
-    expect(stillValid).toContain(expected[0])
+    // No path is lost: every add's path is still valid and present, and every root resolves to it.
+    const q = await nixAsync(["--store", root, "--check-validity", "--print-invalid", ...expected])
+    expect(q.stdout).toBe("")
+    expect(expected.filter((p) => !fs.existsSync(path.join(root, p)))).toEqual([])
+    const roots = await nixAsync(["--store", root, "--gc", "--print-roots"])
+    for (const p of expected) expect(roots.stdout).toContain(p)
   }, 240_000)
 
   it.skipIf(!hasNix)("nix-store --add of a large tree while tsnix --gc loops: Nix's path verifies", async () => {

@@ -68,6 +68,24 @@ export class PathIsTempRootError extends Data.TaggedError("PathIsTempRootError")
   }
 }
 
+/**
+ * A temporary copy no longer holds what was written into it (entries or bytes
+ * went missing before it was moved into place: a collector deleted part of
+ * it). Carried as the `cause` of a {@link CanonicaliseError}; nothing is
+ * registered.
+ */
+export class TemporaryChangedError extends Data.TaggedError("TemporaryChangedError")<{
+  readonly path: string
+  readonly written: { readonly entries: number; readonly bytes: number }
+  readonly found: { readonly entries: number; readonly bytes: number }
+}> {
+  override get message() {
+    return `the temporary copy changed while it was being added (written: ${this.written.entries} entries, ` +
+      `${this.written.bytes} bytes; found: ${this.found.entries} entries, ${this.found.bytes} bytes); ` +
+      `something deleted part of it, so it is not registered`
+  }
+}
+
 /** Changing the metadata of a file under the store failed. */
 export class CanonicaliseError extends Data.TaggedError("CanonicaliseError")<{
   readonly path: string

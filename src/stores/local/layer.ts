@@ -37,6 +37,7 @@ import { addToStoreNar } from "./ops/addToStoreNar.js"
 import { registerValidity } from "./ops/registerValidity.js"
 import type { StoreParts } from "./ops/context.js"
 import { deletePaths } from "./ops/deletePaths.js"
+import { cleanDeadLeftovers } from "./ops/deadLeftovers.js"
 import { removeTree } from "./ops/removeTree.js"
 import { derivationOutputsFromBytes } from "./ops/drvOutputs.js"
 import { isDerivationPath } from "../../core/storePath.js"
@@ -149,9 +150,11 @@ export const makeServices = (
     const lock = yield* Lock
     const derivations = yield* Derivations
     const parts: StoreParts = { layout, db, lock, derivations, autoOptimise: options.autoOptimise === true }
+    // The first write operation first cleans up after dead processes (once per store instance).
+    const cleanUpOnce = yield* Effect.cached(cleanDeadLeftovers(parts))
     // In a read-only store, writes fail before they touch any file (no temp copies, no lock files).
     const writable = <A, E, R>(operation: string, eff: Effect.Effect<A, E, R>) =>
-      db.readOnly ? Effect.fail(new ReadOnlyStoreError({ operation })) : eff
+      db.readOnly ? Effect.fail(new ReadOnlyStoreError({ operation })) : Effect.zipRight(cleanUpOnce, eff)
     const primitives: StorePrimitives = {
       storeDir: db.storeDir,
       readOnly: db.readOnly,

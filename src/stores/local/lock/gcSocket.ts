@@ -24,8 +24,21 @@ const retryable = new Set(["ENOENT", "ECONNREFUSED", "EPIPE", "ECONNRESET"])
  * then retries its whole protocol. Interruption closes the connection.
  */
 export const sendRootToCollector = (socketPath: string, storePath: string): Effect.Effect<boolean, LockIOError> =>
-  Effect.async<boolean, LockIOError>((resume) => {
+  sendRootsToCollector(socketPath, [storePath])
+
+/**
+ * Sends every path of `storePaths` to the collector listening on `socketPath`
+ * over one connection (one line each, as Nix's clients send them) and waits
+ * for one acknowledgement per path. `true` once all are acknowledged, `false`
+ * as {@link sendRootToCollector}.
+ */
+export const sendRootsToCollector = (
+  socketPath: string,
+  storePaths: ReadonlyArray<string>
+): Effect.Effect<boolean, LockIOError> =>
+  storePaths.length === 0 ? Effect.succeed(true) : Effect.async<boolean, LockIOError>((resume) => {
     let done = false
+    let acks = 0
     const finish = (r: Effect.Effect<boolean, LockIOError>) => {
       if (done) return
       done = true
@@ -33,16 +46,15 @@ export const sendRootToCollector = (socketPath: string, storePath: string): Effe
       resume(r)
     }
     const socket = net.createConnection({ path: socketPath })
-    socket.on("connect", () => socket.write(storePath + "\n"))
+    socket.on("connect", () => socket.write(storePaths.map((p) => p + "\n").join("")))
     socket.on("data", (chunk: Buffer) => {
-      if (chunk.length > 0) {
-        finish(
-          chunk[0] === 0x31
-            ? Effect.succeed(true)
-            : Effect.fail(
-              new LockIOError({ path: socketPath, operation: "GC socket acknowledgement", cause: chunk[0] })
-            )
-        )
+      for (const byte of chunk) {
+        if (byte !== 0x31) {
+          return finish(
+            Effect.fail(new LockIOError({ path: socketPath, operation: "GC socket acknowledgement", cause: byte }))
+          )
+        }
+        if (++acks === storePaths.length) return finish(Effect.succeed(true))
       }
     })
     socket.on("end", () => finish(Effect.succeed(false)))

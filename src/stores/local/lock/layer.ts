@@ -20,12 +20,13 @@ import {
   mkdirp,
   openLockFile,
   openLockFileReadOnly,
+  readAll,
   tryFlock,
   unflock,
   unlinkQuiet,
   writeAll
 } from "./flock.js"
-import { sendRootToCollector, serveGcRoots } from "./gcSocket.js"
+import { sendRootsToCollector, sendRootToCollector, serveGcRoots } from "./gcSocket.js"
 import { makeLockOps } from "./make.js"
 import type { LockBackend, LockKeys } from "./make.js"
 import { checkStorePath } from "./storePaths.js"
@@ -38,7 +39,7 @@ import {
   releaseOwnTempRootsFile
 } from "./tempRoots.js"
 import type { OwnTempRootsFile } from "./tempRoots.js"
-import { encodeTempRoot } from "./tempRootsFormat.js"
+import { encodeTempRoot, parseTempRoots } from "./tempRootsFormat.js"
 import { toRealPath } from "../../../core/storeLayout.js"
 import type { StoreLayout } from "../../../core/storeLayout.js"
 import { Lock } from "../../../services/Lock.js"
@@ -163,7 +164,10 @@ export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Eff
     const gcFdLock = yield* Effect.makeSemaphore(1)
     yield* Effect.addFinalizer(() =>
       Effect.zipRight(
-        Effect.flatMap(Ref.get(own), Option.match({ onNone: () => Effect.void, onSome: releaseOwnTempRootsFile })),
+        Effect.flatMap(
+          Ref.get(own),
+          Option.match({ onNone: () => Effect.void, onSome: (f) => releaseOwnTempRootsFile(f, handOffRoots) })
+        ),
         Effect.flatMap(Ref.get(gcFd), Option.match({ onNone: () => Effect.void, onSome: closeFd }))
       )
     )
@@ -221,6 +225,26 @@ export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Eff
       const file = yield* ownFile
       return (bytes) => Effect.as(appendOwnTempRoot(file, bytes), true)
     })
+    /**
+     * Before this process's temp-roots file goes: if a collector is running, it
+     * is told every root first. Nix 2.8's collector reads its permanent roots
+     * (keeping only those whose target is valid) before the temp-roots files,
+     * so a path this process made valid meanwhile, with its temp-roots file
+     * removed before the collector read it, would be neither: deleted while a
+     * root points at it. A collector that starts after this check finds the
+     * paths valid, so their permanent roots count. Waits at most 60 s.
+     */
+    const handOffRoots = (roots: ReadonlyArray<string>): Effect.Effect<void, LockError> =>
+      waitFor(
+        Effect.gen(function*() {
+          if (yield* underSharedGcLock(Effect.void)) return
+          if (!(yield* sendRootsToCollector(files.gcSocket, roots))) return yield* Effect.fail(busy)
+        }),
+        files.gcLock,
+        "waiting for the garbage collector to accept the temporary roots...",
+        // Bounded: an exit must not hang on a collector that serves no socket (a read-only one).
+        { timeout: "60 seconds" }
+      )
 
     const addTempRoot = (storePath: string): Effect.Effect<void, LockError> =>
       Effect.gen(function*() {
@@ -272,8 +296,14 @@ export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Eff
           const fd = session.fd
           if (fd === undefined) return Effect.void
           session.fd = undefined
+          // A running collector is told the session's roots first (see handOffRoots: a path the
+          // session made valid must not fall between Nix's roots scan and its temp-roots scan).
+          const handOff = Effect.ignore(Effect.flatMap(readAll(fd, session.file), (bytes) => {
+            const roots = parseTempRoots(bytes)
+            return roots.length === 0 ? Effect.void : handOffRoots(roots)
+          }))
           // As Nix releases its file: unlink while still holding the lock, then close.
-          return Effect.zipRight(unlinkQuiet(session.file), closeFd(fd))
+          return Effect.zipRight(handOff, Effect.zipRight(unlinkQuiet(session.file), closeFd(fd)))
         }))
       )
       yield* Effect.locallyScoped(currentSession, Option.some(session))

@@ -126,15 +126,31 @@ export const acquireOwnTempRootsFile = (tempRootsDir: string): Effect.Effect<Own
   }))
 }
 
-/** Counts one user less; the last one removes the file (while still holding its lock) and closes it. */
-export const releaseOwnTempRootsFile = (file: OwnTempRootsFile): Effect.Effect<void> =>
+/**
+ * Counts one user less; the last one removes the file (while still holding its
+ * lock) and closes it. Before that, `beforeRemoval` gets the roots the file
+ * holds (if any), so it can hand them to a collector still running (see the
+ * Lock layer); its failures are ignored.
+ */
+export const releaseOwnTempRootsFile = (
+  file: OwnTempRootsFile,
+  beforeRemoval?: (roots: ReadonlyArray<string>) => Effect.Effect<void, LockError>
+): Effect.Effect<void> =>
   registryLock.withPermits(1)(Effect.suspend(() => {
     const entry = owned.get(file.path)
     if (entry === undefined || entry.file !== file) return Effect.void
     entry.refs--
     if (entry.refs > 0) return Effect.void
     owned.delete(file.path)
-    return file.appendLock.withPermits(1)(Effect.zipRight(unlinkQuiet(file.path), closeFd(file.fd)))
+    const handOff = beforeRemoval === undefined ? Effect.void : Effect.ignore(
+      Effect.flatMap(readAll(file.fd, file.path), (bytes) => {
+        const roots = parseTempRoots(bytes)
+        return roots.length === 0 ? Effect.void : beforeRemoval(roots)
+      })
+    )
+    return file.appendLock.withPermits(1)(
+      Effect.zipRight(handOff, Effect.zipRight(unlinkQuiet(file.path), closeFd(file.fd)))
+    )
   }))
 
 /** Appends `bytes` to this process's temp-roots file. */

@@ -7,8 +7,11 @@
  * hashed (one pass), the destination path is computed from the hash, and if
  * it is already valid nothing more happens. Otherwise the copy is
  * canonicalised (mtime 1, read-only modes), renamed into place and registered
- * in one transaction. Any failure or interruption leaves no temporary files
- * and nothing registered.
+ * in one transaction. The canonicalising walk counts entries and bytes: if
+ * the copy no longer holds what was written (something deleted part of it),
+ * the add fails instead of registering content that differs from what it
+ * hashed. Any failure or interruption leaves no temporary files and nothing
+ * registered.
  *
  * @since 0.1.0
  */
@@ -35,7 +38,7 @@ import { makeNarHasher } from "../../../io/hash.js"
 import { restorePath } from "../../../io/restore.js"
 import { toRealPath } from "../../../core/storeLayout.js"
 import type { PathRegistration } from "../../../services/StoreDb.js"
-import { canonicalisePath } from "./canonicalise.js"
+import { canonicaliseChecked, type TreeTally } from "./canonicalise.js"
 import { removeTree } from "./removeTree.js"
 import type { StoreParts } from "./context.js"
 import { StoreIoError } from "../../../services/errors/store.js"
@@ -118,6 +121,7 @@ export const addToStore = (parts: StoreParts, srcPath: string, options: AddOptio
       let caHash: Hash
       let narHash: Uint8Array
       let narSize: number
+      let written: TreeTally
       if (method === "recursive") {
         const caHasher = algo === "sha256" ? undefined : makeHasher(algo)
         const nar = dumpPath(srcPath).pipe(
@@ -126,6 +130,7 @@ export const addToStore = (parts: StoreParts, srcPath: string, options: AddOptio
         const r = yield* restorePath(temp, nar)
         narHash = r.narHash
         narSize = r.narSize
+        written = r
         caHash = caHasher === undefined ? { algo: "sha256", bytes: r.narHash } : caHasher.digest()
       } else {
         if (!st.isFile()) {
@@ -188,10 +193,11 @@ export const addToStore = (parts: StoreParts, srcPath: string, options: AddOptio
         const r = narHasher.result()
         narHash = r.narHash
         narSize = r.narSize
+        written = { entries: 1, bytes: copied }
         caHash = caHasher.digest()
       }
       const storePath = storePathToString(layout.storeDir, makeFixedOutputPath(layout.storeDir, name, method, caHash))
-      yield* canonicalisePath(temp)
+      yield* canonicaliseChecked(temp, written)
       yield* installPath(parts, temp, {
         path: storePath,
         narHash: printHashWithAlgo({ algo: "sha256", bytes: narHash }, "base16"),
@@ -228,7 +234,7 @@ export const addTextToStore = (
         try: () => fs.writeFile(temp, bytes, { flag: "wx", mode: 0o644 }),
         catch: io(temp, "writing")
       })
-      yield* canonicalisePath(temp)
+      yield* canonicaliseChecked(temp, { entries: 1, bytes: bytes.length })
       const framing = flatFileNarFraming(bytes.length, false)
       const nar = makeNarHasher()
       for (const part of [framing.before, bytes, framing.after]) nar.update(part)

@@ -17,7 +17,7 @@ import { byteSourceFromStream } from "../../../io/source.js"
 import { HashMismatchError, StoreIoError } from "../../../services/errors/store.js"
 import type { ValidPathInfo } from "../../../services/StoreDb.js"
 import { installPath } from "./addToStore.js"
-import { canonicalisePath } from "./canonicalise.js"
+import { canonicaliseChecked } from "./canonicalise.js"
 import type { StoreParts } from "./context.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "./drvOutputs.js"
 import { scopedTempPath } from "./tempPath.js"
@@ -63,7 +63,7 @@ export const addToStoreNar = <E>(parts: StoreParts, info: ValidPathInfo, nar: St
         })
         derivationOutputs = yield* derivationOutputsFromBytes(parts.derivations, bytes, info.path)
       }
-      yield* canonicalisePath(temp)
+      yield* canonicaliseChecked(temp, got)
       yield* installPath(parts, temp, {
         path: info.path,
         narHash: actual,

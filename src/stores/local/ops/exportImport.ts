@@ -47,7 +47,7 @@ import { toRealPath } from "../../../core/storeLayout.js"
 import { reportProgress } from "../../../services/Progress.js"
 import { PathNotValidError } from "../../../services/errors/database.js"
 import type { PathRegistration, ValidPathInfo } from "../../../services/StoreDb.js"
-import { canonicalisePath } from "./canonicalise.js"
+import { canonicaliseChecked, type TreeTally } from "./canonicalise.js"
 import { removeTree } from "./removeTree.js"
 import type { StoreParts } from "./context.js"
 import { derivationOutputsFromBytes, isDerivationPath } from "./drvOutputs.js"
@@ -157,6 +157,8 @@ const chunksOf = <A>(list: ReadonlyArray<A>, size: number): ReadonlyArray<Readon
 /** One path read from an import stream, unpacked at `temp`. */
 interface ImportedItem {
   readonly temp: string
+  /** What the restore wrote into `temp` (checked again before it is moved into place). */
+  readonly written: TreeTally
   readonly registration: PathRegistration
 }
 
@@ -186,7 +188,7 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
         if ((yield* readFraming(source, exportMarker)) === "end") break
         const temp = yield* makeRootedTempPath(layout, lock)
         temps.push(temp)
-        const { narHash, narSize } = yield* restoreFromSource(temp, source).pipe(
+        const { narHash, narSize, entries, bytes: contentBytes } = yield* restoreFromSource(temp, source).pipe(
           Effect.catchIf(
             (e): e is NarParseError => e instanceof NarParseError && e.kind === "Truncated",
             (e) => Effect.fail(truncatedNar(e))
@@ -219,6 +221,7 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
         order.push(p)
         items.push({
           temp,
+          written: { entries, bytes: contentBytes },
           registration: {
             path: p,
             narHash: printHashWithAlgo({ algo: "sha256", bytes: narHash }, "base16"),
@@ -287,7 +290,7 @@ export const importPaths = <E>(parts: StoreParts, input: Stream.Stream<Uint8Arra
             for (const item of batch) {
               if (valid.has(item.registration.path)) continue
               const real = toRealPath(layout, item.registration.path)
-              yield* canonicalisePath(item.temp)
+              yield* canonicaliseChecked(item.temp, item.written)
               yield* removeTree(real)
               yield* Effect.tryPromise({
                 try: () => fs.rename(item.temp, real),

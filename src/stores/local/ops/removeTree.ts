@@ -16,16 +16,24 @@ import { runInSlices } from "../../../io/eventLoop.js"
 import { displayPath, makeTreeWalk, pathBytes } from "../../../io/fsOps.js"
 import { StoreIoError } from "../../../services/errors/store.js"
 
+/** How many times a removal starts its walk again after an entry vanished under it. */
+const maxRestarts = 1000
+
+const vanished = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === "ENOENT"
+
 /**
  * A resumable removal of the tree at `p` (see makeTreeWalk): `step(due)`
  * returns true once the tree is gone; `freed()` is the bytes freed so far.
- * A missing `p` is fine; I/O errors are thrown.
+ * A missing `p` is fine; so is an entry that vanishes under the walk (someone
+ * else removing the same tree: as Nix's `deletePath`, ENOENT is not an error;
+ * the walk starts again on what is left). Other I/O errors are thrown.
  */
 const removalWalk = (
   p: string | Uint8Array
 ): { readonly step: (due: () => boolean) => boolean; readonly freed: () => number } => {
   const root = pathBytes(p)
   let freed = 0
+  let restarts = 0
   let walk: ((due: () => boolean) => boolean) | undefined
   const step = (due: () => boolean): boolean => {
     if (walk === undefined) {
@@ -43,7 +51,13 @@ const removalWalk = (
         leaveDirectory: (q) => fs.rmdirSync(q)
       }, st)
     }
-    return walk(due)
+    try {
+      return walk(due)
+    } catch (e) {
+      if (!vanished(e) || restarts++ >= maxRestarts) throw e
+      walk = undefined
+      return false
+    }
   }
   return { step, freed: () => freed }
 }
@@ -51,7 +65,7 @@ const removalWalk = (
 /** Removes the tree at `p` (a missing `p` is fine) and returns the bytes freed; throws on I/O errors. */
 export const removeTreeSync = (p: string | Uint8Array): number => {
   const r = removalWalk(p)
-  r.step(() => false)
+  while (!r.step(() => false));
   return r.freed()
 }
 

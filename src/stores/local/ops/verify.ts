@@ -23,6 +23,7 @@ import { encodeNix32 } from "../../../core/nix32.js"
 import { type StoreLayout, toRealPath } from "../../../core/storeLayout.js"
 import { clearProgress, reportProgress } from "../../../services/Progress.js"
 import type { VerifyReport } from "../../../services/Store.js"
+import type { PathRegistration } from "../../../services/StoreDb.js"
 import type { StoreParts } from "./context.js"
 import { HashMismatchError, StoreIoError } from "../../../services/errors/store.js"
 import { missingPaths } from "./missingPaths.js"
@@ -142,6 +143,10 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
         let checked = 0
         for (let page = 0; page < toCheck.length; page += VERIFY_PAGE) {
           const infos = yield* db.queryPathInfos(toCheck.slice(page, page + VERIFY_PAGE))
+          // Missing hashes and sizes (a store upgraded from schema 5 or 6 has no sizes) are written a
+          // page at a time, in one transaction: one per path made the first verify after such an
+          // upgrade several times slower than on a fresh store (bench/upgrade-verify.mjs).
+          const fixes: Array<PathRegistration> = []
           for (const info of infos) {
             yield* reportProgress({
               activity: "checking store hashes",
@@ -168,7 +173,7 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
             } else if (zero || info.narSize === 0) {
               if (zero) yield* nixInfo(`fixing missing hash on '${info.path}'`)
               if (info.narSize === 0) yield* nixInfo(`updating size field on '${info.path}' to ${r.right.narSize}`)
-              yield* db.registerValidPaths([{
+              fixes.push({
                 path: info.path,
                 narHash: printHashWithAlgo(actual, "base16"),
                 narSize: r.right.narSize,
@@ -178,11 +183,14 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
                 ultimate: info.ultimate,
                 sigs: info.sigs,
                 ca: Option.getOrUndefined(Option.map(info.ca, renderContentAddress))
-              }]).pipe(
-                // The same references again: no new edge, so no new cycle (an old one is reported below).
-                Effect.catchTag("ReferenceCycleError", (e) => Effect.die(e))
-              )
+              })
             }
+          }
+          if (fixes.length > 0) {
+            yield* db.registerValidPaths(fixes).pipe(
+              // The same references again: no new edge, so no new cycle (an old one is reported below).
+              Effect.catchTag("ReferenceCycleError", (e) => Effect.die(e))
+            )
           }
         }
       }
