@@ -13,10 +13,13 @@ const here = dirname(fileURLToPath(import.meta.url))
 const tsnix = join(here, "../bin/tsnix")
 const n = Number(process.argv[2] ?? "20000")
 const work = mkdtempSync(join(tmpdir(), "tsnix-bench-daemon-"))
-const NIX_CONFIG = "experimental-features = nix-command\nsandbox = false\nbuild-users-group =\nfsync-metadata = false\nsubstituters ="
+const NIX_CONFIG =
+  "experimental-features = nix-command\nsandbox = false\nbuild-users-group =\nfsync-metadata = false\nsubstituters ="
 const env = { ...process.env, NIX_CONFIG }
 const genFile = join(work, "db.txt")
-const gen = JSON.parse(execFileSync(process.execPath, [join(here, "gen-store.mjs"), genFile, String(n)], { encoding: "utf8" }))
+const gen = JSON.parse(
+  execFileSync(process.execPath, [join(here, "gen-store.mjs"), genFile, String(n)], { encoding: "utf8" })
+)
 const db = readFileSync(genFile)
 const A = join(work, "a")
 const B = join(work, "b")
@@ -37,10 +40,16 @@ const db2 = start("nix-daemon", ["--store", B], { NIX_DAEMON_SOCKET_PATH: sb }, 
 const pathInfo = (sock, root) =>
   new Promise((resolve, reject) => {
     const t0 = performance.now()
-    const c = spawn("nix", ["path-info", "-r", "--store", `unix://${sock}?root=${root}`, gen.root], { env, stdio: ["ignore", "pipe", "inherit"] })
+    const c = spawn("nix", ["path-info", "-r", "--store", `unix://${sock}?root=${root}`, gen.root], {
+      env,
+      stdio: ["ignore", "pipe", "inherit"]
+    })
     let lines = 0
     c.stdout.on("data", (b) => (lines += b.toString().split("\n").length - 1))
-    c.on("exit", (code) => (code === 0 ? resolve({ ms: performance.now() - t0, lines }) : reject(new Error(`nix exited ${code}`))))
+    c.on(
+      "exit",
+      (code) => (code === 0 ? resolve({ ms: performance.now() - t0, lines }) : reject(new Error(`nix exited ${code}`)))
+    )
   })
 const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const one = async (sock, root) => {
@@ -67,13 +76,17 @@ try {
   const nOne = await one(sb, B)
   const tEight = await eight(sa, A)
   const nEight = await eight(sb, B)
-  console.log(JSON.stringify({
-    paths: n,
-    closure: tOne.lines,
-    "path-info -r, 1 client (ms)": { tsnix: tOne.ms, nix: nOne.ms, ratio: +(tOne.ms / nOne.ms).toFixed(2) },
-    "path-info -r, 8 clients (ms)": { tsnix: tEight, nix: nEight, ratio: +(tEight / nEight).toFixed(2) },
-    "tsnix daemon RSS after (MiB)": rss(da.pid)
-  }, null, 2))
+  console.log(JSON.stringify(
+    {
+      paths: n,
+      closure: tOne.lines,
+      "path-info -r, 1 client (ms)": { tsnix: tOne.ms, nix: nOne.ms, ratio: +(tOne.ms / nOne.ms).toFixed(2) },
+      "path-info -r, 8 clients (ms)": { tsnix: tEight, nix: nEight, ratio: +(tEight / nEight).toFixed(2) },
+      "tsnix daemon RSS after (MiB)": rss(da.pid)
+    },
+    null,
+    2
+  ))
 } finally {
   da.kill()
   db2.kill()
