@@ -237,7 +237,8 @@ export const make = (layout: StoreLayout, options: LockOptions = {}): Effect.Eff
     const handOffRoots = (roots: ReadonlyArray<string>): Effect.Effect<void, LockError> =>
       waitFor(
         Effect.gen(function*() {
-          if (yield* underSharedGcLock(Effect.void)) return
+          // No collector running (the shared GC lock could be taken): nothing to hand off.
+          if (!isBusy(yield* underSharedGcLock(Effect.void))) return
           if (!(yield* sendRootsToCollector(files.gcSocket, roots))) return yield* Effect.fail(busy)
         }),
         files.gcLock,
