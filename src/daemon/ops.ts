@@ -115,9 +115,12 @@ const spool = <E>(file: string, stream: Stream.Stream<Uint8Array, E>, onChunk: (
     (fh) => Effect.promise(() => fh.close())
   )
 
+/** The bytes of `file`, read anew by each run of the stream (a flat upload's NAR is streamed twice: hashed, then added). */
 const fileStream = (file: string): Stream.Stream<Uint8Array> =>
-  Stream.orDie(
-    Stream.fromAsyncIterable<Uint8Array, unknown>(fs.createReadStream(file, { highWaterMark: 256 * 1024 }), (e) => e)
+  Stream.suspend(() =>
+    Stream.orDie(
+      Stream.fromAsyncIterable<Uint8Array, unknown>(fs.createReadStream(file, { highWaterMark: 256 * 1024 }), (e) => e)
+    )
   )
 
 /** The NAR serialisation of a flat (non-executable) file spooled at `file`. */
