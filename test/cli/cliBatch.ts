@@ -26,7 +26,8 @@ export type BatchCommand = ReadonlyArray<string> | {
 export const runTsnixBatch = (commands: ReadonlyArray<BatchCommand>): Promise<Array<BatchResult>> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, JSON.stringify(commands)], {
-      env: { ...process.env, NIX_CONFIG: "" },
+      // As golden/cli/generate.sh ran Nix: no substituters (the default one would be tried over the network).
+      env: { ...process.env, NIX_CONFIG: "substituters =" },
       stdio: ["ignore", "pipe", "pipe"]
     })
     const out: Array<Buffer> = []
