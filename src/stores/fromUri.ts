@@ -183,3 +183,8 @@ export const openStore = (
       if (spec._tag === "daemon") return Context.get(yield* Layer.build(daemonLayerFromSpec(spec)), Store)
       return Context.get(yield* Layer.build(layerFromSpec(spec, options)), Store)
     })
+
+// What callers of the factory (the CLI's copy and store sign|verify) need of the binary caches it opens.
+export { isBinaryCacheUri } from "./binaryCache/config.js"
+export { mimeTypes } from "./binaryCache/backend.js"
+export type { BinaryCacheStore } from "./binaryCache/store.js"

@@ -127,6 +127,8 @@ export const mayImport = (from: string, to: string): boolean => {
 export const cliMayImport = (to: string): boolean => {
   const parts = to.split(path.sep)
   if (parts[0] !== "stores" || parts.length === 2) return true
+  // stores/generic: operations over the contracts themselves (closure, copy between two stores), not a store.
+  if (parts[1] === "generic") return true
   return parts[parts.length - 1] === "layer.ts" || to === path.join("stores", "local", "derivations.ts")
 }
 

@@ -22,7 +22,7 @@ import {
   type PublicKeys,
   toPublicKey
 } from "../../core/cache/signing.js"
-import { isBinaryCacheUri } from "../../stores/binaryCache/config.js"
+import { isBinaryCacheUri } from "../../stores/fromUri.js"
 import * as StoreFromUri from "../../stores/fromUri.js"
 import { copyClosure } from "../../stores/generic/copy.js"
 import { globalFlags, UsageError } from "../argv.js"

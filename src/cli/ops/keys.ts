@@ -37,8 +37,8 @@ import { globalFlags, UsageError } from "../argv.js"
 import { Cli, ExitWith } from "../context.js"
 import type { Operation } from "../operation.js"
 import { trustedKeys } from "./copy.js"
-import { mimeTypes } from "../../stores/binaryCache/backend.js"
-import type { BinaryCacheStore } from "../../stores/binaryCache/store.js"
+import { mimeTypes } from "../../stores/fromUri.js"
+import type { BinaryCacheStore } from "../../stores/fromUri.js"
 
 /** Writing a key file failed. */
 export class KeyFileError extends Data.TaggedError("KeyFileError")<{ readonly file: string; readonly cause: unknown }> {
