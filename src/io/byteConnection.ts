@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect, Option, Schedule } from "effect"
+import { Data, Effect, Option } from "effect"
 import type { Scope } from "effect"
 import * as childProcess from "node:child_process"
 import * as net from "node:net"
@@ -137,28 +137,41 @@ export const fromStreams = (readable: Readable, writable: Writable, description:
   }
 }
 
-/** Connection attempts while the listener's backlog is full (EAGAIN), 20 ms apart. */
-const CONNECT_ATTEMPTS = 100
+/** How long a full backlog (EAGAIN) is retried before the connection fails. */
+const CONNECT_BUDGET_MS = 20_000
+
+/** The pause before retry `n` (0-based): 10 ms, growing by half each time, at most 250 ms. */
+const connectBackoffMs = (n: number): number => Math.min(250, 10 * 1.5 ** n)
 
 /**
  * Opens a connection to the Unix socket at `socketPath`, closed with the
  * scope. A full backlog (EAGAIN: a daemon that accepts slowly, as Nix's,
- * which forks per connection) is retried for up to two seconds.
+ * which forks per connection, on a loaded machine) is retried with a growing
+ * pause for up to twenty seconds; any other error fails at once.
  */
 export const connectUnix = (socketPath: string): Effect.Effect<ByteConnection, ConnectionIoError, Scope.Scope> =>
   Effect.acquireRelease(
-    connectOnce(socketPath).pipe(
-      Effect.retry({
-        times: CONNECT_ATTEMPTS,
-        while: (e) => errnoCode(e.cause) === "EAGAIN",
-        // A real timer, not Effect's clock (callers may run under a test clock).
-        schedule: Schedule.fromDelay(0).pipe(
-          Schedule.addDelayEffect(() => Effect.as(Effect.promise(() => new Promise((r) => setTimeout(r, 20))), 0))
+    Effect.suspend(() => {
+      const deadline = Date.now() + CONNECT_BUDGET_MS
+      const attempt = (n: number): Effect.Effect<net.Socket, ConnectionIoError> =>
+        connectOnce(socketPath).pipe(
+          Effect.catchIf(
+            (e) => errnoCode(e.cause) === "EAGAIN" && Date.now() < deadline,
+            // A real timer, not Effect's clock (callers may run under a test clock).
+            () => realSleep(connectBackoffMs(n)).pipe(Effect.zipRight(attempt(n + 1)))
+          )
         )
-      })
-    ),
+      return attempt(0)
+    }),
     (socket) => Effect.sync(() => socket.destroy())
   ).pipe(Effect.map((socket) => fromStreams(socket, socket, `socket '${socketPath}'`)))
+
+/** Waits `ms` on Node's timers, whatever clock the caller's fibers run under. */
+const realSleep = (ms: number): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), ms)
+    return Effect.sync(() => clearTimeout(timer))
+  })
 
 const connectOnce = (socketPath: string): Effect.Effect<net.Socket, ConnectionIoError> =>
   Effect.async<net.Socket, ConnectionIoError>((resume) => {
