@@ -10,8 +10,6 @@
  * @since 0.1.0
  */
 import { Effect, Either, Option } from "effect"
-import { randomInt } from "node:crypto"
-import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { compareStrings } from "../../core/topoSort.js"
 import { encodePadded } from "../../core/wire/encode.js"
@@ -19,28 +17,15 @@ import { Op } from "../../core/wire/worker/ops.js"
 import { encodeGcRequest, GcAction, type GcActionValue, gcReply, rootsReply } from "../../core/wire/worker/requests.js"
 import { bool } from "../../core/wire/decode.js"
 import { PathNotValidError } from "../../services/errors/database.js"
-import { GcIoError, GcRootRefusedError } from "../../services/errors/gc.js"
+import { GcIoError } from "../../services/errors/gc.js"
 import { RemoteStoreError } from "../../services/errors/remote.js"
 import type { ChainStep, FindRootsError, GcResult, GcSettings, GcStoreShape, RootLink } from "../../services/GcStore.js"
 import type { StoreShape } from "../../services/Store.js"
+import { checkRootLink, makeSymlink, removeRootLink } from "../generic/rootLinks.js"
 import type { DaemonClient } from "./client.js"
 import { typedRemoteError } from "./errors.js"
 
 const UNLIMITED = 0xffffffffffffffffn
-
-const isInStore = (storeDir: string, p: string) => p.startsWith(storeDir + "/")
-
-const makeSymlink = (link: string, target: string) =>
-  Effect.gen(function*() {
-    const io = (operation: string, p: string) => (cause: unknown) => new GcIoError({ path: p, operation, cause })
-    const dir = path.dirname(link)
-    yield* Effect.tryPromise({ try: () => fs.mkdir(dir, { recursive: true }), catch: io("creating directory", dir) })
-    const temp = `${link}.tmp-${process.pid}-${randomInt(2 ** 31)}`
-    yield* Effect.tryPromise({ try: () => fs.symlink(target, temp), catch: io("creating symlink", temp) })
-    yield* Effect.tryPromise({ try: () => fs.rename(temp, link), catch: io(`cannot rename '${temp}' to`, link) }).pipe(
-      Effect.tapError(() => Effect.promise(() => fs.unlink(temp).catch(() => undefined)))
-    )
-  })
 
 /** Builds the GcStore service of a daemon reached through `client`; `store` answers the queries. */
 export const makeGcStore = (client: DaemonClient, store: StoreShape, settings: GcSettings): GcStoreShape => {
@@ -107,22 +92,7 @@ export const makeGcStore = (client: DaemonClient, store: StoreShape, settings: G
       }),
     addPermRoot: (storePath, rootPath) =>
       Effect.gen(function*() {
-        const root = path.resolve(rootPath)
-        if (isInStore(storeDir, root)) {
-          return yield* new GcRootRefusedError({
-            message: `creating a garbage collector root (${root}) in the Nix store is forbidden ` +
-              "(are you running nix-build inside the store?)"
-          })
-        }
-        const existing = yield* Effect.promise(() => fs.lstat(root).catch(() => undefined))
-        if (existing !== undefined) {
-          const target = existing.isSymbolicLink()
-            ? yield* Effect.promise(() => fs.readlink(root).catch(() => ""))
-            : undefined
-          if (target === undefined || !isInStore(storeDir, target)) {
-            return yield* new GcRootRefusedError({ message: `cannot create symlink '${root}'; already exists` })
-          }
-        }
+        const root = yield* checkRootLink(storeDir, rootPath)
         yield* store.addTempRoot(storePath).pipe(
           Effect.catchTag("LockIOError", (e) =>
             Effect.fail(new GcIoError({ path: storePath, operation: "locking", cause: e }))),
@@ -138,14 +108,7 @@ export const makeGcStore = (client: DaemonClient, store: StoreShape, settings: G
     addIndirectRoot,
     removeRoot: (rootPath) =>
       Effect.gen(function*() {
-        const root = path.resolve(rootPath)
-        const target = yield* Effect.promise(() => fs.readlink(root).catch(() => undefined))
-        if (target !== undefined && isInStore(storeDir, target)) {
-          yield* Effect.tryPromise({
-            try: () => fs.unlink(root),
-            catch: (cause) => new GcIoError({ path: root, operation: "removing", cause })
-          })
-        }
+        yield* removeRootLink(storeDir, path.resolve(rootPath))
         // The daemon drops the stale gcroots/auto link the next time it reads the roots.
       }),
     whyAlive: (target) =>

@@ -4,38 +4,21 @@
  * with Nix's environment (test helper), the output must have Nix's NAR hash.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { createHash } from "node:crypto"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Effect, Either } from "effect"
-import { prepareSandbox, sandboxAvailable } from "../../../src/builder/sandbox/index.js"
+import { prepareSandbox } from "../../../src/builder/sandbox/index.js"
 import { parseDerivation } from "../../../src/core/derivation/aterm.js"
 import { encodeNix32 } from "../../../src/core/nix32.js"
 import { narHashPath } from "../../../src/io/dump.js"
 import { canonicalisePath } from "../../../src/stores/local/ops/canonicalise.js"
 import { nixSandboxEnv } from "./nixEnv.js"
+import { busybox, golden, paths, skipReason } from "./goldenSandbox.js"
 
-const golden = path.resolve(import.meta.dirname, "../../../golden/sandbox")
-const paths = Object.fromEntries(
-  fs.readFileSync(path.join(golden, "paths.txt"), "utf8").trim().split("\n").map((l) =>
-    l.split("=", 2) as [string, string]
-  )
-)
-const busybox = "/usr/bin/busybox"
-const sameBusybox = fs.existsSync(busybox)
-  && createHash("sha256").update(fs.readFileSync(busybox)).digest("hex")
-    === fs.readFileSync(path.join(golden, "busybox.sha256"), "utf8").trim()
-const bwrapOk = await Effect.runPromise(sandboxAvailable)
-const skip = !sameBusybox || !bwrapOk
-if (skip) {
-  console.warn(
-    !bwrapOk
-      ? "sandbox golden tests skipped: bubblewrap cannot run here (install the Debian package bubblewrap)"
-      : "sandbox golden tests skipped: /usr/bin/busybox (Debian busybox-static) is missing or not the one in golden/sandbox"
-  )
-}
+const skip = skipReason !== undefined
+if (skip) console.warn(`sandbox golden tests skipped: ${skipReason}`)
 
 /** A chroot-style store (logical /nix/store, real <tmp>/nix/store) holding busybox and the script. */
 const makeStore = () => {

@@ -3,33 +3,14 @@
  * (a chroot store always builds sandboxed), with Nix 2.8's output paths, NAR hashes and references.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect } from "effect"
-import { sandboxAvailable } from "../../../src/builder/sandbox/index.js"
 import { runTsnix } from "../../cli/helpers.js"
+import { busybox, golden, paths, skipReason } from "./goldenSandbox.js"
 
-const golden = path.resolve(import.meta.dirname, "../../../golden/sandbox")
-const paths = Object.fromEntries(
-  fs.readFileSync(path.join(golden, "paths.txt"), "utf8").trim().split("\n").map((l) =>
-    l.split("=", 2) as [string, string]
-  )
-)
-const busybox = "/usr/bin/busybox"
-const sameBusybox = fs.existsSync(busybox)
-  && createHash("sha256").update(fs.readFileSync(busybox)).digest("hex")
-    === fs.readFileSync(path.join(golden, "busybox.sha256"), "utf8").trim()
-const bwrapOk = await Effect.runPromise(sandboxAvailable)
-const skip = !sameBusybox || !bwrapOk
-if (skip) {
-  console.warn(
-    !bwrapOk
-      ? "sandboxed tsnix -r tests skipped: bubblewrap cannot run here (install the Debian package bubblewrap)"
-      : "sandboxed tsnix -r tests skipped: /usr/bin/busybox (Debian busybox-static) is missing or not golden/sandbox's"
-  )
-}
+const skip = skipReason !== undefined
+if (skip) console.warn(`sandboxed tsnix -r tests skipped: ${skipReason}`)
 
 let top = ""
 let store = ""

@@ -4,16 +4,12 @@
  * per test. Skipped without nix-daemon.
  */
 import { describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { toRealPath } from "../../../src/core/storeLayout.js"
-import { LocalStore } from "../../../src/services/LocalStore.js"
-import { Store } from "../../../src/services/Store.js"
 import * as StoreFromUri from "../../../src/stores/fromUri.js"
 import { storeConformance } from "../../../src/testing/conformance.js"
 import { haveNixDaemon, withNixDaemon } from "./nixDaemon.js"
+import { localLayoutHooks } from "../localLayoutHooks.js"
 
 const golden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../golden")
 
@@ -29,15 +25,7 @@ const hooks = {
     reason: "Nix 2.8's daemon rejects some flipped streams after earlier paths were added, for checks the client "
       + "does not repeat (references and .drv parsing are checked first; see docs/INTEROP.md)"
   }],
-  realPath: (p: string) => Effect.map(LocalStore, (l) => toRealPath(l.layout, p)),
-  strayFiles: Effect.gen(function*() {
-    const { layout } = yield* LocalStore
-    const store = yield* Store
-    if (!fs.existsSync(layout.realStoreDir)) return []
-    const names = fs.readdirSync(layout.realStoreDir).filter((n) => n !== ".links" && !n.endsWith(".lock"))
-    const valid = new Set(yield* Effect.orDie(store.queryValidPaths(names.map((n) => `${layout.storeDir}/${n}`))))
-    return names.filter((n) => !valid.has(`${layout.storeDir}/${n}`))
-  })
+  ...localLayoutHooks
 }
 
 if (haveNixDaemon) storeConformance("daemon client against Nix 2.8's nix-daemon", layer, hooks)

@@ -8,33 +8,18 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { randomInt } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { hashBytes } from "../../../core/hash.js"
 import { encodeNix32 } from "../../../core/nix32.js"
 import type { StoreLayout } from "../../../core/storeLayout.js"
-import { GcIoError, GcRootRefusedError } from "../../../services/errors/gc.js"
+import { GcIoError } from "../../../services/errors/gc.js"
+import { checkRootLink, makeSymlink, removeRootLink } from "../../generic/rootLinks.js"
 
 export { GcRootRefusedError } from "../../../services/errors/gc.js"
 
 /** The name of the `gcroots/auto` link for a root at `rootPath` (absolute): nix32 of its SHA-1. */
 export const indirectRootName = (rootPath: string): string => encodeNix32(hashBytes("sha1", rootPath).bytes)
-
-const isInStore = (storeDir: string, p: string) => p.startsWith(storeDir + "/")
-
-/** Nix's `makeSymlink`: create the parent directories, a temporary link, then rename it over `link`. */
-const makeSymlink = (link: string, target: string) =>
-  Effect.gen(function*() {
-    const io = (operation: string, p: string) => (cause: unknown) => new GcIoError({ path: p, operation, cause })
-    const dir = path.dirname(link)
-    yield* Effect.tryPromise({ try: () => fs.mkdir(dir, { recursive: true }), catch: io("creating directory", dir) })
-    const temp = `${link}.tmp-${process.pid}-${randomInt(2 ** 31)}`
-    yield* Effect.tryPromise({ try: () => fs.symlink(target, temp), catch: io("creating symlink", temp) })
-    yield* Effect.tryPromise({ try: () => fs.rename(temp, link), catch: io(`cannot rename '${temp}' to`, link) }).pipe(
-      Effect.tapError(() => Effect.promise(() => fs.unlink(temp).catch(() => undefined)))
-    )
-  })
 
 /** Registers `rootPath` (absolute) as an indirect root: `gcroots/auto/<hash>` → `rootPath`. */
 export const addIndirectRoot = (layout: StoreLayout, rootPath: string) =>
@@ -49,22 +34,7 @@ export const addIndirectRoot = (layout: StoreLayout, rootPath: string) =>
  */
 export const addPermRoot = (layout: StoreLayout, storePath: string, rootPath: string) =>
   Effect.gen(function*() {
-    const root = path.resolve(rootPath)
-    if (isInStore(layout.storeDir, root)) {
-      return yield* new GcRootRefusedError({
-        message: `creating a garbage collector root (${root}) in the Nix store is forbidden ` +
-          "(are you running nix-build inside the store?)"
-      })
-    }
-    const existing = yield* Effect.promise(() => fs.lstat(root).catch(() => undefined))
-    if (existing !== undefined) {
-      const target = existing.isSymbolicLink()
-        ? yield* Effect.promise(() => fs.readlink(root).catch(() => ""))
-        : undefined
-      if (target === undefined || !isInStore(layout.storeDir, target)) {
-        return yield* new GcRootRefusedError({ message: `cannot create symlink '${root}'; already exists` })
-      }
-    }
+    const root = yield* checkRootLink(layout.storeDir, rootPath)
     yield* makeSymlink(root, storePath)
     yield* addIndirectRoot(layout, root)
     return root
@@ -77,13 +47,7 @@ export const addPermRoot = (layout: StoreLayout, storePath: string, rootPath: st
 export const removeRoot = (layout: StoreLayout, rootPath: string) =>
   Effect.gen(function*() {
     const root = path.resolve(rootPath)
-    const target = yield* Effect.promise(() => fs.readlink(root).catch(() => undefined))
-    if (target !== undefined && isInStore(layout.storeDir, target)) {
-      yield* Effect.tryPromise({
-        try: () => fs.unlink(root),
-        catch: (cause) => new GcIoError({ path: root, operation: "removing", cause })
-      })
-    }
+    yield* removeRootLink(layout.storeDir, root)
     const auto = path.join(layout.stateDir, "gcroots", "auto", indirectRootName(root))
     yield* Effect.tryPromise({
       try: () =>

@@ -10,9 +10,6 @@ import { Effect } from "effect"
 import { recordedOutputPaths } from "../../../core/derivation/outputs.js"
 import type { DerivationsShape } from "../../../services/Derivations.js"
 
-/** Kept for importers of the old location: now `core/storePath`'s. */
-export { isDerivationPath } from "../../../core/storePath.js"
-
 /** Output name → path of the derivation held in `bytes` (file named for errors). */
 export const derivationOutputsFromBytes = (derivations: DerivationsShape, bytes: Uint8Array, file: string) =>
   Effect.map(derivations.parse(bytes, { file }), recordedOutputPaths)

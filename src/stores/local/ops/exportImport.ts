@@ -35,7 +35,7 @@ import {
   isExportFormatError
 } from "../../../core/exportFormat.js"
 import { NarParseError } from "../../../core/nar/errors.js"
-import { parseStorePath } from "../../../core/storePath.js"
+import { isDerivationPath, parseStorePath } from "../../../core/storePath.js"
 import { topoSort } from "../../../core/topoSort.js"
 import { type Decoder, isNeedInput, isWireError, WireReader, WireTruncatedError } from "../../../core/wire/index.js"
 import { dumpPath } from "../../../io/dump.js"
@@ -50,7 +50,7 @@ import type { PathRegistration, ValidPathInfo } from "../../../services/StoreDb.
 import { canonicaliseChecked, type TreeTally } from "./canonicalise.js"
 import { removeTree } from "./removeTree.js"
 import type { StoreParts } from "./context.js"
-import { derivationOutputsFromBytes, isDerivationPath } from "./drvOutputs.js"
+import { derivationOutputsFromBytes } from "./drvOutputs.js"
 import { BadExportStreamError, HashMismatchError, StoreIoError } from "../../../services/errors/store.js"
 import { autoOptimise } from "./optimise.js"
 import { makeRootedTempPath } from "./tempPath.js"

@@ -16,6 +16,7 @@ import * as StoreFromUri from "../../../../src/stores/fromUri.js"
 import { removeTree } from "../../../../src/stores/local/ops/removeTree.js"
 import { storeConformance } from "../../../../src/testing/conformance.js"
 import { goldenBytes, goldenPaths } from "./golden.js"
+import { localLayoutHooks } from "../../localLayoutHooks.js"
 
 const golden = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../golden")
 
@@ -31,16 +32,7 @@ const viaUri = (options: StoreFromUri.StoreLayerOptions = {}) =>
 
 const hooks = {
   golden,
-  realPath: (p: string) => Effect.map(LocalStore, (l) => toRealPath(l.layout, p)),
-  // Whatever is in the real store directory but is neither a valid path nor the store's own (locks, .links).
-  strayFiles: Effect.gen(function*() {
-    const { layout } = yield* LocalStore
-    const store = yield* Store
-    if (!fs.existsSync(layout.realStoreDir)) return []
-    const names = fs.readdirSync(layout.realStoreDir).filter((n) => n !== ".links" && !n.endsWith(".lock"))
-    const valid = new Set(yield* Effect.orDie(store.queryValidPaths(names.map((n) => `${layout.storeDir}/${n}`))))
-    return names.filter((n) => !valid.has(`${layout.storeDir}/${n}`))
-  })
+  ...localLayoutHooks
 }
 
 storeConformance("local store (local?root=…)", viaUri(), hooks)
