@@ -489,7 +489,10 @@ export const buildDerivation = (
           for (const r of prepared) {
             const real = toRealPath(layout, r.path)
             yield* Effect.ignore(removeTree(real + ".check"))
-            yield* Effect.try({ try: () => fs.renameSync(real, real + ".check"), catch: storeErr("keeping the output") })
+            yield* Effect.try({
+              try: () => fs.renameSync(real, real + ".check"),
+              catch: storeErr("keeping the output")
+            })
           }
         }
         previous = prepared

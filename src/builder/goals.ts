@@ -93,7 +93,14 @@ export const realise = (
             Effect.mapError((cause) => new BuilderStoreError({ operation: "querying", cause }))
           )
           if (nowValid.length === outPaths.length) {
-            return { status: "Substituted", errorMsg: "", exitBits: 0, timesBuilt: 0, startTime: start, stopTime: start }
+            return {
+              status: "Substituted",
+              errorMsg: "",
+              exitBits: 0,
+              timesBuilt: 0,
+              startTime: start,
+              stopTime: start
+            }
           }
         }
         const inputs = yield* Effect.all(

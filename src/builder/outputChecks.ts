@@ -131,7 +131,9 @@ export const checkOutputs = <E>(args: {
       if (checks === undefined) continue
       if (checks instanceof OutputCheckError) return yield* checks
       if (checks.maxSize !== undefined && info.narSize > checks.maxSize) {
-        return yield* fail(`path '${info.path}' is too large at ${info.narSize} bytes; limit is ${checks.maxSize} bytes`)
+        return yield* fail(
+          `path '${info.path}' is too large at ${info.narSize} bytes; limit is ${checks.maxSize} bytes`
+        )
       }
       if (checks.maxClosureSize !== undefined) {
         const { size } = yield* closureOf(info.path)

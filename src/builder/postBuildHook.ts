@@ -13,7 +13,7 @@
  */
 import { Data, Effect } from "effect"
 import { Buffer } from "node:buffer"
-import * as cp from "node:child_process"
+import { runChild } from "./child.js"
 
 /** The hook could not run or failed (Nix's ExecError message). */
 export class PostBuildHookError extends Data.TaggedError("PostBuildHookError")<{ readonly message: string }> {}
@@ -36,55 +36,52 @@ export const runPostBuildHook = (args: {
   readonly nixConfig: string
   readonly onInfo: (line: string) => void
 }): Effect.Effect<void, PostBuildHookError> =>
-  Effect.async<void, PostBuildHookError>((resume) => {
+  Effect.gen(function*() {
     const { hook } = args
     args.onInfo(`running post-build-hook '${hook}'...`)
-    let current = ""
+    let current: Array<number> = []
     const flushLine = () => {
-      args.onInfo(`post-build-hook: ${Buffer.from(current, "latin1").toString("utf8")}`)
-      current = ""
+      args.onInfo(`post-build-hook: ${Buffer.from(current).toString("utf8")}`)
+      current = []
     }
-    const onData = (d: Buffer) => {
-      for (const ch of d.toString("latin1")) {
-        if (ch === "\n") flushLine()
-        else current += ch
+    // stdout and stderr merged into one pipe, as Nix's runProgram2 with mergeStderrToStdout.
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
+    env["DRV_PATH"] = args.drvPath
+    env["OUT_PATHS"] = [...args.outPaths].sort().join(" ").trimEnd()
+    env["NIX_CONFIG"] = args.nixConfig
+    const outcome = yield* runChild({
+      command: hook,
+      args: [],
+      env,
+      cwd: process.cwd(),
+      timeout: 0,
+      maxSilentTime: 0,
+      maxLogSize: 0,
+      onOutput: (chunk) => {
+        for (const c of chunk) {
+          if (c === 0x0a) flushLine()
+          else current.push(c)
+        }
       }
+    }).pipe(Effect.mapError((e) => new PostBuildHookError({ message: e.message })))
+    if (current.length > 0) {
+      current.push(0x0a)
+      flushLine()
     }
-    let child: cp.ChildProcess
-    try {
-      child = cp.spawn(hook, [], {
-        env: {
-          ...process.env,
-          DRV_PATH: args.drvPath,
-          OUT_PATHS: [...args.outPaths].sort().join(" ").trimEnd(),
-          NIX_CONFIG: args.nixConfig
-        },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-    } catch (e) {
-      resume(Effect.fail(new PostBuildHookError({ message: `executing '${hook}': ${String(e)}` })))
-      return
+    switch (outcome._tag) {
+      case "SpawnFailed":
+        return yield* new PostBuildHookError({ message: `executing '${hook}': ${outcome.reason}` })
+      case "Exited":
+        if (outcome.code === 0) return
+        return yield* new PostBuildHookError({
+          message: `program '${hook}' ${
+            outcome.signal !== null
+              ? `failed due to signal ${signalNumbers[outcome.signal] ?? outcome.signal} (${outcome.signal})`
+              : `failed with exit code ${outcome.code ?? 1}`
+          }`
+        })
+      default:
+        return yield* new PostBuildHookError({ message: `program '${hook}' failed` })
     }
-    child.stdout?.on("data", onData)
-    child.stderr?.on("data", onData)
-    let failed: string | undefined
-    child.on("error", (e) => {
-      failed = `executing '${hook}': ${e.message}`
-    })
-    child.on("close", (code, signal) => {
-      if (current !== "") {
-        current += "\n"
-        flushLine()
-      }
-      if (failed !== undefined) return resume(Effect.fail(new PostBuildHookError({ message: failed })))
-      if (code === 0) return resume(Effect.void)
-      const status = signal !== null
-        ? `failed due to signal ${signalNumbers[signal] ?? signal} (${signal})`
-        : `failed with exit code ${code ?? 1}`
-      resume(Effect.fail(new PostBuildHookError({ message: `program '${hook}' ${status}` })))
-    })
-    return Effect.sync(() => {
-      child.kill("SIGKILL")
-    })
   })
-

@@ -72,7 +72,8 @@ export const cliBuildOptions = Effect.gen(function*() {
     // As Nix's simple logger: the builder's output line by line (`@nix` lines handled), escapes
     // filtered and tabs expanded unless stderr is a terminal.
     onLogLine: (line) => process.stderr.write(Buffer.concat([filterAnsiEscapes(line, !stderrIsTty()), newline])),
-    onInfo: (line) => process.stderr.write(Buffer.concat([filterAnsiEscapes(Buffer.from(line), !stderrIsTty()), newline])),
+    onInfo: (line) =>
+      process.stderr.write(Buffer.concat([filterAnsiEscapes(Buffer.from(line), !stderrIsTty()), newline])),
     onError: (message) => process.stderr.write(`error: ${message.split("\n").join("\n       ")}\n`)
   }
   return options

@@ -41,7 +41,6 @@ type MissingError =
   | Effect.Effect.Error<ReturnType<typeof querySubstitutable>>
   | Effect.Effect.Error<ReturnType<typeof derivationFromPath>>
 
-
 /** Realising failed: something would have to be built or substituted (Nix's wording in `message`). */
 export class RealiseError extends Data.TaggedError("RealiseError")<{ readonly message: string }> {}
 
