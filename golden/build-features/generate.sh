@@ -11,7 +11,9 @@
 #   <name>.flags, <name>.conf  nix-store -r's flags / extra NIX_CONFIG lines of a case (inputs)
 #   <name>.rc, <name>.stderr, <name>.outputs, <name>.log, <name>.valid   as golden/build
 #   <name>.sigs                the Sig fields of the outputs after the case (secret-key-files)
-#   key.sec, key.pub           the signing key (made here by nix-store --generate-binary-cache-key)
+#   key.sec, key.pub           the signing key (made here by nix-store --generate-binary-cache-key); key2.* another
+#   subst-check.*              --check of the substituted subst-a with key2: it gets key2's signature
+#   add-signed.sigs            --add with secret-key-files: no signature (Nix 2.8 signs built outputs only)
 #   hook-ok.sh, hook-fail.sh   the post-build hooks (inputs, copied to /tmp/tsnix-golden-features/)
 #   cache/                     the file:// binary cache Nix made (nix copy --to) for the substitution cases
 #   subst-*.rc, subst-*.stderr, subst-*.outputs  nix-store -r [--dry-run] with that cache as substituter
@@ -26,7 +28,9 @@ export NIX_STORE_DIR=$X/store NIX_STATE_DIR=$X/state NIX_LOG_DIR=$X/log
 BASE=$'experimental-features = nix-command\nsandbox = false\nbuild-users-group =\nfsync-metadata = false\nsubstituters =\ncores = 2'
 export NIX_CONFIG="$BASE"
 rm -f "$HERE/key.sec" "$HERE/key.pub"
+rm -f "$HERE/key2.sec" "$HERE/key2.pub"
 nix-store --generate-binary-cache-key golden-test-1 "$HERE/key.sec" "$HERE/key.pub"
+nix-store --generate-binary-cache-key golden-test-2 "$HERE/key2.sec" "$HERE/key2.pub"
 cat > "$X/e.nix" <<'EOF'
 let
   bb = "${./bb}/busybox";
@@ -166,4 +170,12 @@ for o in $oA $(nix-store -q --outputs "$dB"); do
 done > "$HERE/subst-b.outputs"
 sigs "$dA" > "$HERE/subst-b.sigs"
 run subst-c -r "$dC"
+# --check of a substituted (not ultimate) output that rebuilds the same: it is signed with secret-key-files.
+SUB="$SUB"$'\n'"secret-key-files = $HERE/key2.sec"
+run subst-check -r --check "$dA"
+sigs "$dA" > "$HERE/subst-check.sigs"
+# Nix 2.8 does not sign what --add adds (only built outputs).
+mkdir -p "$X/added"; echo added > "$X/added/f"
+NIX_CONFIG="$SUB" nix-store --add "$X/added" > "$HERE/add-signed.stdout"
+echo "$(cat "$HERE/add-signed.stdout") $(nix path-info --json "$(cat "$HERE/add-signed.stdout")" | sed -n 's/.*"signatures":\[\([^]]*\)\].*/\1/p')" > "$HERE/add-signed.sigs"
 chmod -R u+w "$X"; rm -rf "$X"

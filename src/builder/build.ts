@@ -35,7 +35,7 @@ import { writeLog } from "./log.js"
 import { OutputCheckError, prepareOutputs } from "./outputs.js"
 import { checkOutputs as checkOutputReferences } from "./outputChecks.js"
 import { runPostBuildHook } from "./postBuildHook.js"
-import { signRegistrations, SigningError } from "./signOutputs.js"
+import { signRegistrations, SigningError, verifiedRegistration } from "./signOutputs.js"
 import { makeLogLineSplitter } from "./structuredLog.js"
 import type { PathRegistration } from "../services/StoreDb.js"
 import { canSandbox, sandboxedCommand } from "./sandboxRun.js"
@@ -417,6 +417,17 @@ export const buildDerivation = (
           keepBuildDir = options.keepFailed
         }, outcome)
         if (checked.status !== "Built") return checked
+        // Verified outputs that were not built here (substituted) become ultimate, and are signed (Nix 2.8).
+        const notUltimate: Array<PathRegistration> = []
+        for (const o of outputs) {
+          const info = yield* store.queryPathInfo(o.path).pipe(Effect.mapError(storeErr("querying")))
+          if (Option.isSome(info) && !info.value.ultimate) notUltimate.push(verifiedRegistration(info.value))
+        }
+        if (notUltimate.length > 0) {
+          const signedInfos = signRegistrations(options.secretKeyFiles ?? [], notUltimate)
+          if (signedInfos instanceof SigningError) return outcome("MiscFailure", signedInfos.message, 0, 1)
+          yield* local.registerValidPaths(signedInfos).pipe(Effect.mapError(storeErr("registering the outputs")))
+        }
         return (yield* postBuildHook(wantedPaths)) ?? checked
       }
 

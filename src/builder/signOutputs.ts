@@ -8,11 +8,13 @@
  *
  * @since 0.1.0
  */
-import { Data, Either } from "effect"
+import { Data, Either, Option } from "effect"
 import { Buffer } from "node:buffer"
 import * as fs from "node:fs"
 import { parseSecretKey, type SecretKey, signDetached } from "../core/cache/signing.js"
+import { render as renderCa } from "../core/contentAddress.js"
 import { printHash } from "../core/hash.js"
+import type { ValidPathInfo } from "../core/pathInfo.js"
 import type { PathRegistration } from "../services/StoreDb.js"
 
 /** A key file that cannot be read or parsed. */
@@ -48,6 +50,22 @@ export const signRegistrations = (
   }
   return regs.map((r) => ({
     ...r,
-    sigs: [...(r.sigs ?? []), ...keys.map((k) => signDetached(k, fingerprintOf(r)))]
+    sigs: [...new Set([...(r.sigs ?? []), ...keys.map((k) => signDetached(k, fingerprintOf(r)))])].sort()
   }))
 }
+
+/**
+ * A valid path's info as a re-registration marking it `ultimate` (what `--check` does to an output it
+ * found reproducible, before signing it: Nix's `oldInfo.ultimate = true`).
+ */
+export const verifiedRegistration = (info: ValidPathInfo): PathRegistration => ({
+  path: info.path,
+  narHash: "sha256:" + Buffer.from(info.narHash.bytes).toString("hex"),
+  narSize: info.narSize,
+  references: [...info.references],
+  deriver: Option.getOrUndefined(info.deriver),
+  registrationTime: info.registrationTime,
+  ultimate: true,
+  sigs: [...info.sigs],
+  ca: Option.getOrUndefined(Option.map(info.ca, renderCa))
+})

@@ -238,6 +238,25 @@ describe("builder features compared with Nix 2.8 (golden/build-features)", () =>
       const expected = golden("subst-b.outputs")!
       const paths = expected.trim().split("\n").map((l) => l.split(" ")[0]!)
       expect(paths.map(q).join("\n") + "\n").toBe(expected)
+      const sigsOfPath = (p: string) => {
+        const json = JSON.parse(run(["path-info", "--json", p]).stdout) as Array<{ signatures?: Array<string> }>
+        return `${p} ${(json[0]?.signatures ?? []).map((x) => JSON.stringify(x)).join(",")}`
+      }
+      expect(sigsOfPath(paths[0]!) + "\n").toBe(golden("subst-b.sigs"))
+      // --check of the substituted (not ultimate) subst-a with another key: verified, then signed with it.
+      env.NIX_CONFIG += `\nsecret-key-files = ${path.join(dir, "key2.sec")}`
+      const check = run(["-r", "--check", substA])
+      expect({ rc: check.status, stderr: check.stderr, stdout: check.stdout }).toEqual({
+        rc: Number(golden("subst-check.rc")),
+        stderr: golden("subst-check.stderr"),
+        stdout: golden("subst-check.stdout")
+      })
+      expect(sigsOfPath(paths[0]!) + "\n").toBe(golden("subst-check.sigs"))
+      // --add signs nothing (Nix 2.8 signs built outputs only).
+      fs.mkdirSync(path.join(root, "added"))
+      fs.writeFileSync(path.join(root, "added/f"), "added\n")
+      const added = run(["--add", path.join(root, "added")]).stdout.trim()
+      expect(`${sigsOfPath(added)}\n`).toBe(golden("add-signed.sigs"))
     },
     60_000
   )
