@@ -310,6 +310,7 @@ export const buildDerivation = (
     // Rounds (`--repeat`): each round builds afresh; the last registers (Nix's nrRounds/curRound).
     const rounds = options.check || fixed ? 1 : Math.max(0, options.repeat ?? 0) + 1
     let previous: ReadonlyArray<PathRegistration> | undefined
+    let timesBuilt = 0
     const wantedPaths = outputs.filter((o) => wanted.includes(o.name)).map((o) => o.path)
     for (let round = 1; round <= rounds; round++) {
       if (round > 1) {
@@ -354,6 +355,7 @@ export const buildDerivation = (
         }
       })
       lines.end()
+      timesBuilt++
       if (options.keepBuildLog) {
         yield* writeLog(layout.logDir, drvPath, Buffer.concat(logChunks), options.compressBuildLog)
       }
@@ -519,7 +521,7 @@ export const buildDerivation = (
       yield* local.registerValidPaths(signed).pipe(Effect.mapError(storeErr("registering the outputs")))
       const hookFailed = yield* postBuildHook(wantedPaths)
       if (hookFailed !== undefined) return hookFailed
-      return outcome("Built", "", 0, round)
+      return outcome("Built", "", 0, timesBuilt)
     }
     return outcome("Built", "", 0, rounds)
   }))
