@@ -126,7 +126,10 @@ describe("builder features compared with Nix 2.8 (golden/build-features)", () =>
     "output checks, --repeat, post-build-hook, @nix lines and signing: what Nix printed, exit statuses, outputs",
     () =>
       Effect.gen(function*() {
-        for (const h of ["hook-ok.sh", "hook-fail.sh"]) fs.copyFileSync(path.join(dir, h), path.join(root, h))
+        for (const h of ["hook-ok.sh", "hook-fail.sh"]) {
+          fs.copyFileSync(path.join(dir, h), path.join(root, h))
+          fs.chmodSync(path.join(root, h), 0o755)
+        }
         yield* importDrvs
         const builder = yield* Builder
         const store = yield* Store
