@@ -33,6 +33,11 @@ import type { ChildOutcome } from "./child.js"
 import { BuildSetupError, buildEnvironment, type ExportedPathInfo } from "./env.js"
 import { writeLog } from "./log.js"
 import { OutputCheckError, prepareOutputs } from "./outputs.js"
+import { checkOutputs as checkOutputReferences } from "./outputChecks.js"
+import { runPostBuildHook } from "./postBuildHook.js"
+import { signRegistrations, SigningError, verifiedRegistration } from "./signOutputs.js"
+import { makeLogLineSplitter } from "./structuredLog.js"
+import type { PathRegistration } from "../services/StoreDb.js"
 import { canSandbox, sandboxedCommand } from "./sandboxRun.js"
 
 /** What a build needs from its surroundings. */
@@ -266,7 +271,7 @@ export const buildDerivation = (
       hostEnv: process.env
     })
     if (envResult instanceof BuildSetupError) return outcome("MiscFailure", envResult.message, 0)
-    yield* Effect.try({
+    const writeBuildFiles = Effect.try({
       try: () => {
         for (const [name, contents] of envResult.files) {
           fs.writeFileSync(path.join(buildDir, name), byteStringToBytes(contents), { mode: 0o644 })
@@ -274,6 +279,7 @@ export const buildDerivation = (
       },
       catch: storeErr("writing the build directory")
     })
+    yield* writeBuildFiles
     const env: Record<string, string> = {}
     for (const [k, v] of envResult.env) env[byteStringToUtf8(k)] = byteStringToUtf8(v)
     const args = envResult.args.map(byteStringToUtf8)
@@ -301,91 +307,223 @@ export const buildDerivation = (
       }
     if (command instanceof BuildSetupError) return outcome("MiscFailure", command.message, 0)
 
-    options.onInfo?.(options.check ? `checking outputs of '${drvPath}'...` : `building '${drvPath}'...`)
-    const logChunks: Array<Uint8Array> = []
-    const child = yield* runChild({
-      command: command.command,
-      args: command.args,
-      argv0: command.argv0,
-      env: command.env,
-      cwd: command.cwd,
-      timeout: options.timeout,
-      maxSilentTime: options.maxSilentTime,
-      maxLogSize: options.maxLogSize,
-      onOutput: (chunk) => {
-        logChunks.push(Buffer.from(chunk))
-        options.onLog?.(chunk)
+    // Rounds (`--repeat`): each round builds afresh; the last registers (Nix's nrRounds/curRound).
+    const rounds = options.check || fixed ? 1 : Math.max(0, options.repeat ?? 0) + 1
+    let previous: ReadonlyArray<PathRegistration> | undefined
+    let timesBuilt = 0
+    const wantedPaths = outputs.filter((o) => wanted.includes(o.name)).map((o) => o.path)
+    for (let round = 1; round <= rounds; round++) {
+      if (round > 1) {
+        // A new round starts as the first did: no stale outputs, a fresh build directory.
+        yield* Effect.orDie(removeInvalidOutputs)
+        yield* Effect.try({
+          try: () => {
+            fs.rmSync(buildDir, { recursive: true, force: true })
+            fs.mkdirSync(buildDir, { mode: 0o700 })
+          },
+          catch: storeErr("creating the build directory")
+        })
+        yield* writeBuildFiles
       }
-    })
-    if (options.keepBuildLog) {
-      yield* writeLog(layout.logDir, drvPath, Buffer.concat(logChunks), options.compressBuildLog)
-    }
-    const failed = (status: BuildStatus, msg: string, bits: number) =>
-      Effect.gen(function*() {
-        if (options.keepFailed) keepBuildDir = true
-        if (options.cacheFailure && !fixed && status !== "TimedOut") {
-          yield* local.registerFailedPaths(outPaths).pipe(Effect.mapError(storeErr("recording failed paths")))
-        }
-        return outcome(status, msg, bits, 1)
-      })
-    switch (child._tag) {
-      case "TimedOut":
-        return yield* failed(
-          "TimedOut",
-          child.silence
-            ? `${goalName} timed out after ${options.maxSilentTime} seconds of silence`
-            : `${goalName} timed out after ${options.timeout} seconds`,
-          0x01
-        )
-      case "LogLimit":
-        return yield* failed(
-          "LogLimitExceeded",
-          `${goalName} killed after writing more than ${options.maxLogSize} bytes of log output`,
-          0
-        )
-      case "SpawnFailed":
-        return yield* failed("PermanentFailure", `builder for '${drvPath}' failed: ${child.reason}`, 0x04)
-      case "Exited":
-        if (child.code !== 0) {
-          return yield* failed("PermanentFailure", `builder for '${drvPath}' ${describeExit(child)}`, 0x04)
-        }
-    }
-
-    const toRegister = outputs
-      .filter((o) => options.check || !validNow.has(o.path))
-      .map((o) => ({
-        name: o.name,
-        path: scratch.get(o.name)!,
-        hostPath: command.outputHostPath(scratch.get(o.name)!),
-        fixed: o.o.hash !== "" ? { hashAlgo: o.o.hashAlgo, hash: o.o.hash } : undefined
-      }))
-
-    if (options.check) {
-      return yield* checkOutputs(ctx, drvPath, outputs, scratch, toRegister, command.outputHostPath, () => {
-        keepBuildDir = options.keepFailed
-      }, outcome)
-    }
-
-    const prepared = yield* prepareOutputs({ layout, drvPath, outputs: toRegister, inputPaths }).pipe(
-      Effect.catchTag("OutputCheckError", (e) =>
-        Effect.gen(function*() {
-          if (e.registerAnyway !== undefined) {
-            yield* local.registerValidPaths([e.registerAnyway]).pipe(
-              Effect.mapError(storeErr("registering the output"))
-            )
-          }
-          return e
-        }))
-    )
-    if (prepared instanceof OutputCheckError) {
-      return yield* failed(
-        prepared.exitBits === 0x02 ? "OutputRejected" : "OutputRejected",
-        prepared.message,
-        prepared.exitBits
+      options.onInfo?.(
+        options.check
+          ? `checking outputs of '${drvPath}'...`
+          : rounds > 1
+          ? `building '${drvPath}' (round ${round}/${rounds})...`
+          : `building '${drvPath}'...`
       )
+      const logChunks: Array<Uint8Array> = []
+      const lines = makeLogLineSplitter({
+        onLine: (line) => options.onLogLine?.(line),
+        onMessage: (text) => options.onInfo?.(text),
+        onStructured: options.onStructuredLog,
+        verbosity: options.verbosity ?? 3
+      })
+      const child = yield* runChild({
+        command: command.command,
+        args: command.args,
+        argv0: command.argv0,
+        env: command.env,
+        cwd: command.cwd,
+        timeout: options.timeout,
+        maxSilentTime: options.maxSilentTime,
+        maxLogSize: options.maxLogSize,
+        onOutput: (chunk) => {
+          logChunks.push(Buffer.from(chunk))
+          options.onLog?.(chunk)
+          lines.write(chunk)
+        }
+      })
+      lines.end()
+      timesBuilt++
+      if (options.keepBuildLog) {
+        yield* writeLog(layout.logDir, drvPath, Buffer.concat(logChunks), options.compressBuildLog)
+      }
+      const failed = (status: BuildStatus, msg: string, bits: number) =>
+        Effect.gen(function*() {
+          if (options.keepFailed) keepBuildDir = true
+          if (options.cacheFailure && !fixed && status !== "TimedOut") {
+            yield* local.registerFailedPaths(outPaths).pipe(Effect.mapError(storeErr("recording failed paths")))
+          }
+          return outcome(status, msg, bits, round)
+        })
+      switch (child._tag) {
+        case "TimedOut":
+          return yield* failed(
+            "TimedOut",
+            child.silence
+              ? `${goalName} timed out after ${options.maxSilentTime} seconds of silence`
+              : `${goalName} timed out after ${options.timeout} seconds`,
+            0x01
+          )
+        case "LogLimit":
+          return yield* failed(
+            "LogLimitExceeded",
+            `${goalName} killed after writing more than ${options.maxLogSize} bytes of log output`,
+            0
+          )
+        case "SpawnFailed":
+          return yield* failed("PermanentFailure", `builder for '${drvPath}' failed: ${child.reason}`, 0x04)
+        case "Exited":
+          if (child.code !== 0) {
+            return yield* failed("PermanentFailure", `builder for '${drvPath}' ${describeExit(child)}`, 0x04)
+          }
+      }
+
+      const toRegister = outputs
+        .filter((o) => options.check || !validNow.has(o.path))
+        .map((o) => ({
+          name: o.name,
+          path: scratch.get(o.name)!,
+          hostPath: command.outputHostPath(scratch.get(o.name)!),
+          fixed: o.o.hash !== "" ? { hashAlgo: o.o.hashAlgo, hash: o.o.hash } : undefined
+        }))
+
+      // The post-build hook: after the build, before the next round; a failing hook fails the goal (exit 1).
+      const postBuildHook = (built: ReadonlyArray<string>) =>
+        options.postBuildHook === undefined || options.postBuildHook === ""
+          ? Effect.succeed(undefined)
+          : runPostBuildHook({
+            hook: options.postBuildHook,
+            drvPath,
+            outPaths: built,
+            nixConfig: options.hookNixConfig ?? "",
+            onInfo: (line) => options.onInfo?.(line)
+          }).pipe(
+            Effect.as(undefined),
+            Effect.catchTag("PostBuildHookError", (e) => Effect.succeed(outcome("MiscFailure", e.message, 0, round)))
+          )
+
+      if (options.check) {
+        const checked = yield* checkOutputs(ctx, drvPath, outputs, scratch, toRegister, command.outputHostPath, () => {
+          keepBuildDir = options.keepFailed
+        }, outcome)
+        if (checked.status !== "Built") return checked
+        // Verified outputs that were not built here (substituted) become ultimate, and are signed (Nix 2.8).
+        const notUltimate: Array<PathRegistration> = []
+        for (const o of outputs) {
+          const info = yield* store.queryPathInfo(o.path).pipe(Effect.mapError(storeErr("querying")))
+          if (Option.isSome(info) && !info.value.ultimate) notUltimate.push(verifiedRegistration(info.value))
+        }
+        if (notUltimate.length > 0) {
+          const signedInfos = signRegistrations(options.secretKeyFiles ?? [], notUltimate)
+          if (signedInfos instanceof SigningError) return outcome("MiscFailure", signedInfos.message, 0, 1)
+          yield* local.registerValidPaths(signedInfos).pipe(Effect.mapError(storeErr("registering the outputs")))
+        }
+        return (yield* postBuildHook(wantedPaths)) ?? checked
+      }
+
+      const prepared = yield* prepareOutputs({ layout, drvPath, outputs: toRegister, inputPaths }).pipe(
+        Effect.catchTag("OutputCheckError", (e) =>
+          Effect.gen(function*() {
+            if (e.registerAnyway !== undefined) {
+              yield* local.registerValidPaths([e.registerAnyway]).pipe(
+                Effect.mapError(storeErr("registering the output"))
+              )
+            }
+            return e
+          }))
+      )
+      if (prepared instanceof OutputCheckError) {
+        return yield* failed(
+          prepared.exitBits === 0x02 ? "OutputRejected" : "OutputRejected",
+          prepared.message,
+          prepared.exitBits
+        )
+      }
+      // allowedReferences & co (Nix's checkOutputs), before anything is registered.
+      const byName = new Map<string, PathRegistration>()
+      for (const o of toRegister) {
+        const reg = prepared.find((r) => r.path === o.path)
+        if (reg !== undefined) byName.set(o.name, reg)
+      }
+      const rejected = yield* Effect.flip(checkOutputReferences({
+        storeDir: layout.storeDir,
+        drvPath,
+        drv,
+        outputs: byName,
+        queryInfo: (p) =>
+          store.queryPathInfo(p).pipe(
+            Effect.mapError(storeErr("querying")),
+            Effect.map((i) =>
+              Option.match(i, {
+                onNone: () => ({ narSize: 0, references: [] }),
+                onSome: (v) => ({ narSize: v.narSize, references: v.references })
+              })
+            )
+          )
+      })).pipe(Effect.option)
+      if (Option.isSome(rejected)) {
+        const e = rejected.value
+        if (e._tag !== "OutputCheckError") return yield* e
+        return yield* failed("OutputRejected", e.message, 0)
+      }
+      // Compare with the previous round (path, NAR hash, references: Nix's ValidPathInfo ==).
+      if (previous !== undefined) {
+        const differing = prepared.find((r) => {
+          const p = previous!.find((q) => q.path === r.path)
+          return p === undefined || p.narHash !== r.narHash ||
+            [...p.references].sort().join(" ") !== [...r.references].sort().join(" ")
+        })
+        if (differing !== undefined) {
+          const prevPath = `${differing.path}.check`
+          const prevExists = options.keepFailed && fs.existsSync(toRealPath(layout, differing.path) + ".check")
+          const msg = prevExists
+            ? `output '${differing.path}' of '${drvPath}' differs from '${prevPath}' from previous round`
+            : `output '${differing.path}' of '${drvPath}' differs from previous round`
+          if (options.enforceDeterminism ?? true) return yield* failed("NotDeterministic", msg, 0)
+          options.onInfo?.(msg)
+          round = rounds
+        }
+      }
+      if (round < rounds) {
+        // Not the last round: the outputs stay unregistered (kept as `.check` with keep-failed).
+        if (options.keepFailed) {
+          for (const r of prepared) {
+            const real = toRealPath(layout, r.path)
+            yield* Effect.ignore(removeTree(real + ".check"))
+            yield* Effect.try({
+              try: () => fs.renameSync(real, real + ".check"),
+              catch: storeErr("keeping the output")
+            })
+          }
+        }
+        previous = prepared
+        const hookFailed = yield* postBuildHook([])
+        if (hookFailed !== undefined) return hookFailed
+        continue
+      }
+      if (rounds > 1) {
+        for (const o of outputs) yield* Effect.ignore(removeTree(toRealPath(layout, o.path) + ".check"))
+      }
+      const signed = signRegistrations(options.secretKeyFiles ?? [], prepared)
+      if (signed instanceof SigningError) return yield* failed("MiscFailure", signed.message, 0)
+      yield* local.registerValidPaths(signed).pipe(Effect.mapError(storeErr("registering the outputs")))
+      const hookFailed = yield* postBuildHook(wantedPaths)
+      if (hookFailed !== undefined) return hookFailed
+      return outcome("Built", "", 0, timesBuilt)
     }
-    yield* local.registerValidPaths(prepared).pipe(Effect.mapError(storeErr("registering the outputs")))
-    return outcome("Built", "", 0, 1)
+    return outcome("Built", "", 0, rounds)
   }))
 
 /** The registered infos of the closure of `paths` (and of derivations' outputs in it), for exportReferencesGraph. */

@@ -10,10 +10,29 @@
  */
 import { Data, Deferred, Effect, FiberId } from "effect"
 import type { Derivation } from "../core/derivation/schema.js"
+import { byteStringToUtf8 } from "../core/derivation/schema.js"
 import type { BuildOptions, BuildRequest, BuildResult } from "../services/Builder.js"
 import { BuilderStoreError, BuildFailedError } from "../services/Builder.js"
 import type { DerivationsShape } from "../services/Derivations.js"
 import { type BuildContext, buildDerivation, type BuildOutcome } from "./build.js"
+
+/** Nix's `substitutesAllowed`: `allowSubstitutes` absent or "1" (with structured attrs, absent or true). */
+export const substitutesAllowed = (drv: Derivation): boolean => {
+  const json = drv.env.get("__json")
+  if (json !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(byteStringToUtf8(json))
+      const a = typeof parsed === "object" && parsed !== null
+        ? (parsed as Record<string, unknown>)["allowSubstitutes"]
+        : undefined
+      return a === undefined || a === true
+    } catch {
+      return true
+    }
+  }
+  const v = drv.env.get("allowSubstitutes")
+  return v === undefined || v === "1"
+}
 
 /** A goal that failed, to stop the others (without keepGoing). */
 class GoalFailed extends Data.TaggedError("GoalFailed")<{ readonly outcome: BuildOutcome }> {}
@@ -65,6 +84,24 @@ export const realise = (
         const start = Math.floor(Date.now() / 1000)
         if (!check && valid.length === outPaths.length) {
           return { status: "AlreadyValid", errorMsg: "", exitBits: 0, timesBuilt: 0, startTime: start, stopTime: start }
+        }
+        // Substitution first (Nix's outputsSubstitutionTried): what a substituter gives is not built.
+        if (!check && options.substitute !== undefined && substitutesAllowed(drv)) {
+          const validSet = new Set(valid)
+          yield* options.substitute(outPaths.filter((p) => p !== "" && !validSet.has(p)))
+          const nowValid = yield* ctx.store.queryValidPaths(outPaths).pipe(
+            Effect.mapError((cause) => new BuilderStoreError({ operation: "querying", cause }))
+          )
+          if (nowValid.length === outPaths.length) {
+            return {
+              status: "Substituted",
+              errorMsg: "",
+              exitBits: 0,
+              timesBuilt: 0,
+              startTime: start,
+              stopTime: start
+            }
+          }
         }
         const inputs = yield* Effect.all(
           [...drv.inputDrvs].map(([p]) =>

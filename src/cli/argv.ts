@@ -127,6 +127,7 @@ export const longFlags: ReadonlyMap<string, FlagSpec> = new Map<string, FlagSpec
     value("cores"),
     value("timeout"),
     value("max-silent-time"),
+    value("repeat"),
     // tsnix copy (as nix copy)
     value("from"),
     value("to"),

@@ -7,8 +7,11 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
+import { Buffer } from "node:buffer"
 import * as os from "node:os"
+import { filterAnsiEscapes } from "../builder/structuredLog.js"
+import { Settings, settingNames } from "../config/schema.js"
 import type { BuildOptions } from "../services/Builder.js"
 import { UsageError } from "./argv.js"
 import { Cli } from "./context.js"
@@ -21,6 +24,23 @@ const uint = (flag: string, v: string | undefined, fallback: number) =>
     }
     return Effect.succeed(Number(v))
   })
+
+const newline = Buffer.from("\n")
+
+const stderrIsTty = () => process.stderr.isTTY === true
+
+/** The settings as `name = value` lines, sorted by name (Nix's `toKeyValue`, the hook's NIX_CONFIG). */
+export const settingsKeyValue = (settings: Settings): string => {
+  const text = Schema.encodeSync(Settings)(settings)
+  const seen = new Set<string>()
+  const lines: Array<string> = []
+  for (const [name, field] of Object.entries(settingNames)) {
+    if (seen.has(field)) continue // the first name of a field is its own, the others aliases
+    seen.add(field)
+    lines.push(`${name} = ${String(text[field])}\n`)
+  }
+  return lines.sort().join("")
+}
 
 /** The options of `buildDerivations` for the current invocation (`check` from `--check`). */
 export const cliBuildOptions = Effect.gen(function*() {
@@ -44,8 +64,16 @@ export const cliBuildOptions = Effect.gen(function*() {
     keepBuildLog: settings.keepBuildLog,
     compressBuildLog: settings.compressBuildLog,
     maxLogSize: settings.maxBuildLogSize,
-    onLog: (chunk) => process.stderr.write(chunk),
-    onInfo: (line) => process.stderr.write(line + "\n"),
+    repeat: yield* uint("repeat", parsed.values.get("repeat"), settings.repeat),
+    enforceDeterminism: settings.enforceDeterminism,
+    postBuildHook: settings.postBuildHook,
+    hookNixConfig: settingsKeyValue(settings),
+    secretKeyFiles: settings.secretKeyFiles,
+    // As Nix's simple logger: the builder's output line by line (`@nix` lines handled), escapes
+    // filtered and tabs expanded unless stderr is a terminal.
+    onLogLine: (line) => process.stderr.write(Buffer.concat([filterAnsiEscapes(line, !stderrIsTty()), newline])),
+    onInfo: (line) =>
+      process.stderr.write(Buffer.concat([filterAnsiEscapes(Buffer.from(line), !stderrIsTty()), newline])),
     onError: (message) => process.stderr.write(`error: ${message.split("\n").join("\n       ")}\n`)
   }
   return options

@@ -82,7 +82,14 @@ export const Settings = Schema.Struct({
   /** `substitute`: use substituters at all. */
   substitute: NixBool,
   /** `secret-key-files`: keys that sign locally built paths (their public halves are trusted too). */
-  secretKeyFiles: NixStrings
+  secretKeyFiles: NixStrings,
+  // Builder features (issues 14/15)
+  /** `post-build-hook`: a program run after each successful build ("" for none). */
+  postBuildHook: Schema.String,
+  /** `repeat` (alias `build-repeat`): build each derivation this many more times and compare. */
+  repeat: NixUInt,
+  /** `enforce-determinism`: a repeated build that differs fails. */
+  enforceDeterminism: NixBool
 })
 
 /** The resolved settings. */
@@ -135,7 +142,12 @@ export const settingNames: Readonly<Record<string, keyof Settings>> = {
   "binary-cache-public-keys": "trustedPublicKeys",
   "require-sigs": "requireSigs",
   substitute: "substitute",
-  "secret-key-files": "secretKeyFiles"
+  "secret-key-files": "secretKeyFiles",
+  // builder features (issues 14/15)
+  "post-build-hook": "postBuildHook",
+  repeat: "repeat",
+  "build-repeat": "repeat",
+  "enforce-determinism": "enforceDeterminism"
 }
 
 /** Defaults, in text form (Nix 2.8's defaults where Nix has the setting). */
@@ -166,7 +178,11 @@ export const defaultSettingsText: SettingsText = {
   trustedPublicKeys: "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=",
   requireSigs: "true",
   substitute: "true",
-  secretKeyFiles: ""
+  secretKeyFiles: "",
+  // builder features (issues 14/15)
+  postBuildHook: "",
+  repeat: "0",
+  enforceDeterminism: "true"
 }
 
 /**

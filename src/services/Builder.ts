@@ -89,6 +89,31 @@ export interface BuildOptions {
   readonly onInfo?: ((line: string) => void) | undefined
   /** Receives the errors of failed input derivations as they happen (Nix logs them at once). */
   readonly onError?: ((message: string) => void) | undefined
+  // Issue 14/15 features (optional: absent means Nix's default).
+  /** `repeat`: rebuild this many more times and compare (0: build once). */
+  readonly repeat?: number | undefined
+  /** `enforce-determinism` (default true): a round that differs fails the build. */
+  readonly enforceDeterminism?: boolean | undefined
+  /** `post-build-hook`: a program run after each successful build ("" or absent: none). */
+  readonly postBuildHook?: string | undefined
+  /** `NIX_CONFIG` for the post-build hook (the settings as `name = value` lines). */
+  readonly hookNixConfig?: string | undefined
+  /** `secret-key-files`: each built output is signed with each key. */
+  readonly secretKeyFiles?: ReadonlyArray<string> | undefined
+  /** Nix's verbosity for `@nix` messages (0 error … 3 info, the default … 7). */
+  readonly verbosity?: number | undefined
+  /**
+   * Receives the builder's output as Nix's logger does: line by line (`\r` handled, `@nix` lines
+   * taken out, a last line without `\n` flushed). `onLog` still gets the raw bytes.
+   */
+  readonly onLogLine?: ((line: Uint8Array) => void) | undefined
+  /** Receives the `@nix` messages Nix handles (setPhase, activities of file transfers), to forward them. */
+  readonly onStructuredLog?: ((json: Readonly<Record<string, unknown>>) => void) | undefined
+  /**
+   * Substitution before building: asked to make the given (invalid) output paths valid from the
+   * substituters; what stays invalid is built. Absent: no substitution.
+   */
+  readonly substitute?: ((paths: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
 }
 
 /** The outcome of one requested derivation. */

@@ -28,7 +28,8 @@ const env = {
   NIX_STORE_DIR: layout.storeDir,
   NIX_STATE_DIR: layout.stateDir,
   NIX_LOG_DIR: layout.logDir,
-  NIX_CONFIG: "sandbox = false"
+  // No substituters: -r asks them for a derivation's outputs before building (never the network in tests).
+  NIX_CONFIG: "sandbox = false\nsubstituters ="
 }
 
 const drvs = hasBusybox

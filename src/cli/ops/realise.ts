@@ -27,10 +27,19 @@ import { printLines } from "../io.js"
 import type { Operation } from "../operation.js"
 import { Builder } from "../../services/Builder.js"
 import * as BuilderLive from "../../builder/layer.js"
+import { substitutesAllowed } from "../../builder/goals.js"
 import { cliBuildOptions } from "../buildOptions.js"
 import { withLocalStoreOnly } from "../storeLayers.js"
 import { followLinksToStorePath } from "../storePathArg.js"
-import { substituteForRealise } from "./substituteArg.js"
+import { querySubstitutable, substituteForRealise } from "./substituteArg.js"
+import type { StoreShape } from "../../services/Store.js"
+
+/** What finding the missing paths can fail with. */
+type MissingError =
+  | Effect.Effect.Error<ReturnType<StoreShape["isValidPath"]>>
+  | Effect.Effect.Error<ReturnType<StoreShape["queryValidPaths"]>>
+  | Effect.Effect.Error<ReturnType<typeof querySubstitutable>>
+  | Effect.Effect.Error<ReturnType<typeof derivationFromPath>>
 
 /** Realising failed: something would have to be built or substituted (Nix's wording in `message`). */
 export class RealiseError extends Data.TaggedError("RealiseError")<{ readonly message: string }> {}
@@ -68,18 +77,71 @@ export const realiseOperation: Operation = Effect.gen(function*() {
     const store = yield* Store
     const gc = yield* GcStore
     const derivations = yield* Derivations
-    // What Nix's queryMissing would find: paths nothing can produce, derivations that need building.
+    // What Nix's queryMissing finds: paths nothing can produce, derivations to build, paths to fetch.
     const unknown = new Set<string>()
     const willBuild = new Set<string>()
+    const willSubstitute = new Set<string>()
+    const sizes = { download: 0, nar: 0 }
+    const topInvalid = new Set<string>()
     const outputsOf = new Map<string, ReadonlyArray<readonly [string, string]>>()
-    // Substitution (issue 15): invalid plain paths are fetched from the substituters first.
-    yield* substituteForRealise(store, settings, paths.filter((p) => !isDerivationPath(p)))
+    const substitutable = (ps: ReadonlyArray<string>) => querySubstitutable(layout.storeDir, settings, ps)
+    const seenOpaque = new Set<string>()
+    const doOpaque = (p: string): Effect.Effect<void, MissingError, never> =>
+      Effect.gen(function*() {
+        if (seenOpaque.has(p)) return
+        seenOpaque.add(p)
+        if (yield* store.isValidPath(p)) return
+        const info = (yield* substitutable([p])).get(p)
+        if (info === undefined) {
+          unknown.add(p)
+          return
+        }
+        willSubstitute.add(p)
+        sizes.download += info.downloadSize
+        sizes.nar += info.narSize
+        for (const r of info.references) yield* doOpaque(r)
+      })
+    const seenDrv = new Set<string>()
+    const doDrv = (
+      drvPath: string,
+      outNames: ReadonlyArray<string> | undefined
+    ): Effect.Effect<void, MissingError, never> =>
+      Effect.gen(function*() {
+        const key = `${drvPath}!${(outNames ?? []).join(",")}`
+        if (seenDrv.has(key)) return
+        seenDrv.add(key)
+        const d = yield* derivationFromPath(store, derivations, drvPath)
+        const names = outNames === undefined || outNames.length === 0 ? [...d.outputs.keys()] : outNames
+        const outPaths = names.map((o) => d.outputs.get(o)?.path ?? "").filter((o) => o !== "")
+        const valid = new Set(yield* store.queryValidPaths(outPaths))
+        const invalid = outPaths.filter((o) => !valid.has(o))
+        if (invalid.length === 0) return
+        if (substitutesAllowed(d)) {
+          const infos = yield* substitutable(invalid)
+          if (invalid.every((o) => infos.has(o))) {
+            for (const o of invalid) {
+              const info = infos.get(o)!
+              seenOpaque.add(o)
+              willSubstitute.add(o)
+              sizes.download += info.downloadSize
+              sizes.nar += info.narSize
+              for (const r of info.references) yield* doOpaque(r)
+            }
+            return
+          }
+        }
+        willBuild.add(drvPath)
+        for (const [inDrv, inOuts] of d.inputDrvs) yield* doDrv(inDrv, inOuts)
+      })
     for (const p of paths) {
+      if (!isDerivationPath(p)) {
+        yield* doOpaque(p)
+        continue
+      }
       if (!(yield* store.isValidPath(p))) {
         unknown.add(p)
         continue
       }
-      if (!isDerivationPath(p)) continue
       const drv = yield* derivationFromPath(store, derivations, p)
       const want = wanted.get(p)
       const missing = [...(want ?? [])].filter((o) => !drv.outputs.has(o)).sort(compareStrings)
@@ -92,30 +154,27 @@ export const realiseOperation: Operation = Effect.gen(function*() {
         .sort((a, b) => compareStrings(a[0], b[0]))
       outputsOf.set(p, outs)
       const valid = new Set(yield* store.queryValidPaths(outs.map(([, o]) => o).filter((o) => o !== "")))
-      if (outs.some(([, o]) => !valid.has(o))) willBuild.add(p)
+      if (outs.some(([, o]) => !valid.has(o))) {
+        topInvalid.add(p)
+        yield* doDrv(p, [...(want ?? [])])
+      }
     }
     if (willBuild.size > 0) {
-      // As Nix's queryMissing: the input derivations that need building too, dependencies first.
-      const all = new Set(willBuild)
-      const pending = [...willBuild]
-      while (pending.length > 0) {
-        const d = yield* derivationFromPath(store, derivations, pending.pop()!)
-        for (const [inDrv, outNames] of d.inputDrvs) {
-          if (all.has(inDrv)) continue
-          const map = yield* store.queryDerivationOutputMap(inDrv)
-          const outPaths = outNames.map((o) => map[o] ?? "").filter((o) => o !== "")
-          const valid = yield* store.queryValidPaths(outPaths)
-          if (valid.length < outNames.length) {
-            all.add(inDrv)
-            pending.push(inDrv)
-          }
-        }
-      }
-      const drvs = [...(yield* store.topoSortPaths([...all]))].reverse()
+      const drvs = [...(yield* store.topoSortPaths([...willBuild]))].reverse()
       yield* Effect.logInfo(
         drvs.length === 1 ? "this derivation will be built:" : `these ${drvs.length} derivations will be built:`
       )
       for (const d of drvs) yield* Effect.logInfo(`  ${d}`)
+    }
+    if (willSubstitute.size > 0) {
+      const mib = (n: number) => Math.fround(n / (1024 * 1024)).toFixed(2)
+      const amounts = `(${mib(sizes.download)} MiB download, ${mib(sizes.nar)} MiB unpacked)`
+      yield* Effect.logInfo(
+        willSubstitute.size === 1
+          ? `this path will be fetched ${amounts}:`
+          : `these ${willSubstitute.size} paths will be fetched ${amounts}:`
+      )
+      for (const p of [...willSubstitute].sort(compareStrings)) yield* Effect.logInfo(`  ${p}`)
     }
     if (unknown.size > 0) {
       yield* Effect.logInfo("don't know how to build these paths:")
@@ -133,6 +192,8 @@ export const realiseOperation: Operation = Effect.gen(function*() {
     }
 
     if (parsed.flags.has("dry-run")) return
+    // Substitution (issue 15): invalid plain paths are fetched from the substituters first.
+    yield* substituteForRealise(store, settings, paths.filter((p) => !isDerivationPath(p)))
     if (check) {
       for (const p of paths) {
         const outs = outputsOf.get(p)
@@ -145,9 +206,16 @@ export const realiseOperation: Operation = Effect.gen(function*() {
         }
       }
     }
-    const toBuild = check ? [...outputsOf.keys()] : [...willBuild]
+    const toBuild = check ? [...outputsOf.keys()] : [...topInvalid]
     if (toBuild.length > 0) {
-      const options = yield* cliBuildOptions
+      const options = {
+        ...(yield* cliBuildOptions),
+        // A derivation's outputs are substituted before it is built (issue 15), as Nix's goals do.
+        substitute: (ps: ReadonlyArray<string>) =>
+          substituteForRealise(store, settings, ps).pipe(
+            Effect.catchAll((e) => Effect.logWarning(`substitution failed: ${String(e)}`))
+          )
+      }
       yield* Effect.flatMap(Builder, (b) =>
         b.buildDerivations(
           toBuild.map((drvPath) => ({ drvPath, outputs: [...(wanted.get(drvPath) ?? [])] })),

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "hook failing for $DRV_PATH"
+exit 3
