@@ -77,6 +77,22 @@ const makeBuildDir = (drvBaseName: string): string => {
   }
 }
 
+/**
+ * Removes a directory holding only a few non-directories, at once; false (nothing or part removed)
+ * for anything else, left to the caller's general removal.
+ */
+const removeSmallDir = (dir: string): boolean => {
+  try {
+    const entries = fs.readdirSync(dir, { withFileTypes: true })
+    if (entries.length > 16 || entries.some((e) => e.isDirectory())) return false
+    for (const e of entries) fs.unlinkSync(path.join(dir, e.name))
+    fs.rmdirSync(dir)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Nix's `makeFallbackPath`: the scratch path of an output rebuilt while it is valid (`--check`). */
 const fallbackPath = (storeDir: string, drvPath: string, outputName: string, pathName: string) =>
   storePathToString(
@@ -148,8 +164,8 @@ export const buildDerivation = (
       return outcome("AlreadyValid", "", 0)
     }
     if (yield* cachedFailure) return outcome("CachedFailure", cachedMsg, 0x04)
-    yield* store.addTempRoot(drvPath).pipe(Effect.mapError(storeErr("adding a temporary root")))
-    for (const p of outPaths) yield* store.addTempRoot(p).pipe(Effect.mapError(storeErr("adding a temporary root")))
+    // One append for all of them (the store's temp roots are its Lock's).
+    yield* lock.addTempRoots([drvPath, ...outPaths]).pipe(Effect.mapError(storeErr("adding a temporary root")))
 
     // The input closure: sources and the outputs of input derivations.
     const inputs: Array<string> = [...drv.inputSrcs]
@@ -227,11 +243,13 @@ export const buildDerivation = (
           yield* Effect.sync(() => fs.chmodSync(buildDir, 0o755)).pipe(Effect.ignore)
           options.onInfo?.(`note: keeping build directory '${buildDir}'`)
         } else {
-          // Off the event loop (a large /tmp makes rmdir slow); the synchronous walk if that fails
-          // (a directory the builder made read-only).
-          yield* Effect.tryPromise(() => fs.promises.rm(buildDir, { recursive: true, force: true })).pipe(
-            Effect.orElse(() => Effect.ignore(removeTree(buildDir)))
-          )
+          // A few files (the usual case) at once; a tree off the event loop (a large /tmp makes rmdir
+          // slow), or the synchronous walk if that fails (a directory the builder made read-only).
+          if (!removeSmallDir(buildDir)) {
+            yield* Effect.tryPromise(() => fs.promises.rm(buildDir, { recursive: true, force: true })).pipe(
+              Effect.orElse(() => Effect.ignore(removeTree(buildDir)))
+            )
+          }
         }
         // Nothing half-made stays in the store: partial outputs of an unregistered build go.
         yield* Effect.ignore(removeInvalidOutputs)
