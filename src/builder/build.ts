@@ -222,15 +222,22 @@ export const buildDerivation = (
       )
     }
     // Stale invalid outputs (an interrupted build, Nix's or ours) are removed first; valid ones never.
-    const removeInvalidOutputs = Effect.gen(function*() {
-      for (const o of outputs) {
-        const p = scratch.get(o.name)!
-        if (p === o.path && validNow.has(p)) continue
-        if (p === o.path && (yield* store.isValidPath(p).pipe(Effect.orElseSucceed(() => true)))) continue
-        yield* Effect.ignore(removeTree(toRealPath(layout, p)))
-      }
-    })
-    yield* Effect.orDie(removeInvalidOutputs)
+    // Before the build, `validNow` (read under the locks) tells which are valid; afterwards the
+    // database does, unless this build has registered them all.
+    let registered = false
+    const removeInvalidOutputs = (before: boolean) =>
+      Effect.gen(function*() {
+        if (registered) return
+        for (const o of outputs) {
+          const p = scratch.get(o.name)!
+          if (p === o.path && validNow.has(p)) continue
+          if (!before && p === o.path && (yield* store.isValidPath(p).pipe(Effect.orElseSucceed(() => true)))) {
+            continue
+          }
+          yield* Effect.ignore(removeTree(toRealPath(layout, p)))
+        }
+      })
+    yield* Effect.orDie(removeInvalidOutputs(true))
 
     const buildDir = yield* Effect.try({
       try: () => makeBuildDir(drvBase),
@@ -252,7 +259,7 @@ export const buildDerivation = (
           }
         }
         // Nothing half-made stays in the store: partial outputs of an unregistered build go.
-        yield* Effect.ignore(removeInvalidOutputs)
+        yield* Effect.ignore(removeInvalidOutputs(false))
       })
     )
     const buildTop = useSandbox ? "/build" : buildDir
@@ -403,6 +410,7 @@ export const buildDerivation = (
       )
     }
     yield* local.registerValidPaths(prepared).pipe(Effect.mapError(storeErr("registering the outputs")))
+    registered = true
     return outcome("Built", "", 0, 1)
   }))
 
