@@ -42,6 +42,11 @@ interface Running {
 
 let state: "off" | "starting" | "failed" | Running = "off"
 let nextId = 1
+/** Called when the spawner is up (true) or has failed or gone (false). */
+const readyWaiters: Array<(up: boolean) => void> = []
+const settle = (up: boolean) => {
+  for (const w of readyWaiters.splice(0)) w(up)
+}
 
 const outstanding = (r: Running) => r.launches.size + r.fifos.size
 /** The spawner's pipes keep this process alive only while something is asked of it. */
@@ -64,6 +69,7 @@ const start = () => {
     })
   } catch {
     state = "failed"
+    settle(false)
     return
   }
   const stdin = spawner.stdin!
@@ -75,6 +81,7 @@ const start = () => {
   const onReply = (m: SpawnerReply) => {
     if (m.t === "ready") {
       state = running
+      settle(true)
       return
     }
     if (m.t === "made") {
@@ -107,6 +114,7 @@ const start = () => {
   })
   const gone = () => {
     if (state === running || state === "starting") state = "failed"
+    settle(false)
     // Whatever it was running is lost to us: kill it, and report it ended.
     for (const l of running.launches.values()) {
       if (l.pid !== undefined) {
@@ -126,6 +134,15 @@ const start = () => {
   spawner.on("exit", gone)
   stdin.on("error", () => {})
 }
+
+/** Starts the spawner if it is not yet, and tells when it is up (true) or cannot be used (false). */
+export const whenSpawnerReady = (): Promise<boolean> =>
+  new Promise((resolve) => {
+    start()
+    if (typeof state === "object") return resolve(true)
+    if (state !== "starting") return resolve(false)
+    readyWaiters.push(resolve)
+  })
 
 const send = (r: Running, m: SpawnerRequest) => r.stdin.write(JSON.stringify(m) + "\n")
 
