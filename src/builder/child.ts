@@ -139,7 +139,11 @@ const runWithFifo = (spec: ChildSpec, fifo: string): Effect.Effect<ChildOutcome,
       if (silenceTimer !== undefined) clearTimeout(silenceTimer)
       if (totalTimer !== undefined) clearTimeout(totalTimer)
     }
+    // Set when this side ends the build (timeout, log limit, interruption): later output is dropped.
+    // A builder's own exit is not that: what it wrote before exiting is still to be read.
+    let stopped = false
     const stop = (o: ChildOutcome) => {
+      stopped = true
       if (outcome === undefined) outcome = o
       killGroup(pid)
     }
@@ -180,7 +184,7 @@ const runWithFifo = (spec: ChildSpec, fifo: string): Effect.Effect<ChildOutcome,
           const s = new net.Socket({ fd: readFd, readable: true, writable: false })
           socket = s
           s.on("data", (chunk: Buffer) => {
-            if (outcome !== undefined) return
+            if (stopped) return
             armSilence()
             if (spec.maxLogSize > 0 && logged + chunk.length > spec.maxLogSize) {
               logged += chunk.length
@@ -218,6 +222,7 @@ const runWithFifo = (spec: ChildSpec, fifo: string): Effect.Effect<ChildOutcome,
     return Effect.async<void>((done) => {
       if (finished) return done(Effect.void)
       interrupted = true
+      stopped = true
       outcome = outcome ?? { _tag: "Exited", code: null, signal: "SIGKILL" }
       killGroup(pid)
       const check = setInterval(() => {

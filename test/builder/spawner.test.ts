@@ -67,6 +67,20 @@ describe("builder spawner", () => {
       }
     }))
 
+  it.effect("output written just before the builder exits is kept (the exit may be reported before it is read)", () =>
+    Effect.gen(function*() {
+      expect(yield* Effect.promise(() => whenSpawnerReady())).toBe(true)
+      for (let i = 0; i < 30; i++) {
+        let out = ""
+        const outcome = yield* runChild({
+          ...spec(os.tmpdir(), (c) => (out += Buffer.from(c).toString())),
+          args: ["-c", `echo nothing-${i}`]
+        })
+        expect(outcome).toEqual({ _tag: "Exited", code: 0, signal: null })
+        expect(out).toBe(`nothing-${i}\n`)
+      }
+    }))
+
   it.live("interruption kills the builder's process group, through the spawner too", () =>
     Effect.gen(function*() {
       expect(yield* Effect.promise(() => whenSpawnerReady())).toBe(true)
