@@ -11,8 +11,9 @@
  * `fifo`, whose read end the caller holds open; stdin `/dev/null`; its own session) and
  * `{t:"mkfifo",id,names}`. Replies on its stdout: `{t:"ready"}` once, then `{t:"spawned",id,pid}`,
  * `{t:"error",id,reason}` (the spawn failed, or the process could not be signalled),
- * `{t:"exit",id,code,signal}` and `{t:"made",id,error}`. When its stdin closes (the main process
- * is gone) it kills the process groups of the builders still running and exits. It ignores
+ * `{t:"exit",id,code,signal}` and `{t:"made",id,error}`. When its stdin closes or a reply cannot
+ * be written (the main process is gone) it kills the process groups of the builders still running
+ * and exits. Its stderr is not the user's terminal: it never writes there. It ignores
  * the terminal's SIGINT, SIGQUIT and SIGHUP: the main process decides what an interruption kills.
  *
  * The code runs as `node -e`, from this function's source, so it needs no file of its own
@@ -49,8 +50,25 @@ export const spawnerMain = (load: (id: string) => unknown): void => {
   const cp = load("node:child_process") as typeof import("node:child_process")
   const fs = load("node:fs") as typeof import("node:fs")
   const live = new Set<number>()
+  /** The main process is gone: the builders still running go with it. */
+  const orphaned = () => {
+    for (const pid of live) {
+      try {
+        process.kill(-pid, "SIGKILL")
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(0)
+  }
+  // A reply to a main process that has exited fails (EPIPE): that is the same as its stdin closing.
+  process.stdout.on("error", orphaned)
   const send = (m: SpawnerReply) => {
-    process.stdout.write(JSON.stringify(m) + "\n")
+    try {
+      process.stdout.write(JSON.stringify(m) + "\n")
+    } catch {
+      orphaned()
+    }
   }
   const spawn = (m: SpawnerRequest & { t: "spawn" }) => {
     let fd: number
@@ -107,15 +125,7 @@ export const spawnerMain = (load: (id: string) => unknown): void => {
       handle(JSON.parse(line) as SpawnerRequest)
     }
   })
-  process.stdin.on("end", () => {
-    for (const pid of live) {
-      try {
-        process.kill(-pid, "SIGKILL")
-      } catch {
-        // already gone
-      }
-    }
-    process.exit(0)
-  })
+  process.stdin.on("end", orphaned)
+  process.stdin.on("error", orphaned)
   send({ t: "ready" })
 }

@@ -64,7 +64,8 @@ const start = () => {
   let spawner: cp.ChildProcess
   try {
     spawner = cp.spawn(process.execPath, ["-e", `(${spawnerMain.toString()})(require)`], {
-      stdio: ["pipe", "pipe", "inherit"],
+      // Nothing of it reaches the user's terminal (a spawner that fails is noticed by its exit).
+      stdio: ["pipe", "pipe", "ignore"],
       env: process.env
     })
   } catch {
