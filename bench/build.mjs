@@ -3,9 +3,12 @@
 // output) and N independent ones (one `-r` of all of them, max-jobs 1 and then 4). Unsandboxed, in a
 // store whose logical directory is its real one (NIX_STORE_DIR), the builder the static busybox.
 // Needs nix-store/nix-instantiate and /usr/bin/busybox; each side gets a fresh copy of the store
-// holding the .drv files only.
+// holding the .drv files only. The two sides run interleaved (Nix, tsnix, Nix, tsnix, …), REPS times
+// (default 5), and the medians of wall time and CPU time (user+sys of the command and its children:
+// builders, tsnix's spawner; measured with /usr/bin/time when it is there) are printed.
 import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -62,27 +65,52 @@ const fresh = (withTsnix) => {
     : spawnSync("nix-store", ["--import"], { env, input: bbBytes, stdio: ["pipe", "ignore", "inherit"] })
   if (r.status !== 0) throw new Error("import failed")
 }
+const reps = Number(process.env.REPS ?? 5)
+const timeFile = `${X}.time`
+const haveTime = fs.existsSync("/usr/bin/time")
 const time = (cmd, args) => {
   const t = process.hrtime.bigint()
-  const r = spawnSync(cmd, args, { env, stdio: ["ignore", "ignore", "ignore"] })
+  const r = haveTime
+    ? spawnSync("/usr/bin/time", ["-o", timeFile, "-f", "%U %S", cmd, ...args], { env, stdio: "ignore" })
+    : spawnSync(cmd, args, { env, stdio: "ignore" })
+  const wall = Number(process.hrtime.bigint() - t) / 1e9
   if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(" ")}… failed (${r.status})`)
-  return Number(process.hrtime.bigint() - t) / 1e9
+  const cpu = haveTime
+    ? fs.readFileSync(timeFile, "utf8").trim().split("\n").pop().split(" ").reduce((a, b) => a + Number(b), 0)
+    : NaN
+  return { wall, cpu }
 }
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const rows = []
 for (const [label, drvs, jobs] of [["chain", chain, "1"], ["independent", indep, "1"], ["independent", indep, "4"]]) {
-  fresh(false)
-  const nixT = time("nix-store", ["-r", "-j", jobs, ...drvs])
-  fresh(true)
-  const tsT = time(process.execPath, [tsnix, "-r", "-j", jobs, ...drvs])
+  const nix = []
+  const ts = []
+  for (let r = 0; r < reps; r++) {
+    fresh(false)
+    nix.push(time("nix-store", ["-r", "-j", jobs, ...drvs]))
+    fresh(true)
+    ts.push(time(process.execPath, [tsnix, "-r", "-j", jobs, ...drvs]))
+  }
+  const nw = median(nix.map((x) => x.wall))
+  const tw = median(ts.map((x) => x.wall))
+  const nc = median(nix.map((x) => x.cpu))
+  const tc = median(ts.map((x) => x.cpu))
   rows.push({
     case: `${n} ${label}, -j ${jobs}`,
-    nix: nixT.toFixed(2) + " s",
-    tsnix: tsT.toFixed(2) + " s",
-    ratio: (tsT / nixT).toFixed(2)
+    "nix wall": nw.toFixed(2) + " s",
+    "tsnix wall": tw.toFixed(2) + " s",
+    "wall ratio": (tw / nw).toFixed(2),
+    "nix cpu": nc.toFixed(2) + " s",
+    "tsnix cpu": tc.toFixed(2) + " s",
+    "cpu ratio": (tc / nc).toFixed(2)
   })
 }
+console.log(
+  `median of ${reps} interleaved runs; load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`
+)
 console.table(rows)
 if (process.env.BENCH_KEEP !== "1") {
   wipe()
   fs.rmSync(exportFile, { force: true })
+  fs.rmSync(timeFile, { force: true })
 }

@@ -82,6 +82,22 @@ const makeBuildDir = (drvBaseName: string): string => {
   }
 }
 
+/**
+ * Removes a directory holding only a few non-directories, at once; false (nothing or part removed)
+ * for anything else, left to the caller's general removal.
+ */
+const removeSmallDir = (dir: string): boolean => {
+  try {
+    const entries = fs.readdirSync(dir, { withFileTypes: true })
+    if (entries.length > 16 || entries.some((e) => e.isDirectory())) return false
+    for (const e of entries) fs.unlinkSync(path.join(dir, e.name))
+    fs.rmdirSync(dir)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Nix's `makeFallbackPath`: the scratch path of an output rebuilt while it is valid (`--check`). */
 const fallbackPath = (storeDir: string, drvPath: string, outputName: string, pathName: string) =>
   storePathToString(
@@ -153,8 +169,8 @@ export const buildDerivation = (
       return outcome("AlreadyValid", "", 0)
     }
     if (yield* cachedFailure) return outcome("CachedFailure", cachedMsg, 0x04)
-    yield* store.addTempRoot(drvPath).pipe(Effect.mapError(storeErr("adding a temporary root")))
-    for (const p of outPaths) yield* store.addTempRoot(p).pipe(Effect.mapError(storeErr("adding a temporary root")))
+    // One append for all of them (the store's temp roots are its Lock's).
+    yield* lock.addTempRoots([drvPath, ...outPaths]).pipe(Effect.mapError(storeErr("adding a temporary root")))
 
     // The input closure: sources and the outputs of input derivations.
     const inputs: Array<string> = [...drv.inputSrcs]
@@ -211,15 +227,22 @@ export const buildDerivation = (
       )
     }
     // Stale invalid outputs (an interrupted build, Nix's or ours) are removed first; valid ones never.
-    const removeInvalidOutputs = Effect.gen(function*() {
-      for (const o of outputs) {
-        const p = scratch.get(o.name)!
-        if (p === o.path && validNow.has(p)) continue
-        if (p === o.path && (yield* store.isValidPath(p).pipe(Effect.orElseSucceed(() => true)))) continue
-        yield* Effect.ignore(removeTree(toRealPath(layout, p)))
-      }
-    })
-    yield* Effect.orDie(removeInvalidOutputs)
+    // Before the build, `validNow` (read under the locks) tells which are valid; afterwards the
+    // database does, unless this build has registered them all.
+    let registered = false
+    const removeInvalidOutputs = (before: boolean) =>
+      Effect.gen(function*() {
+        if (registered) return
+        for (const o of outputs) {
+          const p = scratch.get(o.name)!
+          if (p === o.path && validNow.has(p)) continue
+          if (!before && p === o.path && (yield* store.isValidPath(p).pipe(Effect.orElseSucceed(() => true)))) {
+            continue
+          }
+          yield* Effect.ignore(removeTree(toRealPath(layout, p)))
+        }
+      })
+    yield* Effect.orDie(removeInvalidOutputs(true))
 
     const buildDir = yield* Effect.try({
       try: () => makeBuildDir(drvBase),
@@ -232,14 +255,16 @@ export const buildDerivation = (
           yield* Effect.sync(() => fs.chmodSync(buildDir, 0o755)).pipe(Effect.ignore)
           options.onInfo?.(`note: keeping build directory '${buildDir}'`)
         } else {
-          // Off the event loop (a large /tmp makes rmdir slow); the synchronous walk if that fails
-          // (a directory the builder made read-only).
-          yield* Effect.tryPromise(() => fs.promises.rm(buildDir, { recursive: true, force: true })).pipe(
-            Effect.orElse(() => Effect.ignore(removeTree(buildDir)))
-          )
+          // A few files (the usual case) at once; a tree off the event loop (a large /tmp makes rmdir
+          // slow), or the synchronous walk if that fails (a directory the builder made read-only).
+          if (!removeSmallDir(buildDir)) {
+            yield* Effect.tryPromise(() => fs.promises.rm(buildDir, { recursive: true, force: true })).pipe(
+              Effect.orElse(() => Effect.ignore(removeTree(buildDir)))
+            )
+          }
         }
         // Nothing half-made stays in the store: partial outputs of an unregistered build go.
-        yield* Effect.ignore(removeInvalidOutputs)
+        yield* Effect.ignore(removeInvalidOutputs(false))
       })
     )
     const buildTop = useSandbox ? "/build" : buildDir
@@ -315,7 +340,7 @@ export const buildDerivation = (
     for (let round = 1; round <= rounds; round++) {
       if (round > 1) {
         // A new round starts as the first did: no stale outputs, a fresh build directory.
-        yield* Effect.orDie(removeInvalidOutputs)
+        yield* Effect.orDie(removeInvalidOutputs(true))
         yield* Effect.try({
           try: () => {
             fs.rmSync(buildDir, { recursive: true, force: true })
@@ -519,6 +544,7 @@ export const buildDerivation = (
       const signed = signRegistrations(options.secretKeyFiles ?? [], prepared)
       if (signed instanceof SigningError) return yield* failed("MiscFailure", signed.message, 0)
       yield* local.registerValidPaths(signed).pipe(Effect.mapError(storeErr("registering the outputs")))
+      registered = true
       const hookFailed = yield* postBuildHook(wantedPaths)
       if (hookFailed !== undefined) return hookFailed
       return outcome("Built", "", 0, timesBuilt)

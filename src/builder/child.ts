@@ -12,12 +12,12 @@
  */
 import { Effect } from "effect"
 import { Buffer } from "node:buffer"
-import * as cp from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { BuilderStoreError } from "../services/Builder.js"
+import { launch, makeFifos } from "./spawnerClient.js"
 
 /** What to run. Strings are UTF-8 text (byte strings are converted by the caller). */
 export interface ChildSpec {
@@ -91,11 +91,10 @@ const fifoPool = (() => {
         process.once("exit", () => fs.rmSync(d, { recursive: true, force: true }))
       }
       const names = Array.from({ length: batch }, () => path.join(dir!, String(counter++)))
-      cp.execFile("mkfifo", ["-m", "0600", ...names], (e) => {
-        if (e) return reject(e)
+      makeFifos(names).then(() => {
         ready.push(...names)
         resolve()
-      })
+      }, reject)
     })
   return {
     take: async (): Promise<string> => {
@@ -121,34 +120,16 @@ export const runChild = (spec: ChildSpec): Effect.Effect<ChildOutcome, BuilderSt
 const runWithFifo = (spec: ChildSpec, fifo: string): Effect.Effect<ChildOutcome, BuilderStoreError> =>
   Effect.async<ChildOutcome, BuilderStoreError>((resume) => {
     let readFd: number
-    let writeFd: number
     try {
       readFd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
-      writeFd = fs.openSync(fifo, fs.constants.O_WRONLY)
     } catch (cause) {
       resume(Effect.fail(new BuilderStoreError({ operation: "creating the builder's log pipe", cause })))
       return
     }
-    // Both ends are open: the name is no longer needed.
-    fs.rmSync(fifo, { force: true })
-    let child: cp.ChildProcess
-    try {
-      child = cp.spawn(spec.command, spec.args, {
-        argv0: spec.argv0 ?? spec.command,
-        env: spec.env,
-        cwd: spec.cwd,
-        stdio: ["ignore", writeFd, writeFd],
-        detached: true
-      })
-    } catch (cause) {
-      fs.closeSync(writeFd)
-      fs.closeSync(readFd)
-      resume(Effect.succeed({ _tag: "SpawnFailed", reason: String(cause) }))
-      return
-    }
-    fs.closeSync(writeFd)
-    const socket = new net.Socket({ fd: readFd, readable: true, writable: false })
+    let pid: number | undefined
+    let socket: net.Socket | undefined
     let outcome: ChildOutcome | undefined
+    let interrupted = false
     let exited = false
     let eof = false
     let logged = 0
@@ -158,68 +139,99 @@ const runWithFifo = (spec: ChildSpec, fifo: string): Effect.Effect<ChildOutcome,
       if (silenceTimer !== undefined) clearTimeout(silenceTimer)
       if (totalTimer !== undefined) clearTimeout(totalTimer)
     }
+    // Set when this side ends the build (timeout, log limit, interruption): later output is dropped.
+    // A builder's own exit is not that: what it wrote before exiting is still to be read.
+    let stopped = false
     const stop = (o: ChildOutcome) => {
+      stopped = true
       if (outcome === undefined) outcome = o
-      killGroup(child.pid)
+      killGroup(pid)
     }
     const armSilence = () => {
       if (spec.maxSilentTime <= 0) return
       if (silenceTimer !== undefined) clearTimeout(silenceTimer)
       silenceTimer = setTimeout(() => stop({ _tag: "TimedOut", silence: true }), spec.maxSilentTime * 1000)
     }
-    if (spec.timeout > 0) {
-      totalTimer = setTimeout(() => stop({ _tag: "TimedOut", silence: false }), spec.timeout * 1000)
-    }
-    armSilence()
     let finished = false
     const finish = () => {
       if (finished || !exited || !eof) return
       finished = true
       clearTimers()
-      socket.destroy()
+      if (socket !== undefined) socket.destroy()
+      else fs.closeSync(readFd)
       resume(Effect.succeed(outcome ?? { _tag: "Exited", code: null, signal: null }))
     }
-    socket.on("data", (chunk: Buffer) => {
-      if (outcome !== undefined) return
-      armSilence()
-      if (spec.maxLogSize > 0 && logged + chunk.length > spec.maxLogSize) {
-        logged += chunk.length
-        stop({ _tag: "LogLimit" })
-        return
+    const removeFifo = () => fs.rmSync(fifo, { force: true })
+    launch(
+      {
+        command: spec.command,
+        args: spec.args,
+        argv0: spec.argv0 ?? spec.command,
+        env: spec.env,
+        cwd: spec.cwd
+      },
+      fifo,
+      {
+        spawned: (p) => {
+          pid = p
+          // Both ends are open: the name is no longer needed.
+          removeFifo()
+          if (interrupted) killGroup(pid)
+          if (spec.timeout > 0) {
+            totalTimer = setTimeout(() => stop({ _tag: "TimedOut", silence: false }), spec.timeout * 1000)
+          }
+          armSilence()
+          const s = new net.Socket({ fd: readFd, readable: true, writable: false })
+          socket = s
+          s.on("data", (chunk: Buffer) => {
+            if (stopped) return
+            armSilence()
+            if (spec.maxLogSize > 0 && logged + chunk.length > spec.maxLogSize) {
+              logged += chunk.length
+              stop({ _tag: "LogLimit" })
+              return
+            }
+            logged += chunk.length
+            spec.onOutput(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+          })
+          s.on("end", () => {
+            eof = true
+            finish()
+          })
+          s.on("error", () => {
+            eof = true
+            finish()
+          })
+        },
+        failed: (reason) => {
+          if (pid === undefined) removeFifo()
+          if (outcome === undefined) outcome = { _tag: "SpawnFailed", reason }
+          exited = true
+          eof = true
+          finish()
+        },
+        exited: (code, signal) => {
+          if (outcome === undefined) outcome = { _tag: "Exited", code, signal }
+          exited = true
+          // Left-over processes of the build die with it (Nix kills the process group).
+          killGroup(pid)
+          finish()
+        }
       }
-      logged += chunk.length
-      spec.onOutput(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-    })
-    socket.on("end", () => {
-      eof = true
-      finish()
-    })
-    socket.on("error", () => {
-      eof = true
-      finish()
-    })
-    child.on("error", (e) => {
-      if (outcome === undefined) outcome = { _tag: "SpawnFailed", reason: e.message }
-      exited = true
-      eof = true
-      finish()
-    })
-    child.on("exit", (code, signal) => {
-      if (outcome === undefined) outcome = { _tag: "Exited", code, signal }
-      exited = true
-      // Left-over processes of the build die with it (Nix kills the process group).
-      killGroup(child.pid)
-      finish()
-    })
+    )
     return Effect.async<void>((done) => {
       if (finished) return done(Effect.void)
+      interrupted = true
+      stopped = true
       outcome = outcome ?? { _tag: "Exited", code: null, signal: "SIGKILL" }
-      killGroup(child.pid)
+      killGroup(pid)
       const check = setInterval(() => {
         if (exited) {
           clearInterval(check)
           clearTimers()
-          socket.destroy()
+          if (socket !== undefined) socket.destroy()
+          else if (!finished) fs.closeSync(readFd)
+          finished = true
           done(Effect.void)
         }
       }, 5)

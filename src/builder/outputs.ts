@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect, Stream } from "effect"
+import { Data, Effect } from "effect"
 import { Buffer } from "node:buffer"
 import * as fs from "node:fs"
 import { makeReferenceScanner } from "../core/referenceScanner.js"
@@ -19,8 +19,7 @@ import { type Hash, type HashAlgo, makeHasher, parseHash, printHash } from "../c
 import { toRealPath } from "../core/storeLayout.js"
 import type { StoreLayout } from "../core/storeLayout.js"
 import { makeFixedOutputPath, renderContentAddress, storePathToString } from "../core/storePath.js"
-import { dumpPath } from "../io/dump.js"
-import { makeNarHasher } from "../io/hash.js"
+import { narHashPathObserved } from "../io/dump.js"
 import type { PathRegistration } from "../services/StoreDb.js"
 import { canonicalisePath } from "../stores/local/ops/canonicalise.js"
 import { removeTree } from "../stores/local/ops/removeTree.js"
@@ -57,16 +56,12 @@ const fail = (message: string, exitBits = 0) => new OutputCheckError({ message, 
 /** Dumps `realPath` as a NAR once: sha256, size, referenced hash parts, and `algo`'s hash when given. */
 export const scanPath = (realPath: string, hashParts: ReadonlyArray<string>, algo?: HashAlgo) =>
   Effect.gen(function*() {
-    const hasher = makeNarHasher()
     const scanner = makeReferenceScanner(hashParts)
     const other = algo === undefined || algo === "sha256" ? undefined : makeHasher(algo)
-    yield* Stream.runForEach(dumpPath(realPath), (chunk) =>
-      Effect.sync(() => {
-        hasher.update(chunk)
-        scanner.update(chunk)
-        other?.update(chunk)
-      }))
-    const r = hasher.result()
+    const r = yield* narHashPathObserved(realPath, (chunk) => {
+      scanner.update(chunk)
+      other?.update(chunk)
+    })
     return {
       narHash: r.narHash,
       narSize: r.narSize,

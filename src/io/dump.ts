@@ -139,6 +139,29 @@ export const narHashPath = (path: string, options: DumpOptions = {}): Effect.Eff
   )
 
 /**
+ * {@link narHashPath} that also shows each chunk to `observe` (synchronously, before the chunk's
+ * buffer is reused): e.g. a reference scan or another hash in the same pass, with the pooled
+ * buffers and the worker thread of a large tree.
+ */
+export const narHashPathObserved = (
+  path: string,
+  observe: (chunk: Uint8Array) => void,
+  options: DumpOptions = {}
+): Effect.Effect<NarHashResult, NarDumpError> =>
+  foldDump(
+    path,
+    (chunk, release) =>
+      Effect.sync(() => {
+        observe(chunk)
+        release()
+      }),
+    makeNarHasher(),
+    options
+  ).pipe(
+    Effect.withSpan("nar.narHashPathObserved", { attributes: { path }, captureStackTrace: false })
+  )
+
+/**
  * Dumps `path` as a NAR into a sink, and returns the NAR's sha256 and size
  * computed in the same pass.
  */

@@ -59,6 +59,62 @@ describe("makeReferenceScanner", () => {
     { fastCheck: { numRuns: 100 } }
   )
 
+  it.effect.prop(
+    "hashes planted in random data are found at every split of the stream into two or three chunks",
+    [
+      fc.uniqueArray(arbHash, { minLength: 1, maxLength: 40 }).chain((hashes) =>
+        fc.tuple(
+          fc.constant(hashes),
+          // Background: all-nix32 (every window a candidate window), text-like or binary.
+          fc.oneof(
+            fc.string({ unit: fc.constantFrom(...nix32Alphabet), minLength: 40, maxLength: 120 }).map((s) =>
+              Buffer.from(s)
+            ),
+            fc.string({ unit: fc.constantFrom(..."abcdefgh-/ \n0123"), minLength: 40, maxLength: 120 }).map((s) =>
+              Buffer.from(s)
+            ),
+            fc.uint8Array({ minLength: 40, maxLength: 120 }).map((b) => Buffer.from(b))
+          ),
+          fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 3 })
+        )
+      )
+    ],
+    ([[hashes, background, plants]]) =>
+      Effect.sync(() => {
+        // Plant candidates (possibly overlapping one another) at chosen positions.
+        const data = new Uint8Array(background.length + 32)
+        data.set(background)
+        for (const [which, at] of plants) {
+          data.set(Buffer.from(hashes[which % hashes.length]!), at % (data.length - 31))
+        }
+        const expected = naive(data, hashes)
+        expect(expected.size).toBeGreaterThan(0)
+        for (let k = 0; k <= data.length; k++) {
+          expect(scanAll(hashes, [data.subarray(0, k), data.subarray(k)])).toEqual(expected)
+          const k2 = Math.min(data.length, k + 1 + (k % 33))
+          expect(scanAll(hashes, [data.subarray(0, k), data.subarray(k, k2), data.subarray(k2)])).toEqual(expected)
+        }
+      }),
+    { fastCheck: { numRuns: 30 } }
+  )
+
+  it("with thousands of candidates sharing 4-byte pieces, finds exactly what the naive search finds", () => {
+    let x = 7
+    const rnd = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0)
+    const nix32 = (len: number) => Array.from({ length: len }, () => nix32Alphabet[rnd() >>> 27]).join("")
+    // Candidates built from few distinct pieces, so that many (candidate, offset) pairs share a key.
+    const pieces = Array.from({ length: 6 }, () => nix32(4))
+    const hashes = Array.from({ length: 3000 }, () => Array.from({ length: 8 }, () => pieces[rnd() % 6]).join(""))
+    const parts: Array<string> = []
+    for (let i = 0; i < 400; i++) parts.push(i % 50 === 0 ? hashes[rnd() % hashes.length]! : pieces[rnd() % 6]!)
+    parts.push(nix32(5000))
+    const data = Buffer.from(parts.join(""))
+    const expected = naive(data, hashes)
+    expect(expected.size).toBeGreaterThan(8)
+    expect(scanAll(hashes, [data])).toEqual(expected)
+    expect(scanAll(hashes, chunked(data, [100, 101, 1000, 1031, 1062]))).toEqual(expected)
+  })
+
   it("finds candidates sharing their first bytes, and ignores strings that are no hash part", () => {
     const a = "0".repeat(28) + "abcd"
     const b = "0".repeat(28) + "abcf"

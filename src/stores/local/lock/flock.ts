@@ -4,7 +4,11 @@
  *
  * Only non-blocking `flock` calls are exposed (`LOCK_NB`): they return at once,
  * so calling the synchronous binding neither blocks the event loop nor ties up
- * a libuv thread. Waiting is done by the caller (see `acquire.ts`).
+ * a libuv thread. Waiting is done by the caller (see `acquire.ts`). The file
+ * operations on lock files (open, fstat, write, close, unlink, lstat) are
+ * synchronous too, as Nix's are: each takes microseconds on a local file, and
+ * going through the thread pool cost a wake-up per call (several per build;
+ * on a loaded machine each one waited for the scheduler).
  *
  * @since 0.1.0
  */
@@ -68,12 +72,16 @@ export const unflock = (fd: number, path: string): Effect.Effect<void, LockIOErr
  * Node opens with O_CLOEXEC, so child processes never inherit the lock.
  */
 export const openLockFile = (path: string, create: boolean): Effect.Effect<number | undefined, LockIOError> =>
-  Effect.async<number | undefined, LockIOError>((resume) => {
-    fs.open(path, create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDWR, 0o600, (err, fd) => {
-      if (err === null) resume(Effect.succeed(fd))
-      else if (!create && err.code === "ENOENT") resume(Effect.succeed(undefined))
-      else resume(Effect.fail(ioError(path, "open")(err)))
-    })
+  Effect.suspend(() => {
+    try {
+      return Effect.succeed(
+        fs.openSync(path, create ? fs.constants.O_RDWR | fs.constants.O_CREAT : fs.constants.O_RDWR, 0o600)
+      )
+    } catch (err) {
+      return !create && errnoCode(err) === "ENOENT"
+        ? Effect.succeed(undefined)
+        : Effect.fail(ioError(path, "open")(err))
+    }
   })
 
 /**
@@ -93,28 +101,26 @@ export const openLockFileReadOnly = (path: string): Effect.Effect<number | undef
 
 /** Closes `fd` (which releases its flock). Errors are ignored, as Nix does. */
 export const closeFd = (fd: number): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    fs.close(fd, () => resume(Effect.void))
+  Effect.sync(() => {
+    try {
+      fs.closeSync(fd)
+    } catch {
+      // as close(2) errors were ignored before: the descriptor is gone either way
+    }
   })
 
 /** The size of the open file `fd`. */
 export const fdSize = (fd: number, path: string): Effect.Effect<number, LockIOError> =>
-  Effect.async<number, LockIOError>((resume) => {
-    fs.fstat(fd, (err, st) => resume(err === null ? Effect.succeed(st.size) : Effect.fail(ioError(path, "fstat")(err))))
-  })
+  Effect.try({ try: () => fs.fstatSync(fd).size, catch: ioError(path, "fstat") })
 
 /** Appends-at-offset: writes all of `data` at the current offset of `fd`. */
 export const writeAll = (fd: number, data: Uint8Array, path: string): Effect.Effect<void, LockIOError> =>
-  Effect.async<number, LockIOError>((resume) => {
-    fs.write(
-      fd,
-      data,
-      0,
-      data.length,
-      null,
-      (err, n) => resume(err === null ? Effect.succeed(n) : Effect.fail(ioError(path, "write")(err)))
-    )
-  }).pipe(Effect.flatMap((n) => n < data.length ? writeAll(fd, data.subarray(n), path) : Effect.void))
+  Effect.try({
+    try: () => {
+      for (let off = 0; off < data.length;) off += fs.writeSync(fd, data, off, data.length - off, null)
+    },
+    catch: ioError(path, "write")
+  })
 
 /** Reads the whole content of the open file `fd` from offset 0. */
 export const readAll = (fd: number, path: string): Effect.Effect<Uint8Array, LockIOError> =>
@@ -136,8 +142,12 @@ export const readAll = (fd: number, path: string): Effect.Effect<Uint8Array, Loc
 
 /** Removes `path`; a missing file is not an error (removing a lock file is an optimisation). */
 export const unlinkQuiet = (path: string): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    fs.unlink(path, () => resume(Effect.void))
+  Effect.sync(() => {
+    try {
+      fs.unlinkSync(path)
+    } catch {
+      // already gone (or not ours to remove): quiet, as before
+    }
   })
 
 /** Creates `dir` and its parents. */
@@ -154,4 +164,4 @@ export const listDir = (dir: string): Effect.Effect<ReadonlyArray<string>, LockI
 
 /** Whether `path` exists (without following a final symlink). */
 export const exists = (path: string): Effect.Effect<boolean> =>
-  Effect.promise(() => fs.promises.lstat(path).then(() => true, () => false))
+  Effect.sync(() => fs.lstatSync(path, { throwIfNoEntry: false }) !== undefined)
