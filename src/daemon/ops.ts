@@ -39,9 +39,10 @@ import * as W from "../core/wire/worker/index.js"
 import { GcStore } from "../services/GcStore.js"
 import { LocalStore } from "../services/LocalStore.js"
 import { Store } from "../services/Store.js"
+import { StoreDb } from "../services/StoreDb.js"
 import { type ConnClosedError, makeSourceReader } from "./conn.js"
 import { drain, framedSource, narStream, sourceStream } from "./streams.js"
-import { DaemonError, type Handler, type Session } from "./session.js"
+import { DaemonError, type FastOps, type Handler, notFast, type Session } from "./session.js"
 import { pathInfoIsUntrusted } from "./signatures.js"
 
 const ONE = encodeU64(1)
@@ -714,6 +715,31 @@ export const makeHandlers = (storeDir: string, gate: GcGate = makeGcGate()): Rea
   }
   return h
 }
+
+const queryPathInfoOp = BigInt(W.Op.QueryPathInfo)
+
+/**
+ * The session's {@link FastOps}, when the Store answers queries straight from a StoreDb that can
+ * answer synchronously (the local store): QueryPathInfo without a fiber per op, with the bytes of
+ * its handler's reply. Anything it cannot answer now (an invalid path string, a path for a client
+ * below 1.17, a busy database) goes to the handler.
+ */
+export const makeFastOps = (storeDir: string) =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const db = yield* Effect.serviceOption(StoreDb)
+    if (Option.isNone(db)) return undefined
+    const now = db.value.queryPathInfoNow
+    if (now === undefined || store.queryPathInfo !== db.value.queryPathInfo) return undefined
+    return (s: Session): FastOps => (input) => {
+      if (u64(input) !== queryPathInfoOp) throw notFast
+      const p = W.pathString(input)
+      if (Either.isLeft(parseStorePathBrand(storeDir, p))) throw notFast
+      const info = now(p)
+      if (info === undefined || (Option.isNone(info) && s.minor < 17)) throw notFast
+      return concatBytes([W.STDERR_LAST, W.encodeQueryPathInfoReply(s.version, Option.getOrUndefined(info))])
+    }
+  })
 
 /** The overrides an untrusted client may set (Nix 2.8's ClientSettings::apply). */
 const untrustedSettings = new Set([

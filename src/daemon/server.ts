@@ -13,7 +13,7 @@ import type { Readable, Writable } from "node:stream"
 import * as W from "../core/wire/worker/index.js"
 import { Store } from "../services/Store.js"
 import { makeConn } from "./conn.js"
-import { type GcGate, makeGcGate, makeHandlers } from "./ops.js"
+import { type GcGate, makeFastOps, makeGcGate, makeHandlers } from "./ops.js"
 import { peerCred } from "./peer.js"
 import { handshake, makeSession, type Peer, serveOps } from "./session.js"
 import type { DaemonSettings } from "./settings.js"
@@ -71,7 +71,8 @@ export const serveConnection = (
     yield* store.tempRootSession
     yield* conn.write(W.STDERR_LAST)
     // A client that hangs up interrupts what it asked for (as Nix's MonitorFdHup does).
-    yield* Effect.raceFirst(serveOps(session, makeHandlers(store.storeDir, gate)), conn.hangup)
+    const fast = yield* makeFastOps(store.storeDir)
+    yield* Effect.raceFirst(serveOps(session, makeHandlers(store.storeDir, gate), fast?.(session)), conn.hangup)
   })).pipe(Effect.catchAllCause(() => Effect.void))
 
 /** Serves one trusted connection on stdin/stdout (`--stdio`). */
