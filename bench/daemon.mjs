@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// `npm run bench -- daemon [N] [ROUNDS] [ROUNDS8]`: `nix path-info -r` of the root of a synthetic
+// `npm run bench -- daemon [N] [ROUNDS] [ROUNDS8] [CLIENTS16]`: `nix path-info -r` of the root of a synthetic
 // N-path store (default 100000: bench/gen-store.mjs, loaded with --load-db into two chroot stores;
 // the root's closure is ~97k paths), over the socket of `tsnix daemon` and of Nix 2.8's nix-daemon:
 // one client (ROUNDS, default 5, interleaved tsnix/nix), then 8 clients at once (ROUNDS8, default 3,
-// interleaved), then 16 clients at once on tsnix's daemon alone for its peak RSS. Reports medians of
+// interleaved), then CLIENTS16 (default 16) clients at once on tsnix's daemon alone for its peak RSS
+// (0 skips a part). Reports medians of
 // wall time, the clients' CPU (user+sys, from /usr/bin/time) and the daemon's CPU (from /proc, its
 // forked children included for nix-daemon). Needs nix-bin. Prints JSON.
 import { execFileSync, spawn } from "node:child_process"
@@ -17,6 +18,7 @@ const tsnix = join(here, "../bin/tsnix")
 const n = Number(process.argv[2] ?? "100000")
 const rounds = Number(process.argv[3] ?? "5")
 const rounds8 = Number(process.argv[4] ?? "3")
+const clients16 = Number(process.argv[5] ?? "16")
 const work = mkdtempSync(join(tmpdir(), "tsnix-bench-daemon-"))
 const NIX_CONFIG =
   "experimental-features = nix-command\nsandbox = false\nbuild-users-group =\nfsync-metadata = false\nsubstituters ="
@@ -110,20 +112,22 @@ const status = (pid, key) => {
 }
 try {
   const load0 = loadavg()[0]
-  const one = await compare(1, rounds)
-  const eight = await compare(8, rounds8)
-  const r16 = await once(sa, A, da.pid, 16)
+  const one = rounds > 0 ? await compare(1, rounds) : undefined
+  if (one !== undefined) console.error(JSON.stringify(one))
+  const eight = rounds8 > 0 ? await compare(8, rounds8) : undefined
+  if (eight !== undefined) console.error(JSON.stringify(eight))
+  const r16 = clients16 > 0 ? await once(sa, A, da.pid, clients16) : undefined
   console.log(JSON.stringify(
     {
       paths: n,
       "load average (start, end)": [+load0.toFixed(1), +loadavg()[0].toFixed(1)],
       "path-info -r, 1 client": one,
       "path-info -r, 8 clients": eight,
-      "16 clients on tsnix daemon": {
+      [`${clients16} clients on tsnix daemon`]: r16 && {
         wallMs: Math.round(r16.wall),
-        daemonCpuS: +r16.daemon.toFixed(2),
-        "peak RSS (VmHWM, MiB)": status(da.pid, "VmHWM")
-      }
+        daemonCpuS: +r16.daemon.toFixed(2)
+      },
+      "tsnix daemon peak RSS (VmHWM, MiB)": status(da.pid, "VmHWM")
     },
     null,
     2
