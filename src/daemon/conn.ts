@@ -14,7 +14,7 @@
  */
 import { Data, Deferred, Effect, Option } from "effect"
 import type { Readable, Writable } from "node:stream"
-import { type Decoder, isNeedInput, type WireError, WireReader } from "../core/wire/index.js"
+import { type Decoder, isNeedInput, type NeedInput, type WireError, WireReader } from "../core/wire/index.js"
 import { isWorkerValueError, type WorkerValueError } from "../core/wire/worker/index.js"
 import type { ByteSource } from "../io/source.js"
 
@@ -41,6 +41,19 @@ export class ProtocolError
 export interface Conn {
   /** Reads one value (pulling input as needed). */
   readonly read: <A>(decoder: Decoder<A>) => Effect.Effect<A, ConnClosedError | ProtocolError>
+  /**
+   * Answers requests as their bytes arrive, inside the channel's data handler (no fiber wakes
+   * up per request): `answer` decodes one request and returns the bytes to write back, or fails
+   * with an error `isError` recognises to leave that request unread. Completes with why it
+   * stopped: `"other"` (the next request is not one `answer` takes: read it as usual), `"end"`
+   * (end of input) or `"full"` (the peer's buffer is full: wait for {@link Conn.drained}).
+   */
+  readonly answerWhile: <E>(
+    answer: Decoder<Uint8Array>,
+    isError: (e: unknown) => e is E
+  ) => Effect.Effect<"other" | "end" | "full", ConnClosedError>
+  /** Waits until the writable's buffer has room again. */
+  readonly drained: Effect.Effect<void, ConnClosedError>
   /** Raw bytes, after whatever the value reader buffered. */
   readonly source: ByteSource<ConnClosedError>
   /** Writes bytes, waiting while the peer's buffer is full. */
@@ -53,8 +66,12 @@ export interface Conn {
   readonly isOpen: () => boolean
 }
 
-/** A {@link ByteSource} plus a value reader over it: the pair every framed or nested section needs. */
-export const makeSourceReader = <E>(base: ByteSource<E>) => {
+/**
+ * A {@link ByteSource} plus a value reader over it: the pair every framed or nested section needs.
+ * `takeReceived` (optional) hands over, in order, the chunks `base` holds without waiting, for
+ * `tryRead`.
+ */
+export const makeSourceReader = <E>(base: ByteSource<E>, takeReceived: () => Array<Uint8Array> = () => []) => {
   const reader = new WireReader()
   const drainReader = () => {
     const rest = reader.takeRemainder()
@@ -83,7 +100,16 @@ export const makeSourceReader = <E>(base: ByteSource<E>) => {
       if (r instanceof Error) return Effect.fail(new ProtocolError({ cause: r as WireError | WorkerValueError }))
       return Effect.succeed(r as A)
     })
-  return { read, source }
+  const tryRead = <A, E2>(decoder: Decoder<A>, isError: (e: unknown) => e is E2): A | NeedInput | WireError | E2 => {
+    // As `read`, what was received is moved into the reader only when what it holds is not enough.
+    const r = reader.read(decoder, isError)
+    if (!isNeedInput(r)) return r
+    const received = takeReceived()
+    if (received.length === 0) return r
+    for (const c of received) reader.feed(c)
+    return reader.read(decoder, isError)
+  }
+  return { read, source, tryRead }
 }
 
 /** Makes the channel over `readable` and `writable`; they are destroyed when the scope closes. */
@@ -95,6 +121,8 @@ export const makeConn = (readable: Readable, writable: Writable) =>
     let ended = false
     let failure: string | undefined
     let wake: (() => void) | undefined
+    // While `answerWhile` runs: called on each arrival (and on the end) instead of `wake`.
+    let answering: (() => void) | undefined
     let open = true
     const notify = () => {
       const w = wake
@@ -105,10 +133,12 @@ export const makeConn = (readable: Readable, writable: Writable) =>
       queue.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength))
       queued += b.byteLength
       if (queued >= HIGH_WATER) readable.pause()
-      notify()
+      if (answering !== undefined) answering()
+      else notify()
     }
     const hangUp = (reason: string) => {
       Deferred.unsafeDone(hung, Effect.succeed(reason))
+      answering?.()
       notify()
     }
     const onEnd = () => {
@@ -187,7 +217,17 @@ export const makeConn = (readable: Readable, writable: Writable) =>
         if (bytes.length > 0) pending.push(bytes)
       }
     }
-    const { read, source } = makeSourceReader(base)
+    const takeReceived = (): Array<Uint8Array> => {
+      const out: Array<Uint8Array> = []
+      for (let back = pending.pop(); back !== undefined; back = pending.pop()) out.push(back)
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        queued -= next.length
+        out.push(next)
+      }
+      if (queued < HIGH_WATER && readable.isPaused()) readable.resume()
+      return out
+    }
+    const { read, source, tryRead } = makeSourceReader(base, takeReceived)
     const closed = () => new ConnClosedError({ reason: failure ?? "the peer hung up" })
     const write = (bytes: Uint8Array): Effect.Effect<void, ConnClosedError> =>
       bytes.length === 0 ? Effect.void : Effect.async<void, ConnClosedError>((resume) => {
@@ -205,6 +245,53 @@ export const makeConn = (readable: Readable, writable: Writable) =>
           writable.off("close", done)
         })
       })
+    const answerWhile = <E>(answer: Decoder<Uint8Array>, isError: (e: unknown) => e is E) =>
+      Effect.async<"other" | "end" | "full", ConnClosedError>((resume) => {
+        const step = () => {
+          for (;;) {
+            if (!open || writable.destroyed) {
+              answering = undefined
+              return resume(Effect.fail(closed()))
+            }
+            if (writable.writableNeedDrain) {
+              answering = undefined
+              return resume(Effect.succeed("full"))
+            }
+            const r = tryRead(answer, isError)
+            if (r instanceof Uint8Array) {
+              writable.write(r)
+              continue
+            }
+            if (isNeedInput(r)) {
+              if (failure === undefined && !ended) return
+              answering = undefined
+              return resume(failure === undefined ? Effect.succeed("end") : Effect.fail(closed()))
+            }
+            answering = undefined
+            return resume(Effect.succeed("other"))
+          }
+        }
+        answering = step
+        step()
+        return Effect.sync(() => {
+          answering = undefined
+        })
+      })
+    const drained = Effect.async<void, ConnClosedError>((resume) => {
+      if (!open || writable.destroyed) return resume(Effect.fail(closed()))
+      if (!writable.writableNeedDrain) return resume(Effect.void)
+      const done = () => {
+        writable.off("drain", done)
+        writable.off("close", done)
+        resume(open ? Effect.void : Effect.fail(closed()))
+      }
+      writable.on("drain", done)
+      writable.on("close", done)
+      return Effect.sync(() => {
+        writable.off("drain", done)
+        writable.off("close", done)
+      })
+    })
     const writeNow = (bytes: Uint8Array): boolean => {
       if (!open || writable.destroyed) return false
       if (bytes.length > 0) writable.write(bytes)
@@ -212,6 +299,8 @@ export const makeConn = (readable: Readable, writable: Writable) =>
     }
     const conn: Conn = {
       read,
+      answerWhile,
+      drained,
       source,
       write,
       writeNow,

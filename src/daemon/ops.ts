@@ -39,9 +39,10 @@ import * as W from "../core/wire/worker/index.js"
 import { GcStore } from "../services/GcStore.js"
 import { LocalStore } from "../services/LocalStore.js"
 import { Store } from "../services/Store.js"
+import { StoreDb } from "../services/StoreDb.js"
 import { type ConnClosedError, makeSourceReader } from "./conn.js"
 import { drain, framedSource, narStream, sourceStream } from "./streams.js"
-import { DaemonError, type Handler, type Session } from "./session.js"
+import { DaemonError, type FastOps, type Handler, notFast, type Session } from "./session.js"
 import { pathInfoIsUntrusted } from "./signatures.js"
 
 const ONE = encodeU64(1)
@@ -259,42 +260,15 @@ const readRequestSource = (s: Session) => {
   }
 }
 
-/** Permits of the {@link GcGate}: a collection takes them all. */
-const GATE_PERMITS = 1 << 16
-
 /**
- * Keeps this process's collections and additions apart: an op that adds
- * paths holds one permit, a collection all of them. (tsnix's temp-root
- * protocol deadlocks when the collector and an adder are fibers of one
- * process: see docs/INTEROP.md; other processes, Nix's included, still go
- * through the GC lock and socket as usual.)
+ * The handlers, by op code, for a store in `storeDir`. Collections and additions of one daemon
+ * run side by side, as in separate processes: an addition's temp root reaches the collector of
+ * the same process through the GC socket (test/cli/daemon-gc-concurrency.test.ts).
  */
-export interface GcGate {
-  readonly adding: <A, E, R>(e: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  readonly collecting: <A, E, R>(e: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-}
-
-/** A new {@link GcGate}. */
-export const makeGcGate = (): GcGate => {
-  const sem = Effect.unsafeMakeSemaphore(GATE_PERMITS)
-  return { adding: sem.withPermits(1), collecting: sem.withPermits(GATE_PERMITS) }
-}
-
-/** The handlers, by op code, for a store in `storeDir` (one set per daemon: they share `gate`). */
-export const makeHandlers = (storeDir: string, gate: GcGate = makeGcGate()): ReadonlyMap<number, Handler<Store>> => {
+export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Store>> => {
   const h = new Map<number, Handler<Store>>()
   const path1 = (s: Session) => readPath(s, storeDir)
   const def = (op: number, handler: Handler<Store>) => h.set(op, handler)
-  const adding = new Set<number>([
-    W.Op.AddToStore,
-    W.Op.AddTextToStore,
-    W.Op.AddTempRoot,
-    W.Op.ImportPaths,
-    W.Op.AddToStoreNar,
-    W.Op.AddMultipleToStore,
-    W.Op.AddIndirectRoot
-  ])
-  const defAll = def
 
   def(W.Op.IsValidPath, (s) =>
     Effect.gen(function*() {
@@ -708,12 +682,33 @@ export const makeHandlers = (storeDir: string, gate: GcGate = makeGcGate()): Rea
       yield* s.conn.read(W.shortString)
       return yield* fail("experimental Nix feature 'ca-derivations' is disabled")
     }))
-  for (const [op, handler] of h) {
-    if (adding.has(op)) defAll(op, (s) => gate.adding(handler(s)))
-    if (op === W.Op.CollectGarbage || op === W.Op.OptimiseStore) defAll(op, (s) => gate.collecting(handler(s)))
-  }
   return h
 }
+
+const queryPathInfoOp = BigInt(W.Op.QueryPathInfo)
+
+/**
+ * The session's {@link FastOps}, when the Store answers queries straight from a StoreDb that can
+ * answer synchronously (the local store): QueryPathInfo without a fiber per op, with the bytes of
+ * its handler's reply. Anything it cannot answer now (an invalid path string, a path for a client
+ * below 1.17, a busy database) goes to the handler.
+ */
+export const makeFastOps = (storeDir: string) =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const db = yield* Effect.serviceOption(StoreDb)
+    if (Option.isNone(db)) return undefined
+    const now = db.value.queryPathInfoNow
+    if (now === undefined || store.queryPathInfo !== db.value.queryPathInfo) return undefined
+    return (s: Session): FastOps => (input) => {
+      if (u64(input) !== queryPathInfoOp) throw notFast
+      const p = W.pathString(input)
+      if (Either.isLeft(parseStorePathBrand(storeDir, p))) throw notFast
+      const info = now(p)
+      if (info === undefined || (Option.isNone(info) && s.minor < 17)) throw notFast
+      return concatBytes([W.STDERR_LAST, W.encodeQueryPathInfoReply(s.version, Option.getOrUndefined(info))])
+    }
+  })
 
 /** The overrides an untrusted client may set (Nix 2.8's ClientSettings::apply). */
 const untrustedSettings = new Set([

@@ -13,7 +13,7 @@ import type { Readable, Writable } from "node:stream"
 import * as W from "../core/wire/worker/index.js"
 import { Store } from "../services/Store.js"
 import { makeConn } from "./conn.js"
-import { type GcGate, makeGcGate, makeHandlers } from "./ops.js"
+import { makeFastOps, makeHandlers } from "./ops.js"
 import { peerCred } from "./peer.js"
 import { handshake, makeSession, type Peer, serveOps } from "./session.js"
 import type { DaemonSettings } from "./settings.js"
@@ -53,8 +53,7 @@ export const serveConnection = (
   writable: Writable,
   peer: Peer,
   admission: Admission,
-  settings: DaemonSettings,
-  gate: GcGate = makeGcGate()
+  settings: DaemonSettings
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const store = yield* Store
@@ -71,7 +70,8 @@ export const serveConnection = (
     yield* store.tempRootSession
     yield* conn.write(W.STDERR_LAST)
     // A client that hangs up interrupts what it asked for (as Nix's MonitorFdHup does).
-    yield* Effect.raceFirst(serveOps(session, makeHandlers(store.storeDir, gate)), conn.hangup)
+    const fast = yield* makeFastOps(store.storeDir)
+    yield* Effect.raceFirst(serveOps(session, makeHandlers(store.storeDir), fast?.(session)), conn.hangup)
   })).pipe(Effect.catchAllCause(() => Effect.void))
 
 /** Serves one trusted connection on stdin/stdout (`--stdio`). */
@@ -103,13 +103,12 @@ export const serveSocket = (listen: Listen, settings: DaemonSettings, onListenin
   Effect.scoped(Effect.gen(function*() {
     const fibers = yield* FiberSet.make()
     const run = yield* FiberSet.runtime(fibers)<Store>()
-    const gate = makeGcGate()
     const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: true }, (socket) => {
       const cred = peerCred(socket)
       const peer: Peer = cred === undefined ? {} : { ...cred }
       const admission = admit(settings, peer)
       socket.resume()
-      run(serveConnection(socket, socket, peer, admission, settings, gate))
+      run(serveConnection(socket, socket, peer, admission, settings))
     })
     yield* Effect.acquireRelease(
       Effect.async<void, DaemonListenError>((resume) => {

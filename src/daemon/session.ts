@@ -13,7 +13,7 @@
  */
 import { Cause, Data, Effect, FiberRef, HashMap, HashSet, Logger, LogLevel, Option, Stream } from "effect"
 import { nixLevelAnnotation } from "../core/nixLog.js"
-import { concatBytes, u64 } from "../core/wire/index.js"
+import { concatBytes, type Decoder, u64 } from "../core/wire/index.js"
 import * as W from "../core/wire/worker/index.js"
 import { type Conn, ConnClosedError, ProtocolError } from "./conn.js"
 import type { DaemonSettings } from "./settings.js"
@@ -178,13 +178,39 @@ export const runOp = <R>(s: Session, code: bigint, handlers: ReadonlyMap<number,
     return (streamed._tag === "Left" ? "close" : "continue") as OpOutcome
   })
 
+/** Thrown by a {@link FastOps} decoder for an op it leaves to the handlers. */
+export class NotFast extends Error {}
+
+/** The one {@link NotFast}. */
+export const notFast = new NotFast("not a fast op")
+
+const isNotFast = (e: unknown): e is NotFast => e === notFast
+
+/**
+ * Ops answered synchronously from bytes already received, before the handlers: a decoder of the
+ * op code and its arguments that returns the reply after STDERR_LAST, or throws {@link notFast}
+ * (the op goes to its handler, nothing consumed). It must answer exactly as the op's handler
+ * would (read-only queries that log nothing).
+ */
+export type FastOps = Decoder<Uint8Array>
+
 /** Reads ops until the client closes (or an op ends the session). */
-export const serveOps = <R>(s: Session, handlers: ReadonlyMap<number, Handler<R>>) =>
+export const serveOps = <R>(s: Session, handlers: ReadonlyMap<number, Handler<R>>, fast?: FastOps) =>
   Effect.gen(function*() {
     for (;;) {
-      const next = yield* s.conn.source.pull
-      if (Option.isNone(next)) return
-      s.conn.source.unread(next.value)
+      if (fast !== undefined) {
+        const why = yield* s.conn.answerWhile(fast, isNotFast)
+        if (why === "end") return
+        if (why === "full") {
+          yield* s.conn.drained
+          continue
+        }
+        // An op for the handlers, or a malformed one (which fails there) goes on below.
+      } else {
+        const next = yield* s.conn.source.pull
+        if (Option.isNone(next)) return
+        s.conn.source.unread(next.value)
+      }
       const code = yield* s.conn.read(u64)
       const outcome = yield* runOp(s, code, handlers)
       if (outcome === "close") return

@@ -121,6 +121,12 @@ export type AddToStoreNarError =
   | DerivationParseError
 /** Failures of `exportPaths` (a modified path: HashMismatchError). */
 export type ExportPathsError = PathQueryError | NarDumpError | ReferenceCycleError | HashMismatchError
+/** One path for `addMultipleToStore`: its info and its NAR serialisation (read once, in order). */
+export interface NarToAdd<E> {
+  readonly info: ValidPathInfo
+  readonly nar: Stream.Stream<Uint8Array, E>
+}
+
 /** Failures of `importPaths` (any malformed or truncated stream: BadExportStreamError). */
 export type ImportPathsError =
   | NarRestoreFsError
@@ -232,6 +238,14 @@ export interface StoreShape extends StorePrimitives, StoreDerived {
   readonly addToStoreNar: <E>(
     info: ValidPathInfo,
     nar: Stream.Stream<Uint8Array, E>
+  ) => Effect.Effect<void, AddToStoreNarError | E>
+  /**
+   * Adds many paths (references first), each as {@link StoreShape.addToStoreNar} would. Optional:
+   * a store that sends them in one request has it (a daemon of protocol 1.32+:
+   * AddMultipleToStore, one framed stream of infos and NARs); callers without it add path by path.
+   */
+  readonly addMultipleToStore?: <E>(
+    items: ReadonlyArray<NarToAdd<E>>
   ) => Effect.Effect<void, AddToStoreNarError | E>
   /** The NAR serialisation of a valid path's files. */
   readonly narFromPath: (path: string) => Stream.Stream<Uint8Array, NarFromPathError>

@@ -82,6 +82,13 @@ export interface StoreDbShape {
   /** All valid paths, sorted. */
   readonly queryAllValidPaths: Effect.Effect<ReadonlyArray<string>, DbFailure>
   readonly queryPathInfo: (path: string) => Effect.Effect<Option.Option<ValidPathInfo>, DbFailure>
+  /**
+   * `queryPathInfo` answered synchronously when it can be (for hot loops such as the daemon's
+   * QueryPathInfo): the same answer, or undefined when it cannot be given now (a transaction of
+   * this process holds the connection, the database is busy, a row does not decode): then call
+   * `queryPathInfo`. Optional: a StoreDb without it always takes the effect.
+   */
+  readonly queryPathInfoNow?: (path: string) => Option.Option<ValidPathInfo> | undefined
   /** Infos of many paths at once, in input order (invalid ones omitted); all valid paths, sorted, when `paths` is undefined. */
   readonly queryPathInfos: (paths?: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ValidPathInfo>, DbFailure>
   readonly queryReferences: (path: string) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError>

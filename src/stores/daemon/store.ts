@@ -23,7 +23,7 @@ import { topoSortPaths } from "../../core/topoSort.js"
 import { bool, type Decoder } from "../../core/wire/decode.js"
 import { concatBytes, encodeBool, encodeFrame, encodePadded, encodeU64, FRAMED_END } from "../../core/wire/encode.js"
 import { Op } from "../../core/wire/worker/ops.js"
-import { pathInfo, queryPathInfoReply, storePathSet } from "../../core/wire/worker/pathInfo.js"
+import { encodePathInfo, pathInfo, queryPathInfoReply, storePathSet } from "../../core/wire/worker/pathInfo.js"
 import { encodeAddToStoreNarRequest, encodeAddToStoreRequest } from "../../core/wire/worker/requests.js"
 import { encodeSet, pathString, stringMap } from "../../core/wire/worker/values.js"
 import { protocolMinor } from "../../core/wire/worker/version.js"
@@ -36,6 +36,7 @@ import { HashMismatchError, StoreIoError } from "../../services/errors/store.js"
 import type {
   AddToStoreOptions,
   NarFromPathError,
+  NarToAdd,
   StoreDerived,
   StorePrimitives,
   StoreShape,
@@ -370,6 +371,62 @@ export const makeStore = (client: DaemonClient, storeDir: string): StoreShape =>
       ))
     })
 
+  /** The NAR of `info`, failing with HashMismatchError at its end when it does not match the info. */
+  const checkedUpload = <E>(info: ValidPathInfo, nar: Stream.Stream<Uint8Array, E>) =>
+    Stream.suspend(() => {
+      const hasher = makeNarHasher()
+      const check = Effect.suspend(() => {
+        const r = hasher.result()
+        const actual = { algo: "sha256" as const, bytes: r.narHash }
+        if (hashEquals(actual, info.narHash) && (info.narSize === 0 || r.narSize === info.narSize)) return Effect.void
+        return Effect.fail(
+          new HashMismatchError({
+            path: info.path,
+            expected: printHashWithAlgo(info.narHash, "nix32"),
+            actual: printHashWithAlgo(actual, "nix32")
+          })
+        )
+      })
+      return Stream.concat(
+        Stream.tap(nar, (c) => Effect.sync(() => hasher.update(c))),
+        Stream.drain(Stream.fromEffect(check))
+      )
+    })
+
+  /**
+   * AddMultipleToStore (44, 1.32+), as Nix 2.8's RemoteStore sends it: the paths not valid yet,
+   * in one framed stream (their count, then each info with its path and its NAR). A NAR that
+   * does not match its info is abandoned before the end frame: the connection is dropped and
+   * the daemon keeps only the paths before it. Older daemons get AddToStoreNar path by path.
+   */
+  const addMultipleToStore = <E>(items: ReadonlyArray<NarToAdd<E>>) =>
+    Effect.gen(function*() {
+      const valid = new Set(yield* queryValidPaths(items.map((i) => i.info.path)))
+      const todo = items.filter((i) => !valid.has(i.info.path))
+      if (todo.length === 0) return
+      const minor = yield* client.withConnection((conn) => Effect.succeed(protocolMinor(conn.version)))
+      if (minor < 32 || todo.length === 1) {
+        for (const i of todo) yield* addToStoreNar(i.info, i.nar)
+        return
+      }
+      const body = Stream.concat(
+        Stream.make(encodeU64(todo.length)),
+        Stream.flatMap(Stream.fromIterable(todo), (i) =>
+          Stream.concat(
+            Stream.make(encodePathInfo({ ...i.info, ultimate: false }, { withPath: true, format: 16 })),
+            checkedUpload(i.info, i.nar)
+          ))
+      )
+      yield* hashMismatchTyped(client.withConnection((conn) =>
+        Effect.gen(function*() {
+          // repair = false, dontCheckSigs = true (as addToStoreNar sends it; an untrusted client's is ignored).
+          yield* conn.send(encodeU64(Op.AddMultipleToStore), encodeBool(false), encodeBool(true))
+          yield* sendFramed(conn.send, body)
+          yield* conn.processStderr()
+        })
+      ))
+    })
+
   const narFromPath = (p: string): Stream.Stream<Uint8Array, NarFromPathError> =>
     Stream.unwrapScoped(Effect.gen(function*() {
       const sp = yield* requirePath(p)
@@ -465,6 +522,7 @@ export const makeStore = (client: DaemonClient, storeDir: string): StoreShape =>
           }
         }
       }
+      const items: Array<NarToAdd<StoreIoError>> = []
       for (const s of spooled) {
         const info: ValidPathInfo = {
           path: s.path,
@@ -477,11 +535,9 @@ export const makeStore = (client: DaemonClient, storeDir: string): StoreShape =>
           sigs: [],
           ca: Option.none()
         }
-        yield* addToStoreNar(
-          info,
-          fileStream(s.file)
-        )
+        items.push({ info, nar: fileStream(s.file) })
       }
+      yield* addMultipleToStore(items)
       return spooled.map((s) => s.path as string)
     })).pipe(Effect.catchTag("HashMismatchError", (e) => Effect.die(e)))
 
@@ -529,6 +585,7 @@ export const makeStore = (client: DaemonClient, storeDir: string): StoreShape =>
     addToStore,
     addTextToStore,
     addToStoreNar,
+    addMultipleToStore,
     narFromPath,
     exportPaths,
     importPaths,

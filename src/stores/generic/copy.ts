@@ -3,7 +3,8 @@
  * closure of the paths in the source, less what the destination already has,
  * in dependency order (a path starts once the paths it refers to are in), a
  * few at a time. Each path is streamed from `narFromPath` into the
- * destination's `addToStoreNar`, which checks the NAR against the info; with
+ * destination's `addToStoreNar` (all of them in one `addMultipleToStore` when the destination
+ * has it: a daemon), which checks the NAR against the info; with
  * `checkSigs` a path needs a trusted signature (or a content address that
  * holds) first, else it fails with Nix's "lacks a valid signature" and is not
  * added. A failure stops the copy with the paths already copied valid and
@@ -11,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Deferred, Effect, Either, Option } from "effect"
+import { Data, Deferred, Effect, Either, Option, Stream } from "effect"
 import type { PublicKeys } from "../../core/cache/signing.js"
 import { checkSignatures } from "../../core/cache/signing.js"
 import { PathNotValidError } from "../../services/errors/database.js"
@@ -65,6 +66,30 @@ export const copyClosure = (
     const closure = yield* src.computeClosure(paths)
     const order = yield* missingInOrder(src, dst, closure)
     const total = order.length
+    const addMultiple = dst.addMultipleToStore
+    if (addMultiple !== undefined && total > 1) {
+      // One request for all of them (a daemon's AddMultipleToStore, as Nix's copyPaths sends it):
+      // the infos first (and their signatures checked), then the NARs streamed in order.
+      const items = []
+      for (const [index, p] of order.entries()) {
+        const got = yield* src.queryPathInfo(p)
+        if (Option.isNone(got)) return yield* new PathNotValidError({ path: p })
+        const info = got.value
+        if (options.checkSigs === true) {
+          const good = checkSignatures(dst.storeDir, info, options.publicKeys ?? new Map())
+          if (Either.isLeft(good) || good.right < 1) return yield* new MissingSignatureError({ path: p })
+        }
+        const started = options.onStart === undefined ? Effect.void : options.onStart(p, index, total)
+        const finished = options.onDone === undefined ? Effect.void : options.onDone(p, index + 1, total)
+        const nar = Stream.concat(
+          Stream.unwrap(Effect.as(started, src.narFromPath(p))),
+          Stream.drain(Stream.fromEffect(finished))
+        )
+        items.push({ info: { ...info, registrationTime: 0, ultimate: false }, nar })
+      }
+      yield* addMultiple(items)
+      return { closure, copied: order } satisfies CopyResult
+    }
     const done = new Map<string, Deferred.Deferred<void>>()
     for (const p of order) done.set(p, yield* Deferred.make<void>())
     let finished = 0

@@ -208,6 +208,19 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
         )
       )
 
+    // The same query run to completion now, without a fiber of its own per call: a statement
+    // on the idle connection never suspends (better-sqlite3 is synchronous); anything else
+    // (a transaction holds the connection, SQLITE_BUSY, a bad row) answers undefined.
+    const queryPathInfoNow = (path: string): Option.Option<ValidPathInfo> | undefined => {
+      if (!tx.idle()) return undefined
+      const rows = Effect.runSyncExit(conn.execute(infoSql, [path], undefined))
+      if (rows._tag === "Failure") return undefined
+      const r = rows.value[0] as InfoRow | undefined
+      if (r === undefined) return Option.none()
+      const info = fromDbRow(storeDir, toRow(r))
+      return Either.isRight(info) ? Option.some(info.right) : undefined
+    }
+
     const requireInfo = (path: string) =>
       Effect.flatMap(
         queryPathInfo(path),
@@ -406,6 +419,7 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
         sql.unsafe("select group_concat(path, char(10)) from (select path from ValidPaths order by path)").values
       ).pipe(Effect.map((rows) => sortedLines(rows[0]?.[0]))),
       queryPathInfo,
+      queryPathInfoNow,
       queryPathInfos: (paths) =>
         one(
           "queryPathInfos",

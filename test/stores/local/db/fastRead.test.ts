@@ -37,3 +37,45 @@ describe("StoreDb single reads and open transactions", () => {
       )
     })))
 })
+
+// queryPathInfoNow (the daemon's synchronous QueryPathInfo): the same answer as queryPathInfo when it
+// answers, and no answer (undefined) while a transaction holds the connection.
+describe("StoreDb.queryPathInfoNow", () => {
+  it.live("answers as queryPathInfo (valid, invalid, with references, deriver, sigs, ca)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const db = yield* openStoreDb({ layout: yield* tempLayout })
+      const now = db.queryPathInfoNow
+      if (now === undefined) return expect.unreachable("the local StoreDb has queryPathInfoNow")
+      const paths = Array.from({ length: 6 }, (_, i) => fakePath(i + 1))
+      yield* db.registerValidPaths(paths.map((p, i) => ({
+        path: p,
+        narHash: fakeHash(i + 1),
+        narSize: 100 + i,
+        references: paths.slice(0, i).filter((_, k) => (i + k) % 2 === 0).concat(i === 3 ? [p] : []),
+        ...(i === 2 ? { deriver: fakePath(50) } : {}),
+        ...(i === 4 ? { sigs: ["k:c2ln", "a:c2ln"] } : {}),
+        ...(i === 5 ? { ca: `fixed:r:sha256:${"0".repeat(52)}` } : {})
+      })))
+      for (const p of [...paths, fakePath(99)]) {
+        expect(now(p)).toEqual(yield* db.queryPathInfo(p))
+      }
+      expect(now(fakePath(99))).toEqual(Option.none())
+    })))
+
+  it.live("gives no answer while another fiber's transaction holds the connection", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const db = yield* openStoreDb({ layout: yield* tempLayout })
+      const p = fakePath(1)
+      yield* db.registerValidPaths([{ path: p, narHash: fakeHash(1), narSize: 1, references: [] }])
+      const inside = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const writer = yield* Effect.fork(
+        db.writeTransaction("test", Effect.zipRight(Deferred.succeed(inside, undefined), Deferred.await(release)))
+      )
+      yield* Deferred.await(inside)
+      expect(db.queryPathInfoNow?.(p)).toBeUndefined()
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(writer)
+      expect(Option.isSome(db.queryPathInfoNow?.(p) ?? Option.none())).toBe(true)
+    })))
+})
