@@ -67,10 +67,23 @@ describe("tsnix daemon answers Nix 2.8's clients as nix-daemon does (golden capt
     expect(captures.length).toBeGreaterThanOrEqual(15)
   })
 
-  it.scoped("replays every capture in order", () =>
+  // A real clock: the daemon under test sleeps between lock attempts (a test clock would never wake it).
+  it.scopedLive("replays every capture in order", () =>
     Effect.gen(function*() {
-      const { socket } = yield* startDaemon()
+      const { layout, socket } = yield* startDaemon()
+      const tempRoots = path.join(layout.stateDir, "temproots")
+      // A connection's temp-root session (`<pid>-<n>`) goes after its client hangs up; the next capture
+      // starts once it has, as each of Nix's clients ran after the previous one's daemon process exited
+      // (a collector running meanwhile is handed the session's roots and keeps them, rightly).
+      const sessionsGone = Effect.promise(async () => {
+        for (let i = 0; i < 500; i++) {
+          const names = fs.existsSync(tempRoots) ? fs.readdirSync(tempRoots) : []
+          if (!names.some((n) => n.startsWith(`${process.pid}-`))) return
+          await new Promise((r) => setTimeout(r, 10))
+        }
+      })
       for (const name of captures) {
+        yield* sessionsGone
         const expected = bytes(`${name}.d2c.hex`)
         const got = yield* Effect.promise(async () => {
           const c = await RawClient.connect(socket)
