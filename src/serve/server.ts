@@ -26,6 +26,7 @@ import { printHash } from "../core/hash.js"
 import type { ValidPathInfo } from "../core/pathInfo.js"
 import { hashPart as hashPartOf } from "../core/storePathBrand.js"
 import { compress } from "../io/compression.js"
+import { withSlicedScheduler } from "../io/slicedScheduler.js"
 import { LocalStore } from "../services/LocalStore.js"
 import { Store, type StoreShape } from "../services/Store.js"
 import type { SecretKey } from "../core/cache/signing.js"
@@ -239,8 +240,13 @@ export const parseListen = (s: string): ListenAddress | undefined => {
   return { host: (m[1] ?? m[2]) as string, port }
 }
 
-/** The server, listening at `address`, for the Store in context; HttpServer stays available (its address). */
+/**
+ * The server, listening at `address`, for the Store in context; HttpServer stays available (its address).
+ * Its fibers (every request's) run on the sliced scheduler: however many clients are served at once,
+ * the event loop gets a turn every few milliseconds.
+ */
 export const layer = (address: ListenAddress, options: ServeOptions = {}) =>
   Layer.unwrapEffect(Effect.map(makeApp(options), (app) => HttpServer.serve(app))).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(() => createServer({ keepAlive: true }), address))
+    Layer.provideMerge(NodeHttpServer.layer(() => createServer({ keepAlive: true }), address)),
+    withSlicedScheduler
   )
