@@ -20,7 +20,7 @@ import { type Fiber, FiberRef, Layer, Scheduler } from "effect"
 import { onNextTurn, sliceUsedUp } from "./eventLoop.js"
 
 /** Operations of a fiber between two looks at the slice's clock. */
-const CHECK_EVERY = 64
+const CHECK_EVERY = 16
 
 /** The scheduler (see the module documentation); one per thread is enough, it keeps no per-fiber state. */
 export class SlicedScheduler implements Scheduler.Scheduler {
@@ -49,12 +49,33 @@ export class SlicedScheduler implements Scheduler.Scheduler {
     else queueMicrotask(this.drain)
   }
 
+  // Runs the queued tasks until the slice is used up; the rest wait for the next turn, ahead of
+  // what they queue meanwhile (running them all would give every fiber its own slice in one turn).
   private readonly drain = (): void => {
     const buckets = this.tasks.buckets
     this.tasks.buckets = []
-    for (const [, tasks] of buckets) for (const task of tasks) task()
+    for (let b = 0; b < buckets.length; b++) {
+      const [priority, tasks] = buckets[b] as [number, Array<Scheduler.Task>]
+      for (let i = 0; i < tasks.length; i++) {
+        if (i + b > 0 && sliceUsedUp()) {
+          this.requeue(buckets, b, i, priority)
+          this.drainSoon()
+          return
+        }
+        ;(tasks[i] as Scheduler.Task)()
+      }
+    }
     if (this.tasks.buckets.length === 0) this.running = false
     else this.drainSoon()
+  }
+
+  /** Puts back the tasks not run (bucket `b` from task `i` on, and the later buckets) before the new ones. */
+  private requeue(buckets: ReadonlyArray<[number, Array<Scheduler.Task>]>, b: number, i: number, priority: number) {
+    const queuedMeanwhile = this.tasks.buckets
+    this.tasks.buckets = []
+    this.tasks.buckets.push([priority, (buckets[b] as [number, Array<Scheduler.Task>])[1].slice(i)])
+    for (const bucket of buckets.slice(b + 1)) this.tasks.buckets.push(bucket)
+    for (const [p, tasks] of queuedMeanwhile) for (const task of tasks) this.tasks.scheduleTask(task, p)
   }
 }
 

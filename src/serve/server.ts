@@ -44,6 +44,13 @@ export interface ServeOptions {
   readonly secretKeys?: ReadonlyArray<SecretKey> | undefined
 }
 
+/**
+ * The codec levels of NARs compressed while they are sent: xz at preset 1 (liblzma's default, 6,
+ * takes ~94 MiB per encoder, so 50 clients would hold gigabytes, and compresses a few MB/s; preset 1
+ * needs ~10 MiB); zstd at its default (3).
+ */
+const onTheFlyLevel: Readonly<Record<NarCompression, number | undefined>> = { none: undefined, xz: 1, zstd: undefined }
+
 const cacheForever = "public, max-age=31536000, immutable"
 const cacheNarInfo = "public, max-age=86400"
 const noStore = "no-store"
@@ -131,7 +138,10 @@ export const makeApp = (options: ServeOptions = {}) =>
             HttpServerResponse.empty({ status: 200, headers: { ...headers, "content-type": "application/x-nix-nar" } })
           )
         }
-        const body = store.narFromPath(info.path).pipe(exactly(info.narSize, what), compress(compression))
+        const body = store.narFromPath(info.path).pipe(
+          exactly(info.narSize, what),
+          compress(compression, { level: onTheFlyLevel[compression] })
+        )
         return Effect.succeed(
           HttpServerResponse.stream(cutOnFailure(body), { status: 200, headers, contentType: "application/x-nix-nar" })
         )
