@@ -50,5 +50,7 @@ export const operations: Readonly<Record<string, Operation>> = {
   store: lazy(() => import("./ops/keys.js"), (m) => m.storeOperation),
   // `tsnix serve --listen …` (the HTTP cache server); nix-store's `--serve` (the ssh protocol) is not there yet
   serve: lazy(() => import("./ops/serve.js"), (m) => m.serveOperation),
-  daemon: lazy(() => import("./ops/daemon.js"), (m) => m.daemonOperation)
+  daemon: lazy(() => import("./ops/daemon.js"), (m) => m.daemonOperation),
+  // --repair-path, from the substituters
+  "repair-path": lazy(() => import("./ops/repair.js"), (m) => m.repairPathOperation)
 }

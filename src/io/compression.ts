@@ -20,6 +20,7 @@ import { Data, Effect, Option, Stream } from "effect"
 import { createRequire } from "node:module"
 import { Duplex, PassThrough, Transform, type TransformCallback } from "node:stream"
 import * as zlib from "node:zlib"
+import { yieldIfSliceUsedUp } from "./eventLoop.js"
 
 /** The compressions tsnix writes. */
 export type CompressionMethod = "xz" | "zstd" | "bzip2" | "gzip" | "br" | "none"
@@ -190,6 +191,9 @@ const compressor = (method: CompressionMethod, options: CompressOptions): Duplex
   }
 }
 
+/** Largest piece of input handed to a codec at once (zstd-napi compresses 256 KiB in about a millisecond). */
+const PIECE = 256 * 1024
+
 /**
  * `self` through a Node Duplex, with backpressure both ways. Unlike
  * platform-node's pipeThroughDuplex, a failure of `self` fails the result
@@ -205,7 +209,7 @@ export const pipeThroughTransform = <E, R, E2>(
     const duplex = make()
     // A failure of `self` destroys the duplex; its error comes out of the other side typed.
     let upstream = Option.none<E>()
-    const write = (chunk: Uint8Array) =>
+    const writePiece = (chunk: Uint8Array) =>
       Effect.async<void>((resume) => {
         if (duplex.destroyed) return resume(Effect.void)
         if (duplex.write(chunk)) return resume(Effect.void)
@@ -217,6 +221,16 @@ export const pipeThroughTransform = <E, R, E2>(
         duplex.once("drain", done)
         duplex.once("close", done)
       })
+    // A synchronous codec (zstd-napi, bzip2) works inside `write`: pieces of at most PIECE bytes, with
+    // the event loop's turn between them once the slice is used up, keep each step short.
+    const write = (chunk: Uint8Array): Effect.Effect<void> =>
+      chunk.length <= PIECE
+        ? Effect.zipRight(yieldIfSliceUsedUp, writePiece(chunk))
+        : Effect.forEach(
+          Array.from({ length: Math.ceil(chunk.length / PIECE) }, (_, i) => chunk.subarray(i * PIECE, (i + 1) * PIECE)),
+          (piece) => Effect.zipRight(yieldIfSliceUsedUp, writePiece(piece)),
+          { discard: true }
+        )
     yield* Stream.runForEach(self, write).pipe(
       Effect.matchEffect({
         onFailure: (e) =>

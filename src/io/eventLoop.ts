@@ -23,14 +23,51 @@ let sliceStart = performance.now()
 /** True once the current slice is used up (the caller should yield soon). */
 export const sliceUsedUp = (): boolean => performance.now() - sliceStart >= SLICE_MS
 
-/** Gives the event loop a turn (one `setImmediate` round) and starts a new slice. */
+/** The fibers waiting for the next turn of the event loop, resumed together by one `setImmediate`. */
+const waiting = new Set<() => void>()
+let turn: NodeJS.Immediate | undefined
+
+const nextTurn = (): void => {
+  turn = undefined
+  sliceStart = performance.now()
+  const resumes = [...waiting]
+  waiting.clear()
+  for (const resume of resumes) resume()
+}
+
+/**
+ * Gives the event loop a turn (one `setImmediate` round) and starts a new
+ * slice. The fibers that yield during one slice share one `setImmediate`:
+ * one slice is the budget of a whole turn, whatever the number of fibers.
+ * (With one `setImmediate` each, Node runs all of them in one check phase,
+ * each starting a fresh slice: 50 NAR streams served at once held the loop
+ * for 50 slices in a row.) The first fiber resumed works for the slice; the
+ * others find it used up and wait for the next turn, in the order they asked.
+ */
 export const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => {
-    sliceStart = performance.now()
-    resume(Effect.void)
-  })
-  return Effect.sync(() => clearImmediate(handle))
+  const cancel = onNextTurn(() => resume(Effect.void))
+  return Effect.sync(cancel)
 })
+
+/**
+ * Calls `f` at the next turn of the event loop, once a new slice has started
+ * (with the other callers of the same turn, in order); returns a function
+ * that cancels the call. What {@link yieldToEventLoop} and the sliced
+ * scheduler (slicedScheduler.ts) wait for.
+ */
+export const onNextTurn = (f: () => void): () => void => {
+  // A fresh function per call: the same `f` asked for twice is called twice.
+  const wake = () => f()
+  waiting.add(wake)
+  if (turn === undefined) turn = setImmediate(nextTurn)
+  return () => {
+    waiting.delete(wake)
+    if (waiting.size === 0 && turn !== undefined) {
+      clearImmediate(turn)
+      turn = undefined
+    }
+  }
+}
 
 /** {@link yieldToEventLoop} when the current slice is used up, else nothing. */
 export const yieldIfSliceUsedUp: Effect.Effect<void> = Effect.suspend(

@@ -26,6 +26,7 @@ import { printHash } from "../core/hash.js"
 import type { ValidPathInfo } from "../core/pathInfo.js"
 import { hashPart as hashPartOf } from "../core/storePathBrand.js"
 import { compress } from "../io/compression.js"
+import { withSlicedScheduler } from "../io/slicedScheduler.js"
 import { LocalStore } from "../services/LocalStore.js"
 import { Store, type StoreShape } from "../services/Store.js"
 import type { SecretKey } from "../core/cache/signing.js"
@@ -42,6 +43,13 @@ export interface ServeOptions {
   /** Keys the narinfos are signed with, on the fly (their existing signatures are kept). */
   readonly secretKeys?: ReadonlyArray<SecretKey> | undefined
 }
+
+/**
+ * The codec levels of NARs compressed while they are sent: xz at preset 1 (liblzma's default, 6,
+ * takes ~94 MiB per encoder, so 50 clients would hold gigabytes, and compresses a few MB/s; preset 1
+ * needs ~10 MiB); zstd at its default (3).
+ */
+const onTheFlyLevel: Readonly<Record<NarCompression, number | undefined>> = { none: undefined, xz: 1, zstd: undefined }
 
 const cacheForever = "public, max-age=31536000, immutable"
 const cacheNarInfo = "public, max-age=86400"
@@ -130,7 +138,10 @@ export const makeApp = (options: ServeOptions = {}) =>
             HttpServerResponse.empty({ status: 200, headers: { ...headers, "content-type": "application/x-nix-nar" } })
           )
         }
-        const body = store.narFromPath(info.path).pipe(exactly(info.narSize, what), compress(compression))
+        const body = store.narFromPath(info.path).pipe(
+          exactly(info.narSize, what),
+          compress(compression, { level: onTheFlyLevel[compression] })
+        )
         return Effect.succeed(
           HttpServerResponse.stream(cutOnFailure(body), { status: 200, headers, contentType: "application/x-nix-nar" })
         )
@@ -239,8 +250,13 @@ export const parseListen = (s: string): ListenAddress | undefined => {
   return { host: (m[1] ?? m[2]) as string, port }
 }
 
-/** The server, listening at `address`, for the Store in context; HttpServer stays available (its address). */
+/**
+ * The server, listening at `address`, for the Store in context; HttpServer stays available (its address).
+ * Its fibers (every request's) run on the sliced scheduler: however many clients are served at once,
+ * the event loop gets a turn every few milliseconds.
+ */
 export const layer = (address: ListenAddress, options: ServeOptions = {}) =>
   Layer.unwrapEffect(Effect.map(makeApp(options), (app) => HttpServer.serve(app))).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(() => createServer({ keepAlive: true }), address))
+    Layer.provideMerge(NodeHttpServer.layer(() => createServer({ keepAlive: true }), address)),
+    withSlicedScheduler
   )

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Context } from "effect"
-import type { Effect } from "effect"
+import type { Effect, Stream } from "effect"
 import type { StoreLayout } from "../core/storeLayout.js"
 import type {
   DanglingReferenceError,
@@ -16,9 +16,10 @@ import type {
   PathNotValidError,
   ReadOnlyStoreError
 } from "./errors/database.js"
-import type { NarDumpError } from "../core/nar/ioErrors.js"
+import type { NarDumpError, NarRestoreFsError } from "../core/nar/ioErrors.js"
+import type { NarParseError } from "../core/nar/errors.js"
 import type { ReferenceCycleError } from "../core/topoSort.js"
-import type { CanonicaliseError, StoreIoError } from "./errors/store.js"
+import type { CanonicaliseError, HashMismatchError, StoreIoError } from "./errors/store.js"
 import type { LockError } from "./Lock.js"
 import type { DeletePathsError, DeleteResult, QueryError } from "./Store.js"
 import type { FailedPath, PathRegistration } from "./StoreDb.js"
@@ -99,7 +100,28 @@ export interface LocalStoreShape {
   readonly optimiseStore: () => Effect.Effect<OptimiseResult, OptimiseStoreError>
   /** Optimises one valid path's files (what auto-optimise-store does for each new path). */
   readonly optimisePath: (path: string) => Effect.Effect<OptimiseResult, OptimisePathError>
+  /**
+   * Replaces the files of a valid path by `nar`, which must hash to the
+   * registered NAR hash (else HashMismatchError, and nothing changes): the
+   * repair of a damaged path from a substituter.
+   */
+  readonly repairPath: <E>(
+    path: string,
+    nar: Stream.Stream<Uint8Array, E>
+  ) => Effect.Effect<void, RepairPathError | E>
 }
+
+/** Failures of `repairPath`. */
+export type RepairPathError =
+  | QueryError
+  | ReadOnlyStoreError
+  | PathNotValidError
+  | HashMismatchError
+  | StoreIoError
+  | LockError
+  | CanonicaliseError
+  | NarParseError
+  | NarRestoreFsError
 
 /** A store on this machine. */
 export class LocalStore extends Context.Tag("tsnix/LocalStore")<LocalStore, LocalStoreShape>() {}

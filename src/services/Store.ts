@@ -60,11 +60,26 @@ export interface VerifyReport {
   readonly modified: ReadonlyArray<string>
   /** With checkContents: `.links` entries (real paths) whose contents no longer match their name. */
   readonly modifiedLinks: ReadonlyArray<string>
+  /** With `repair`: the paths repaired (listed in `modified` or `missingWithReferrers` too). */
+  readonly repaired?: ReadonlyArray<string>
   /**
    * Set when the references of valid paths form a cycle (left by an older tsnix or
    * by hand): `parent` refers to `path`, which refers back to it. An error.
    */
   readonly referenceCycle?: { readonly path: string; readonly parent: string }
+}
+
+/** What `verifyStore` does. */
+export interface VerifyOptions {
+  /** Recompute every valid path's NAR hash. */
+  readonly checkContents: boolean
+  /**
+   * `--repair`: called for each modified path (and each vanished path that
+   * valid paths still refer to), which it repairs or reports; true when the
+   * path is repaired (no longer an error). A store that cannot repair
+   * refuses the option.
+   */
+  readonly repair?: ((path: string) => Effect.Effect<boolean>) | undefined
 }
 
 /** The outcome of deleting paths. */
@@ -276,7 +291,7 @@ export interface StoreShape extends StorePrimitives, StoreDerived {
    */
   readonly tempRootSession: Effect.Effect<void, never, Scope.Scope>
   /** Checks the database against the files (and their contents, optionally). */
-  readonly verifyStore: (options: { readonly checkContents: boolean }) => Effect.Effect<VerifyReport, VerifyStoreError>
+  readonly verifyStore: (options: VerifyOptions) => Effect.Effect<VerifyReport, VerifyStoreError>
   /** Recomputes a valid path's NAR hash; fails with HashMismatchError when it differs. */
   readonly verifyPath: (path: string) => Effect.Effect<void, VerifyPathError>
 }

@@ -7,12 +7,16 @@
  * substitute is skipped with Nix's warning; a substituter that fails is
  * skipped with a warning naming it. This is the function the builder calls
  * before building a derivation's outputs; `-r` of a plain path calls it too.
+ * {@link repairFromSubstituters} is the repair of a damaged valid path.
  *
  * @since 0.1.0
  */
-import { Effect, Either, Option } from "effect"
+import { Data, Effect, Either, Option } from "effect"
 import { checkSignatures, type PublicKeys } from "../core/cache/signing.js"
-import type { StoreShape } from "../services/Store.js"
+import { hashEquals, printHashWithAlgo } from "../core/hash.js"
+import { PathNotValidError } from "../services/errors/database.js"
+import type { LocalStoreShape } from "../services/LocalStore.js"
+import type { PathQueryError, StoreShape } from "../services/Store.js"
 import { type BinaryCacheStore } from "./binaryCache/store.js"
 import { openBinaryCache } from "./binaryCache/open.js"
 import { copyClosure } from "./generic/copy.js"
@@ -102,4 +106,67 @@ export const substitutePaths = (dst: StoreShape, paths: ReadonlyArray<string>, o
       if (!done) missing.push(p)
     }
     return { substituted, missing } satisfies SubstituteResult
+  }))
+
+/** `--repair-path` (or `--verify --repair`) found no substituter that could give the path back. */
+export class CannotRepairError extends Data.TaggedError("CannotRepairError")<{ readonly path: string }> {
+  override get message(): string {
+    return `cannot repair path '${this.path}'`
+  }
+}
+
+/**
+ * Repairs the valid path `p` of `local` from the substituters (Nix's
+ * `repairPath`: a substitution in repair mode): the first one (by priority)
+ * whose narinfo for `p` is trusted (as in {@link substitutePaths}) and
+ * names the NAR hash the store registered gives its NAR, which replaces the
+ * path's files once it hashes right. A substituter that fails, or whose NAR
+ * is not the registered one, is skipped with a warning. Fails with
+ * CannotRepairError when none could (Nix then rebuilds the path's deriver
+ * if it is valid; tsnix does not).
+ */
+export const repairFromSubstituters = (
+  store: StoreShape,
+  local: LocalStoreShape,
+  p: string,
+  options: SubstituteOptions
+): Effect.Effect<void, CannotRepairError | PathQueryError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const registered = yield* store.queryPathInfo(p)
+    if (Option.isNone(registered)) return yield* new PathNotValidError({ path: p })
+    if (!options.substitute || options.substituters.length === 0) return yield* new CannotRepairError({ path: p })
+    const subs = yield* openSubstituters(options.substituters, store.storeDir)
+    for (const sub of subs) {
+      const info = yield* Effect.either(sub.queryPathInfo(p))
+      if (Either.isLeft(info)) {
+        yield* Effect.logWarning(`substituter '${sub.backend.uri}': ${info.left.message}`)
+        continue
+      }
+      if (Option.isNone(info.right)) continue
+      if (options.requireSigs) {
+        const good = checkSignatures(store.storeDir, info.right.value, options.publicKeys)
+        if (Either.isLeft(good) || good.right < 1) {
+          yield* Effect.logWarning(
+            `the substitute for '${p}' from '${sub.backend.uri}' is not signed by any of the keys in 'trusted-public-keys'`
+          )
+          continue
+        }
+      }
+      if (!hashEquals(info.right.value.narHash, registered.value.narHash)) {
+        yield* Effect.logWarning(
+          `the substitute for '${p}' from '${sub.backend.uri}' has NAR hash '${
+            printHashWithAlgo(info.right.value.narHash, "nix32")
+          }', not the registered '${printHashWithAlgo(registered.value.narHash, "nix32")}'`
+        )
+        continue
+      }
+      if (options.onCopy !== undefined) yield* options.onCopy(p, sub.backend.uri)
+      const repaired = yield* Effect.either(local.repairPath(p, sub.narFromPath(p)))
+      if (Either.isLeft(repaired)) {
+        yield* Effect.logWarning(`repairing '${p}' from '${sub.backend.uri}' failed: ${repaired.left.message}`)
+        continue
+      }
+      return
+    }
+    return yield* new CannotRepairError({ path: p })
   }))

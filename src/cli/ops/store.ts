@@ -26,7 +26,7 @@ import { inNixWords } from "../fsErrors.js"
 import { printLines, stdinStream, streamToStdout } from "../io.js"
 import { enlargeStdoutPipe } from "../pipeBuffer.js"
 import type { Operation } from "../operation.js"
-import { withStore } from "../storeLayers.js"
+import { withLocalStoreOnly, withStore } from "../storeLayers.js"
 import { ArgumentStatError, followLinksToStorePaths } from "../storePathArg.js"
 
 const noFlags = (allowed: ReadonlyArray<string> = []) =>
@@ -128,15 +128,17 @@ export const importOperation: Operation = Effect.gen(function*() {
 export const verifyOperation: Operation = Effect.gen(function*() {
   yield* noFlags(["check-contents", "repair"])
   yield* noArgs
-  const { parsed } = yield* Cli
-  if (parsed.flags.has("repair")) {
-    return yield* new UsageError({
-      message: "'--repair' is not supported by tsnix (there is no substituter to repair from)"
-    })
-  }
-  const report = yield* withStore(
-    Effect.flatMap(Store, (s) => s.verifyStore({ checkContents: parsed.flags.has("check-contents") }))
-  )
+  const { parsed, settings } = yield* Cli
+  const checkContents = parsed.flags.has("check-contents")
+  // --repair: from the substituters (ops/repair.ts, loaded only then), in a local store
+  const report = yield* parsed.flags.has("repair")
+    ? withLocalStoreOnly("--verify --repair")(Effect.gen(function*() {
+      const { verifyRepair } = yield* Effect.promise(() => import("./repair.js"))
+      const store = yield* Store
+      const repair = yield* verifyRepair(store, yield* LocalStore, settings)
+      return yield* store.verifyStore({ checkContents, repair })
+    }))
+    : withStore(Effect.flatMap(Store, (s) => s.verifyStore({ checkContents })))
   if (report.errors) {
     yield* Effect.logWarning("not all store errors were fixed")
     return yield* new ExitWith({ status: 1 })

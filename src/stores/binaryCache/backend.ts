@@ -64,6 +64,15 @@ export interface BinaryCacheBackend {
    * undefined when it cannot (plain HTTP).
    */
   readonly listFiles?: Effect.Effect<ReadonlyArray<string>, BinaryCacheBackendError> | undefined
+  /**
+   * A directory where the store may spool a NAR it is writing, so that
+   * {@link adoptFile} can put it in place without copying it (file://: a
+   * directory inside the cache, same file system); undefined: the system's
+   * temporary directory, and the NAR is uploaded with {@link upsertFile}.
+   */
+  readonly spoolDir?: string | undefined
+  /** Moves a finished file of {@link spoolDir} to `path` atomically (a rename), replacing it. */
+  readonly adoptFile?: ((path: string, spooled: string) => Effect.Effect<void, BinaryCacheBackendError>) | undefined
 }
 
 /** The MIME types Nix uploads with. */

@@ -115,5 +115,17 @@ export const makeFileBackend = (root: string, uri: string = `file://${root}`): B
     catch: (e) => fail("listFiles", root, e)
   })
 
-  return { uri, init, fileExists, getFile, upsertFile, listFiles }
+  // The NARs the store writes are spooled in the cache's own directory and renamed into place:
+  // one write of the compressed NAR instead of a write, a read and a second write.
+  const adoptFile = (p: string, spooled: string) =>
+    Effect.flatMap(resolve("upsertFile", p), (abs) =>
+      Effect.tryPromise({
+        try: async () => {
+          await fs.promises.mkdir(path.dirname(abs), { recursive: true })
+          await fs.promises.rename(spooled, abs)
+        },
+        catch: (e) => fail("upsertFile", p, e)
+      }))
+
+  return { uri, init, fileExists, getFile, upsertFile, listFiles, spoolDir: root, adoptFile }
 }

@@ -272,7 +272,12 @@ export const makeBinaryCacheStore = (
         const ioFail = (operation: string, cause: unknown) => new StoreIoError({ path: info.path, operation, cause })
         const tmpDir = yield* Effect.acquireRelease(
           Effect.tryPromise({
-            try: () => fs.promises.mkdtemp(path.join(os.tmpdir(), "tsnix-cache-nar-")),
+            try: () =>
+              backend.spoolDir === undefined
+                ? fs.promises.mkdtemp(path.join(os.tmpdir(), "tsnix-cache-nar-"))
+                : fs.promises.mkdir(backend.spoolDir, { recursive: true }).then(() =>
+                  fs.promises.mkdtemp(path.join(backend.spoolDir as string, ".tsnix-nar-"))
+                ),
             catch: (e) => ioFail("creating a temporary directory", e)
           }),
           (d) => Effect.promise(() => fs.promises.rm(d, { recursive: true, force: true }).catch(() => undefined))
@@ -366,7 +371,9 @@ export const makeBinaryCacheStore = (
             (e) => (e._tag === "BinaryCacheBackendError" ? ioFail(`uploading '${file}'`, e) : e)
           )
         const narThere = yield* Effect.mapError(backend.fileExists(url), (e) => ioFail(`checking '${url}'`, e))
-        if (!narThere) {
+        if (!narThere && backend.adoptFile !== undefined) {
+          yield* Effect.mapError(backend.adoptFile(url, tmp), (e) => ioFail(`uploading '${url}'`, e))
+        } else if (!narThere) {
           yield* upload(
             url,
             NodeStream.fromReadable<StoreIoError, Uint8Array>(

@@ -39,6 +39,7 @@ export const makeLocalStore = (client: DaemonClient, layout: StoreLayout): Local
       Effect.asVoid(client.call(Op.ClearFailedPaths, [paths === "all" ? encodeSet(["*"]) : encodeSet(paths)], bool)),
     optimiseStore: () =>
       Effect.as(client.call(Op.OptimiseStore, [], bool), { filesLinked: 0, bytesFreed: 0, blocksFreed: 0 }),
-    optimisePath: () => unsupported("optimisePath")
+    optimisePath: () => unsupported("optimisePath"),
+    repairPath: () => unsupported("repairPath")
   }
 }

@@ -47,6 +47,7 @@ import * as DerivationsLive from "./derivations.js"
 import { exportPaths, importPaths } from "./ops/exportImport.js"
 import { optimisePath, optimiseStore } from "./ops/optimise.js"
 import { verifyPath, verifyStore } from "./ops/verify.js"
+import { repairPathFromNar } from "./ops/repairPath.js"
 import { ensureStateLayout, type StateLayoutError } from "./ops/stateLayout.js"
 import * as LockLive from "./lock/layer.js"
 
@@ -223,7 +224,8 @@ export const makeServices = (
             if (!(yield* db.isValidPath(p))) return yield* new PathNotValidError({ path: p })
             return yield* optimisePath(layout, toRealPath(layout, p))
           })
-        )
+        ),
+      repairPath: (p, nar) => writable("repair a path", repairPathFromNar(parts, p, nar))
     }
     return { store, local }
   })

@@ -22,7 +22,7 @@ import { narHashPath } from "../../../io/dump.js"
 import { encodeNix32 } from "../../../core/nix32.js"
 import { type StoreLayout, toRealPath } from "../../../core/storeLayout.js"
 import { clearProgress, reportProgress } from "../../../services/Progress.js"
-import type { VerifyReport } from "../../../services/Store.js"
+import type { VerifyOptions, VerifyReport } from "../../../services/Store.js"
 import type { PathRegistration } from "../../../services/StoreDb.js"
 import type { StoreParts } from "./context.js"
 import { HashMismatchError, StoreIoError } from "../../../services/errors/store.js"
@@ -88,7 +88,7 @@ const checkLinks = (layout: StoreLayout) =>
 const VERIFY_PAGE = 1000
 
 /** Verifies the store; returns what it found (and fixed). */
-export const verifyStore = (parts: StoreParts, options: { readonly checkContents: boolean }) =>
+export const verifyStore = (parts: StoreParts, options: VerifyOptions) =>
   Effect.scoped(
     Effect.gen(function*() {
       const { db, layout, lock } = parts
@@ -103,6 +103,7 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
         db.queryAllValidPaths
       ], { concurrency: 2 })
       yield* nixInfo("checking path existence...")
+      const repaired: Array<string> = []
       const vanished = missingPaths(all, layout.storeDir.length + 1, entries)
       const vanishedSet = new Set(vanished)
       // A vanished path stays valid (an error) if a present path refers to it, directly or
@@ -127,6 +128,7 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
           yield* blocked.has(p)
             ? nixPrintError(`path '${p}' disappeared, but it still has valid referrers!`)
             : nixInfo(`path '${p}' disappeared, removing from database...`)
+          if (blocked.has(p) && options.repair !== undefined && (yield* options.repair(p))) repaired.push(p)
         }
       }
       if (invalidated.length > 0) yield* db.invalidatePaths(invalidated)
@@ -170,6 +172,7 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
                 }'`
               )
               modified.push(info.path)
+              if (options.repair !== undefined && (yield* options.repair(info.path))) repaired.push(info.path)
             } else if (zero || info.narSize === 0) {
               if (zero) yield* nixInfo(`fixing missing hash on '${info.path}'`)
               if (info.narSize === 0) yield* nixInfo(`updating size field on '${info.path}' to ${r.right.narSize}`)
@@ -203,13 +206,15 @@ export const verifyStore = (parts: StoreParts, options: { readonly checkContents
       )
       if (cycle !== undefined) yield* nixPrintError(cycle.message)
       yield* clearProgress
+      const repairedSet = new Set(repaired)
       const report: VerifyReport = {
-        errors: missingWithReferrers.length > 0 || modified.length > 0 || modifiedLinks.length > 0 ||
-          cycle !== undefined,
+        errors: missingWithReferrers.some((p) => !repairedSet.has(p)) || modified.some((p) => !repairedSet.has(p)) ||
+          modifiedLinks.length > 0 || cycle !== undefined,
         invalidated,
         missingWithReferrers,
         modified,
         modifiedLinks,
+        ...(options.repair === undefined ? {} : { repaired }),
         ...(cycle === undefined ? {} : { referenceCycle: { path: cycle.path, parent: cycle.parent } })
       }
       return report
