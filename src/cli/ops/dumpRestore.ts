@@ -43,5 +43,6 @@ export const dumpOperation: Operation = Effect.gen(function*() {
 /** `--restore PATH`: unpack the NAR on standard input at PATH. */
 export const restoreOperation: Operation = Effect.gen(function*() {
   const path = yield* onePath("restore")
-  yield* restorePath(path, stdinStream)
+  // As nix-store --restore, no hash of the archive: nothing would use it.
+  yield* restorePath(path, stdinStream, { hash: false })
 })
