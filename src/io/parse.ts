@@ -51,8 +51,8 @@ export const parseNarFrom = <E, E2, R2>(
   Effect.suspend(() => {
     const hasher = options.hash === false ? undefined : makeNarHasher()
     const parser = new NarParser(hasher === undefined ? {} : { onConsumed: hasher.update })
-    // The clock is read once every CLOCK_EVERY events (reading it for each of a wide NAR's 600k events
-    // cost more than the parser's own work on most of them).
+    // The clock is read once every CLOCK_EVERY events, contents weighed by size (reading it for each
+    // of a wide NAR's 600k events cost more than the parser's own work on most of them).
     let untilClock = 0
     return Effect.gen(function*() {
       for (;;) {
@@ -77,6 +77,9 @@ export const parseNarFrom = <E, E2, R2>(
               : hasher.result()
           }
           default: {
+            // File contents count by size (one more event per 4 KiB): the clock is read at least
+            // every ~128 KiB of synchronous writes.
+            if (ev._tag === "Contents") untilClock -= ev.chunk.length >> 12
             const work = handle(ev)
             if (work !== undefined) yield* work
           }
