@@ -4,8 +4,8 @@
 //   tree/  ~500 MB in 10,000 files (100 directories, log-uniform sizes 1 B .. 4 MiB, some executables)
 //   big    one 1 GiB file
 // For each: `tsnix hash` vs `nix-hash --type sha256`, `tsnix --dump` vs `nix-store --dump` into
-// sha256sum and into cat (whole commands), and narHashPath timed inside a node child. Best of N runs
-// (default 3) after a warm-up.
+// sha256sum, into cat and into a file (whole commands), and narHashPath timed inside a node child.
+// After a warm-up, N rounds (default 5) of all cases in turn, tsnix and Nix interleaved; medians.
 import { spawnSync } from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
@@ -19,7 +19,7 @@ const treeDir = path.join(dataDir, "tree")
 const bigFile = path.join(dataDir, "big")
 const child = path.join(here, "_nar-child.mjs")
 const runsArg = process.argv.indexOf("--runs")
-const runs = runsArg >= 0 ? Number(process.argv[runsArg + 1]) : 3
+const runs = runsArg >= 0 ? Number(process.argv[runsArg + 1]) : 5
 
 const MiB = 1024 * 1024
 const pattern = crypto.randomBytes(8 * MiB)
@@ -75,42 +75,66 @@ const timeV = (cmd, args) => {
   }
 }
 
-const best = (f) => {
-  f() // warm-up (page cache)
-  let b
-  for (let i = 0; i < runs; i++) {
-    const r = f()
-    if (b === undefined || r.ms < b.ms) b = r
-  }
-  return b
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/**
+ * Runs every case once as a warm-up (page cache), then `runs` rounds of all cases in turn
+ * (A B A B …: tsnix and Nix meet the same load); each case's median wall, CPU and RSS.
+ */
+const interleaved = (cases) => {
+  for (const f of Object.values(cases)) f()
+  const seen = Object.fromEntries(Object.keys(cases).map((k) => [k, []]))
+  for (let i = 0; i < runs; i++) for (const [k, f] of Object.entries(cases)) seen[k].push(f())
+  return Object.fromEntries(
+    Object.entries(seen).map(([k, rs]) => [k, {
+      ...rs[0],
+      ms: median(rs.map((r) => r.ms)),
+      cpuMs: median(rs.map((r) => r.cpuMs)),
+      rssKiB: Math.max(...rs.map((r) => r.rssKiB)),
+      walls: rs.map((r) => r.ms)
+    }])
+  )
 }
 
 const results = []
 const tsnix = path.join(here, "..", "bin", "tsnix")
+const outFile = path.join(dataDir, "dump-out.nar")
+const sh = (cmd) => () => timeV("bash", ["-c", `set -o pipefail; ${cmd}`])
 const bench = (label, p) => {
-  // Whole commands (process start-up included), as a user runs them.
-  const oursHash = best(() => timeV(tsnix, ["hash", p]))
-  // The same hashing timed inside a node process (no start-up, no module loading).
-  const oursIn = best(() => {
-    const r = timeV(process.execPath, [child, p])
-    const j = JSON.parse(r.stdout)
-    return { ...r, ms: j.ms, hash: j.hash, narSize: j.narSize }
-  })
-  const oursPipe = best(() => timeV("bash", ["-c", `set -o pipefail; "${tsnix}" --dump "${p}" | sha256sum`]))
-  const oursCat = best(() => timeV("bash", ["-c", `set -o pipefail; "${tsnix}" --dump "${p}" | cat > /dev/null`]))
-  if (oursHash.stdout !== oursIn.hash) throw new Error("tsnix hash disagrees with narHashPath")
-  if (oursPipe.stdout.split(" ")[0] !== oursIn.hash) {
+  // Whole commands (process start-up included), as a user runs them, tsnix and Nix interleaved.
+  const cases = {
+    oursHash: () => timeV(tsnix, ["hash", p]),
+    nixHash: hasNix ? () => timeV("nix-hash", ["--type", "sha256", p]) : undefined,
+    oursCat: sh(`"${tsnix}" --dump "${p}" | cat > /dev/null`),
+    nixCat: hasNix ? sh(`nix-store --dump "${p}" | cat > /dev/null`) : undefined,
+    oursFile: sh(`"${tsnix}" --dump "${p}" > "${outFile}"`),
+    nixFile: hasNix ? sh(`nix-store --dump "${p}" > "${outFile}"`) : undefined,
+    oursPipe: sh(`"${tsnix}" --dump "${p}" | sha256sum`),
+    nixPipe: hasNix ? sh(`nix-store --dump "${p}" | sha256sum`) : undefined,
+    // The same hashing timed inside a node process (no start-up, no module loading).
+    oursIn: () => {
+      const r = timeV(process.execPath, [child, p])
+      const j = JSON.parse(r.stdout)
+      return { ...r, ms: j.ms, hash: j.hash, narSize: j.narSize }
+    }
+  }
+  for (const k of Object.keys(cases)) if (cases[k] === undefined) delete cases[k]
+  const row = { label, ...interleaved(cases) }
+  fs.rmSync(outFile, { force: true })
+  row.narSize = row.oursIn.narSize
+  if (row.oursHash.stdout !== row.oursIn.hash) throw new Error("tsnix hash disagrees with narHashPath")
+  if (row.oursPipe.stdout.split(" ")[0] !== row.oursIn.hash) {
     throw new Error("tsnix --dump | sha256sum disagrees with narHashPath")
   }
-  const row = { label, narSize: oursIn.narSize, oursHash, oursIn, oursPipe, oursCat }
   if (hasNix) {
-    row.nixHash = best(() => timeV("nix-hash", ["--type", "sha256", p]))
-    row.nixPipe = best(() => timeV("bash", ["-c", `set -o pipefail; nix-store --dump "${p}" | sha256sum`]))
-    row.nixCat = best(() => timeV("bash", ["-c", `set -o pipefail; nix-store --dump "${p}" | cat > /dev/null`]))
-    if (row.nixHash.stdout !== oursIn.hash) {
-      throw new Error(`hash mismatch on ${label}: nix ${row.nixHash.stdout} vs ours ${oursIn.hash}`)
+    if (row.nixHash.stdout !== row.oursIn.hash) {
+      throw new Error(`hash mismatch on ${label}: nix ${row.nixHash.stdout} vs ours ${row.oursIn.hash}`)
     }
-    if (row.nixPipe.stdout.split(" ")[0] !== oursIn.hash) throw new Error(`dump mismatch on ${label}`)
+    if (row.nixPipe.stdout.split(" ")[0] !== row.oursIn.hash) throw new Error(`dump mismatch on ${label}`)
   }
   results.push(row)
 }
@@ -125,9 +149,10 @@ bench("one 1 GiB file", bigFile)
 
 const mbps = (bytes, ms) => (bytes / 1e6 / (ms / 1000)).toFixed(0)
 const cpu = (os.cpus()[0]?.model ?? "unknown").trim()
-const load = os.loadavg()[0].toFixed(1)
 console.log(
-  `NAR dump + sha256, best of ${runs} runs by wall time (node ${process.version}, ${os.cpus().length} cores, ${cpu}, load average ${load})`
+  `NAR dump + sha256, median of ${runs} interleaved rounds (node ${process.version}, ${os.cpus().length} cores, ${cpu}, load average ${
+    os.loadavg().map((l) => l.toFixed(1)).join(" ")
+  } at the end)`
 )
 for (const r of results) {
   console.log(`\n${r.label} (NAR ${(r.narSize / 1e6).toFixed(1)} MB)`)
@@ -141,27 +166,29 @@ for (const r of results) {
       }s` +
         ` ${(x.rssKiB / 1024).toFixed(0).padStart(6)} MiB`
     )
-  line("tsnix hash", r.oursHash)
-  if (r.nixHash) line("nix-hash --type sha256", r.nixHash)
-  line("tsnix --dump | sha256sum", r.oursPipe)
-  if (r.nixPipe) line("nix-store --dump | sha256sum", r.nixPipe)
-  line("tsnix --dump | cat > /dev/null", r.oursCat)
-  if (r.nixCat) line("nix-store --dump | cat > /dev/null", r.nixCat)
+  const pairs = [
+    ["hash", "tsnix hash", "nix-hash --type sha256", r.oursHash, r.nixHash],
+    ["dump|cat", "tsnix --dump | cat > /dev/null", "nix-store --dump | cat > /dev/null", r.oursCat, r.nixCat],
+    ["dump>file", "tsnix --dump > file", "nix-store --dump > file", r.oursFile, r.nixFile],
+    ["dump|sha256sum", "tsnix --dump | sha256sum", "nix-store --dump | sha256sum", r.oursPipe, r.nixPipe]
+  ]
+  for (const [, a, b, x, y] of pairs) {
+    line(a, x)
+    if (y) line(b, y)
+  }
   console.log(
     `  narHashPath inside node (no start-up): ${(r.oursIn.ms / 1000).toFixed(2)}s, ${mbps(r.narSize, r.oursIn.ms)} MB/s`
   )
   if (r.nixHash) {
-    const ratio = (nix, ours) => (nix.ms / ours.ms).toFixed(2)
     console.log(
-      `  throughput ratio tsnix/nix: hash ${ratio(r.nixHash, r.oursHash)}x (narHashPath inside node ${
-        ratio(r.nixHash, r.oursIn)
-      }x),` +
-        ` dump|sha256sum ${ratio(r.nixPipe, r.oursPipe)}x, dump|cat ${ratio(r.nixCat, r.oursCat)}x`
+      `  time ratio tsnix/nix (wall, CPU): ${
+        pairs.map(([k, , , x, y]) => `${k} ${(x.ms / y.ms).toFixed(2)}x, ${(x.cpuMs / y.cpuMs).toFixed(2)}x`).join("; ")
+      }`
     )
   }
 }
 console.log(
-  "\nwall: whole commands (bin/tsnix: node start-up and bundle loading included, ~0.2 s here); CPU: user+sys, pipelines included;"
+  "\nwall: whole commands (bin/tsnix: node start-up and bundle loading included); CPU: user+sys, pipelines included;"
 )
 console.log(
   "peak RSS: /usr/bin/time's (for a pipeline, its largest process). 'inside node' is narHashPath's own timer in a node child."

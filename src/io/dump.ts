@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { Effect, Option, Sink, Stream } from "effect"
+import * as fs from "node:fs"
 import type { Writable } from "node:stream"
 import { type DumpWorker, startDumpWorker } from "./dumpWorkerClient.js"
 import { NarDumpError, NarWriteError } from "../core/nar/ioErrors.js"
@@ -237,3 +238,78 @@ const countOnly = (): NarHasher => {
     result: () => ({ narHash: new Uint8Array(0), narSize: size })
   }
 }
+
+/** Pause before retrying a write that met EAGAIN (a non-blocking descriptor whose pipe is full), in ms. */
+const EAGAIN_PAUSE_MS = 1
+
+/**
+ * Writes all of one chunk at `fd`'s current position through the thread pool
+ * (the event loop stays free), then releases it.
+ */
+const writeFdChunk = (fd: number, chunk: Uint8Array, release: () => void): Effect.Effect<void, NarWriteError> =>
+  Effect.async<void, NarWriteError>((resume) => {
+    const go = (off: number): void => {
+      if (off >= chunk.length) {
+        release()
+        return resume(Effect.void)
+      }
+      fs.write(fd, chunk, off, chunk.length - off, null, (err, n) => {
+        if (err === null) return go(off + n)
+        if (err.code === "EAGAIN") return void setTimeout(() => go(off), EAGAIN_PAUSE_MS)
+        release()
+        resume(Effect.fail(new NarWriteError({ cause: err })))
+      })
+    }
+    go(0)
+  })
+
+/**
+ * Dumps `path` as a NAR into the open descriptor `fd` (a file, a pipe…) and
+ * returns the NAR's size; no hash is computed (`nix-store --dump`'s job).
+ * Once the worker thread takes the walk over (see {@link DumpOptions}), it
+ * writes to `fd` itself, with blocking writes: no byte goes back through this
+ * thread, which only waits for the end. `fd` should be in blocking mode (a
+ * non-blocking one works, polling on EAGAIN); it is not closed.
+ */
+export const dumpPathToFd = (
+  path: string,
+  fd: number,
+  options: DumpOptions = {}
+): Effect.Effect<number, NarDumpError | NarWriteError> =>
+  Effect.suspend(() => {
+    const pool = sharedPool
+    const toError = toDumpError(path)
+    const threshold = options.workerAfterBytes ?? WORKER_AFTER_BYTES
+    let produced = 0
+    // undefined: not asked for yet; null: none could be started.
+    let worker: DumpWorker | null | undefined
+    const handOff = (): boolean => {
+      if (produced < threshold) return false
+      if (worker === undefined) worker = startDumpWorker(path) ?? null
+      return worker !== null && worker.ready()
+    }
+    return Effect.acquireUseRelease(
+      Effect.sync(() => walkChunks(Buffer.from(path), { pool, handOff })),
+      (it) =>
+        Effect.gen(function*() {
+          for (;;) {
+            yield* yieldIfSliceUsedUp
+            const r = yield* Effect.try({ try: () => it.next(), catch: toError })
+            if (r.done === true) {
+              if (r.value === undefined || worker === undefined || worker === null) return produced
+              worker.startWriting(r.value, fd)
+              yield* Effect.logDebug(`dumping '${path}': a worker thread writes the rest after ${produced} bytes`)
+              return produced + (yield* worker.written)
+            }
+            const chunk = r.value
+            produced += chunk.length
+            yield* writeFdChunk(fd, chunk, () => pool.release(chunk))
+          }
+        }),
+      (it) =>
+        Effect.sync(() => {
+          it.return(undefined)
+          if (worker !== undefined && worker !== null) void worker.stop()
+        })
+    )
+  }).pipe(Effect.withSpan("nar.dumpPathToFd", { attributes: { path, fd }, captureStackTrace: false }))

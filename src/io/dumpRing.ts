@@ -46,9 +46,24 @@ export const makeRingMemory = (): RingMemory => ({
   control: new SharedArrayBuffer((LENGTHS + SLOTS) * 4)
 })
 
-/** A walk failure as it crosses the port (a DumpFailure's data). */
+/**
+ * The walk order as it crosses the port: the walk state, and the descriptor
+ * to write the NAR to when the worker writes it itself (then the ring carries
+ * no data, only END or FAILED).
+ */
+export interface PostedWalk<S> {
+  readonly state: S
+  readonly fd?: number
+}
+
+/** What a worker that wrote the NAR itself posts before END: the bytes it wrote. */
+export interface PostedWritten {
+  readonly written: number
+}
+
+/** A walk failure as it crosses the port (a DumpFailure's data; "Write": writing to the descriptor failed). */
 export interface PostedFailure {
-  readonly kind: "UnsupportedFileType" | "FileChanged" | "Io"
+  readonly kind: "UnsupportedFileType" | "FileChanged" | "Io" | "Write"
   readonly path: string
   readonly detail: string
   readonly cause?: { readonly message: string; readonly code?: string }

@@ -5,12 +5,16 @@
  * runs beside the main thread's hashing or writing instead of before it.
  *
  * Protocol: it sets READY, waits for ORDER; on GO_WALK it takes the posted
- * WalkState from its port, walks, and ends the ring with END (or posts a
- * PostedFailure and ends it with FAILED). GO_STOP, or a stop while it waits
- * for room, ends it silently. No Effect here: the worker must start fast.
+ * walk (PostedWalk) from its port, walks, and ends the ring with END (or posts
+ * a PostedFailure and ends it with FAILED). GO_STOP, or a stop while it waits
+ * for room, ends it silently. When the walk names a descriptor, the worker
+ * writes the NAR there itself (blocking writes, off the main thread), posts
+ * PostedWritten and ends the ring with END: no bytes cross the ring. No
+ * Effect here: the worker must start fast.
  *
  * @since 0.1.0
  */
+import * as fs from "node:fs"
 import { type MessagePort, receiveMessageOnPort, workerData } from "node:worker_threads"
 import {
   CONSUMED,
@@ -21,6 +25,8 @@ import {
   LENGTHS,
   ORDER,
   type PostedFailure,
+  type PostedWalk,
+  type PostedWritten,
   PRODUCED,
   READY,
   type RingMemory,
@@ -29,6 +35,7 @@ import {
 } from "./dumpRing.js"
 import {
   type ChunkAllocator,
+  ChunkPool,
   DumpFailure,
   fromPortable,
   type PortableWalkState,
@@ -85,13 +92,53 @@ const send = (chunk: Uint8Array): void => {
   publish(chunk.length)
 }
 
-/** The posted walk state (the message may trail the ORDER flag by a moment). */
-const takeWalkState = (): WalkState => {
+/** The posted walk (the message may trail the ORDER flag by a moment). */
+const takeWalk = (): PostedWalk<WalkState> => {
   for (;;) {
     const m = receiveMessageOnPort(port)
-    if (m !== undefined) return fromPortable(m.message as PortableWalkState)
+    if (m !== undefined) {
+      const posted = m.message as PostedWalk<PortableWalkState>
+      const state = fromPortable(posted.state)
+      return posted.fd === undefined ? { state } : { state, fd: posted.fd }
+    }
     Atomics.wait(ctl, ORDER, GO_WALK, 1)
   }
+}
+
+/** Writing to the output descriptor failed (EPIPE…). */
+class WriteFailed extends Error {}
+
+/** For short sleeps while a non-blocking descriptor is full. */
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Writes all of `b` to `fd`. A descriptor left non-blocking by someone else
+ * (EAGAIN) is retried after 1 ms pauses; the dump normally writes through a
+ * blocking one (see dumpPathToFd).
+ */
+const writeAll = (fd: number, b: Uint8Array): void => {
+  for (let off = 0; off < b.length;) {
+    try {
+      off += fs.writeSync(fd, b, off, b.length - off)
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "EAGAIN") throw new WriteFailed("writing the NAR", { cause: e })
+      if (Atomics.load(ctl, ORDER) === GO_STOP) throw new Stopped()
+      Atomics.wait(sleeper, 0, 0, 1)
+    }
+  }
+}
+
+/** Walks from `state` and writes the NAR to `fd`; returns the bytes written. */
+const walkAndWrite = (state: WalkState, fd: number): number => {
+  const pool = new ChunkPool()
+  let written = 0
+  for (const chunk of walkChunks(new Uint8Array(0), { resume: state, pool })) {
+    if (Atomics.load(ctl, ORDER) === GO_STOP) throw new Stopped()
+    writeAll(fd, chunk)
+    written += chunk.length
+    pool.release(chunk)
+  }
+  return written
 }
 
 /** An error's message and errno code, as plain data. */
@@ -105,15 +152,22 @@ const run = (): void => {
   Atomics.store(ctl, READY, 1)
   while (Atomics.load(ctl, ORDER) === 0) Atomics.wait(ctl, ORDER, 0)
   if (Atomics.load(ctl, ORDER) !== GO_WALK) return
-  const state = takeWalkState()
+  const { fd, state } = takeWalk()
   try {
-    // The walk reads straight into the ring.
-    for (const chunk of walkChunks(new Uint8Array(0), { resume: state, pool: ringSlots })) send(chunk)
+    if (fd === undefined) {
+      // The walk reads straight into the ring.
+      for (const chunk of walkChunks(new Uint8Array(0), { resume: state, pool: ringSlots })) send(chunk)
+    } else {
+      const written: PostedWritten = { written: walkAndWrite(state, fd) }
+      port.postMessage(written)
+    }
     waitForRoom()
     publish(END)
   } catch (e) {
     if (e instanceof Stopped) return
-    const failure: PostedFailure = e instanceof DumpFailure
+    const failure: PostedFailure = e instanceof WriteFailed
+      ? { kind: "Write", path: "", detail: "writing the NAR", cause: postedCause(e.cause) }
+      : e instanceof DumpFailure
       ? {
         kind: e.kind,
         path: e.path,

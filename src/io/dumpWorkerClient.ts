@@ -20,13 +20,15 @@ import {
   makeRingMemory,
   ORDER,
   type PostedFailure,
+  type PostedWalk,
+  type PostedWritten,
   PRODUCED,
   READY,
   SLOT_SIZE,
   SLOTS
 } from "./dumpRing.js"
-import { NarDumpError } from "../core/nar/ioErrors.js"
-import { toPortable, type WalkState } from "./walk.js"
+import { NarDumpError, NarWriteError } from "../core/nar/ioErrors.js"
+import { type PortableWalkState, toPortable, type WalkState } from "./walk.js"
 
 // Beside this module: dist/io/dumpWorker.js, or dist/bundle/dumpWorker.js in the CLI bundle
 // (whose import.meta.url is the bundle's). Running from TypeScript sources there is none.
@@ -53,6 +55,14 @@ export interface DumpWorker {
   readonly ready: () => boolean
   /** Hands the rest of the walk to the worker; `next` then yields its bytes. */
   readonly start: (state: WalkState) => void
+  /**
+   * Hands the rest of the walk to the worker, which writes the NAR to `fd`
+   * itself (blocking writes); `written` then waits for the end and gives the
+   * bytes it wrote.
+   */
+  readonly startWriting: (state: WalkState, fd: number) => void
+  /** After `startWriting`: the bytes the worker wrote, once it is done. */
+  readonly written: Effect.Effect<number, NarDumpError | NarWriteError>
   /** The next chunk (a view of shared memory, valid until `release`), or undefined once the NAR is complete. */
   readonly next: Effect.Effect<Uint8Array | undefined, NarDumpError>
   /** Gives back the chunk `next` returned last. */
@@ -61,18 +71,19 @@ export interface DumpWorker {
   readonly stop: () => Promise<void>
 }
 
-const toNarDumpError = (f: PostedFailure | undefined, path: string): NarDumpError =>
+const postedCause = (c: NonNullable<PostedFailure["cause"]>): Error =>
+  Object.assign(new Error(c.message), c.code === undefined ? {} : { code: c.code })
+
+const toNarDumpError = (f: PostedFailure | undefined, path: string): NarDumpError | NarWriteError =>
   f === undefined
     ? new NarDumpError({ kind: "Io", path, detail: "the dump worker failed without saying why" })
+    : f.kind === "Write"
+    ? new NarWriteError({ cause: f.cause === undefined ? new Error(f.detail) : postedCause(f.cause) })
     : new NarDumpError({
       kind: f.kind,
       path: f.path,
       detail: f.detail,
-      ...(f.cause === undefined
-        ? {}
-        : {
-          cause: Object.assign(new Error(f.cause.message), f.cause.code === undefined ? {} : { code: f.cause.code })
-        })
+      ...(f.cause === undefined ? {} : { cause: postedCause(f.cause) })
     })
 
 /**
@@ -103,7 +114,7 @@ export const startDumpWorker = (path: string): DumpWorker | undefined => {
     Atomics.notify(ctl, PRODUCED)
   })
   let consumed = 0
-  const next: Effect.Effect<Uint8Array | undefined, NarDumpError> = Effect.suspend(() => {
+  const pull: Effect.Effect<Uint8Array | undefined, NarDumpError | NarWriteError> = Effect.suspend(() => {
     if (stopped !== undefined) {
       return Effect.fail(new NarDumpError({ kind: "Io", path, detail: "the dump worker was stopped" }))
     }
@@ -121,15 +132,31 @@ export const startDumpWorker = (path: string): DumpWorker | undefined => {
       return Effect.fail(new NarDumpError({ kind: "Io", path, detail: "the dump worker stopped before the end" }))
     }
     const wait = waitAsync(ctl, PRODUCED, produced, 1000)
-    return wait.async ? Effect.flatMap(Effect.promise(() => wait.value as Promise<string>), () => next) : next
+    return wait.async ? Effect.flatMap(Effect.promise(() => wait.value as Promise<string>), () => pull) : pull
+  })
+  // A worker that fills the ring never writes: a write failure cannot come from it.
+  const next = Effect.catchTag(
+    pull,
+    "NarWriteError",
+    (e) => Effect.fail(new NarDumpError({ kind: "Io", path, detail: "writing", cause: e.cause }))
+  )
+  const order = (walk: PostedWalk<PortableWalkState>): void => {
+    port1.postMessage(walk)
+    Atomics.store(ctl, ORDER, GO_WALK)
+    Atomics.notify(ctl, ORDER)
+  }
+  const written: Effect.Effect<number, NarDumpError | NarWriteError> = Effect.flatMap(pull, (chunk) => {
+    if (chunk !== undefined) return Effect.dieMessage("dump worker: bytes in the ring of a worker that writes")
+    const m = receiveMessageOnPort(port1)?.message as PostedWritten | undefined
+    return m === undefined
+      ? Effect.fail(new NarDumpError({ kind: "Io", path, detail: "the dump worker did not say what it wrote" }))
+      : Effect.succeed(m.written)
   })
   return {
     ready: () => !exited && Atomics.load(ctl, READY) === 1,
-    start: (state) => {
-      port1.postMessage(toPortable(state))
-      Atomics.store(ctl, ORDER, GO_WALK)
-      Atomics.notify(ctl, ORDER)
-    },
+    start: (state) => order({ state: toPortable(state) }),
+    startWriting: (state, fd) => order({ state: toPortable(state), fd }),
+    written,
     next,
     release: () => {
       consumed++

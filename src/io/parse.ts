@@ -26,8 +26,17 @@ export type NarEntryEvent = Exclude<NarEvent, { readonly _tag: "NeedInput" } | {
  */
 export type NarEventHandler<E, R> = (event: NarEntryEvent) => Effect.Effect<void, E, R> | undefined
 
+/** Events between two looks at the clock (each event's own work is a few system calls at most). */
+const CLOCK_EVERY = 32
+
 const trailing = (offset: number) =>
   new NarParseError({ kind: "TrailingData", offset, reason: "trailing data after the archive" })
+
+/** Options of {@link parseNarFrom} and {@link parseNarStream}. */
+export interface ParseOptions {
+  /** Compute the sha256 (default true); with false, `narHash` is empty and only `narSize` is set. */
+  readonly hash?: boolean
+}
 
 /**
  * Parses exactly one NAR from `source`, calling `handle` for each event in
@@ -36,14 +45,21 @@ const trailing = (offset: number) =>
  */
 export const parseNarFrom = <E, E2, R2>(
   source: ByteSource<E>,
-  handle: NarEventHandler<E2, R2>
+  handle: NarEventHandler<E2, R2>,
+  options: ParseOptions = {}
 ): Effect.Effect<NarHashResult, NarParseError | E | E2, R2> =>
   Effect.suspend(() => {
-    const hasher = makeNarHasher()
-    const parser = new NarParser({ onConsumed: hasher.update })
+    const hasher = options.hash === false ? undefined : makeNarHasher()
+    const parser = new NarParser(hasher === undefined ? {} : { onConsumed: hasher.update })
+    // The clock is read once every CLOCK_EVERY events, contents weighed by size (reading it for each
+    // of a wide NAR's 600k events cost more than the parser's own work on most of them).
+    let untilClock = 0
     return Effect.gen(function*() {
       for (;;) {
-        if (sliceUsedUp()) yield* yieldToEventLoop
+        if (--untilClock <= 0) {
+          untilClock = CLOCK_EVERY
+          if (sliceUsedUp()) yield* yieldToEventLoop
+        }
         const ev = parser.next()
         switch (ev._tag) {
           case "NarParseError":
@@ -56,9 +72,14 @@ export const parseNarFrom = <E, E2, R2>(
           }
           case "End": {
             source.unread(parser.remainder())
-            return hasher.result()
+            return hasher === undefined
+              ? { narHash: new Uint8Array(0), narSize: parser.bytesConsumed }
+              : hasher.result()
           }
           default: {
+            // File contents count by size (one more event per 4 KiB): the clock is read at least
+            // every ~128 KiB of synchronous writes.
+            if (ev._tag === "Contents") untilClock -= ev.chunk.length >> 12
             const work = handle(ev)
             if (work !== undefined) yield* work
           }
@@ -73,12 +94,13 @@ export const parseNarFrom = <E, E2, R2>(
  */
 export const parseNarStream = <E, R, E2, R2>(
   nar: Stream.Stream<Uint8Array, E, R>,
-  handle: NarEventHandler<E2, R2>
+  handle: NarEventHandler<E2, R2>,
+  options: ParseOptions = {}
 ): Effect.Effect<NarHashResult, NarParseError | E | E2, R | R2> =>
   Effect.scoped(
     Effect.gen(function*() {
       const source = yield* byteSourceFromStream(nar)
-      const result = yield* parseNarFrom(source, handle)
+      const result = yield* parseNarFrom(source, handle, options)
       const rest = yield* source.pull
       if (Option.isSome(rest)) return yield* trailing(result.narSize)
       return result

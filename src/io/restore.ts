@@ -19,7 +19,7 @@ import * as fs from "node:fs"
 import { NarRestoreFsError, type NarParseError } from "../core/nar/ioErrors.js"
 import * as fsOps from "./fsOps.js"
 import type { NarHashResult } from "./hash.js"
-import { type NarEntryEvent, parseNarFrom, parseNarStream } from "./parse.js"
+import { type NarEntryEvent, parseNarFrom, parseNarStream, type ParseOptions } from "./parse.js"
 import type { ByteSource } from "./source.js"
 
 const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0)
@@ -55,28 +55,6 @@ const fsFail = (path: Buffer, detail: string, cause: unknown, isRoot: boolean): 
     : new NarRestoreFsError({ kind: "Io", path: path.toString(), detail, cause })
 }
 
-/**
- * Runs one fs operation: `undefined` when it succeeded, else the failing
- * effect. Synchronous calls are used on purpose: they cannot be interrupted
- * half-way (so cleanup never races an in-flight create or write), and from the
- * page cache they cost microseconds where a thread-pool round trip per file
- * costs far more on a loaded machine. No effect is made on success (see
- * NarEventHandler).
- */
-const fsStep = (
-  path: Buffer,
-  detail: string,
-  isRoot: boolean,
-  f: () => void
-): Effect.Effect<never, NarRestoreFsError> | undefined => {
-  try {
-    f()
-    return undefined
-  } catch (cause) {
-    return Effect.fail(fsFail(path, detail, cause, isRoot))
-  }
-}
-
 /** Contents chunks from this size on are written through the thread pool (see the module comment). */
 const ASYNC_WRITE_MIN = 64 * 1024
 
@@ -101,25 +79,38 @@ const entryPath = (st: RestoreState, name: Uint8Array | undefined): Buffer => {
   return fsOps.joinBytes(parent, name)
 }
 
+/**
+ * Handles one archive event: `undefined` when its work is done, else the
+ * effect that does it (a large write) or fails. The file-system calls are
+ * synchronous on purpose: they cannot be interrupted half-way (so cleanup
+ * never races an in-flight create or write), and from the page cache they
+ * cost microseconds where a thread-pool round trip per file costs far more on
+ * a loaded machine. No effect and no closure is made for a call that
+ * succeeded (see NarEventHandler): with 200k entries that was visible.
+ */
 const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<void, NarRestoreFsError> | undefined => {
-  switch (ev._tag) {
-    case "Directory": {
-      const path = entryPath(st, ev.name)
-      const isRoot = ev.name === undefined
-      return fsStep(path, "creating directory", isRoot, () => {
+  let path = st.target
+  let detail = ""
+  let isRoot = false
+  try {
+    switch (ev._tag) {
+      case "Directory": {
+        path = entryPath(st, ev.name)
+        isRoot = ev.name === undefined
+        detail = "creating directory"
         fs.mkdirSync(path, 0o777)
         if (isRoot) st.created = true
         st.dirs.push(path)
         st.entries++
-      })
-    }
-    case "DirectoryEnd":
-      st.dirs.pop()
-      return undefined
-    case "Regular": {
-      const path = entryPath(st, ev.name)
-      const isRoot = ev.name === undefined
-      return fsStep(path, "creating file", isRoot, () => {
+        return undefined
+      }
+      case "DirectoryEnd":
+        st.dirs.pop()
+        return undefined
+      case "Regular": {
+        path = entryPath(st, ev.name)
+        isRoot = ev.name === undefined
+        detail = "creating file"
         const fd = fs.openSync(path, CREATE_FLAGS, 0o666)
         st.fd = fd
         if (isRoot) st.created = true
@@ -127,38 +118,43 @@ const handleEvent = (st: RestoreState) => (ev: NarEntryEvent): Effect.Effect<voi
         // As Nix: created 0666 minus the umask, then the execute bits added for everyone
         // (0755 under umask 022; 0711 under 077, where 0777 minus the umask would give 0700).
         if (ev.executable) fs.fchmodSync(fd, (fs.fstatSync(fd).mode & 0o7777) | 0o111)
-      })
-    }
-    case "Contents": {
-      const fd = st.fd
-      if (fd === undefined) return Effect.dieMessage("NAR restore: contents outside a regular file")
-      st.bytes += ev.chunk.length
-      if (ev.chunk.length < ASYNC_WRITE_MIN) {
-        return fsStep(st.target, "writing file", false, () => writeAllSync(fd, ev.chunk))
+        return undefined
       }
-      // Uninterruptible: the cleanup must not close the descriptor under a write in flight.
-      return Effect.uninterruptible(Effect.tryPromise({
-        try: () => writeAllAsync(fd, ev.chunk),
-        catch: (cause) => fsFail(st.target, "writing file", cause, false)
-      }))
-    }
-    case "RegularEnd": {
-      const fd = st.fd
-      if (fd === undefined) return undefined
-      return fsStep(st.target, "closing file", false, () => {
+      case "Contents": {
+        const fd = st.fd
+        if (fd === undefined) return Effect.dieMessage("NAR restore: contents outside a regular file")
+        st.bytes += ev.chunk.length
+        detail = "writing file"
+        if (ev.chunk.length < ASYNC_WRITE_MIN) {
+          writeAllSync(fd, ev.chunk)
+          return undefined
+        }
+        // Uninterruptible: the cleanup must not close the descriptor under a write in flight.
+        return Effect.uninterruptible(Effect.tryPromise({
+          try: () => writeAllAsync(fd, ev.chunk),
+          catch: (cause) => fsFail(st.target, "writing file", cause, false)
+        }))
+      }
+      case "RegularEnd": {
+        const fd = st.fd
+        if (fd === undefined) return undefined
+        detail = "closing file"
         st.fd = undefined
         fs.closeSync(fd)
-      })
-    }
-    case "Symlink": {
-      const path = entryPath(st, ev.name)
-      const isRoot = ev.name === undefined
-      return fsStep(path, "creating symlink", isRoot, () => {
-        fs.symlinkSync(Buffer.from(ev.target), path)
+        return undefined
+      }
+      case "Symlink": {
+        path = entryPath(st, ev.name)
+        isRoot = ev.name === undefined
+        detail = "creating symlink"
+        fs.symlinkSync(Buffer.from(ev.target.buffer, ev.target.byteOffset, ev.target.byteLength), path)
         if (isRoot) st.created = true
         st.entries++
-      })
+        return undefined
+      }
     }
+  } catch (cause) {
+    return Effect.fail(fsFail(path, detail, cause, isRoot))
   }
 }
 
@@ -199,14 +195,15 @@ const restoreWith = <E, R>(
 
 /**
  * Restores the NAR in `nar` at `target` (which must not exist). Bytes after
- * the archive are an error. Returns the NAR's sha256 and size, and what was
- * created ({@link RestoreTally}).
+ * the archive are an error. Returns the NAR's sha256 (unless `options.hash`
+ * is false) and size, and what was created ({@link RestoreTally}).
  */
 export const restorePath = <E, R>(
   target: string,
-  nar: Stream.Stream<Uint8Array, E, R>
+  nar: Stream.Stream<Uint8Array, E, R>,
+  options: ParseOptions = {}
 ): Effect.Effect<RestoreResult, NarParseError | NarRestoreFsError | E, R> =>
-  restoreWith(target, (handle) => parseNarStream(nar, handle)).pipe(
+  restoreWith(target, (handle) => parseNarStream(nar, handle, options)).pipe(
     Effect.withSpan("nar.restorePath", { attributes: { target } })
   )
 

@@ -130,6 +130,12 @@ export interface StoreDbShape {
     paths: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<string>, DbFailure | PathNotValidError | ReferenceCycleError>
   /**
+   * Whether the references hold a cycle (self-references aside): one scan of
+   * the references as id pairs, no path strings. `topoSortPaths` of all valid
+   * paths then says which (a store written by an older tsnix, or by hand).
+   */
+  readonly hasReferenceCycle: Effect.Effect<boolean, DbFailure>
+  /**
    * Registers (or re-registers: same id, new hash/size/ultimate/sigs/ca) a batch in one transaction.
    * Refuses a reference cycle (other than a self-reference): ReferenceCycleError, nothing registered.
    */

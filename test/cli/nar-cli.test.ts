@@ -149,6 +149,42 @@ describe("tsnix --dump / --restore / hash", () => {
     expect(h.stdout.toString()).toBe(`${createHash("sha256").update(nar).digest("hex")}\n`)
   }, 60_000)
 
+  it("into a file (> and >>) and into a shell pipe, the dump worker writes the NAR itself, byte for byte", async () => {
+    const dir = tmp()
+    const tree = path.join(dir, "big-tree")
+    fs.mkdirSync(path.join(tree, "small"), { recursive: true })
+    for (let i = 0; i < 24; i++) {
+      fs.writeFileSync(path.join(tree, `f${String(i).padStart(2, "0")}`), Buffer.alloc(1 << 20, i))
+    }
+    for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(tree, "small", `s${i}`), `${i}\n`)
+    const { walkChunks } = await import("../../src/io/walk.js")
+    const nar = Buffer.concat([...walkChunks(Buffer.from(tree))].map((c) => Buffer.from(c)))
+    const out = path.join(dir, "out.nar")
+    const { spawnSync } = await import("node:child_process")
+    /** Runs a shell command line; its standard error. */
+    const sh = (cmd: string): string => {
+      const r = spawnSync("sh", ["-c", cmd], {
+        env: { ...process.env, NODE: process.execPath, TSNIX: tsnixBin, TREE: tree, OUT: out },
+        stdio: ["ignore", "ignore", "pipe"]
+      })
+      expect(r.status).toBe(0)
+      return r.stderr.toString()
+    }
+    // `>`: descriptor 1 is the file; `>>`: the second NAR goes after the first.
+    sh(`"$NODE" "$TSNIX" --dump "$TREE" > "$OUT"`)
+    expect(fs.readFileSync(out).equals(nar)).toBe(true)
+    sh(`"$NODE" "$TSNIX" --dump "$TREE" >> "$OUT"`)
+    expect(fs.readFileSync(out).equals(Buffer.concat([nar, nar]))).toBe(true)
+    // A real pipe (not a socket) to a slow reader (so the walk outlasts the worker's start): reopened
+    // blocking through /proc/self/fd/1; -v says the worker wrote the rest.
+    const slowCat =
+      `const fs = require("node:fs"); const b = Buffer.alloc(65536); const o = fs.openSync(process.env.OUT, "w");
+      const step = () => { const k = fs.readSync(0, b); if (k === 0) return; fs.writeSync(o, b, 0, k); setTimeout(step, 2) }; step()`
+    const err = sh(`set -e; "$NODE" "$TSNIX" -v --dump "$TREE" | "$NODE" -e '${slowCat}'`)
+    expect(fs.readFileSync(out).equals(nar)).toBe(true)
+    if (process.platform === "linux") expect(err).toContain("a worker thread writes the rest")
+  }, 60_000)
+
   it("stops quietly when the reader closes the pipe", async () => {
     const dir = tmp()
     const big = path.join(dir, "big")

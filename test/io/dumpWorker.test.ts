@@ -1,12 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber, Logger, LogLevel } from "effect"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Writable } from "node:stream"
 import { pathToFileURL } from "node:url"
-import { narHashPath } from "../../src/io/dump.js"
+import { dumpPathToFd, narHashPath } from "../../src/io/dump.js"
 import { startDumpWorker } from "../../src/io/dumpWorkerClient.js"
 import { walkChunks, type WalkState } from "../../src/io/walk.js"
 import { hex, tempDir } from "./helpers.js"
@@ -196,6 +196,99 @@ describe("dump worker", () => {
         }
         // And the sources' own (no worker) agree.
         expect(hex((yield* narHashPath(tree, { workerAfterBytes: 0 })).narHash)).toBe(expected)
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "dumpPathToFd from the build writes the NAR of the tree into a file whenever the worker takes over",
+    () =>
+      Effect.gen(function*() {
+        const root = yield* tempDir
+        const tree = makeTree(root)
+        const nar = narOf(tree)
+        const built = yield* distDump()
+        for (const workerAfterBytes of [0, MiB, 4 * MiB, Infinity]) {
+          const out = path.join(root, `fd-${workerAfterBytes}.nar`)
+          // Something already in the file, and an append-mode descriptor: the dump goes after it.
+          fs.writeFileSync(out, "head")
+          const fd = fs.openSync(out, "a")
+          const size = yield* built.dumpPathToFd(tree, fd, { workerAfterBytes }).pipe(
+            Effect.ensuring(Effect.sync(() => fs.closeSync(fd)))
+          )
+          expect(size).toBe(nar.length)
+          expect(hex(fs.readFileSync(out))).toBe(hex(Buffer.concat([Buffer.from("head"), nar])))
+        }
+        // The sources' own (no worker) agree.
+        const out = path.join(root, "fd-src.nar")
+        const fd = fs.openSync(out, "w")
+        expect(yield* dumpPathToFd(tree, fd, { workerAfterBytes: 0 })).toBe(nar.length)
+        fs.closeSync(fd)
+        expect(hex(fs.readFileSync(out))).toBe(hex(nar))
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "dumpPathToFd into a pipe read by a slow child: the worker's blocking writes wait for the reader; a reader that goes away is a NarWriteError (EPIPE)",
+    () =>
+      Effect.gen(function*() {
+        const root = yield* tempDir
+        const tree = makeTree(root)
+        const nar = narOf(tree)
+        const built = yield* distDump()
+        const expected = createHash("sha256").update(nar).digest("hex")
+        const fifo = path.join(root, "pipe")
+        execFileSync("mkfifo", [fifo])
+        // A child that reads the pipe slowly (64 KiB per 2 ms), up to `limit` bytes, and prints their sha256.
+        const reader = (limit: number) => {
+          const child = spawn(process.execPath, [
+            "-e",
+            `const c = require("node:crypto").createHash("sha256"); const fs = require("node:fs");
+             const fd = fs.openSync(${JSON.stringify(fifo)}, "r"); const b = Buffer.alloc(65536); let n = 0;
+             const step = () => { const k = fs.readSync(fd, b);
+               if (k === 0 || n >= ${limit}) { process.stdout.write(c.digest("hex")); process.exit(0) }
+               c.update(b.subarray(0, k)); n += k; setTimeout(step, 2) };
+             step()`
+          ], { stdio: ["ignore", "pipe", "inherit"] })
+          let digest = ""
+          child.stdout.on("data", (d) => (digest += String(d)))
+          const closed = new Promise<string>((resolve) => child.on("close", () => resolve(digest)))
+          return closed
+        }
+        // Opening the pipe for writing waits for the reader; the open is done on the thread pool.
+        const openWrite = (flags: number) =>
+          Effect.promise(() =>
+            new Promise<number>((resolve, reject) => fs.open(fifo, flags, (e, fd) => (e ? reject(e) : resolve(fd))))
+          )
+        for (const workerAfterBytes of [0, 4 * MiB]) {
+          const done = reader(Infinity)
+          const fd = yield* openWrite(fs.constants.O_WRONLY)
+          const size = yield* built.dumpPathToFd(tree, fd, { workerAfterBytes })
+          fs.closeSync(fd)
+          expect(size).toBe(nar.length)
+          expect(yield* Effect.promise(() => done)).toBe(expected)
+        }
+        // A non-blocking descriptor: EAGAIN is waited out, the bytes still arrive whole.
+        {
+          const done = reader(Infinity)
+          const fd = yield* openWrite(fs.constants.O_WRONLY)
+          const nonBlocking = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)
+          fs.closeSync(fd)
+          expect(yield* built.dumpPathToFd(tree, nonBlocking, { workerAfterBytes: 0 })).toBe(nar.length)
+          fs.closeSync(nonBlocking)
+          expect(yield* Effect.promise(() => done)).toBe(expected)
+        }
+        // A reader that stops after 1 MiB: the writer gets EPIPE, as a NarWriteError.
+        {
+          const done = reader(MiB)
+          const fd = yield* openWrite(fs.constants.O_WRONLY)
+          const e = yield* Effect.flip(built.dumpPathToFd(tree, fd, { workerAfterBytes: 0 }))
+          fs.closeSync(fd)
+          yield* Effect.promise(() => done)
+          expect(e._tag).toBe("NarWriteError")
+          expect((e as { cause?: { code?: string } }).cause?.code).toBe("EPIPE")
+        }
       }),
     60_000
   )

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import * as fs from "node:fs/promises"
 import { UsageError } from "../argv.js"
 import { Cli } from "../context.js"
@@ -16,7 +16,8 @@ import { enlargeStdoutPipe } from "../pipeBuffer.js"
 import type { Operation } from "../operation.js"
 import { ArgumentStatError } from "../storePathArg.js"
 import { inNixWords } from "../fsErrors.js"
-import { dumpPathToWritable } from "../../io/dump.js"
+import { blockingStdoutFd } from "../stdoutFd.js"
+import { dumpPathToFd, dumpPathToWritable } from "../../io/dump.js"
 import { restorePath } from "../../io/restore.js"
 
 const onePath = (op: string) =>
@@ -31,7 +32,16 @@ export const dumpOperation: Operation = Effect.gen(function*() {
   // Nix names the argument as given: "getting status of 'x': No such file or directory".
   yield* Effect.tryPromise({ try: () => fs.lstat(path), catch: (cause) => new ArgumentStatError({ path, cause }) })
   yield* enlargeStdoutPipe
-  yield* dumpPathToWritable(path, () => process.stdout, { hash: false }).pipe(
+  // A file or pipe is written through a blocking descriptor, by the dump worker for a large tree
+  // (no byte crosses back to this thread); a terminal or socket through Node's stream.
+  const write = Effect.flatMap(
+    blockingStdoutFd,
+    Option.match({
+      onNone: () => Effect.asVoid(dumpPathToWritable(path, () => process.stdout, { hash: false })),
+      onSome: (fd) => Effect.asVoid(dumpPathToFd(path, fd))
+    })
+  )
+  yield* Effect.scoped(write).pipe(
     inNixWords(false),
     // The reader went away (`tsnix --dump x | head`): stop quietly, as a pipe writer should.
     Effect.mapError((e) =>
@@ -43,5 +53,6 @@ export const dumpOperation: Operation = Effect.gen(function*() {
 /** `--restore PATH`: unpack the NAR on standard input at PATH. */
 export const restoreOperation: Operation = Effect.gen(function*() {
   const path = yield* onePath("restore")
-  yield* restorePath(path, stdinStream)
+  // As nix-store --restore, no hash of the archive: nothing would use it.
+  yield* restorePath(path, stdinStream, { hash: false })
 })

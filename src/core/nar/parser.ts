@@ -66,6 +66,86 @@ const T_ENTRY = toBytes("entry")
 const T_NAME = toBytes("name")
 const T_NODE = toBytes("node")
 
+// Tags are recognised in place (no view of the input per tag): each known tag has a code.
+const K_NEED_INPUT = -1
+const K_OTHER = 0
+const K_OPEN = 1
+const K_CLOSE = 2
+const K_TYPE = 3
+const K_REGULAR = 4
+const K_SYMLINK = 5
+const K_DIRECTORY = 6
+const K_EXECUTABLE = 7
+const K_CONTENTS = 8
+const K_TARGET = 9
+const K_ENTRY = 10
+const K_NAME = 11
+const K_NODE = 12
+
+/** The bytes of each tag code (index = code), for messages. */
+const TAG_BYTES: ReadonlyArray<Uint8Array> = [
+  EMPTY,
+  T_OPEN,
+  T_CLOSE,
+  T_TYPE,
+  T_REGULAR,
+  T_SYMLINK,
+  T_DIRECTORY,
+  T_EXECUTABLE,
+  T_CONTENTS,
+  T_TARGET,
+  T_ENTRY,
+  T_NAME,
+  T_NODE
+]
+
+/** Bytes 0-3 of `b` at `i` as a little-endian int32. */
+const word = (b: Uint8Array, i: number): number =>
+  (b[i] as number) | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16) | ((b[i + 3] as number) << 24)
+
+/** A known tag: its code, its bytes and its first word (0 for tags shorter than 4 bytes). */
+interface KnownTag {
+  readonly code: number
+  readonly bytes: Uint8Array
+  readonly first: number
+}
+
+/** Known tags by length. */
+const TAGS_BY_LENGTH: ReadonlyArray<ReadonlyArray<KnownTag>> = (() => {
+  const out: Array<Array<KnownTag>> = Array.from({ length: NAR_MAX_TAG_LENGTH + 1 }, () => [])
+  TAG_BYTES.forEach((bytes, code) => {
+    if (code !== K_OTHER) out[bytes.length]?.push({ code, bytes, first: bytes.length >= 4 ? word(bytes, 0) : 0 })
+  })
+  return out
+})()
+
+/** The code of the tag `b[start, start + len)` (K_OTHER for an unknown one); `len` ≤ NAR_MAX_TAG_LENGTH. */
+const tagCode = (b: Uint8Array, start: number, len: number): number => {
+  const candidates = TAGS_BY_LENGTH[len] as ReadonlyArray<KnownTag>
+  if (len === 1) {
+    const c0 = b[start]
+    for (let c = 0; c < candidates.length; c++) {
+      const t = candidates[c] as KnownTag
+      if (t.bytes[0] === c0) return t.code
+    }
+    return K_OTHER
+  }
+  const first = len >= 4 ? word(b, start) : 0
+  outer: for (let c = 0; c < candidates.length; c++) {
+    const t = candidates[c] as KnownTag
+    if (t.first !== first) continue
+    for (let i = len >= 4 ? 4 : 0; i < len; i++) if (b[start + i] !== t.bytes[i]) continue outer
+    return t.code
+  }
+  return K_OTHER
+}
+
+/** A plain Uint8Array view of `chunk`: its `subarray` is V8's own (a Buffer's builds a FastBuffer in JavaScript). */
+const plainView = (chunk: Uint8Array): Uint8Array =>
+  Object.getPrototypeOf(chunk) === Uint8Array.prototype
+    ? chunk
+    : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+
 // Parser states: which token comes next.
 const S_MAGIC = 0
 const S_OPEN = 1
@@ -135,6 +215,8 @@ export class NarParser {
   private remaining = 0
   private executable = false
   private pendingName: Uint8Array | undefined = undefined
+  /** The last tag read that is none of the known ones (a copy, for the message). */
+  private otherTag: Uint8Array = EMPTY
   private readonly lastNames: Array<Uint8Array | undefined> = []
   private failure: NarParseError | undefined = undefined
   private readonly onConsumed: ((bytes: Uint8Array) => void) | undefined
@@ -162,7 +244,7 @@ export class NarParser {
   feed(chunk: Uint8Array): void {
     if (this.pos < this.chunk.length) throw new Error("NarParser.feed: the previous chunk is not consumed yet")
     this.base += this.chunk.length
-    this.chunk = chunk
+    this.chunk = plainView(chunk)
     this.pos = 0
     this.reported = 0
   }
@@ -266,11 +348,41 @@ export class NarParser {
     return b.subarray(0, len)
   }
 
-  private tag(): Uint8Array | undefined {
-    return this.token(NAR_MAX_TAG_LENGTH, "TagTooLong", "tag")
+  /**
+   * Reads a tag and returns its code (K_OTHER for an unknown tag, kept in
+   * `otherTag`), or K_NEED_INPUT when input ran out. A tag inside the current
+   * chunk is compared where it lies: no view, no copy.
+   */
+  private tag(): number {
+    const c = this.chunk
+    const p = this.pos
+    if (this.tokenLen < 0 && this.scratchLen === 0 && c.length - p >= 8) {
+      const len = c[p] as number
+      if (
+        len <= NAR_MAX_TAG_LENGTH && c[p + 1] === 0 && c[p + 2] === 0 && c[p + 3] === 0 && c[p + 4] === 0 &&
+        c[p + 5] === 0 && c[p + 6] === 0 && c[p + 7] === 0
+      ) {
+        const start = p + 8
+        const end = start + ((len + 7) & ~7)
+        if (end <= c.length) {
+          for (let i = start + len; i < end; i++) if (c[i] !== 0) this.fail("NonZeroPadding", "non-zero padding")
+          this.pos = end
+          const code = tagCode(c, start, len)
+          if (code === K_OTHER) this.otherTag = c.slice(start, start + len)
+          return code
+        }
+      }
+    }
+    const t = this.token(NAR_MAX_TAG_LENGTH, "TagTooLong", "tag")
+    if (t === undefined) return K_NEED_INPUT
+    const code = tagCode(t, 0, t.length)
+    if (code === K_OTHER) this.otherTag = t.slice()
+    return code
   }
 
-  private unexpected(t: Uint8Array, expected: string): never {
+  /** Fails on tag `code` (as {@link tag} returned it), where `expected` was due. */
+  private unexpected(code: number, expected: string): never {
+    const t = code === K_OTHER ? this.otherTag : (TAG_BYTES[code] ?? EMPTY)
     return this.fail("UnexpectedTag", `expected ${expected}, got ${show(t)}`)
   }
 
@@ -303,26 +415,26 @@ export class NarParser {
         }
         case S_OPEN: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (!equalBytes(t, T_OPEN)) this.unexpected(t, "'('")
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t !== K_OPEN) this.unexpected(t, "'('")
           this.state = S_TYPE_KW
           break
         }
         case S_TYPE_KW: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (!equalBytes(t, T_TYPE)) this.unexpected(t, "'type'")
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t !== K_TYPE) this.unexpected(t, "'type'")
           this.state = S_TYPE
           break
         }
         case S_TYPE: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (equalBytes(t, T_REGULAR)) {
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t === K_REGULAR) {
             this.state = S_REGULAR_TAG
-          } else if (equalBytes(t, T_SYMLINK)) {
+          } else if (t === K_SYMLINK) {
             this.state = S_TARGET_KW
-          } else if (equalBytes(t, T_DIRECTORY)) {
+          } else if (t === K_DIRECTORY) {
             this.lastNames.push(undefined)
             this.state = S_DIR_ITEM
             const name = this.pendingName
@@ -335,13 +447,13 @@ export class NarParser {
         }
         case S_REGULAR_TAG: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (equalBytes(t, T_EXECUTABLE)) {
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t === K_EXECUTABLE) {
             this.state = S_EXEC_MARKER
-          } else if (equalBytes(t, T_CONTENTS)) {
+          } else if (t === K_CONTENTS) {
             this.executable = false
             this.state = S_SIZE
-          } else if (equalBytes(t, T_CLOSE)) {
+          } else if (t === K_CLOSE) {
             this.executable = false
             return this.emptyRegular()
           } else {
@@ -358,9 +470,9 @@ export class NarParser {
         }
         case S_CONTENTS_KW: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (equalBytes(t, T_CLOSE)) return this.emptyRegular()
-          if (!equalBytes(t, T_CONTENTS)) this.unexpected(t, "'contents' or ')'")
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t === K_CLOSE) return this.emptyRegular()
+          if (t !== K_CONTENTS) this.unexpected(t, "'contents' or ')'")
           this.state = S_SIZE
           break
         }
@@ -369,9 +481,15 @@ export class NarParser {
           return REGULAR_END
         }
         case S_SIZE: {
-          const w = this.take(8)
-          if (w === undefined) return this.needInput()
-          const size = readU64(w)
+          let size: number
+          if (this.scratchLen === 0 && this.chunk.length - this.pos >= 8) {
+            size = readU64(this.chunk, this.pos)
+            this.pos += 8
+          } else {
+            const w = this.take(8)
+            if (w === undefined) return this.needInput()
+            size = readU64(w)
+          }
           if (size > NAR_MAX_CONTENTS_SIZE) this.fail("AbsurdLength", "absurd file size (over 2^53 bytes)")
           this.size = size
           this.remaining = size
@@ -392,7 +510,12 @@ export class NarParser {
         }
         case S_PAD: {
           const p = padLength(this.size)
-          if (p > 0) {
+          if (p > 0 && this.scratchLen === 0 && this.chunk.length - this.pos >= p) {
+            const c = this.chunk
+            const from = this.pos
+            this.pos += p
+            for (let i = from; i < this.pos; i++) if (c[i] !== 0) this.fail("NonZeroPadding", "non-zero padding")
+          } else if (p > 0) {
             const b = this.take(p)
             if (b === undefined) return this.needInput()
             this.checkPadding(b, 0)
@@ -402,15 +525,15 @@ export class NarParser {
         }
         case S_CLOSE_REGULAR: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (!equalBytes(t, T_CLOSE)) this.unexpected(t, "')'")
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t !== K_CLOSE) this.unexpected(t, "')'")
           this.nodeDone()
           return REGULAR_END
         }
         case S_TARGET_KW: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (!equalBytes(t, T_TARGET)) this.unexpected(t, "'target'")
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t !== K_TARGET) this.unexpected(t, "'target'")
           this.state = S_TARGET
           break
         }
@@ -426,17 +549,17 @@ export class NarParser {
         }
         case S_CLOSE_SYMLINK: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (!equalBytes(t, T_CLOSE)) this.unexpected(t, "')'")
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t !== K_CLOSE) this.unexpected(t, "')'")
           this.nodeDone()
           break
         }
         case S_DIR_ITEM: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (equalBytes(t, T_ENTRY)) {
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t === K_ENTRY) {
             this.state = S_ENTRY_OPEN
-          } else if (equalBytes(t, T_CLOSE)) {
+          } else if (t === K_CLOSE) {
             this.lastNames.pop()
             this.nodeDone()
             return DIRECTORY_END
@@ -447,15 +570,15 @@ export class NarParser {
         }
         case S_ENTRY_OPEN: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (!equalBytes(t, T_OPEN)) this.unexpected(t, "'('")
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t !== K_OPEN) this.unexpected(t, "'('")
           this.state = S_NAME_KW
           break
         }
         case S_NAME_KW: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (!equalBytes(t, T_NAME)) this.unexpected(t, "'name'")
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t !== K_NAME) this.unexpected(t, "'name'")
           this.state = S_NAME
           break
         }
@@ -482,15 +605,15 @@ export class NarParser {
         }
         case S_NODE_KW: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (!equalBytes(t, T_NODE)) this.unexpected(t, "'node'")
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t !== K_NODE) this.unexpected(t, "'node'")
           this.state = S_OPEN
           break
         }
         case S_ENTRY_CLOSE: {
           const t = this.tag()
-          if (t === undefined) return this.needInput()
-          if (!equalBytes(t, T_CLOSE)) this.unexpected(t, "')'")
+          if (t === K_NEED_INPUT) return this.needInput()
+          if (t !== K_CLOSE) this.unexpected(t, "')'")
           this.state = S_DIR_ITEM
           break
         }

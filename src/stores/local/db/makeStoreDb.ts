@@ -374,6 +374,21 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
         })
       ).pipe(span("topoSortPaths"))
 
+    // Ids as ranks (ids that are not valid paths have no edges): no path is read.
+    const hasReferenceCycle = tx.read(
+      "hasReferenceCycle",
+      Effect.gen(function*() {
+        const maxId = (yield* maxPathId) ?? 0
+        const text = (yield* sql.unsafe(
+          "select group_concat(referrer || ' ' || reference, ' ') from Refs where referrer != reference"
+        ).values)[0]?.[0]
+        const pairs = parseIntPairs(typeof text === "string" ? text : "")
+        if (pairs.length === 0) return false
+        const graph = makeRankGraph(maxId + 1, pairs.from.subarray(0, pairs.length), pairs.to.subarray(0, pairs.length))
+        return Either.isLeft(topoSortRanks(graph))
+      })
+    ).pipe(span("hasReferenceCycle"))
+
     const invalidatePaths = (paths: ReadonlyArray<string>) =>
       tx.write(
         "invalidatePaths",
@@ -483,6 +498,7 @@ export const makeStoreDb = (options: StoreDbOptions): Effect.Effect<StoreDbShape
           span("computeClosureYielding")
         ),
       topoSortPaths: topoSort,
+      hasReferenceCycle,
       registerValidPaths: (infos: ReadonlyArray<PathRegistration>) =>
         // registerBatch checks every parent row itself (referrers and derivations are rows it has
         // just written, references are in the batch or looked up as valid, else it fails): SQLite's

@@ -198,7 +198,8 @@ export const verifyStore = (parts: StoreParts, options: VerifyOptions) =>
         }
       }
       // A cycle cannot be registered, but an older tsnix (or a hand-edited database) may have left one.
-      const cycle = yield* db.queryAllValidPaths.pipe(
+      // Looked for on ids first (cheap); only a store that has one sorts its paths to name it.
+      const cycle = !(yield* db.hasReferenceCycle) ? undefined : yield* db.queryAllValidPaths.pipe(
         Effect.flatMap(db.topoSortPaths),
         Effect.as(undefined),
         Effect.catchTag("ReferenceCycleError", (e) => Effect.succeed(e)),

@@ -98,4 +98,23 @@ describe("registerValidPaths and reference cycles", () => {
       }),
     { fastCheck: { numRuns: 40 } }
   )
+
+  it.scoped.prop(
+    "hasReferenceCycle says whether the references in the database hold a cycle (self-references aside)",
+    [FastCheck.array(FastCheck.tuple(FastCheck.nat(7), FastCheck.nat(7)), { maxLength: 14 })],
+    ([edges]) =>
+      Effect.gen(function*() {
+        const { db, layout } = yield* open
+        yield* db.registerValidPaths(Array.from({ length: 8 }, (_, i) => reg(i + 1)))
+        // Written by hand, as an older tsnix could have: registration refuses cycles.
+        const raw = rawDb(`${layout.dbDir}/db.sqlite`)
+        const insert = raw.prepare(
+          "insert or ignore into Refs (referrer, reference) select x.id, y.id from ValidPaths x, ValidPaths y where x.path = ? and y.path = ?"
+        )
+        for (const [a, b] of edges) insert.run(fakePath(a + 1), fakePath(b + 1))
+        raw.close()
+        expect(yield* db.hasReferenceCycle).toBe(hasCycle(8, edges))
+      }),
+    { fastCheck: { numRuns: 40 } }
+  )
 })
