@@ -301,7 +301,11 @@ export const buildDerivation = (
       }
     if (command instanceof BuildSetupError) return outcome("MiscFailure", command.message, 0)
 
-    options.onInfo?.(options.check ? `checking outputs of '${drvPath}'...` : `building '${drvPath}'...`)
+    if (options.onBuildStart !== undefined) {
+      options.onBuildStart(drvPath, options.check)
+      const end = options.onBuildEnd
+      if (end !== undefined) yield* Effect.addFinalizer(() => Effect.sync(() => end(drvPath)))
+    } else options.onInfo?.(options.check ? `checking outputs of '${drvPath}'...` : `building '${drvPath}'...`)
     const logChunks: Array<Uint8Array> = []
     const child = yield* runChild({
       command: command.command,
@@ -314,7 +318,7 @@ export const buildDerivation = (
       maxLogSize: options.maxLogSize,
       onOutput: (chunk) => {
         logChunks.push(Buffer.from(chunk))
-        options.onLog?.(chunk)
+        options.onLog?.(chunk, drvPath)
       }
     })
     if (options.keepBuildLog) {

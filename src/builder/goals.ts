@@ -22,7 +22,7 @@ const failedStatus = (o: { readonly status: BuildOutcome["status"] }) =>
   o.status !== "Built" && o.status !== "AlreadyValid" && o.status !== "Substituted"
 
 /** Nix's Worker::exitStatus over the failed outcomes. */
-export const exitStatusOf = (outcomes: ReadonlyArray<BuildOutcome>): number => {
+export const exitStatusOf = (outcomes: ReadonlyArray<{ readonly exitBits: number }>): number => {
   let bits = 0
   for (const o of outcomes) bits |= o.exitBits
   let mask = 0

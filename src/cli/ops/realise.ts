@@ -30,6 +30,7 @@ import * as BuilderLive from "../../builder/layer.js"
 import { cliBuildOptions } from "../buildOptions.js"
 import { withLocalStoreOnly } from "../storeLayers.js"
 import { followLinksToStorePath } from "../storePathArg.js"
+import { realiseThroughDaemon } from "./realiseRemote.js"
 import { substituteForRealise } from "./substituteArg.js"
 
 /** Realising failed: something would have to be built or substituted (Nix's wording in `message`). */
@@ -63,6 +64,18 @@ export const realiseOperation: Operation = Effect.gen(function*() {
     const p = yield* followLinksToStorePath(layout, bang < 0 ? arg : arg.slice(0, bang))
     if (bang >= 0) wanted.set(p, new Set(arg.slice(bang + 1).split(",").filter((o) => o !== "")))
     paths.push(p)
+  }
+  // Through a daemon, the daemon builds (src/cli/ops/realiseRemote.ts).
+  const cli = yield* Cli
+  if (cli.store?._tag === "daemon") {
+    return yield* realiseThroughDaemon(cli.store, {
+      paths,
+      wanted,
+      check,
+      dryRun: parsed.flags.has("dry-run"),
+      noOutput,
+      gcRoot
+    })
   }
   yield* withLocalStoreOnly("--realise")(withRoots(withDerivations(Effect.gen(function*() {
     const store = yield* Store
