@@ -32,7 +32,7 @@ export const make = Effect.gen(function*() {
         (o) => {
           const ok = o.status === "Built" || o.status === "AlreadyValid" || o.status === "Substituted"
           const outputs: Record<string, string> = {}
-          if (ok) for (const [name, out] of drv.outputs) outputs[name] = out.path
+          if (ok) { for (const [name, out] of drv.outputs) outputs[name] = out.path }
           return {
             drvPath,
             status: o.status,

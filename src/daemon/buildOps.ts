@@ -278,7 +278,7 @@ const realiseTargets = (s: Session, targets: ReadonlyArray<Target>, mode: W.Buil
         )
         const byDrv = new Map<string, BuildResult>()
         let failure: { messages: ReadonlyArray<string>; exitStatus: number } | undefined
-        if (Either.isRight(r)) for (const b of r.right) byDrv.set(b.drvPath, b)
+        if (Either.isRight(r)) { for (const b of r.right) byDrv.set(b.drvPath, b) }
         else if (r.left._tag === "BuilderStoreError") return yield* fail(r.left.message)
         else {
           failure = r.left
@@ -608,7 +608,8 @@ export const makeBuildHandlers = (storeDir: string): ReadonlyMap<number, Handler
           return reply({
             path: "",
             status: W.BuildStatus.DependencyFailed,
-            errorMsg: `cannot build derivation '${drvPath}': ${got.missing.length} dependencies couldn't be substituted`,
+            errorMsg:
+              `cannot build derivation '${drvPath}': ${got.missing.length} dependencies couldn't be substituted`,
             timesBuilt: 0,
             isNonDeterministic: false,
             startTime: start,

@@ -24,16 +24,7 @@ import type { ValidPathInfo } from "../core/pathInfo.js"
 import { printfFixed2 } from "../core/printf.js"
 import { makeFixedOutputPath, storePathToString } from "../core/storePath.js"
 import { parse as parseStorePathBrand, type StorePath } from "../core/storePathBrand.js"
-import {
-  bool,
-  concatBytes,
-  encodeBool,
-  encodePadded,
-  encodeU64,
-  getU64,
-  paddedBytes,
-  u64
-} from "../core/wire/index.js"
+import { bool, concatBytes, encodeBool, encodePadded, encodeU64, getU64, paddedBytes, u64 } from "../core/wire/index.js"
 import * as W from "../core/wire/worker/index.js"
 import { GcStore } from "../services/GcStore.js"
 import { LocalStore } from "../services/LocalStore.js"

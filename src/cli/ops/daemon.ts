@@ -77,7 +77,12 @@ export const daemonOperation: Operation = Effect.gen(function*() {
   if (cli.store?._tag === "daemon") {
     // withStore provides the store's collector (configured from the settings).
     yield* withStore(
-      Effect.provideService(serve, DaemonBuildEnv, { builder: undefined, derivations: undefined, buildOptions, substitute })
+      Effect.provideService(serve, DaemonBuildEnv, {
+        builder: undefined,
+        derivations: undefined,
+        buildOptions,
+        substitute
+      })
     )
     return
   }

@@ -62,8 +62,7 @@ const exitBits = (r: TargetResult) => {
   }
 }
 
-const printError = (m: string) =>
-  Effect.sync(() => process.stderr.write(`error: ${m.split("\n").join("\n       ")}\n`))
+const printError = (m: string) => Effect.sync(() => process.stderr.write(`error: ${m.split("\n").join("\n       ")}\n`))
 
 /** Realises `req.paths` through the daemon store `spec`. */
 export const realiseThroughDaemon = (spec: DaemonStoreSpec, req: RemoteRealiseRequest) =>
