@@ -56,6 +56,29 @@ const buildEnv = Effect.flatMap(
   })
 )
 
+/** The environment of a daemon that can neither build nor substitute. */
+const noBuildEnv: DaemonBuildEnvShape = {
+  builder: undefined,
+  derivations: undefined,
+  buildOptions: {
+    maxJobs: 1,
+    cores: 0,
+    timeout: 0,
+    maxSilentTime: 0,
+    keepFailed: false,
+    keepGoing: false,
+    check: false,
+    cacheFailure: false,
+    sandbox: "false",
+    sandboxFallback: true,
+    sandboxPaths: [],
+    keepBuildLog: false,
+    compressBuildLog: false,
+    maxLogSize: 0
+  },
+  substitute: { substituters: [], substitute: false, requireSigs: true, publicKeys: new Map() }
+}
+
 /** A DerivedPath: an opaque path, or a derivation and the outputs wanted (empty: all). */
 type Target =
   | { readonly _tag: "Opaque"; readonly path: string }
@@ -190,7 +213,8 @@ const success = (st: number) =>
 /** Realises the targets as Nix's `buildPathsWithResults`: substitution first, then the builder. */
 const realiseTargets = (s: Session, targets: ReadonlyArray<Target>, mode: W.BuildModeValue) =>
   Effect.gen(function*() {
-    const env = yield* buildEnv
+    // Without a build environment (a store served without builder), valid paths are still "built".
+    const env: DaemonBuildEnvShape = Option.getOrElse(yield* Effect.serviceOption(DaemonBuildEnv), () => noBuildEnv)
     const store = yield* Store
     if (mode === W.BuildMode.Repair) return yield* fail("repairing is not supported by tsnix's builder")
     const check = mode === W.BuildMode.Check
@@ -220,33 +244,31 @@ const realiseTargets = (s: Session, targets: ReadonlyArray<Target>, mode: W.Buil
 
     // Derivations: the .drv must be valid (or substituted); outputs a substituter has are substituted.
     const built = targets.filter((t): t is Target & { _tag: "Built" } => t._tag === "Built")
-    const requests: Array<{ readonly t: Target & { _tag: "Built" }; readonly drv: Derivation }> = []
+    const requests: Array<{ readonly t: Target & { _tag: "Built" }; readonly outs: Record<string, string> }> = []
     for (const t of built) {
       if (!(yield* store.isValidPath(t.drvPath))) yield* substitute(s, env, store, [t.drvPath])
-      if (!(yield* store.isValidPath(t.drvPath)) || env.derivations === undefined) {
+      if (!(yield* store.isValidPath(t.drvPath))) {
         const msg = `cannot build missing derivation '${t.drvPath}'`
         done(t, W.BuildStatus.MiscFailure, msg)
         messages.push(msg)
         continue
       }
-      const drv = yield* env.derivations.read(t.drvPath).pipe(
-        Effect.mapError((e) => new DaemonError({ message: e.message }))
-      )
-      const missing = t.outputs.filter((o) => !drv.outputs.has(o))
+      const map = yield* store.queryDerivationOutputMap(t.drvPath)
+      const missing = t.outputs.filter((o) => map[o] === undefined)
       if (missing.length > 0) {
         return yield* fail(
           `derivation '${t.drvPath}' does not have wanted outputs ${missing.map((o) => `'${o}'`).join(", ")}`
         )
       }
-      const wanted = t.outputs.length === 0 ? [...drv.outputs.keys()] : t.outputs
-      const outPaths = wanted.map((o) => drv.outputs.get(o)?.path ?? "")
+      const wanted = t.outputs.length === 0 ? Object.keys(map).sort(compareStrings) : t.outputs
+      const outs = Object.fromEntries(wanted.map((o) => [o, map[o] ?? ""]))
+      const outPaths = Object.values(outs)
       const valid = new Set(yield* store.queryValidPaths(outPaths))
-      const outs = Object.fromEntries(wanted.map((o, i) => [o, outPaths[i] ?? ""]))
       if (check) {
         if (valid.size < outPaths.length) {
           return yield* fail(`some outputs of '${t.drvPath}' are not valid, so checking is not possible`)
         }
-        requests.push({ t, drv })
+        requests.push({ t, outs })
         continue
       }
       if (valid.size === outPaths.length) {
@@ -258,7 +280,7 @@ const realiseTargets = (s: Session, targets: ReadonlyArray<Target>, mode: W.Buil
         done(t, W.BuildStatus.Substituted, "", outs)
         continue
       }
-      requests.push({ t, drv })
+      requests.push({ t, outs })
     }
     if (requests.length > 0) {
       if (env.builder === undefined) {
@@ -285,7 +307,7 @@ const realiseTargets = (s: Session, targets: ReadonlyArray<Target>, mode: W.Buil
           for (const b of r.left.results) byDrv.set(b.drvPath, b)
           messages.push(...r.left.messages)
         }
-        for (const { t, drv } of requests) {
+        for (const { t, outs } of requests) {
           const b = byDrv.get(t.drvPath)
           if (b !== undefined) {
             results.set(t, {
@@ -300,12 +322,9 @@ const realiseTargets = (s: Session, targets: ReadonlyArray<Target>, mode: W.Buil
             continue
           }
           // The first failure stopped the others (no keep-going): only the builder's messages are known.
-          const wanted = t.outputs.length === 0 ? [...drv.outputs.keys()] : t.outputs
-          const outPaths = wanted.map((o) => drv.outputs.get(o)?.path ?? "")
-          const validNow = yield* store.queryValidPaths(outPaths)
-          if (validNow.length === outPaths.length) {
-            done(t, W.BuildStatus.Built, "", Object.fromEntries(wanted.map((o, i) => [o, outPaths[i] ?? ""])))
-          } else {
+          const validNow = yield* store.queryValidPaths(Object.values(outs))
+          if (validNow.length === Object.keys(outs).length) done(t, W.BuildStatus.Built, "", outs)
+          else {
             done(
               t,
               W.BuildStatus[statusOfExit(failure?.exitStatus ?? 1)],
@@ -540,7 +559,7 @@ export const makeBuildHandlers = (storeDir: string): ReadonlyMap<number, Handler
       const targets = yield* readTargets(s)
       const mode = yield* readMode(s)
       yield* refuseRepair(s, mode)
-      const env = yield* buildEnv
+      const env = Option.getOrElse(yield* Effect.serviceOption(DaemonBuildEnv), () => noBuildEnv)
       const r = yield* realiseTargets(s, targets, mode)
       const parts: Array<Uint8Array> = [encodeU64(r.results.length)]
       for (const x of r.results) {

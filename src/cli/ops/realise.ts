@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect } from "effect"
+import { Effect } from "effect"
 import { compareStrings } from "../../core/topoSort.js"
 import { GcStore } from "../../services/GcStore.js"
 import { Store } from "../../services/Store.js"
@@ -30,11 +30,11 @@ import * as BuilderLive from "../../builder/layer.js"
 import { cliBuildOptions } from "../buildOptions.js"
 import { withLocalStoreOnly } from "../storeLayers.js"
 import { followLinksToStorePath } from "../storePathArg.js"
+import { RealiseError } from "./realiseError.js"
 import { realiseThroughDaemon } from "./realiseRemote.js"
 import { substituteForRealise } from "./substituteArg.js"
 
-/** Realising failed: something would have to be built or substituted (Nix's wording in `message`). */
-export class RealiseError extends Data.TaggedError("RealiseError")<{ readonly message: string }> {}
+export { RealiseError }
 
 /** Flags of `-r` besides the global ones. */
 const realiseFlags: ReadonlySet<string> = new Set(["check", "dry-run"])

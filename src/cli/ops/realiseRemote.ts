@@ -26,7 +26,7 @@ import type { DaemonStoreSpec } from "../../stores/fromUri.js"
 import { ExitWith } from "../context.js"
 import { printLines } from "../io.js"
 import { withDaemonStore } from "../storeLayers.js"
-import { RealiseError } from "./realise.js"
+import { RealiseError } from "./realiseError.js"
 
 /** What `-r` was asked. */
 export interface RemoteRealiseRequest {
