@@ -32,6 +32,11 @@ import { DaemonBuildEnv, type DaemonBuildEnvShape } from "./buildEnv.js"
 import { DaemonError, type Handler, type Session } from "./session.js"
 
 const ONE = encodeU64(1)
+/** Nix's `log-lines` default: the lines of a failed build's log its error message ends with. */
+const LOG_LINES = 10
+const ANSI_WARNING = "\x1b[35;1m"
+const ANSI_BOLD = "\x1b[1m"
+const ANSI_NORMAL = "\x1b[0m"
 const fail = (message: string) => Effect.fail(new DaemonError({ message }))
 
 /** The ops of this module that add paths (held apart from a collection by the GcGate). */
@@ -130,12 +135,42 @@ export const sessionBuildOptions = (s: Session, base: BuildOptions): BuildOption
  */
 export const sessionLogHooks = (s: Session) => {
   const builds = new Map<string, { readonly id: bigint; line: Array<number>; pos: number }>()
-  const flush = (b: { id: bigint; line: Array<number>; pos: number }) => {
-    s.result(b.id, W.ResultType.BuildLogLine, [Buffer.from(b.line).toString("utf8")])
+  // The last `log-lines` (10) lines of each build, for its error message.
+  const tails = new Map<string, Array<string>>()
+  const flush = (drvPath: string, b: { id: bigint; line: Array<number>; pos: number }) => {
+    const line = Buffer.from(b.line).toString("utf8")
+    s.result(b.id, W.ResultType.BuildLogLine, [line])
+    const tail = tails.get(drvPath) ?? []
+    tail.push(line)
+    if (tail.length > LOG_LINES) tail.shift()
+    tails.set(drvPath, tail)
     b.line = []
     b.pos = 0
   }
+  /**
+   * A builder failure's message as Nix 2.8's daemon words it (its logger is not verbose):
+   * the path highlighted, then the last log lines and where the full log is (and a
+   * fixed-output hash mismatch's values highlighted).
+   */
+  const decorate = (msg: string): string => {
+    const hm = /^hash mismatch in fixed-output derivation '([^']+)':\n {2}specified: (\S+)\n {5}got: {4}(\S+)$/.exec(msg)
+    if (hm !== null) {
+      const [, d, spec, got] = hm.map((x) => `${ANSI_WARNING}${x}${ANSI_NORMAL}`)
+      return `hash mismatch in fixed-output derivation '${d}':\n  specified: ${spec}\n     got:    ${got}`
+    }
+    const m = /^builder for '([^']+)' (failed (?:with exit code \d+|due to signal .*))$/.exec(msg)
+    if (m === null) return msg
+    const drvPath = m[1]!
+    let out = `builder for '${ANSI_WARNING}${drvPath}${ANSI_NORMAL}' ${m[2]}`
+    const tail = tails.get(drvPath) ?? []
+    if (tail.length > 0) {
+      out += `;\nlast ${tail.length} log lines:\n${tail.map((l) => `> ${l}\n`).join("")}`
+      out += `For full logs, run '${ANSI_BOLD}nix log ${drvPath}${ANSI_NORMAL}'.`
+    }
+    return out
+  }
   return {
+    decorate,
     onBuildStart: (drvPath: string, check: boolean) => {
       const text = check ? `checking outputs of '${drvPath}'` : `building '${drvPath}'`
       const id = s.startActivity(W.ActivityType.Build, text, [drvPath, "", 1, 1])
@@ -146,19 +181,19 @@ export const sessionLogHooks = (s: Session) => {
       if (b === undefined) return
       for (const c of chunk) {
         if (c === 0x0d) b.pos = 0
-        else if (c === 0x0a) flush(b)
+        else if (c === 0x0a) flush(drvPath, b)
         else b.line[b.pos++] = c
       }
     },
     onBuildEnd: (drvPath: string) => {
       const b = builds.get(drvPath)
       if (b === undefined) return
-      if (b.line.length > 0) flush(b)
+      if (b.line.length > 0) flush(drvPath, b)
       builds.delete(drvPath)
       s.stopActivity(b.id)
     },
     onInfo: (line: string) => s.log(W.Verbosity.Info, line),
-    onError: (message: string) => s.log(W.Verbosity.Error, `error: ${message}`)
+    onError: (message: string) => s.log(W.Verbosity.Error, `error: ${decorate(message)}`)
   }
 }
 
@@ -290,22 +325,20 @@ const realiseTargets = (s: Session, targets: ReadonlyArray<Target>, mode: W.Buil
           messages.push(msg)
         }
       } else {
-        const options: BuildOptions = {
-          ...sessionBuildOptions(s, env.buildOptions),
-          ...sessionLogHooks(s),
-          check
-        }
+        const hooks = sessionLogHooks(s)
+        const options: BuildOptions = { ...sessionBuildOptions(s, env.buildOptions), ...hooks, check }
         const r = yield* Effect.either(
           env.builder.buildDerivations(requests.map(({ t }) => ({ drvPath: t.drvPath, outputs: t.outputs })), options)
         )
         const byDrv = new Map<string, BuildResult>()
         let failure: { messages: ReadonlyArray<string>; exitStatus: number } | undefined
-        if (Either.isRight(r)) { for (const b of r.right) byDrv.set(b.drvPath, b) }
-        else if (r.left._tag === "BuilderStoreError") return yield* fail(r.left.message)
+        if (Either.isRight(r)) {
+          for (const b of r.right) byDrv.set(b.drvPath, { ...b, errorMsg: hooks.decorate(b.errorMsg) })
+        } else if (r.left._tag === "BuilderStoreError") return yield* fail(r.left.message)
         else {
-          failure = r.left
-          for (const b of r.left.results) byDrv.set(b.drvPath, b)
-          messages.push(...r.left.messages)
+          failure = { exitStatus: r.left.exitStatus, messages: r.left.messages.map(hooks.decorate) }
+          for (const b of r.left.results) byDrv.set(b.drvPath, { ...b, errorMsg: hooks.decorate(b.errorMsg) })
+          messages.push(...failure.messages)
         }
         for (const { t, outs } of requests) {
           const b = byDrv.get(t.drvPath)
@@ -638,9 +671,10 @@ export const makeBuildHandlers = (storeDir: string): ReadonlyMap<number, Handler
         }
       }
       if (env.builder === undefined) return yield* fail("building is not supported by this store")
+      const hooks = sessionLogHooks(s)
       const options: BuildOptions = {
         ...sessionBuildOptions(s, env.buildOptions),
-        ...sessionLogHooks(s),
+        ...hooks,
         check: mode === W.BuildMode.Check
       }
       const r = yield* env.builder.buildDerivation(drvPath, drv, options).pipe(
@@ -650,7 +684,7 @@ export const makeBuildHandlers = (storeDir: string): ReadonlyMap<number, Handler
       return reply({
         path: "",
         status: code,
-        errorMsg: r.errorMsg,
+        errorMsg: hooks.decorate(r.errorMsg),
         timesBuilt: r.timesBuilt,
         isNonDeterministic: r.status === "NotDeterministic",
         startTime: r.startTime,

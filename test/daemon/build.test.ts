@@ -160,9 +160,10 @@ describe.skipIf(!hasBusybox)("builds through tsnix's daemon (tsnix client)", () 
           Effect.provide(client())
         )
         const first = yield* build
+        // As Nix 2.8's daemon words it: the last log lines and where the full log is.
         expect(first.map((r) => [r.status, r.errorMsg])).toEqual([[
           "PermanentFailure",
-          `builder for '${drv}' failed with exit code 3`
+          `builder for '${drv}' failed with exit code 3;\nlast 1 log lines:\n> oops\nFor full logs, run 'nix log ${drv}'.`
         ]])
         const second = yield* build
         expect(second.map((r) => [r.status, r.errorMsg])).toEqual([[

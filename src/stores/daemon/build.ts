@@ -19,6 +19,7 @@ import type { BuildModeName, BuildStoreShape, TargetResult } from "../../service
 import { u64Bounded } from "../../core/wire/decode.js"
 import { MAX_COUNT } from "../../core/wire/worker/limits.js"
 import type { DaemonClient } from "./client.js"
+import { stripAnsi } from "./connection.js"
 
 const statusNames = new Map<number, BuildStatusName>(
   Object.entries(BuildStatus).map(([k, v]) => [v, k as BuildStatusName])
@@ -35,7 +36,7 @@ const results: Decoder<Array<TargetResult>> = (input) => {
     out.push({
       path: r.path,
       status: statusNames.get(r.status) ?? "MiscFailure",
-      errorMsg: r.errorMsg,
+      errorMsg: stripAnsi(r.errorMsg),
       timesBuilt: r.timesBuilt,
       startTime: r.startTime,
       stopTime: r.stopTime
