@@ -25,6 +25,7 @@ import { compareStrings } from "../core/topoSort.js"
 import { bool, concatBytes, type Decoder, encodeBool, encodePadded, encodeU64, u64 } from "../core/wire/index.js"
 import * as W from "../core/wire/worker/index.js"
 import type { BuildOptions, BuildResult, BuildStatus } from "../services/Builder.js"
+import type { DerivationsShape } from "../services/Derivations.js"
 import { Store, type StoreShape } from "../services/Store.js"
 import type { BinaryCacheStore } from "../stores/binaryCache/store.js"
 import { openSubstituters, substitutePaths } from "../stores/substitute.js"
@@ -153,7 +154,9 @@ export const sessionLogHooks = (s: Session) => {
    * fixed-output hash mismatch's values highlighted).
    */
   const decorate = (msg: string): string => {
-    const hm = /^hash mismatch in fixed-output derivation '([^']+)':\n {2}specified: (\S+)\n {5}got: {4}(\S+)$/.exec(msg)
+    const hm = /^hash mismatch in fixed-output derivation '([^']+)':\n {2}specified: (\S+)\n {5}got: {4}(\S+)$/.exec(
+      msg
+    )
     if (hm !== null) {
       const [, d, spec, got] = hm.map((x) => `${ANSI_WARNING}${x}${ANSI_NORMAL}`)
       return `hash mismatch in fixed-output derivation '${d}':\n  specified: ${spec}\n     got:    ${got}`
@@ -433,6 +436,19 @@ const byteStringDrv = (drv: Omit<Derivation, "name">, name: string): Derivation 
   env: new Map([...drv.env].map(([k, v]) => [toByteString(k), toByteString(v)]))
 })
 
+/** `drv` with the paths of its fixed outputs computed from their hashes (as Nix's parser does). */
+const fixedPathsComputed = (drv: Derivation, derivations: DerivationsShape) =>
+  Effect.gen(function*() {
+    if (![...drv.outputs.values()].some((o) => o.hashAlgo !== "" && o.hash !== "")) return drv
+    const paths = yield* derivations.outputPaths(drv).pipe(
+      Effect.mapError((e) => new DaemonError({ message: e.message }))
+    )
+    const outputs = new Map(
+      [...drv.outputs].map(([name, o]) => [name, o.hash !== "" ? { ...o, path: paths.get(name) ?? o.path } : o])
+    )
+    return { ...drv, outputs }
+  })
+
 /** What `paths` would need, as Nix's `queryMissing` (see the QueryMissing handler). */
 const queryMissing = (s: Session, targets: ReadonlyArray<Target>) =>
   Effect.gen(function*() {
@@ -622,7 +638,9 @@ export const makeBuildHandlers = (storeDir: string): ReadonlyMap<number, Handler
       if (!isDerivationPath(drvPath0)) return yield* fail(`path '${drvPath0}' is not a derivation`)
       const env = yield* buildEnv
       const store = yield* Store
-      const drv = byteStringDrv(req.drv, derivationNameFromPath(drvPath0))
+      const drv0 = byteStringDrv(req.drv, derivationNameFromPath(drvPath0))
+      // As Nix's parser, a fixed output's path is not taken from the wire: it is computed from its hash.
+      const drv = env.derivations === undefined ? drv0 : yield* fixedPathsComputed(drv0, env.derivations)
       const type = derivationType(drv)
       const ca = Either.isRight(type) && (type.right === "Fixed" || type.right === "Floating")
       if (!ca && !s.trusted) return yield* fail("you are not privileged to build input-addressed derivations")

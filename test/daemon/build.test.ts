@@ -6,9 +6,12 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Layer, Logger, LogLevel } from "effect"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { withOutputPaths } from "../../src/core/derivation/outputs.js"
+import type { Derivation } from "../../src/core/derivation/schema.js"
 import { localStoreLayout } from "../../src/core/storeLayout.js"
 import { encodePadded, encodeStrings, encodeU64 } from "../../src/core/wire/index.js"
 import * as W from "../../src/core/wire/worker/index.js"
@@ -228,7 +231,7 @@ describe.skipIf(!hasBusybox)("builds through tsnix's daemon (tsnix client)", () 
     30_000
   )
 
-  it.scopedLive("BuildDerivation: an untrusted client may not build an input-addressed derivation", () =>
+  it.scopedLive("BuildDerivation from an untrusted client: an input-addressed derivation is refused, a fixed-output one built", () =>
     Effect.gen(function*() {
       const { top, layout } = makeTempLayout("tsnix-daemon-build-untrusted-")
       const socket = path.join(top, "daemon.sock")
@@ -249,27 +252,66 @@ describe.skipIf(!hasBusybox)("builds through tsnix's daemon (tsnix client)", () 
         const bb = yield* addBusybox
         const drvPath = yield* addShellDerivation(bb, "ia", "echo > $out")
         const drv = yield* (yield* Derivations).read(drvPath)
-        const c = yield* Effect.promise(() => Client.connect(socket))
-        const outs = [...drv.outputs]
-        const r = yield* Effect.promise(() =>
-          c.op(
-            W.Op.BuildDerivation,
-            encodePadded(drvPath),
-            encodeU64(outs.length),
-            ...outs.flatMap((
-              [n, o]
-            ) => [encodePadded(n), encodePadded(o.path), encodePadded(o.hashAlgo), encodePadded(o.hash)]),
-            encodeStrings([...drv.inputSrcs]),
-            encodePadded(drv.system),
-            encodePadded(drv.builder),
-            encodeStrings([...drv.args]),
-            W.encodeStringMap([...drv.env]),
-            encodeU64(0)
-          )
-        )
-        c.close()
+        const buildDerivationOp = (p: string, d: Derivation) =>
+          Effect.promise(async () => {
+            const c = await Client.connect(socket)
+            const outs = [...d.outputs]
+            const r = await c.op(
+              W.Op.BuildDerivation,
+              encodePadded(p),
+              encodeU64(outs.length),
+              ...outs.flatMap((
+                [n, o]
+              ) => [encodePadded(n), encodePadded(o.path), encodePadded(o.hashAlgo), encodePadded(o.hash)]),
+              encodeStrings([...d.inputSrcs]),
+              encodePadded(d.system),
+              encodePadded(d.builder),
+              encodeStrings([...d.args]),
+              W.encodeStringMap([...d.env]),
+              encodeU64(0)
+            )
+            const reply = r.error === undefined ? await c.raw.read(W.buildDerivationReply(c.daemonVersion)) : undefined
+            c.close()
+            return { error: r.error, reply }
+          })
+        const r = yield* buildDerivationOp(drvPath, drv)
         expect(r.error).toContain("you are not privileged to build input-addressed derivations")
         expect(yield* (yield* Store).isValidPath(drv.outputs.get("out")!.path)).toBe(false)
+        // A fixed-output derivation is built, from the derivation sent (its .drv written by the daemon).
+        const derivations = yield* Derivations
+        const blank: Derivation = {
+          name: "fod",
+          outputs: new Map([["out", {
+            path: "",
+            hashAlgo: "sha256",
+            hash: createHash("sha256").update("fixed").digest("hex")
+          }]]),
+          inputDrvs: new Map(),
+          inputSrcs: [bb.slice(0, bb.lastIndexOf("/"))],
+          system: "x86_64-linux",
+          builder: bb,
+          args: ["sh", "-c", "echo -n fixed > $out"],
+          env: new Map([["builder", bb], ["name", "fod"], ["out", ""], ["system", "x86_64-linux"]])
+        }
+        const fodOut = (yield* derivations.outputPaths(blank)).get("out")!
+        const fod = withOutputPaths(blank, new Map([["out", fodOut]]))
+        // The client sends a wrong path for the fixed output: the daemon computes it from the hash.
+        const sent: Derivation = {
+          ...fod,
+          outputs: new Map([["out", { ...blank.outputs.get("out")!, path: `${fodOut.slice(0, -3)}bad` }]])
+        }
+        const withPath: Derivation = {
+          ...fod,
+          outputs: new Map([["out", { ...blank.outputs.get("out")!, path: fodOut }]])
+        }
+        const fodPath = (yield* derivations.storePath(withPath)).path
+        const built = yield* buildDerivationOp(fodPath, sent)
+        expect(built.error).toBeUndefined()
+        expect(built.reply?.status).toBe(W.BuildStatus.Built)
+        expect(built.reply?.builtOutputs.map(([k]) => k.replace(/^sha256:[0-9a-f]{64}/, "H"))).toEqual(["H!out"])
+        expect(yield* (yield* Store).isValidPath(fodOut)).toBe(true)
+        expect(yield* (yield* Store).isValidPath(`${fodOut.slice(0, -3)}bad`)).toBe(false)
+        expect(yield* (yield* Store).isValidPath(fodPath)).toBe(true)
       }).pipe(Effect.scoped, Effect.provide(builderLayers(layout)), Effect.ensuring(Effect.sync(() => wipe(top))))
     }))
 
