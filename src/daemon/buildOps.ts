@@ -251,6 +251,8 @@ const success = (st: number) =>
 /** Realises the targets as Nix's `buildPathsWithResults`: substitution first, then the builder. */
 const realiseTargets = (s: Session, targets: ReadonlyArray<Target>, mode: W.BuildModeValue) =>
   Effect.gen(function*() {
+    // As Nix's primeCache (a queryMissing first): its debug-level activity.
+    s.stopActivity(s.startActivity(W.ActivityType.Unknown, "querying info about missing paths", [], W.Verbosity.Debug))
     // Without a build environment (a store served without builder), valid paths are still "built".
     const env: DaemonBuildEnvShape = Option.getOrElse(yield* Effect.serviceOption(DaemonBuildEnv), () => noBuildEnv)
     const store = yield* Store

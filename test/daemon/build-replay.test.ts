@@ -102,6 +102,16 @@ export const deterministicMessages = (b: Uint8Array): Array<string> => {
   return out
 }
 
+/** The printable runs (6 characters or more) after the last STDERR_LAST: a reply's strings. */
+const replyStrings = (b: Uint8Array): Array<string> => {
+  const buf = Buffer.from(b)
+  let at = -1
+  for (let i = 0; i + 8 <= buf.length; i += 8) {
+    if (buf.readUInt32LE(i) === W.Stderr.Last && buf.readUInt32LE(i + 4) === 0) at = i + 8
+  }
+  return at < 0 ? [] : buf.subarray(at).toString("latin1").match(/[\x20-\x7e]{6,}/g) ?? []
+}
+
 describe.skipIf(!bwrapOk || !sameBusybox)("tsnix daemon builds for Nix 2.8's clients as nix-daemon does", () => {
   it.scopedLive("replays every build capture in order", () =>
     Effect.gen(function*() {
@@ -143,6 +153,8 @@ describe.skipIf(!bwrapOk || !sameBusybox)("tsnix daemon builds for Nix 2.8's cli
             return acc
           })
           expect(deterministicMessages(got), name).toEqual(deterministicMessages(expected))
+          // The strings of the last reply (BuildPathsWithResults: paths, errors, Realisations; times are words).
+          expect(replyStrings(got), name).toEqual(replyStrings(expected))
         }
       }).pipe(Effect.scoped, Effect.provide(builderLayers(layout)))
     }), 120_000)
