@@ -337,6 +337,11 @@ export const buildDerivation = (
     let previous: ReadonlyArray<PathRegistration> | undefined
     let timesBuilt = 0
     const wantedPaths = outputs.filter((o) => wanted.includes(o.name)).map((o) => o.path)
+    // A caller that reports builds itself (the daemon's activities) is told when the build starts and ends.
+    const onBuildEnd = options.onBuildEnd
+    if (options.onBuildStart !== undefined && onBuildEnd !== undefined) {
+      yield* Effect.addFinalizer(() => Effect.sync(() => onBuildEnd(drvPath)))
+    }
     for (let round = 1; round <= rounds; round++) {
       if (round > 1) {
         // A new round starts as the first did: no stale outputs, a fresh build directory.
@@ -350,13 +355,17 @@ export const buildDerivation = (
         })
         yield* writeBuildFiles
       }
-      options.onInfo?.(
-        options.check
-          ? `checking outputs of '${drvPath}'...`
-          : rounds > 1
-          ? `building '${drvPath}' (round ${round}/${rounds})...`
-          : `building '${drvPath}'...`
-      )
+      if (options.onBuildStart !== undefined) {
+        if (round === 1) options.onBuildStart(drvPath, options.check)
+      } else {
+        options.onInfo?.(
+          options.check
+            ? `checking outputs of '${drvPath}'...`
+            : rounds > 1
+            ? `building '${drvPath}' (round ${round}/${rounds})...`
+            : `building '${drvPath}'...`
+        )
+      }
       const logChunks: Array<Uint8Array> = []
       const lines = makeLogLineSplitter({
         onLine: (line) => options.onLogLine?.(line),
@@ -375,7 +384,7 @@ export const buildDerivation = (
         maxLogSize: options.maxLogSize,
         onOutput: (chunk) => {
           logChunks.push(Buffer.from(chunk))
-          options.onLog?.(chunk)
+          options.onLog?.(chunk, drvPath)
           lines.write(chunk)
         }
       })

@@ -35,13 +35,17 @@ export const substitutesAllowed = (drv: Derivation): boolean => {
 }
 
 /** A goal that failed, to stop the others (without keepGoing). */
-class GoalFailed extends Data.TaggedError("GoalFailed")<{ readonly outcome: BuildOutcome }> {}
+class GoalFailed extends Data.TaggedError("GoalFailed")<{
+  readonly outcome: BuildOutcome
+  /** The requested derivation that failed (undefined for an input's failure). */
+  readonly top?: { readonly drvPath: string; readonly outputs: Readonly<Record<string, string>> } | undefined
+}> {}
 
 const failedStatus = (o: { readonly status: BuildOutcome["status"] }) =>
   o.status !== "Built" && o.status !== "AlreadyValid" && o.status !== "Substituted"
 
 /** Nix's Worker::exitStatus over the failed outcomes. */
-export const exitStatusOf = (outcomes: ReadonlyArray<BuildOutcome>): number => {
+export const exitStatusOf = (outcomes: ReadonlyArray<{ readonly exitBits: number }>): number => {
   let bits = 0
   for (const o of outcomes) bits |= o.exitBits
   let mask = 0
@@ -134,7 +138,9 @@ export const realise = (
             logged.push(outcome.errorMsg)
             options.onError?.(outcome.errorMsg)
           }
-          if (!options.keepGoing) return yield* new GoalFailed({ outcome })
+          if (!options.keepGoing) {
+            return yield* new GoalFailed({ outcome, top: top ? { drvPath, outputs: {} } : undefined })
+          }
         }
         return outcome
       })
@@ -169,7 +175,8 @@ export const realise = (
       return yield* new BuildFailedError({
         messages: failed.errorMsg === "" || logged.includes(failed.errorMsg) ? [] : [failed.errorMsg],
         exitStatus: exitStatusOf(failures),
-        results: []
+        // The failed request's result (the others were interrupted).
+        results: e.top === undefined ? [] : [{ ...e.top, ...failed }]
       })
     }
     const outcomes = all.right

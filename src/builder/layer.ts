@@ -12,6 +12,7 @@ import { Derivations } from "../services/Derivations.js"
 import { LocalStore } from "../services/LocalStore.js"
 import { Lock } from "../services/Lock.js"
 import { Store } from "../services/Store.js"
+import { buildDerivation } from "./build.js"
 import { realise } from "./goals.js"
 import { readLog } from "./log.js"
 
@@ -25,6 +26,24 @@ export const make = Effect.gen(function*() {
   const shape: BuilderShape = {
     buildDerivations: (requests, options) =>
       realise({ layout, store, local, lock, options }, derivations, requests, options),
+    buildDerivation: (drvPath, drv, options) =>
+      Effect.map(
+        buildDerivation({ layout, store, local, lock, options }, drvPath, drv, [...drv.outputs.keys()]),
+        (o) => {
+          const ok = o.status === "Built" || o.status === "AlreadyValid" || o.status === "Substituted"
+          const outputs: Record<string, string> = {}
+          if (ok) { for (const [name, out] of drv.outputs) outputs[name] = out.path }
+          return {
+            drvPath,
+            status: o.status,
+            errorMsg: o.errorMsg,
+            outputs,
+            timesBuilt: o.timesBuilt,
+            startTime: o.startTime,
+            stopTime: o.stopTime
+          }
+        }
+      ),
     readLog: (p) =>
       Effect.gen(function*() {
         if (p.endsWith(".drv")) return yield* readLog(layout.logDir, p)

@@ -5,7 +5,8 @@
  * @since 0.1.0
  */
 import { Effect, Layer } from "effect"
-import { defaultClientOptions } from "../core/wire/worker/options.js"
+import * as os from "node:os"
+import { type ClientOptions, defaultClientOptions } from "../core/wire/worker/options.js"
 import type { GcStore } from "../services/GcStore.js"
 import type { LocalStore } from "../services/LocalStore.js"
 import type { Store } from "../services/Store.js"
@@ -57,12 +58,41 @@ const gcSettingsOf = (settings: CliInvocation["settings"]) => ({
   gcRuntimeRoots: settings.gcRuntimeRoots
 })
 
-/** The daemon store (`daemon`, `unix://…`, `ssh-ng://…`) of the invocation: Store, LocalStore, GcStore. */
+/**
+ * The SetOptions of the invocation, as Nix's client sends its settings: verbosity, and the
+ * build settings and flags (`-j`, `--cores`, `--max-silent-time`, `-K`, `-k`; `--timeout` as an
+ * overridden setting), so that a daemon builds as asked.
+ */
+export const clientOptionsFor = (cli: CliInvocation): ClientOptions => {
+  const { parsed, settings } = cli
+  const uint = (v: string | undefined, fallback: number) => v !== undefined && /^[0-9]+$/.test(v) ? Number(v) : fallback
+  const jobs = parsed.values.get("max-jobs")
+  const timeout = uint(parsed.values.get("timeout"), settings.timeout)
+  return {
+    ...defaultClientOptions,
+    verbosity: 3 + parsed.verbosity,
+    keepFailed: parsed.flags.has("keep-failed") || settings.keepFailed,
+    keepGoing: parsed.flags.has("keep-going") || settings.keepGoing,
+    maxBuildJobs: jobs === "auto" || (jobs === undefined && settings.maxJobs === "auto")
+      ? os.cpus().length
+      : uint(jobs, settings.maxJobs === "auto" ? 1 : settings.maxJobs),
+    maxSilentTime: uint(parsed.values.get("max-silent-time"), settings.maxSilentTime),
+    buildCores: uint(parsed.values.get("cores"), settings.cores),
+    useSubstitutes: settings.substitute,
+    overrides: timeout !== 0 ? [["timeout", String(timeout)]] : []
+  }
+}
+
+/** The daemon store (`daemon`, `unix://…`, `ssh-ng://…`) of the invocation: Store, LocalStore, GcStore, BuildStore. */
 export const daemonLayerFor = (cli: CliInvocation, spec: StoreFromUri.DaemonStoreSpec) =>
   StoreFromUri.daemonLayerFromSpec(spec, {
-    clientOptions: { ...defaultClientOptions, verbosity: 3 + cli.parsed.verbosity },
+    clientOptions: clientOptionsFor(cli),
     gcSettings: gcSettingsOf(cli.settings)
   })
+
+/** Runs `effect` with the invocation's daemon store (`spec`) and all it provides (BuildStore too). */
+export const withDaemonStore = (spec: StoreFromUri.DaemonStoreSpec) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Cli, (cli) => Effect.provide(effect, daemonLayerFor(cli, spec)))
 
 /**
  * Runs `effect` with the current invocation's store and its collector
@@ -76,7 +106,7 @@ export const withStore = <A, E, R>(
     Cli,
     (cli): Effect.Effect<A, E | LocalStoreError, Exclude<R, Store | LocalStore | GcStore> | Cli> =>
       cli.store?._tag === "daemon"
-        ? Effect.provide(effect, daemonLayerFor(cli, cli.store))
+        ? Effect.provide(effect, daemonLayerFor(cli, cli.store) as Layer.Layer<Store | LocalStore | GcStore>)
         // The local layer provides more services (StoreDb, Lock, Derivations): what it leaves
         // unprovided is a subset of what the daemon layer leaves, which TS cannot see for a generic R.
         : withLocalStore(effect) as Effect.Effect<
@@ -98,7 +128,8 @@ const withLocalStore = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 /**
  * Runs `effect` with the invocation's local store and everything it provides (StoreDb, Lock,
  * Derivations besides Store, LocalStore and GcStore): for operations that need the local store's
- * own services (building). A daemon store is refused with a usage error naming `operation`.
+ * own services (the daemon serving it with its Builder). A daemon store is refused with a usage
+ * error naming `operation` (`-r` and `-l` handle daemon stores before they get here).
  */
 export const withLocalStoreOnly = (operation: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.zipRight(
@@ -106,7 +137,7 @@ export const withLocalStoreOnly = (operation: string) => <A, E, R>(effect: Effec
       cli.store?._tag === "daemon"
         ? Effect.fail(
           new UsageError({
-            message: `'${operation}' through a daemon store is not supported yet (the daemon's build ops are not wired)`
+            message: `'${operation}' needs a local store, not a daemon store`
           })
         )
         : Effect.void),

@@ -24,22 +24,13 @@ import type { ValidPathInfo } from "../core/pathInfo.js"
 import { printfFixed2 } from "../core/printf.js"
 import { makeFixedOutputPath, storePathToString } from "../core/storePath.js"
 import { parse as parseStorePathBrand, type StorePath } from "../core/storePathBrand.js"
-import {
-  bool,
-  concatBytes,
-  type Decoder,
-  encodeBool,
-  encodePadded,
-  encodeU64,
-  getU64,
-  paddedBytes,
-  u64
-} from "../core/wire/index.js"
+import { bool, concatBytes, encodeBool, encodePadded, encodeU64, getU64, paddedBytes, u64 } from "../core/wire/index.js"
 import * as W from "../core/wire/worker/index.js"
 import { GcStore } from "../services/GcStore.js"
 import { LocalStore } from "../services/LocalStore.js"
 import { Store } from "../services/Store.js"
 import { StoreDb } from "../services/StoreDb.js"
+import { makeBuildHandlers } from "./buildOps.js"
 import { type ConnClosedError, makeSourceReader } from "./conn.js"
 import { drain, framedSource, narStream, sourceStream } from "./streams.js"
 import { DaemonError, type FastOps, type Handler, notFast, type Session } from "./session.js"
@@ -275,7 +266,6 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
       const p = yield* path1(s)
       return encodeBool(yield* (yield* Store).isValidPath(p))
     }))
-  def(W.Op.HasSubstitutes, (s) => Effect.as(path1(s), encodeBool(false)))
   def(W.Op.QueryPathHash, (s) =>
     Effect.gen(function*() {
       const info = yield* infoOf(yield* path1(s))
@@ -326,34 +316,12 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
     Effect.gen(function*() {
       return W.encodeSet(yield* (yield* Store).queryAllValidPaths)
     }))
-  def(W.Op.QueryValidPaths, (s) =>
-    Effect.gen(function*() {
-      const paths = yield* s.conn.read(W.pathSet)
-      if (s.minor >= 27) yield* s.conn.read(bool)
-      const checked: Array<string> = []
-      for (const p of paths) checked.push(yield* toStorePath(storeDir, p))
-      return W.encodeSet(yield* (yield* Store).queryValidPaths(checked))
-    }))
-  def(W.Op.QuerySubstitutablePaths, (s) => Effect.as(s.conn.read(W.pathSet), W.encodeSet([])))
-  def(W.Op.QuerySubstitutablePathInfo, (s) => Effect.as(path1(s), encodeU64(0)))
-  def(
-    W.Op.QuerySubstitutablePathInfos,
-    (s) => Effect.as(s.conn.read(W.substitutablePathInfosRequest(s.version)), W.encodeSubstitutableInfos([]))
-  )
   def(W.Op.QueryPathInfo, (s) =>
     Effect.gen(function*() {
       const p = yield* path1(s)
       const info = yield* (yield* Store).queryPathInfo(p)
       if (Option.isNone(info) && s.minor < 17) return yield* notValid(p)
       return W.encodeQueryPathInfoReply(s.version, Option.getOrUndefined(info))
-    }))
-  def(W.Op.EnsurePath, (s) =>
-    Effect.gen(function*() {
-      const p = yield* path1(s)
-      if (!(yield* (yield* Store).isValidPath(p))) {
-        return yield* fail(`path '${p}' does not exist and cannot be created`)
-      }
-      return ONE
     }))
   def(W.Op.AddTempRoot, (s) =>
     Effect.gen(function*() {
@@ -569,108 +537,6 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
       })
       return ONE
     }))
-  def(W.Op.QueryMissing, (s) =>
-    Effect.gen(function*() {
-      const targets = yield* s.conn.read(W.shortStrings)
-      const store = yield* Store
-      // As Nix 2.8's queryMissing: a debug-level activity around the work.
-      const act = s.startActivity(W.ActivityType.Unknown, "querying info about missing paths", [], W.Verbosity.Debug)
-      yield* Effect.addFinalizer(() => Effect.sync(() => s.stopActivity(act)))
-      const willBuild: Array<string> = []
-      const unknown: Array<string> = []
-      for (const t of targets) {
-        const bang = t.indexOf("!")
-        const p = bang < 0 ? t : t.slice(0, bang)
-        const sp = yield* toStorePath(storeDir, p)
-        if (bang < 0 && !p.endsWith(".drv")) {
-          if (!(yield* store.isValidPath(sp))) unknown.push(p)
-          continue
-        }
-        if (!(yield* store.isValidPath(sp))) {
-          unknown.push(p)
-          continue
-        }
-        const outs = yield* store.queryDerivationOutputMap(sp)
-        const wanted = bang < 0 || t.slice(bang + 1) === "*" ? Object.keys(outs) : t.slice(bang + 1).split(",")
-        const valid = yield* store.queryValidPaths(
-          wanted.map((o) => outs[o]).filter((x): x is string => x !== undefined)
-        )
-        if (valid.length < wanted.length) willBuild.push(p)
-      }
-      return W.encodeMissingReply({ willBuild, willSubstitute: [], unknown, downloadSize: 0, narSize: 0 })
-    }).pipe(Effect.scoped))
-  const buildUnsupported = (what: string) => fail(`building is not supported by tsnix's daemon yet (${what})`)
-  /**
-   * What a build of `target` (a DerivedPath) would do without building: a valid opaque
-   * path, or a derivation whose wanted outputs are valid, is already there; anything else
-   * would need the builder (or a substituter).
-   */
-  const alreadyThere = (target: string) =>
-    Effect.gen(function*() {
-      const store = yield* Store
-      const bang = target.indexOf("!")
-      const p = yield* toStorePath(storeDir, bang < 0 ? target : target.slice(0, bang))
-      if (bang < 0) return yield* store.isValidPath(p)
-      if (!(yield* store.isValidPath(p))) return false
-      const outs = yield* store.queryDerivationOutputMap(p)
-      const names = target.slice(bang + 1) === "*" ? Object.keys(outs) : target.slice(bang + 1).split(",")
-      const paths = names.map((o) => outs[o])
-      if (paths.some((x) => x === undefined)) return false
-      return (yield* store.queryValidPaths(paths as Array<string>)).length === paths.length
-    })
-  const missingMessage = (target: string) =>
-    target.includes("!")
-      ? `cannot build '${target}': building is not supported by tsnix's daemon yet`
-      : `path '${target}' is required, but there is no substituter that can build it`
-  def(W.Op.BuildPaths, (s) =>
-    Effect.gen(function*() {
-      const targets = yield* s.conn.read(W.shortStrings)
-      if (s.minor >= 15) {
-        const mode = yield* s.conn.read(W.buildMode)
-        if (mode === W.BuildMode.Repair && !s.trusted) {
-          return yield* fail("repairing or checking is not allowed because you are not in 'trusted-users'")
-        }
-        if (mode !== W.BuildMode.Normal) return yield* buildUnsupported("BuildPaths with a repair or check mode")
-      }
-      for (const t of targets) if (!(yield* alreadyThere(t))) return yield* fail(missingMessage(t))
-      return ONE
-    }))
-  def(W.Op.BuildPathsWithResults, (s) =>
-    Effect.gen(function*() {
-      const targets = yield* s.conn.read(W.shortStrings)
-      const mode = yield* s.conn.read(W.buildMode)
-      if (mode === W.BuildMode.Repair && !s.trusted) {
-        return yield* fail("repairing or checking is not allowed because you are not in 'trusted-users'")
-      }
-      if (mode !== W.BuildMode.Normal) {
-        return yield* buildUnsupported("BuildPathsWithResults with a repair or check mode")
-      }
-      const results: Array<Uint8Array> = [encodeU64(targets.length)]
-      for (const t of targets) {
-        const there = yield* alreadyThere(t)
-        results.push(W.encodeBuildResult({
-          path: t,
-          status: there
-            ? W.BuildStatus.AlreadyValid
-            : t.includes("!")
-            ? W.BuildStatus.MiscFailure
-            : W.BuildStatus.NoSubstituters,
-          errorMsg: there ? "" : missingMessage(t),
-          timesBuilt: 0,
-          isNonDeterministic: false,
-          startTime: 0,
-          stopTime: 0,
-          builtOutputs: []
-        }))
-      }
-      return concatBytes(results)
-    }))
-  def(W.Op.BuildDerivation, (s) =>
-    Effect.gen(function*() {
-      yield* s.conn.read(basicDerivation)
-      yield* s.conn.read(W.buildMode)
-      return yield* buildUnsupported("BuildDerivation")
-    }))
   def(W.Op.RegisterDrvOutput, (s) =>
     Effect.gen(function*() {
       yield* s.conn.read(W.longString)
@@ -682,6 +548,8 @@ export const makeHandlers = (storeDir: string): ReadonlyMap<number, Handler<Stor
       yield* s.conn.read(W.shortString)
       return yield* fail("experimental Nix feature 'ca-derivations' is disabled")
     }))
+  // The build and substitution ops (src/daemon/buildOps.ts).
+  for (const [op, handler] of makeBuildHandlers(storeDir)) def(op, handler)
   return h
 }
 
@@ -720,19 +588,6 @@ const untrustedSettings = new Set([
   "substituters",
   "extra-substituters"
 ])
-
-/** BuildDerivation's drvPath and BasicDerivation (read and discarded until the builder is wired in). */
-const basicDerivation: Decoder<void> = (input) => {
-  W.pathString(input)
-  const nOut = Number(u64(input))
-  if (nOut > W.MAX_COUNT) throw new W.WorkerValueError({ offset: input.offset, what: "outputs", reason: "too many" })
-  for (let i = 0; i < nOut; i++) for (let j = 0; j < 4; j++) W.shortString(input)
-  W.pathSet(input)
-  W.shortString(input)
-  W.shortString(input)
-  W.shortStrings(input)
-  W.stringMap(input)
-}
 
 /** The contents of the single regular file a flat NAR holds (the old AddToStore's flat form). */
 const flatContents = <E>(nar: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array, E> =>

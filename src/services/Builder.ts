@@ -13,39 +13,17 @@
  */
 import { Context, Data } from "effect"
 import type { Effect, Option } from "effect"
+import type { Derivation } from "../core/derivation/schema.js"
+import { BuildStatus as buildStatusCode } from "../core/wire/worker/build.js"
 
-/** Nix's BuildResult status codes (`build-result.hh`), by name. */
-export type BuildStatus =
-  | "Built"
-  | "Substituted"
-  | "AlreadyValid"
-  | "PermanentFailure"
-  | "InputRejected"
-  | "OutputRejected"
-  | "TransientFailure"
-  | "CachedFailure"
-  | "TimedOut"
-  | "MiscFailure"
-  | "DependencyFailed"
-  | "LogLimitExceeded"
-  | "NotDeterministic"
+export { buildStatusCode }
 
-/** The wire number of each {@link BuildStatus} (the worker protocol's BuildResult.status). */
-export const buildStatusCode: Readonly<Record<BuildStatus, number>> = {
-  Built: 0,
-  Substituted: 1,
-  AlreadyValid: 2,
-  PermanentFailure: 3,
-  InputRejected: 4,
-  OutputRejected: 5,
-  TransientFailure: 6,
-  CachedFailure: 7,
-  TimedOut: 8,
-  MiscFailure: 9,
-  DependencyFailed: 10,
-  LogLimitExceeded: 11,
-  NotDeterministic: 12
-}
+/**
+ * Nix's BuildResult status names (`build-result.hh`). The numbers are the
+ * worker protocol's, kept once in `core/wire/worker/build.ts`
+ * ({@link buildStatusCode}).
+ */
+export type BuildStatus = keyof typeof buildStatusCode
 
 /** What to realise: a derivation and the outputs wanted (all when empty or absent). */
 export interface BuildRequest {
@@ -83,8 +61,8 @@ export interface BuildOptions {
   readonly compressBuildLog: boolean
   /** `max-build-log-size` in bytes (0: unlimited). */
   readonly maxLogSize: number
-  /** Receives the builder's output (stdout and stderr, interleaved) as it comes. */
-  readonly onLog?: ((chunk: Uint8Array) => void) | undefined
+  /** Receives the builder's output (stdout and stderr, interleaved) as it comes, with the derivation built. */
+  readonly onLog?: ((chunk: Uint8Array, drvPath: string) => void) | undefined
   /** Receives Nix's progress lines (`building '…'...`, `note: keeping build directory …`). */
   readonly onInfo?: ((line: string) => void) | undefined
   /** Receives the errors of failed input derivations as they happen (Nix logs them at once). */
@@ -114,6 +92,13 @@ export interface BuildOptions {
    * substituters; what stays invalid is built. Absent: no substitution.
    */
   readonly substitute?: ((paths: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
+  /**
+   * Called when a builder starts (instead of `onInfo`'s `building '…'...` line), with the
+   * derivation and whether it is a `--check` round; `onLog` then gets that build's drvPath too.
+   */
+  readonly onBuildStart?: ((drvPath: string, check: boolean) => void) | undefined
+  /** Called when the build started by `onBuildStart` is over (whatever ended it). */
+  readonly onBuildEnd?: ((drvPath: string) => void) | undefined
 }
 
 /** The outcome of one requested derivation. */
@@ -172,6 +157,16 @@ export interface BuilderShape {
     requests: ReadonlyArray<BuildRequest>,
     options: BuildOptions
   ) => Effect.Effect<ReadonlyArray<BuildResult>, BuildError>
+  /**
+   * Builds one derivation given whole, as Nix's `Store::buildDerivation` (the daemon's
+   * BuildDerivation): the `.drv` need not be in the store, its inputs (`inputSrcs`) must be
+   * valid. A failure is the result's status, never an error.
+   */
+  readonly buildDerivation: (
+    drvPath: string,
+    drv: Derivation,
+    options: BuildOptions
+  ) => Effect.Effect<BuildResult, BuilderStoreError>
   /** The build log of a derivation or of an output path (through its deriver), decompressed. */
   readonly readLog: (path: string) => Effect.Effect<Option.Option<Uint8Array>, BuilderStoreError>
 }

@@ -116,7 +116,7 @@ export const storeLayer = (
 > =>
   Layer.unwrapEffect(Effect.map(resolve(uri), (spec) =>
     spec._tag === "daemon"
-      ? daemonLayerFromSpec(spec, options)
+      ? (daemonLayerFromSpec(spec, options) as Layer.Layer<Store | LocalStore | GcStore>)
       : GcLive.layer(options.gcSettings ?? {}).pipe(Layer.provideMerge(layerFromSpec(spec, options)))))
 
 /** Failures of reading the settings from `NIX_CONFIG`. */

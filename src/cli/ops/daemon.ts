@@ -16,7 +16,13 @@ import { daemonSettings } from "../../daemon/settings.js"
 import { UsageError } from "../argv.js"
 import { Cli } from "../context.js"
 import type { Operation } from "../operation.js"
-import { withStore } from "../storeLayers.js"
+import * as BuilderLive from "../../builder/layer.js"
+import { DaemonBuildEnv } from "../../daemon/buildEnv.js"
+import { Builder, type BuildOptions } from "../../services/Builder.js"
+import { cliBuildOptions } from "../buildOptions.js"
+import { Derivations, withDerivations } from "../derivationArg.js"
+import { withLocalStoreOnly, withStore } from "../storeLayers.js"
+import { trustedKeys } from "./copy.js"
 
 const assignments = (options: ReadonlyArray<readonly [string, string]>) =>
   Effect.gen(function*() {
@@ -52,6 +58,39 @@ export const daemonOperation: Operation = Effect.gen(function*() {
       }),
       daemon
     )
-  // withStore provides the store's collector (configured from the settings).
-  yield* withStore(serve)
+  // The build ops' environment: the daemon's build and substitution settings, and for a local
+  // store its Builder and Derivations (src/daemon/buildOps.ts).
+  const { settings } = yield* Cli
+  const buildOptions: BuildOptions = {
+    ...(yield* cliBuildOptions),
+    onLog: undefined,
+    onInfo: undefined,
+    onError: undefined
+  }
+  const substitute = {
+    substituters: settings.substituters,
+    substitute: settings.substitute,
+    requireSigs: settings.requireSigs,
+    publicKeys: yield* trustedKeys(settings)
+  }
+  const cli = yield* Cli
+  if (cli.store?._tag === "daemon") {
+    // withStore provides the store's collector (configured from the settings).
+    yield* withStore(
+      Effect.provideService(serve, DaemonBuildEnv, {
+        builder: undefined,
+        derivations: undefined,
+        buildOptions,
+        substitute
+      })
+    )
+    return
+  }
+  yield* withLocalStoreOnly("daemon")(withDerivations(
+    Effect.gen(function*() {
+      const builder = yield* Builder
+      const derivations = yield* Derivations
+      return yield* Effect.provideService(serve, DaemonBuildEnv, { builder, derivations, buildOptions, substitute })
+    }).pipe(Effect.provide(BuilderLive.layer))
+  ))
 })

@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect } from "effect"
+import { Effect } from "effect"
 import { compareStrings } from "../../core/topoSort.js"
 import { GcStore } from "../../services/GcStore.js"
 import { Store } from "../../services/Store.js"
@@ -40,9 +40,10 @@ type MissingError =
   | Effect.Effect.Error<ReturnType<StoreShape["queryValidPaths"]>>
   | Effect.Effect.Error<ReturnType<typeof querySubstitutable>>
   | Effect.Effect.Error<ReturnType<typeof derivationFromPath>>
+import { RealiseError } from "./realiseError.js"
+import { realiseThroughDaemon } from "./realiseRemote.js"
 
-/** Realising failed: something would have to be built or substituted (Nix's wording in `message`). */
-export class RealiseError extends Data.TaggedError("RealiseError")<{ readonly message: string }> {}
+export { RealiseError }
 
 /** Flags of `-r` besides the global ones. */
 const realiseFlags: ReadonlySet<string> = new Set(["check", "dry-run"])
@@ -72,6 +73,18 @@ export const realiseOperation: Operation = Effect.gen(function*() {
     const p = yield* followLinksToStorePath(layout, bang < 0 ? arg : arg.slice(0, bang))
     if (bang >= 0) wanted.set(p, new Set(arg.slice(bang + 1).split(",").filter((o) => o !== "")))
     paths.push(p)
+  }
+  // Through a daemon, the daemon builds (src/cli/ops/realiseRemote.ts).
+  const cli = yield* Cli
+  if (cli.store?._tag === "daemon") {
+    return yield* realiseThroughDaemon(cli.store, {
+      paths,
+      wanted,
+      check,
+      dryRun: parsed.flags.has("dry-run"),
+      noOutput,
+      gcRoot
+    })
   }
   yield* withLocalStoreOnly("--realise")(withRoots(withDerivations(Effect.gen(function*() {
     const store = yield* Store

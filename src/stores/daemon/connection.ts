@@ -170,7 +170,8 @@ export const handshake = (
         case "StartActivity":
           return msg.text === ""
             ? Effect.succeed(false)
-            : Effect.as(nixLog(levelOf(msg.level), stripAnsi(msg.text)), false)
+            // As Nix's simple logger prints an activity: its text and "...".
+            : Effect.as(nixLog(levelOf(msg.level), `${stripAnsi(msg.text)}...`), false)
         case "StopActivity":
           return Effect.succeed(false)
         case "Result":

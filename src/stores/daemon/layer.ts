@@ -1,6 +1,6 @@
 /**
- * The daemon store: Store, GcStore and (as far as a daemon can) LocalStore
- * over the worker protocol, for `daemon`, `unix://PATH` and `ssh-ng://HOST`.
+ * The daemon store: Store, GcStore, BuildStore and (as far as a daemon can)
+ * LocalStore over the worker protocol, for `daemon`, `unix://PATH` and `ssh-ng://HOST`.
  * Connections are pooled (`max-connections`) and closed with the layer.
  *
  * @since 0.1.0
@@ -8,10 +8,12 @@
 import { Context, Effect, Layer } from "effect"
 import type { StoreLayout } from "../../core/storeLayout.js"
 import { type ClientOptions, defaultClientOptions } from "../../core/wire/worker/options.js"
+import { BuildStore } from "../../services/BuildStore.js"
 import { GcStore, type GcSettings } from "../../services/GcStore.js"
 import { LocalStore } from "../../services/LocalStore.js"
 import { Store } from "../../services/Store.js"
 import type { DaemonStoreUri } from "./spec.js"
+import { makeBuildStore } from "./build.js"
 import * as Client from "./client.js"
 import { makeGcStore } from "./gc.js"
 import { makeLocalStore } from "./local.js"
@@ -29,7 +31,7 @@ export interface DaemonStoreOptions {
 }
 
 /** The services of a daemon store. */
-export const layer = (options: DaemonStoreOptions): Layer.Layer<Store | GcStore | LocalStore> =>
+export const layer = (options: DaemonStoreOptions): Layer.Layer<Store | GcStore | LocalStore | BuildStore> =>
   Layer.scopedContext(Effect.gen(function*() {
     const client = yield* Client.make({
       uri: options.uri.uri,
@@ -44,5 +46,9 @@ export const layer = (options: DaemonStoreOptions): Layer.Layer<Store | GcStore 
       gcRuntimeRoots: options.gcSettings?.gcRuntimeRoots ?? true
     })
     const local = makeLocalStore(client, options.layout)
-    return Context.make(Store, store).pipe(Context.add(GcStore, gc), Context.add(LocalStore, local))
+    return Context.make(Store, store).pipe(
+      Context.add(GcStore, gc),
+      Context.add(LocalStore, local),
+      Context.add(BuildStore, makeBuildStore(client))
+    )
   }))

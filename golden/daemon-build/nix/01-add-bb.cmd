@@ -1,0 +1,1 @@
+nix-store --store unix://WORK/proxy.sock?root=WORK/root --add bb

@@ -1,0 +1,1 @@
+nix-store --store unix://WORK/proxy.sock?root=WORK/root -r --check /nix/store/2jj39jqqqw12g1qnb2wyc2szxl2m6917-simple.drv
