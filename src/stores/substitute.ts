@@ -59,6 +59,36 @@ export const openSubstituters = (uris: ReadonlyArray<string>, storeDir: string) 
     return opened.sort((a, b) => a.cacheInfo.priority - b.cacheInfo.priority)
   })
 
+/**
+ * What `sub` says of `p`, if it has it and (with `require-sigs`) a trusted key
+ * signed it; a substituter that fails to answer, or a substitute without a
+ * trusted signature, is a warning and counts as none.
+ */
+const trustedInfo = (
+  sub: BinaryCacheStore,
+  p: string,
+  storeDir: string,
+  options: SubstituteOptions
+) =>
+  Effect.gen(function*() {
+    const info = yield* Effect.either(sub.queryPathInfo(p))
+    if (Either.isLeft(info)) {
+      yield* Effect.logWarning(`substituter '${sub.backend.uri}': ${info.left.message}`)
+      return Option.none()
+    }
+    if (Option.isNone(info.right)) return Option.none()
+    if (options.requireSigs) {
+      const good = checkSignatures(storeDir, info.right.value, options.publicKeys)
+      if (Either.isLeft(good) || good.right < 1) {
+        yield* Effect.logWarning(
+          `the substitute for '${p}' from '${sub.backend.uri}' is not signed by any of the keys in 'trusted-public-keys'`
+        )
+        return Option.none()
+      }
+    }
+    return info.right
+  })
+
 /** Makes `paths` valid in `dst` from the substituters where possible (see the module documentation). */
 export const substitutePaths = (dst: StoreShape, paths: ReadonlyArray<string>, options: SubstituteOptions) =>
   Effect.scoped(Effect.gen(function*() {
@@ -75,21 +105,8 @@ export const substitutePaths = (dst: StoreShape, paths: ReadonlyArray<string>, o
     for (const p of todo) {
       let done = false
       for (const sub of subs) {
-        const info = yield* Effect.either(sub.queryPathInfo(p))
-        if (Either.isLeft(info)) {
-          yield* Effect.logWarning(`substituter '${sub.backend.uri}': ${info.left.message}`)
-          continue
-        }
-        if (Option.isNone(info.right)) continue
-        if (options.requireSigs) {
-          const good = checkSignatures(dst.storeDir, info.right.value, options.publicKeys)
-          if (Either.isLeft(good) || good.right < 1) {
-            yield* Effect.logWarning(
-              `the substitute for '${p}' from '${sub.backend.uri}' is not signed by any of the keys in 'trusted-public-keys'`
-            )
-            continue
-          }
-        }
+        const info = yield* trustedInfo(sub, p, dst.storeDir, options)
+        if (Option.isNone(info)) continue
         const copied = yield* Effect.either(copyClosure(sub, dst, [p], {
           checkSigs: options.requireSigs,
           publicKeys: options.publicKeys,
@@ -137,25 +154,12 @@ export const repairFromSubstituters = (
     if (!options.substitute || options.substituters.length === 0) return yield* new CannotRepairError({ path: p })
     const subs = yield* openSubstituters(options.substituters, store.storeDir)
     for (const sub of subs) {
-      const info = yield* Effect.either(sub.queryPathInfo(p))
-      if (Either.isLeft(info)) {
-        yield* Effect.logWarning(`substituter '${sub.backend.uri}': ${info.left.message}`)
-        continue
-      }
-      if (Option.isNone(info.right)) continue
-      if (options.requireSigs) {
-        const good = checkSignatures(store.storeDir, info.right.value, options.publicKeys)
-        if (Either.isLeft(good) || good.right < 1) {
-          yield* Effect.logWarning(
-            `the substitute for '${p}' from '${sub.backend.uri}' is not signed by any of the keys in 'trusted-public-keys'`
-          )
-          continue
-        }
-      }
-      if (!hashEquals(info.right.value.narHash, registered.value.narHash)) {
+      const found = yield* trustedInfo(sub, p, store.storeDir, options)
+      if (Option.isNone(found)) continue
+      if (!hashEquals(found.value.narHash, registered.value.narHash)) {
         yield* Effect.logWarning(
           `the substitute for '${p}' from '${sub.backend.uri}' has NAR hash '${
-            printHashWithAlgo(info.right.value.narHash, "nix32")
+            printHashWithAlgo(found.value.narHash, "nix32")
           }', not the registered '${printHashWithAlgo(registered.value.narHash, "nix32")}'`
         )
         continue
