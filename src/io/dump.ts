@@ -75,6 +75,46 @@ export const dumpPath = (path: string): Stream.Stream<Uint8Array, NarDumpError> 
   )
 
 /**
+ * The walk's hand-off to a dump worker: once `threshold` NAR bytes were
+ * produced on this thread, a worker is started, and the walk stops for it as
+ * soon as it is ready (the caller then gives it the walk's resume point).
+ */
+class WorkerHandOff {
+  /** NAR bytes produced on this thread so far (the caller counts them). */
+  produced = 0
+  // undefined: not asked for yet; null: none could be started.
+  private started: DumpWorker | null | undefined
+  constructor(private readonly path: string, private readonly threshold: number) {}
+  /** Asked by the walk between entries: whether to stop for the worker. */
+  readonly ready = (): boolean => {
+    if (this.produced < this.threshold) return false
+    if (this.started === undefined) this.started = startDumpWorker(this.path) ?? null
+    return this.started !== null && this.started.ready()
+  }
+  /** The worker, once one was started. */
+  get worker(): DumpWorker | undefined {
+    return this.started ?? undefined
+  }
+  /** Stops the worker, if any (not awaited: nothing of it is used any more). */
+  stop(): void {
+    if (this.started !== undefined && this.started !== null) void this.started.stop()
+  }
+}
+
+/** Starts the walk of `path` on this thread, with its hand-off to a worker. */
+const openWalk = (path: string, options: DumpOptions) => {
+  const handOff = new WorkerHandOff(path, options.workerAfterBytes ?? WORKER_AFTER_BYTES)
+  return { handOff, it: walkChunks(Buffer.from(path), { pool: sharedPool, handOff: handOff.ready }) }
+}
+
+/** Ends a walk opened by {@link openWalk}, and its worker. */
+const closeWalk = ({ handOff, it }: ReturnType<typeof openWalk>) =>
+  Effect.sync(() => {
+    it.return(undefined)
+    handOff.stop()
+  })
+
+/**
  * Runs the dumper with recycled buffers: `consume` gets each chunk and a
  * `release` to call once the chunk's bytes are no longer needed (chunks are
  * released in order). Returns the NAR's sha256 and size.
@@ -88,28 +128,21 @@ const foldDump = <E, R>(
   Effect.suspend(() => {
     const pool = sharedPool
     const toError = toDumpError(path)
-    const threshold = options.workerAfterBytes ?? WORKER_AFTER_BYTES
-    let produced = 0
-    // undefined: not asked for yet; null: none could be started.
-    let worker: DumpWorker | null | undefined
-    const handOff = (): boolean => {
-      if (produced < threshold) return false
-      if (worker === undefined) worker = startDumpWorker(path) ?? null
-      return worker !== null && worker.ready()
-    }
     return Effect.acquireUseRelease(
-      Effect.sync(() => walkChunks(Buffer.from(path), { pool, handOff })),
-      (it) =>
+      Effect.sync(() => openWalk(path, options)),
+      ({ handOff, it }) =>
         Effect.gen(function*() {
           for (;;) {
             yield* yieldIfSliceUsedUp
             const r = yield* Effect.try({ try: () => it.next(), catch: toError })
             if (r.done === true) {
-              if (r.value === undefined || worker === undefined || worker === null) return hasher.result()
+              const w = handOff.worker
+              if (r.value === undefined || w === undefined) return hasher.result()
               // The walk stopped for the worker (handOff said it is ready): it does the rest.
-              const w = worker
               w.start(r.value)
-              yield* Effect.logDebug(`dumping '${path}': a worker thread continues the walk after ${produced} bytes`)
+              yield* Effect.logDebug(
+                `dumping '${path}': a worker thread continues the walk after ${handOff.produced} bytes`
+              )
               for (;;) {
                 yield* yieldIfSliceUsedUp
                 const chunk = yield* w.next
@@ -119,17 +152,12 @@ const foldDump = <E, R>(
               }
             }
             const chunk = r.value
-            produced += chunk.length
+            handOff.produced += chunk.length
             hasher.update(chunk)
             yield* consume(chunk, () => pool.release(chunk))
           }
         }),
-      (it) =>
-        Effect.sync(() => {
-          it.return(undefined)
-          // Not awaited: the thread ends on its own time, nothing of it is used any more.
-          if (worker !== undefined && worker !== null) void worker.stop()
-        })
+      closeWalk
     )
   })
 
@@ -279,37 +307,27 @@ export const dumpPathToFd = (
   Effect.suspend(() => {
     const pool = sharedPool
     const toError = toDumpError(path)
-    const threshold = options.workerAfterBytes ?? WORKER_AFTER_BYTES
-    let produced = 0
-    // undefined: not asked for yet; null: none could be started.
-    let worker: DumpWorker | null | undefined
-    const handOff = (): boolean => {
-      if (produced < threshold) return false
-      if (worker === undefined) worker = startDumpWorker(path) ?? null
-      return worker !== null && worker.ready()
-    }
     return Effect.acquireUseRelease(
-      Effect.sync(() => walkChunks(Buffer.from(path), { pool, handOff })),
-      (it) =>
+      Effect.sync(() => openWalk(path, options)),
+      ({ handOff, it }) =>
         Effect.gen(function*() {
           for (;;) {
             yield* yieldIfSliceUsedUp
             const r = yield* Effect.try({ try: () => it.next(), catch: toError })
             if (r.done === true) {
-              if (r.value === undefined || worker === undefined || worker === null) return produced
-              worker.startWriting(r.value, fd)
-              yield* Effect.logDebug(`dumping '${path}': a worker thread writes the rest after ${produced} bytes`)
-              return produced + (yield* worker.written)
+              const w = handOff.worker
+              if (r.value === undefined || w === undefined) return handOff.produced
+              w.startWriting(r.value, fd)
+              yield* Effect.logDebug(
+                `dumping '${path}': a worker thread writes the rest after ${handOff.produced} bytes`
+              )
+              return handOff.produced + (yield* w.written)
             }
             const chunk = r.value
-            produced += chunk.length
+            handOff.produced += chunk.length
             yield* writeFdChunk(fd, chunk, () => pool.release(chunk))
           }
         }),
-      (it) =>
-        Effect.sync(() => {
-          it.return(undefined)
-          if (worker !== undefined && worker !== null) void worker.stop()
-        })
+      closeWalk
     )
   }).pipe(Effect.withSpan("nar.dumpPathToFd", { attributes: { path, fd }, captureStackTrace: false }))

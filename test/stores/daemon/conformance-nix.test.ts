@@ -3,7 +3,7 @@
  * 2.8's own nix-daemon (`unix://SOCKET?root=ROOT`), a fresh daemon and store
  * per test. Skipped without nix-daemon.
  */
-import { describe, it } from "@effect/vitest"
+import { describe } from "@effect/vitest"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as StoreFromUri from "../../../src/stores/fromUri.js"
@@ -28,10 +28,8 @@ const hooks = {
   ...localLayoutHooks
 }
 
-if (haveNixDaemon) storeConformance("daemon client against Nix 2.8's nix-daemon", layer, hooks)
-// Skipped because there is no daemon to test against: nix-daemon (Debian package nix-bin) is not installed;
-// CI without Nix runs the same suite against tsnix's own daemon (conformance-tsnix.test.ts).
-else {
-  describe.skip("daemon client against Nix 2.8's nix-daemon: skipped, nix-daemon (package nix-bin) not installed", () =>
-    it("needs nix-daemon", () => {}))
-}
+// Skipped without nix-daemon (Debian package nix-bin): there is no daemon to test against. CI without Nix
+// runs the same suite against tsnix's own daemon (conformance-tsnix.test.ts).
+describe.skipIf(!haveNixDaemon)("with nix-daemon installed (skipped without it: package nix-bin)", () => {
+  storeConformance("daemon client against Nix 2.8's nix-daemon", layer, hooks)
+})
